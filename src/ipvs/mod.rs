@@ -1,0 +1,65 @@
+//! Talking to the kernel's IPVS: generic netlink when permitted, a read-only
+//! /proc fallback otherwise, and a worker thread so callers never block on it.
+
+pub mod error;
+pub mod netlink;
+pub mod procfs;
+pub mod wire;
+pub mod worker;
+
+pub use error::{IpvsError, CAP_FIX};
+pub use netlink::NetlinkIpvs;
+pub use worker::IpvsHandle;
+
+use crate::model::Snapshot;
+
+/// The way lvstop reaches IPVS on this host.
+pub enum Backend {
+    /// Full read-write access over generic netlink.
+    Netlink(NetlinkIpvs),
+    /// Degraded read-only view from /proc; `reason` names the cause and the fix.
+    Procfs {
+        /// Why netlink is not used, and how to fix it.
+        reason: String,
+    },
+}
+
+impl Backend {
+    /// Netlink if the kernel allows it; the /proc fallback if netlink is refused
+    /// for lack of privilege; `NotAvailable` if the kernel has no IPVS at all.
+    pub fn open() -> Result<Backend, IpvsError> {
+        let proc_exists = std::path::Path::new(crate::sys::ipvs_proc::IP_VS).exists();
+        match NetlinkIpvs::connect() {
+            Ok(mut nl) => match nl.info() {
+                Ok(_) => Ok(Backend::Netlink(nl)),
+                Err(IpvsError::PermissionDenied { .. }) if proc_exists => Ok(Backend::Procfs {
+                    reason: format!("no CAP_NET_ADMIN, showing the read-only /proc view without stats or rates: {CAP_FIX}"),
+                }),
+                Err(e) => Err(e),
+            },
+            Err(IpvsError::NotAvailable) if proc_exists => Ok(Backend::Procfs {
+                reason: "the IPVS netlink family is missing, showing the read-only /proc view: upgrade the kernel or load ip_vs with `modprobe ip_vs`".into(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A snapshot from whichever source is available.
+    pub fn snapshot(&mut self) -> Result<Snapshot, IpvsError> {
+        match self {
+            Backend::Netlink(nl) => nl.snapshot(),
+            Backend::Procfs { reason } => procfs::snapshot(reason),
+        }
+    }
+
+    /// The netlink client, or `ReadOnly` naming `op` and the reason.
+    pub fn writer(&mut self, op: &str) -> Result<&mut NetlinkIpvs, IpvsError> {
+        match self {
+            Backend::Netlink(nl) => Ok(nl),
+            Backend::Procfs { reason } => Err(IpvsError::ReadOnly {
+                op: op.to_string(),
+                why: reason.clone(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! A dedicated thread that owns the IPVS backend. Async callers send it jobs
+//! and await the answer, so netlink never blocks an event loop.
+
+use std::sync::mpsc;
+use std::thread;
+
+use tokio::sync::oneshot;
+
+use super::{Backend, IpvsError};
+
+type Job = Box<dyn FnOnce(&mut Backend) + Send>;
+
+/// A cloneable handle to the IPVS worker thread.
+#[derive(Clone)]
+pub struct IpvsHandle {
+    tx: mpsc::Sender<Job>,
+}
+
+impl IpvsHandle {
+    /// Start the worker; it opens the backend on its own thread.
+    pub fn spawn() -> Result<Self, IpvsError> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        thread::Builder::new()
+            .name("lvstop-ipvs".into())
+            .spawn(move || {
+                let mut backend = match Backend::open() {
+                    Ok(b) => {
+                        let _ = ready_tx.send(Ok(()));
+                        b
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok(job) = rx.recv() {
+                    job(&mut backend);
+                }
+            })
+            .map_err(|e| IpvsError::Socket {
+                op: "start the IPVS worker".into(),
+                msg: e.to_string(),
+            })?;
+        ready_rx.recv().map_err(|_| IpvsError::WorkerGone)??;
+        Ok(IpvsHandle { tx })
+    }
+
+    /// Run `f` on the worker thread and await its result.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, IpvsError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Backend) -> Result<T, IpvsError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Box::new(move |b: &mut Backend| {
+                let _ = tx.send(f(b));
+            }))
+            .map_err(|_| IpvsError::WorkerGone)?;
+        rx.await.map_err(|_| IpvsError::WorkerGone)?
+    }
+}

@@ -1,0 +1,294 @@
+//! Booting the lab VM and running one command in it.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::cpio::CpioWriter;
+use super::kernel::{index_modules, module_closure, Kernel};
+use super::{LabError, MODULES};
+
+/// Marker the guest prints with the command's exit status.
+pub const EXIT_MARK: &str = "LVSTOP-LAB-EXIT=";
+
+/// One command to run in a fresh VM.
+#[derive(Debug, Clone)]
+pub struct LabRun {
+    /// Shell command run as root inside the guest (in the host's root file system).
+    pub command: String,
+    /// Extra environment for the command.
+    pub env: Vec<(String, String)>,
+    /// Guest memory in MiB.
+    pub memory_mib: u32,
+    /// Give up (and kill qemu) after this long.
+    pub timeout: Duration,
+    /// Copy the guest console to our stdout as it arrives.
+    pub echo: bool,
+}
+
+impl LabRun {
+    /// A run with defaults: 1 GiB, 20 minutes, echo on.
+    pub fn new(command: impl Into<String>) -> Self {
+        LabRun {
+            command: command.into(),
+            env: Vec::new(),
+            memory_mib: 1024,
+            timeout: Duration::from_secs(1200),
+            echo: true,
+        }
+    }
+}
+
+/// What happened in the VM.
+#[derive(Debug, Clone)]
+pub struct LabOutcome {
+    /// The command's exit status.
+    pub exit_code: i32,
+    /// Everything the guest console printed.
+    pub console: String,
+    /// Wall time from qemu start to exit.
+    pub elapsed: Duration,
+}
+
+fn which(cmd: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(cmd))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Check the host tools the lab needs; the error says what to install.
+pub fn check_tools() -> Result<(PathBuf, PathBuf), LabError> {
+    let qemu = which("qemu-system-x86_64");
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file());
+    match (qemu, busybox) {
+        (Some(q), Some(b)) => Ok((q, b)),
+        (q, b) => {
+            let mut missing = Vec::new();
+            if q.is_none() {
+                missing.push("qemu-system-x86");
+            }
+            if b.is_none() {
+                missing.push("busybox-static");
+            }
+            Err(LabError::Missing(format!(
+                "the lab needs {}: install with `sudo apt-get install -y qemu-system-x86 busybox-static ipvsadm iproute2 curl`",
+                missing.join(" and ")
+            )))
+        }
+    }
+}
+
+const INIT: &str = r#"#!/bin/busybox sh
+B=/bin/busybox
+$B mkdir -p /proc /sys /dev /host
+$B mount -t proc proc /proc
+$B mount -t sysfs sysfs /sys
+$B mount -t devtmpfs devtmpfs /dev
+for m in $($B cat /modules.list); do $B insmod /mod/$m.ko 2>/dev/null || echo "lvstop-lab: insmod $m failed"; done
+share=$($B sed -n 's/.*lvstop.share=\([^ ]*\).*/\1/p' /proc/cmdline)
+fail() { echo "lvstop-lab: $*"; echo "LVSTOP-LAB-EXIT=125"; $B poweroff -f; }
+$B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host || fail "cannot mount the host root"
+$B mount -t tmpfs tmpfs /host/tmp
+$B mount -t tmpfs tmpfs /host/run
+$B mount -o bind /proc /host/proc
+$B mount -o bind /sys /host/sys
+$B mount -o bind /dev /host/dev
+$B mkdir -p /host/dev/pts /host/dev/shm
+$B mount -t devpts devpts /host/dev/pts
+$B mount -t tmpfs tmpfs /host/dev/shm
+$B mkdir -p /host$share 2>/dev/null
+$B mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share /host$share || fail "cannot mount the share"
+$B hostname lvstop-lab
+$B ip link set lo up
+$B chroot /host /bin/sh -c "cd $share && . ./env.sh && /bin/sh ./run.sh"
+echo "LVSTOP-LAB-EXIT=$?"
+$B sync
+$B poweroff -f
+"#;
+
+fn build_initramfs(kernel: &Kernel, busybox: &Path, out: &Path) -> Result<(), LabError> {
+    let io = |e: std::io::Error| {
+        LabError::Vm(format!("cannot write the initramfs {}: {e}", out.display()))
+    };
+    let index = index_modules(&kernel.modules);
+    let mods = module_closure(&index, MODULES)?;
+    let file = std::fs::File::create(out).map_err(io)?;
+    let mut w = CpioWriter::new(std::io::BufWriter::new(file));
+    for d in ["bin", "mod", "proc", "sys", "dev", "host"] {
+        w.dir(d).map_err(io)?;
+    }
+    let bb = std::fs::read(busybox)
+        .map_err(|e| LabError::Vm(format!("cannot read {}: {e}", busybox.display())))?;
+    w.file("bin/busybox", 0o755, &bb).map_err(io)?;
+    w.file("init", 0o755, INIT.as_bytes()).map_err(io)?;
+    let mut list = String::new();
+    for (name, path) in &mods {
+        let data = std::fs::read(path)
+            .map_err(|e| LabError::Vm(format!("cannot read {}: {e}", path.display())))?;
+        w.file(&format!("mod/{name}.ko"), 0o644, &data)
+            .map_err(io)?;
+        list.push_str(name);
+        list.push('\n');
+    }
+    w.file("modules.list", 0o644, list.as_bytes()).map_err(io)?;
+    w.finish().map_err(io)?.flush().map_err(io)
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Boot a VM, run `run.command` in it as root, and return its status and console.
+pub fn run_in_vm(kernel: &Kernel, run: &LabRun) -> Result<LabOutcome, LabError> {
+    let (qemu, busybox) = check_tools()?;
+    let base = super::cache_dir().join("runs");
+    std::fs::create_dir_all(&base)
+        .map_err(|e| LabError::Vm(format!("cannot create {}: {e}", base.display())))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let share = tempdir_in(&base.join(format!("{}-{nanos}", std::process::id())))?;
+    let result = run_with_share(kernel, run, &qemu, &busybox, &share);
+    let _ = std::fs::remove_dir_all(&share);
+    result
+}
+
+fn tempdir_in(path: &Path) -> Result<PathBuf, LabError> {
+    let mut p = path.to_path_buf();
+    for n in 0..1000 {
+        if std::fs::create_dir(&p).is_ok() {
+            return Ok(p);
+        }
+        p = path.with_extension(n.to_string());
+    }
+    Err(LabError::Vm(format!(
+        "cannot create a run directory near {}",
+        path.display()
+    )))
+}
+
+fn run_with_share(
+    kernel: &Kernel,
+    run: &LabRun,
+    qemu: &Path,
+    busybox: &Path,
+    share: &Path,
+) -> Result<LabOutcome, LabError> {
+    let write = |name: &str, text: &str| {
+        std::fs::write(share.join(name), text)
+            .map_err(|e| LabError::Vm(format!("cannot write {name}: {e}")))
+    };
+    let mut env = String::from("export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp TERM=${TERM:-xterm-256color} LVSTOP_IN_VM=1\n");
+    for (k, v) in &run.env {
+        let _ = writeln!(env, "export {k}={}", shell_quote(v));
+    }
+    write("env.sh", &env)?;
+    write("run.sh", &format!("{}\n", run.command))?;
+    let initrd = share.join("initrd.cpio");
+    build_initramfs(kernel, busybox, &initrd)?;
+    let share_abs = share
+        .canonicalize()
+        .map_err(|e| LabError::Vm(e.to_string()))?;
+    let start = Instant::now();
+    let mut child = Command::new(qemu)
+        .args([
+            "-accel",
+            "tcg,thread=multi",
+            "-cpu",
+            "max",
+            "-smp",
+            "2",
+            "-nographic",
+            "-no-reboot",
+            "-nic",
+            "none",
+        ])
+        .args(["-m", &run.memory_mib.to_string()])
+        .arg("-kernel")
+        .arg(&kernel.vmlinuz)
+        .arg("-initrd")
+        .arg(&initrd)
+        .arg("-append")
+        .arg(format!(
+            "console=ttyS0 quiet loglevel=1 panic=-1 lvstop.share={}",
+            share_abs.display()
+        ))
+        .args([
+            "-virtfs",
+            "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+        ])
+        .arg("-virtfs")
+        .arg(format!(
+            "local,path={},mount_tag=share,security_model=none,multidevs=remap",
+            share_abs.display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| LabError::Vm(format!("cannot start {}: {e}", qemu.display())))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| LabError::Vm("qemu has no stdout".into()))?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
+            let line = String::from_utf8_lossy(&line)
+                .trim_end_matches('\r')
+                .to_string();
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut console = String::new();
+    let mut exit_code = None;
+    let deadline = start + run.timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left.min(Duration::from_millis(500))) {
+            Ok(line) => {
+                if let Some(code) = line.trim().strip_prefix(EXIT_MARK) {
+                    exit_code = code.trim().parse().ok();
+                } else if run.echo && !line.contains('\u{1b}') {
+                    println!("{line}");
+                }
+                console.push_str(&line);
+                console.push('\n');
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(LabError::Vm(format!(
+                        "the VM did not finish within {:?}; console so far:\n{console}",
+                        run.timeout
+                    )));
+                }
+            }
+        }
+    }
+    let _ = reader.join();
+    let status = child.wait().map_err(|e| LabError::Vm(e.to_string()))?;
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    match exit_code {
+        Some(exit_code) => Ok(LabOutcome { exit_code, console, elapsed: start.elapsed() }),
+        None => Err(LabError::Vm(format!(
+            "the VM stopped ({status}) without reporting an exit status.\nqemu said: {}\nconsole:\n{console}",
+            stderr.trim()
+        ))),
+    }
+}

@@ -1,0 +1,58 @@
+//! lvstop: a live terminal console for Linux Virtual Server (IPVS) load balancers.
+//!
+//! The engine (`model`, `ipvs`, `sys`) never touches the terminal; `report`
+//! renders snapshots for the headless commands; `lab` boots a real IPVS kernel
+//! under qemu for tests and demos.
+
+pub mod cli;
+pub mod ipvs;
+pub mod lab;
+pub mod model;
+pub mod privilege;
+pub mod report;
+pub mod sys;
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use cli::{Cli, Cmd};
+
+/// Run the command line; the returned code is the process exit status.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command.unwrap_or(Cmd::Dump { json: false }) {
+        Cmd::Dump { json } => {
+            let mut backend = ipvs::Backend::open()?;
+            let snap = backend.snapshot()?;
+            let text = if json {
+                report::dump_json(&snap)
+            } else {
+                report::dump_text(&snap)
+            };
+            print_out(&text)?;
+            if let model::Source::Procfs { reason } = &snap.source {
+                eprintln!("lvstop: {reason}");
+            }
+            Ok(0)
+        }
+        Cmd::Save => {
+            let mut backend = ipvs::Backend::open()?;
+            if let ipvs::Backend::Procfs { reason } = &backend {
+                anyhow::bail!(
+                    "cannot save a complete rule set without netlink: /proc/net/ip_vs lacks thresholds, tunnel settings and persistence engines ({reason})"
+                );
+            }
+            let snap = backend.snapshot()?;
+            print_out(&report::save_rules(&snap))?;
+            Ok(0)
+        }
+    }
+}
+
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

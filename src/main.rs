@@ -1,0 +1,12 @@
+use clap::Parser;
+
+fn main() {
+    let cli = lvstop::cli::Cli::parse();
+    match lvstop::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("lvstop: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

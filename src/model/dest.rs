@@ -1,0 +1,285 @@
+//! Destinations (realservers) of a virtual service.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Serialize, Serializer};
+
+use super::{fmt_addr_port, Counters, Family, Rates};
+
+/// How the director forwards packets to a destination (`IP_VS_CONN_F_FWD_MASK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ForwardMethod {
+    /// NAT (`-m`): the director rewrites addresses both ways.
+    Masq,
+    /// The director itself serves the connection.
+    Local,
+    /// IP-in-IP / GUE / GRE tunnel (`-i`).
+    Tunnel,
+    /// Direct routing (`-g`): layer-2 forwarding, replies bypass the director.
+    Route,
+    /// Cache bypass (kernel-internal).
+    Bypass,
+}
+
+impl ForwardMethod {
+    /// The kernel's value.
+    pub fn value(self) -> u32 {
+        match self {
+            ForwardMethod::Masq => 0,
+            ForwardMethod::Local => 1,
+            ForwardMethod::Tunnel => 2,
+            ForwardMethod::Route => 3,
+            ForwardMethod::Bypass => 4,
+        }
+    }
+
+    /// Map the kernel's value (after masking with 0x7).
+    pub fn from_value(v: u32) -> Option<Self> {
+        Some(match v & 0x7 {
+            0 => ForwardMethod::Masq,
+            1 => ForwardMethod::Local,
+            2 => ForwardMethod::Tunnel,
+            3 => ForwardMethod::Route,
+            4 => ForwardMethod::Bypass,
+            _ => return None,
+        })
+    }
+
+    /// The name ipvsadm and /proc use (`Masq`, `Local`, `Tunnel`, `Route`, `Bypass`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ForwardMethod::Masq => "Masq",
+            ForwardMethod::Local => "Local",
+            ForwardMethod::Tunnel => "Tunnel",
+            ForwardMethod::Route => "Route",
+            ForwardMethod::Bypass => "Bypass",
+        }
+    }
+
+    /// Parse a /proc or ipvsadm forward name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Masq,
+            Self::Local,
+            Self::Tunnel,
+            Self::Route,
+            Self::Bypass,
+        ]
+        .into_iter()
+        .find(|m| m.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The ipvsadm switch for this method (`-g`, `-i`, `-m`; local saves as `-g` like ipvsadm).
+    pub fn ipvsadm_switch(self) -> &'static str {
+        match self {
+            ForwardMethod::Masq => "-m",
+            ForwardMethod::Tunnel => "-i",
+            ForwardMethod::Route | ForwardMethod::Local | ForwardMethod::Bypass => "-g",
+        }
+    }
+
+    /// Whether replies bypass the director, so Out* counters are always 0.
+    pub fn is_one_way(self) -> bool {
+        matches!(self, ForwardMethod::Route | ForwardMethod::Tunnel)
+    }
+}
+
+impl fmt::Display for ForwardMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for ForwardMethod {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            ForwardMethod::Masq => "nat",
+            ForwardMethod::Local => "local",
+            ForwardMethod::Tunnel => "tunnel",
+            ForwardMethod::Route => "dr",
+            ForwardMethod::Bypass => "bypass",
+        })
+    }
+}
+
+/// Tunnel encapsulation of a `Tunnel` destination (kernel ≥ 5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelType {
+    /// IP-in-IP (the default).
+    Ipip,
+    /// Generic UDP Encapsulation: needs a tunnel port.
+    Gue,
+    /// GRE (kernel ≥ 5.3).
+    Gre,
+}
+
+impl TunnelType {
+    /// The kernel's value.
+    pub fn value(self) -> u8 {
+        match self {
+            TunnelType::Ipip => 0,
+            TunnelType::Gue => 1,
+            TunnelType::Gre => 2,
+        }
+    }
+
+    /// Map the kernel's value.
+    pub fn from_value(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(TunnelType::Ipip),
+            1 => Some(TunnelType::Gue),
+            2 => Some(TunnelType::Gre),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name (`ipip`, `gue`, `gre`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelType::Ipip => "ipip",
+            TunnelType::Gue => "gue",
+            TunnelType::Gre => "gre",
+        }
+    }
+}
+
+/// Checksum option of a GUE/GRE tunnel (`IP_VS_TUNNEL_ENCAP_FLAG_*`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelCsum {
+    /// No checksum (`--tun-nocsum`, shown `-c`).
+    #[default]
+    NoCsum,
+    /// Checksum (`--tun-csum`, shown `+c`).
+    Csum,
+    /// Remote checksum offload (`--tun-remcsum`, shown `r+c`).
+    RemCsum,
+}
+
+impl TunnelCsum {
+    /// The kernel's value.
+    pub fn value(self) -> u16 {
+        match self {
+            TunnelCsum::NoCsum => 0,
+            TunnelCsum::Csum => 1,
+            TunnelCsum::RemCsum => 2,
+        }
+    }
+
+    /// Map the kernel's value.
+    pub fn from_value(v: u16) -> Option<Self> {
+        match v {
+            0 => Some(TunnelCsum::NoCsum),
+            1 => Some(TunnelCsum::Csum),
+            2 => Some(TunnelCsum::RemCsum),
+            _ => None,
+        }
+    }
+
+    /// The short form ipvsadm's `--tun-info` shows.
+    pub fn short(self) -> &'static str {
+        match self {
+            TunnelCsum::NoCsum => "-c",
+            TunnelCsum::Csum => "+c",
+            TunnelCsum::RemCsum => "r+c",
+        }
+    }
+
+    /// The ipvsadm option.
+    pub fn option(self) -> &'static str {
+        match self {
+            TunnelCsum::NoCsum => "--tun-nocsum",
+            TunnelCsum::Csum => "--tun-csum",
+            TunnelCsum::RemCsum => "--tun-remcsum",
+        }
+    }
+}
+
+/// Everything that configures a destination: what an add or edit sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DestSpec {
+    /// Realserver address; its family may differ from the service's only for tunnels.
+    pub addr: IpAddr,
+    /// Realserver port (must equal the service port for DR/TUN; 0 allowed for fwmark services).
+    pub port: u16,
+    /// Forwarding method.
+    pub forward: ForwardMethod,
+    /// Scheduling weight, 0..=65535 (0 = quiesced/drained).
+    pub weight: u32,
+    /// Upper connection threshold (0 = none).
+    pub u_thresh: u32,
+    /// Lower connection threshold.
+    pub l_thresh: u32,
+    /// Tunnel type (tunnel destinations only).
+    pub tun_type: TunnelType,
+    /// Tunnel UDP port (GUE).
+    pub tun_port: u16,
+    /// Tunnel checksum option (GUE/GRE).
+    pub tun_csum: TunnelCsum,
+}
+
+impl DestSpec {
+    /// A destination with weight 1, no thresholds, IPIP if tunnelled.
+    pub fn new(addr: IpAddr, port: u16, forward: ForwardMethod) -> Self {
+        DestSpec {
+            addr,
+            port,
+            forward,
+            weight: 1,
+            u_thresh: 0,
+            l_thresh: 0,
+            tun_type: TunnelType::Ipip,
+            tun_port: 0,
+            tun_csum: TunnelCsum::NoCsum,
+        }
+    }
+
+    /// Set the weight.
+    #[must_use]
+    pub fn weight(mut self, weight: u32) -> Self {
+        self.weight = weight;
+        self
+    }
+
+    /// The address family.
+    pub fn family(&self) -> Family {
+        Family::of(&self.addr)
+    }
+
+    /// `RIP:port` as ipvsadm prints it.
+    pub fn addr_port(&self) -> String {
+        fmt_addr_port(&self.addr, self.port)
+    }
+
+    /// ipvsadm's `--tun-info` column (`ipip`, `gue:6080:-c`, `gre:+c`), or None if not a tunnel.
+    pub fn tun_info(&self) -> Option<String> {
+        if self.forward != ForwardMethod::Tunnel {
+            return None;
+        }
+        Some(match self.tun_type {
+            TunnelType::Ipip => "ipip".to_string(),
+            TunnelType::Gue => format!("gue:{}:{}", self.tun_port, self.tun_csum.short()),
+            TunnelType::Gre => format!("gre:{}", self.tun_csum.short()),
+        })
+    }
+}
+
+/// A destination as read from the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Destination {
+    /// Configuration and identity.
+    #[serde(flatten)]
+    pub spec: DestSpec,
+    /// Connections in ESTABLISHED (ActiveConn).
+    pub active_conns: u32,
+    /// Connections in any other state (InActConn).
+    pub inact_conns: u32,
+    /// Persistence templates pointing here (PersistConn).
+    pub persist_conns: u32,
+    /// 64-bit totals.
+    pub stats: Counters,
+    /// Estimator rates.
+    pub rates: Rates,
+}

@@ -1,0 +1,63 @@
+//! The pure domain model of an IPVS table: services, destinations, counters and
+//! rates, and the validation rules that keep a request within what the kernel and
+//! `ipvsadm` accept. Nothing here performs I/O.
+
+mod dest;
+mod service;
+mod snapshot;
+mod stats;
+mod validate;
+
+pub use dest::{DestSpec, Destination, ForwardMethod, TunnelCsum, TunnelType};
+pub use service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey, ServiceSpec};
+pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts};
+pub use stats::{Counters, Rates};
+pub use validate::ValidationError;
+
+use std::net::IpAddr;
+
+/// Address family of a service or destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// `AF_INET`.
+    Inet,
+    /// `AF_INET6`.
+    Inet6,
+}
+
+impl Family {
+    /// The family of an address.
+    pub fn of(addr: &IpAddr) -> Self {
+        if addr.is_ipv4() {
+            Family::Inet
+        } else {
+            Family::Inet6
+        }
+    }
+
+    /// The kernel's `AF_*` value.
+    pub fn af(self) -> u16 {
+        match self {
+            Family::Inet => 2,
+            Family::Inet6 => 10,
+        }
+    }
+
+    /// Parse a kernel `AF_*` value.
+    pub fn from_af(af: u16) -> Option<Self> {
+        match af {
+            2 => Some(Family::Inet),
+            10 => Some(Family::Inet6),
+            _ => None,
+        }
+    }
+}
+
+/// Format `addr:port` the way ipvsadm does (`[v6]:port` for IPv6).
+pub fn fmt_addr_port(addr: &IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}

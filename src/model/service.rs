@@ -1,0 +1,381 @@
+//! Virtual services: identity, scheduling configuration and live figures.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::{Serialize, Serializer};
+
+use super::{fmt_addr_port, Counters, Destination, Family, Rates};
+
+/// Transport protocol of an address-based service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// `IPPROTO_TCP` (6).
+    Tcp,
+    /// `IPPROTO_UDP` (17).
+    Udp,
+    /// `IPPROTO_SCTP` (132).
+    Sctp,
+    /// Any other protocol number the kernel reports.
+    Other(u16),
+}
+
+impl Protocol {
+    /// The IP protocol number.
+    pub fn number(self) -> u16 {
+        match self {
+            Protocol::Tcp => 6,
+            Protocol::Udp => 17,
+            Protocol::Sctp => 132,
+            Protocol::Other(n) => n,
+        }
+    }
+
+    /// Map an IP protocol number.
+    pub fn from_number(n: u16) -> Self {
+        match n {
+            6 => Protocol::Tcp,
+            17 => Protocol::Udp,
+            132 => Protocol::Sctp,
+            n => Protocol::Other(n),
+        }
+    }
+
+    /// Upper-case name as ipvsadm prints it (`TCP`, `UDP`, `SCTP`).
+    pub fn name(self) -> String {
+        match self {
+            Protocol::Tcp => "TCP".into(),
+            Protocol::Udp => "UDP".into(),
+            Protocol::Sctp => "SCTP".into(),
+            Protocol::Other(n) => format!("PROTO{n}"),
+        }
+    }
+
+    /// The ipvsadm option selecting this protocol (`-t`, `-u`, `--sctp-service`).
+    pub fn ipvsadm_option(self) -> Option<&'static str> {
+        match self {
+            Protocol::Tcp => Some("-t"),
+            Protocol::Udp => Some("-u"),
+            Protocol::Sctp => Some("--sctp-service"),
+            Protocol::Other(_) => None,
+        }
+    }
+}
+
+impl Serialize for Protocol {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name().to_ascii_lowercase())
+    }
+}
+
+/// The identity of a virtual service: what the kernel looks services up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ServiceKey {
+    /// A protocol, virtual address and port (port 0 = all ports, persistent only).
+    Addr {
+        /// Transport protocol.
+        protocol: Protocol,
+        /// Virtual IP (IPv4 or IPv6).
+        addr: IpAddr,
+        /// Virtual port.
+        port: u16,
+    },
+    /// A firewall-mark service of one address family.
+    Fwmark {
+        /// Address family of the traffic it matches.
+        family: Family,
+        /// The netfilter mark.
+        mark: u32,
+    },
+}
+
+impl ServiceKey {
+    /// A TCP service.
+    pub fn tcp(addr: IpAddr, port: u16) -> Self {
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr,
+            port,
+        }
+    }
+
+    /// A UDP service.
+    pub fn udp(addr: IpAddr, port: u16) -> Self {
+        ServiceKey::Addr {
+            protocol: Protocol::Udp,
+            addr,
+            port,
+        }
+    }
+
+    /// A firewall-mark service.
+    pub fn fwmark(family: Family, mark: u32) -> Self {
+        ServiceKey::Fwmark { family, mark }
+    }
+
+    /// The service's address family.
+    pub fn family(&self) -> Family {
+        match self {
+            ServiceKey::Addr { addr, .. } => Family::of(addr),
+            ServiceKey::Fwmark { family, .. } => *family,
+        }
+    }
+
+    /// The service's port (0 for fwmark services).
+    pub fn port(&self) -> u16 {
+        match self {
+            ServiceKey::Addr { port, .. } => *port,
+            ServiceKey::Fwmark { .. } => 0,
+        }
+    }
+
+    /// Whether this is a firewall-mark service.
+    pub fn is_fwmark(&self) -> bool {
+        matches!(self, ServiceKey::Fwmark { .. })
+    }
+
+    /// The ipvsadm arguments naming this service, e.g. `-t 198.51.100.1:80` or `-f 1 -6`.
+    pub fn ipvsadm_args(&self) -> String {
+        match self {
+            ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            } => format!(
+                "{} {}",
+                protocol.ipvsadm_option().unwrap_or("--xxx-service"),
+                fmt_addr_port(addr, *port)
+            ),
+            ServiceKey::Fwmark {
+                family: Family::Inet,
+                mark,
+            } => format!("-f {mark}"),
+            ServiceKey::Fwmark {
+                family: Family::Inet6,
+                mark,
+            } => format!("-f {mark} -6"),
+        }
+    }
+}
+
+impl fmt::Display for ServiceKey {
+    /// The form ipvsadm lists services in: `TCP  198.51.100.1:80`, `FWM  1 IPv6`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            } => {
+                write!(f, "{} {}", protocol.name(), fmt_addr_port(addr, *port))
+            }
+            ServiceKey::Fwmark {
+                family: Family::Inet,
+                mark,
+            } => write!(f, "FWM {mark}"),
+            ServiceKey::Fwmark {
+                family: Family::Inet6,
+                mark,
+            } => write!(f, "FWM {mark} IPv6"),
+        }
+    }
+}
+
+/// Service flags (`IP_VS_SVC_F_*`), without the kernel-internal HASHED bit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ServiceFlags(pub u32);
+
+impl ServiceFlags {
+    /// Persistent service (`-p`).
+    pub const PERSISTENT: u32 = 0x0001;
+    /// Kernel-internal: the service is hashed. Never part of a request.
+    pub const HASHED: u32 = 0x0002;
+    /// One-packet scheduling (`-o`).
+    pub const ONEPACKET: u32 = 0x0004;
+    /// Scheduler flag 1: `sh-fallback` / `mh-fallback`.
+    pub const SCHED1: u32 = 0x0008;
+    /// Scheduler flag 2: `sh-port` / `mh-port`.
+    pub const SCHED2: u32 = 0x0010;
+    /// Scheduler flag 3 (no meaning for the stock schedulers).
+    pub const SCHED3: u32 = 0x0020;
+    /// Every bit lvstop knows.
+    pub const KNOWN: u32 = 0x003d;
+
+    /// Whether `bit` is set.
+    pub fn has(self, bit: u32) -> bool {
+        self.0 & bit != 0
+    }
+
+    /// Whether the service is persistent.
+    pub fn is_persistent(self) -> bool {
+        self.has(Self::PERSISTENT)
+    }
+
+    /// Whether one-packet scheduling is on.
+    pub fn is_one_packet(self) -> bool {
+        self.has(Self::ONEPACKET)
+    }
+
+    /// Scheduler flag names as ipvsadm prints them for scheduler `sched`
+    /// (`sh-fallback`, `sh-port`, `mh-fallback`, `mh-port`, `flag-1`…).
+    pub fn sched_flag_names(self, sched: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        match sched {
+            "sh" | "mh" => {
+                if self.has(Self::SCHED1) {
+                    out.push(format!("{sched}-fallback"));
+                }
+                if self.has(Self::SCHED2) {
+                    out.push(format!("{sched}-port"));
+                }
+            }
+            _ => {
+                for (bit, name) in [
+                    (Self::SCHED1, "flag-1"),
+                    (Self::SCHED2, "flag-2"),
+                    (Self::SCHED3, "flag-3"),
+                ] {
+                    if self.has(bit) {
+                        out.push(name.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Parse a scheduler flag name (as ipvsadm's `-b` takes it) for scheduler `sched`.
+    pub fn parse_sched_flag(sched: &str, name: &str) -> Option<u32> {
+        match (sched, name) {
+            ("sh", "sh-fallback") | ("mh", "mh-fallback") | (_, "flag-1") => Some(Self::SCHED1),
+            ("sh", "sh-port") | ("mh", "mh-port") | (_, "flag-2") => Some(Self::SCHED2),
+            (_, "flag-3") => Some(Self::SCHED3),
+            _ => None,
+        }
+    }
+}
+
+/// Persistence granularity: an IPv4 netmask or an IPv6 prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Netmask {
+    /// IPv4 client netmask (default 255.255.255.255).
+    V4(Ipv4Addr),
+    /// IPv6 client prefix length, 1..=128 (default 128).
+    V6(u8),
+}
+
+impl Netmask {
+    /// The default for a family: one client address per persistence entry.
+    pub fn default_for(family: Family) -> Self {
+        match family {
+            Family::Inet => Netmask::V4(Ipv4Addr::BROADCAST),
+            Family::Inet6 => Netmask::V6(128),
+        }
+    }
+
+    /// Whether this is the family's default.
+    pub fn is_default(self) -> bool {
+        matches!(self, Netmask::V4(Ipv4Addr::BROADCAST) | Netmask::V6(128))
+    }
+}
+
+impl fmt::Display for Netmask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Netmask::V4(m) => write!(f, "{m}"),
+            Netmask::V6(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+impl Serialize for Netmask {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// Everything that configures a service: what an add or edit sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceSpec {
+    /// Identity.
+    pub key: ServiceKey,
+    /// Scheduler name (`rr`, `wrr`, `wlc`, `sh`, `mh`, …, or `none`).
+    pub scheduler: String,
+    /// Flags (persistent, one-packet, scheduler flags).
+    #[serde(serialize_with = "ser_flags")]
+    pub flags: ServiceFlags,
+    /// Persistence timeout in seconds (meaningful when persistent).
+    pub timeout: u32,
+    /// Persistence netmask / prefix.
+    pub netmask: Netmask,
+    /// Persistence engine (e.g. `sip`), if any.
+    pub pe_name: Option<String>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn ser_flags<S: Serializer>(flags: &ServiceFlags, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(6))?;
+    m.serialize_entry("raw", &flags.0)?;
+    m.serialize_entry("persistent", &flags.is_persistent())?;
+    m.serialize_entry("one_packet", &flags.is_one_packet())?;
+    m.serialize_entry("sched_flag_1", &flags.has(ServiceFlags::SCHED1))?;
+    m.serialize_entry("sched_flag_2", &flags.has(ServiceFlags::SCHED2))?;
+    m.serialize_entry("sched_flag_3", &flags.has(ServiceFlags::SCHED3))?;
+    m.end()
+}
+
+impl ServiceSpec {
+    /// A non-persistent service with scheduler `sched` and default settings.
+    pub fn new(key: ServiceKey, scheduler: &str) -> Self {
+        ServiceSpec {
+            key,
+            scheduler: scheduler.to_string(),
+            flags: ServiceFlags::default(),
+            timeout: 0,
+            netmask: Netmask::default_for(key.family()),
+            pe_name: None,
+        }
+    }
+
+    /// Make the service persistent for `timeout` seconds.
+    #[must_use]
+    pub fn persistent(mut self, timeout: u32) -> Self {
+        self.flags.0 |= ServiceFlags::PERSISTENT;
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// A service as read from the kernel: its configuration, figures and destinations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    /// Configuration and identity.
+    #[serde(flatten)]
+    pub spec: ServiceSpec,
+    /// 64-bit totals.
+    pub stats: Counters,
+    /// Estimator rates.
+    pub rates: Rates,
+    /// Realservers, sorted by address then port.
+    pub destinations: Vec<Destination>,
+}
+
+impl Service {
+    /// Sum of ActiveConn over destinations.
+    pub fn active_conns(&self) -> u64 {
+        self.destinations
+            .iter()
+            .map(|d| u64::from(d.active_conns))
+            .sum()
+    }
+
+    /// Sum of InActConn over destinations.
+    pub fn inact_conns(&self) -> u64 {
+        self.destinations
+            .iter()
+            .map(|d| u64::from(d.inact_conns))
+            .sum()
+    }
+}

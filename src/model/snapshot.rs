@@ -1,0 +1,113 @@
+//! A whole-table snapshot and the global IPVS state around it.
+
+use serde::Serialize;
+
+use super::{Counters, Rates, Service};
+
+/// Where a snapshot came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Source {
+    /// Generic netlink: complete and exact.
+    Netlink,
+    /// `/proc/net/ip_vs*`: read-only and partial (no per-service stats, thresholds,
+    /// tunnel details or persistence engine). `reason` says why and how to fix it.
+    Procfs {
+        /// Why netlink could not be used, with the fix.
+        reason: String,
+    },
+}
+
+/// IPVS version and connection table size (`IPVS_CMD_GET_INFO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Info {
+    /// `IP_VS_VERSION_CODE`, e.g. 0x010201.
+    pub version_code: u32,
+    /// Connection hash table size.
+    pub conn_tab_size: u32,
+}
+
+impl Info {
+    /// "1.2.1".
+    pub fn version(&self) -> String {
+        let v = self.version_code;
+        format!("{}.{}.{}", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
+    }
+}
+
+/// Protocol timeouts in seconds (`ipvsadm --set`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Timeouts {
+    /// Established TCP.
+    pub tcp: u32,
+    /// TCP after FIN.
+    pub tcp_fin: u32,
+    /// UDP.
+    pub udp: u32,
+}
+
+/// Role of a connection-sync daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncState {
+    /// Sends connection state.
+    Master,
+    /// Receives connection state.
+    Backup,
+}
+
+/// A running connection-synchronisation daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncDaemon {
+    /// Master or backup.
+    pub state: SyncState,
+    /// Multicast interface.
+    pub mcast_ifn: String,
+    /// Sync id.
+    pub sync_id: u32,
+    /// Maximum sync message length, if reported.
+    pub sync_maxlen: Option<u16>,
+    /// Multicast group, if reported.
+    pub mcast_group: Option<std::net::IpAddr>,
+    /// Multicast port, if reported.
+    pub mcast_port: Option<u16>,
+    /// Multicast TTL, if reported.
+    pub mcast_ttl: Option<u8>,
+}
+
+/// Everything lvstop knows about the IPVS table at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    /// Netlink or the /proc fallback.
+    pub source: Source,
+    /// Version and table size.
+    pub info: Option<Info>,
+    /// Protocol timeouts (netlink only).
+    pub timeouts: Option<Timeouts>,
+    /// Running sync daemons (netlink only).
+    pub daemons: Vec<SyncDaemon>,
+    /// Services sorted like ipvsadm (by key).
+    pub services: Vec<Service>,
+    /// Netns-wide totals from /proc/net/ip_vs_stats, when readable.
+    pub totals: Option<(Counters, Rates)>,
+}
+
+impl Snapshot {
+    /// Whether the snapshot is the degraded /proc one.
+    pub fn is_degraded(&self) -> bool {
+        matches!(self.source, Source::Procfs { .. })
+    }
+
+    /// Find a service by key.
+    pub fn service(&self, key: &super::ServiceKey) -> Option<&Service> {
+        self.services.iter().find(|s| s.spec.key == *key)
+    }
+
+    /// Sort services and destinations into lvstop's stable order.
+    pub fn sort(&mut self) {
+        self.services.sort_by_key(|a| a.spec.key);
+        for s in &mut self.services {
+            s.destinations.sort_by_key(|a| (a.spec.addr, a.spec.port));
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The `lvstop dump` table: ipvsadm-like columns with exact numbers and rates.
+
+use std::fmt::Write as _;
+
+use crate::model::{Counters, Destination, Rates, Service, Snapshot, Source};
+
+const HEAD: [&str; 17] = [
+    "Prot LocalAddress:Port / -> RemoteAddress:Port",
+    "Sched/Fwd",
+    "Weight",
+    "ActConn",
+    "InActConn",
+    "PersConn",
+    "Thresh U/L",
+    "Conns",
+    "InPkts",
+    "OutPkts",
+    "InBytes",
+    "OutBytes",
+    "CPS",
+    "InPPS",
+    "OutPPS",
+    "InBPS",
+    "OutBPS",
+];
+
+fn stat_cells(c: &Counters, r: &Rates, have: bool) -> Vec<String> {
+    if !have {
+        return vec!["-".into(); 10];
+    }
+    [
+        c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes, r.cps, r.inpps, r.outpps, r.inbps,
+        r.outbps,
+    ]
+    .iter()
+    .map(u64::to_string)
+    .collect()
+}
+
+fn service_cells(s: &Service, have: bool) -> Vec<String> {
+    let spec = &s.spec;
+    let mut sched = spec.scheduler.clone();
+    let flags = spec.flags.sched_flag_names(&spec.scheduler);
+    if !flags.is_empty() {
+        let _ = write!(sched, " ({})", flags.join(","));
+    }
+    if spec.flags.is_persistent() {
+        let _ = write!(sched, " persistent {}", spec.timeout);
+        if !spec.netmask.is_default() {
+            let _ = write!(sched, " mask {}", spec.netmask);
+        }
+    }
+    if let Some(pe) = &spec.pe_name {
+        let _ = write!(sched, " pe {pe}");
+    }
+    if spec.flags.is_one_packet() {
+        sched.push_str(" ops");
+    }
+    let mut row = vec![
+        spec.key.to_string(),
+        sched,
+        String::new(),
+        s.active_conns().to_string(),
+        s.inact_conns().to_string(),
+        if have {
+            s.destinations
+                .iter()
+                .map(|d| u64::from(d.persist_conns))
+                .sum::<u64>()
+                .to_string()
+        } else {
+            "-".into()
+        },
+        String::new(),
+    ];
+    row.extend(stat_cells(&s.stats, &s.rates, have));
+    row
+}
+
+fn dest_cells(d: &Destination, have: bool) -> Vec<String> {
+    let ds = &d.spec;
+    let fwd = match ds.tun_info() {
+        Some(t) if have => format!("{} {t}", ds.forward),
+        _ => ds.forward.to_string(),
+    };
+    let mut row = vec![
+        format!("  -> {}", ds.addr_port()),
+        fwd,
+        ds.weight.to_string(),
+        d.active_conns.to_string(),
+        d.inact_conns.to_string(),
+        if have {
+            d.persist_conns.to_string()
+        } else {
+            "-".into()
+        },
+        if have {
+            format!("{}/{}", ds.u_thresh, ds.l_thresh)
+        } else {
+            "-".into()
+        },
+    ];
+    row.extend(stat_cells(&d.stats, &d.rates, have));
+    row
+}
+
+/// The human-readable dump.
+pub fn dump_text(snap: &Snapshot) -> String {
+    let have = !snap.is_degraded();
+    let mut out = String::new();
+    if let Some(info) = snap.info {
+        let _ = write!(
+            out,
+            "IP Virtual Server version {} (size={})",
+            info.version(),
+            info.conn_tab_size
+        );
+    }
+    match &snap.source {
+        Source::Netlink => out.push_str(", read over netlink\n"),
+        Source::Procfs { reason } => {
+            let _ = writeln!(out, ", READ-ONLY from /proc/net/ip_vs\nNote: {reason}");
+        }
+    }
+    if let Some(t) = snap.timeouts {
+        let _ = writeln!(
+            out,
+            "Timeout (tcp tcpfin udp): {} {} {}",
+            t.tcp, t.tcp_fin, t.udp
+        );
+    }
+    for d in &snap.daemons {
+        let _ = writeln!(
+            out,
+            "{:?} sync daemon (mcast={}, syncid={})",
+            d.state, d.mcast_ifn, d.sync_id
+        );
+    }
+    let mut rows: Vec<Vec<String>> = vec![HEAD.iter().map(ToString::to_string).collect()];
+    for s in &snap.services {
+        rows.push(service_cells(s, have));
+        for d in &s.destinations {
+            rows.push(dest_cells(d, have));
+        }
+    }
+    let widths: Vec<usize> = (0..HEAD.len())
+        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c < 2 {
+                let _ = write!(line, "{cell:<w$} ", w = widths[c]);
+            } else {
+                let _ = write!(line, "{cell:>w$} ", w = widths[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    if let Some((c, r)) = snap.totals {
+        let _ = writeln!(
+            out,
+            "Total: conns {} inpkts {} outpkts {} inbytes {} outbytes {}; rates cps {} inpps {} outpps {} inbps {} outbps {}",
+            c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes, r.cps, r.inpps, r.outpps, r.inbps, r.outbps
+        );
+    }
+    out
+}

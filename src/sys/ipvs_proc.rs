@@ -1,0 +1,346 @@
+//! Parsers for the world-readable `/proc/net/ip_vs` and `/proc/net/ip_vs_stats`,
+//! the source of lvstop's degraded read-only view when CAP_NET_ADMIN is missing.
+//! Every parse error names the file, the line and the text.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use thiserror::Error;
+
+use crate::model::{Counters, Family, ForwardMethod, Protocol, Rates, ServiceKey};
+
+/// Path of the service table.
+pub const IP_VS: &str = "/proc/net/ip_vs";
+/// Path of the netns-wide counters.
+pub const IP_VS_STATS: &str = "/proc/net/ip_vs_stats";
+
+/// A /proc file that could not be read or understood.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ProcError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {msg}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        msg: String,
+    },
+    /// A line did not parse.
+    #[error("{path} line {line}: cannot parse '{text}': {why}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// The line.
+        text: String,
+        /// What was expected.
+        why: String,
+    },
+}
+
+/// A service line of /proc/net/ip_vs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcService {
+    /// Identity (a fwmark line does not say its family: assumed IPv4 unless its
+    /// destinations are IPv6).
+    pub key: ServiceKey,
+    /// Scheduler.
+    pub scheduler: String,
+    /// One-packet scheduling.
+    pub one_packet: bool,
+    /// Persistence timeout in jiffies and the raw netmask, if persistent.
+    pub persistent: Option<(u64, u32)>,
+    /// Destinations.
+    pub dests: Vec<ProcDest>,
+}
+
+/// A destination line of /proc/net/ip_vs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcDest {
+    /// Address.
+    pub addr: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// Forwarding method.
+    pub forward: ForwardMethod,
+    /// Weight.
+    pub weight: u32,
+    /// ActiveConn.
+    pub active: u32,
+    /// InActConn.
+    pub inactive: u32,
+}
+
+/// The whole of /proc/net/ip_vs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcTable {
+    /// Version code from the header.
+    pub version_code: u32,
+    /// Connection table size from the header.
+    pub size: u32,
+    /// Services in file order.
+    pub services: Vec<ProcService>,
+}
+
+fn read(path: &str) -> Result<String, ProcError> {
+    std::fs::read_to_string(path).map_err(|e| ProcError::Read {
+        path: path.into(),
+        msg: e.to_string(),
+    })
+}
+
+/// Read and parse /proc/net/ip_vs.
+pub fn read_table() -> Result<ProcTable, ProcError> {
+    parse_table(IP_VS, &read(IP_VS)?)
+}
+
+/// Read and parse /proc/net/ip_vs_stats.
+pub fn read_totals() -> Result<(Counters, Rates), ProcError> {
+    parse_totals(IP_VS_STATS, &read(IP_VS_STATS)?)
+}
+
+fn addr_port(s: &str) -> Option<(IpAddr, u16)> {
+    let (a, p) = s.rsplit_once(':')?;
+    let port = u16::from_str_radix(p, 16).ok()?;
+    let addr = if let Some(v6) = a.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+        IpAddr::V6(v6.parse::<Ipv6Addr>().ok()?)
+    } else if a.len() == 8 {
+        IpAddr::V4(Ipv4Addr::from(u32::from_str_radix(a, 16).ok()?))
+    } else {
+        return None;
+    };
+    Some((addr, port))
+}
+
+/// Parse the text of /proc/net/ip_vs.
+#[allow(clippy::many_single_char_names)]
+pub fn parse_table(path: &str, text: &str) -> Result<ProcTable, ProcError> {
+    let err = |line: usize, t: &str, why: &str| ProcError::Parse {
+        path: path.into(),
+        line,
+        text: t.to_string(),
+        why: why.to_string(),
+    };
+    let mut lines = text.lines().enumerate();
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| err(1, "", "the file is empty"))?;
+    // "IP Virtual Server version 1.2.1 (size=4096)"
+    let version_code = header
+        .split_whitespace()
+        .nth(4)
+        .and_then(|v| {
+            let p: Vec<u32> = v.split('.').filter_map(|x| x.parse().ok()).collect();
+            (p.len() == 3).then(|| (p[0] << 16) | (p[1] << 8) | p[2])
+        })
+        .ok_or_else(|| {
+            err(
+                1,
+                header,
+                "expected 'IP Virtual Server version X.Y.Z (size=N)'",
+            )
+        })?;
+    let size = header
+        .split("size=")
+        .nth(1)
+        .and_then(|s| s.trim_end_matches(')').parse().ok())
+        .ok_or_else(|| err(1, header, "expected '(size=N)'"))?;
+    let mut services: Vec<ProcService> = Vec::new();
+    for (i, line) in lines {
+        let n = i + 1;
+        if n <= 3 || line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.first() == Some(&"->") {
+            let svc = services
+                .last_mut()
+                .ok_or_else(|| err(n, line, "destination before any service"))?;
+            if f.len() < 6 {
+                return Err(err(
+                    n,
+                    line,
+                    "expected '-> ADDR:PORT Forward Weight ActiveConn InActConn'",
+                ));
+            }
+            let (addr, port) =
+                addr_port(f[1]).ok_or_else(|| err(n, line, "bad destination address"))?;
+            let num = |s: &str| s.parse::<u32>().map_err(|_| err(n, line, "bad number"));
+            svc.dests.push(ProcDest {
+                addr,
+                port,
+                forward: ForwardMethod::from_name(f[2])
+                    .ok_or_else(|| err(n, line, "unknown forwarding method"))?,
+                weight: num(f[3])?,
+                active: num(f[4])?,
+                inactive: num(f[5])?,
+            });
+            continue;
+        }
+        if f.len() < 3 {
+            return Err(err(n, line, "expected 'PROTO ADDR:PORT scheduler [flags]'"));
+        }
+        let key = if f[0] == "FWM" {
+            let mark = u32::from_str_radix(f[1], 16).map_err(|_| err(n, line, "bad fwmark"))?;
+            ServiceKey::Fwmark {
+                family: Family::Inet,
+                mark,
+            }
+        } else {
+            let protocol = match f[0] {
+                "TCP" => Protocol::Tcp,
+                "UDP" => Protocol::Udp,
+                "SCTP" => Protocol::Sctp,
+                _ => return Err(err(n, line, "unknown protocol")),
+            };
+            let (addr, port) =
+                addr_port(f[1]).ok_or_else(|| err(n, line, "bad service address"))?;
+            ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            }
+        };
+        let rest = &f[3..];
+        let one_packet = rest.contains(&"ops");
+        let persistent = match rest.iter().position(|w| *w == "persistent") {
+            Some(p) => {
+                let t = rest.get(p + 1).and_then(|t| t.parse::<u64>().ok());
+                let m = rest
+                    .get(p + 2)
+                    .and_then(|m| u32::from_str_radix(m, 16).ok());
+                match (t, m) {
+                    (Some(t), Some(m)) => Some((t, m)),
+                    _ => return Err(err(n, line, "expected 'persistent TIMEOUT MASK'")),
+                }
+            }
+            None => None,
+        };
+        services.push(ProcService {
+            key,
+            scheduler: f[2].to_string(),
+            one_packet,
+            persistent,
+            dests: Vec::new(),
+        });
+    }
+    for s in &mut services {
+        if let ServiceKey::Fwmark { family, .. } = &mut s.key {
+            if s.dests.first().is_some_and(|d| d.addr.is_ipv6()) {
+                *family = Family::Inet6;
+            }
+        }
+    }
+    Ok(ProcTable {
+        version_code,
+        size,
+        services,
+    })
+}
+
+/// Parse the text of /proc/net/ip_vs_stats (hex counters and rates).
+pub fn parse_totals(path: &str, text: &str) -> Result<(Counters, Rates), ProcError> {
+    let rows: Vec<(usize, Vec<u64>)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let v: Option<Vec<u64>> = l
+                .split_whitespace()
+                .map(|w| u64::from_str_radix(w, 16).ok())
+                .collect();
+            v.filter(|v| v.len() == 5).map(|v| (i, v))
+        })
+        .collect();
+    match rows.as_slice() {
+        [(_, c), (_, r), ..] => Ok((
+            Counters {
+                conns: c[0],
+                inpkts: c[1],
+                outpkts: c[2],
+                inbytes: c[3],
+                outbytes: c[4],
+            },
+            Rates {
+                cps: r[0],
+                inpps: r[1],
+                outpps: r[2],
+                inbps: r[3],
+                outbps: r[4],
+            },
+        )),
+        _ => Err(ProcError::Parse {
+            path: path.into(),
+            line: text.lines().count(),
+            text: text.lines().last().unwrap_or("").to_string(),
+            why: "expected two lines of five hex numbers (totals, then rates)".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = "IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port Forward Weight ActiveConn InActConn
+TCP  C6336401:0050 wrr 
+  -> C633640B:0050      Route   1      2          30        
+  -> C633640C:0050      Route   0      0          1         
+UDP  C6336401:0035 rr ops 
+TCP  [2001:0db8:0000:0000:0000:0000:0000:0001]:01BB sh persistent 75000 40000000
+  -> [2001:0db8:0000:0000:0000:0000:0000:000b]:01BB      Masq    65535  0          0         
+FWM  00000001 wlc persistent 75000 FFFFFF00
+  -> C633640B:0000      Tunnel  3      0          0         
+";
+
+    #[test]
+    fn parses_every_kind_of_line() {
+        let t = parse_table(IP_VS, TABLE).expect("parse");
+        assert_eq!((t.version_code, t.size), (0x0001_0201, 4096));
+        assert_eq!(t.services.len(), 4);
+        let s = &t.services[0];
+        assert_eq!(
+            s.key,
+            ServiceKey::tcp("198.51.100.1".parse().expect("ip"), 80)
+        );
+        assert_eq!(
+            s.dests[0].addr,
+            "198.51.100.11".parse::<IpAddr>().expect("ip")
+        );
+        assert_eq!(
+            (s.dests[0].weight, s.dests[0].active, s.dests[0].inactive),
+            (1, 2, 30)
+        );
+        assert!(t.services[1].one_packet);
+        assert_eq!(t.services[2].persistent, Some((75000, 0x4000_0000)));
+        assert_eq!(t.services[2].dests[0].port, 443);
+        assert_eq!(t.services[3].key, ServiceKey::fwmark(Family::Inet, 1));
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let e = parse_table(
+            IP_VS,
+            "IP Virtual Server version 1.2.1 (size=4096)\nx\ny\nTCP  ZZ:0050 rr\n",
+        )
+        .expect_err("bad");
+        assert!(e.to_string().contains("line 4"), "{e}");
+        assert!(parse_table(IP_VS, "").is_err());
+    }
+
+    #[test]
+    fn totals() {
+        let text = "   Total Incoming Outgoing         Incoming         Outgoing
+   Conns  Packets  Packets            Bytes            Bytes
+      1A      1F4        0             FA00                0
+
+ Conns/s   Pkts/s   Pkts/s          Bytes/s          Bytes/s
+       2       10        0              400                0
+";
+        let (c, r) = parse_totals(IP_VS_STATS, text).expect("parse");
+        assert_eq!((c.conns, c.inpkts, c.inbytes), (26, 500, 64000));
+        assert_eq!((r.cps, r.inpps, r.inbps), (2, 16, 1024));
+        assert!(parse_totals(IP_VS_STATS, "garbage").is_err());
+    }
+}

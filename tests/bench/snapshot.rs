@@ -1,0 +1,127 @@
+//! Benchmark: in one boot of the lab VM, load 1000 services x 10 DR
+//! destinations and print the median time of lvstop's full snapshot, of
+//! `ipvsadm -L -n --stats --exact` and of `cat /proc/net/ip_vs`, with ratios.
+//! Run with `cargo bench --bench snapshot`. Figures, not assertions.
+
+use std::fmt::Write as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lvstop::ipvs::NetlinkIpvs;
+use lvstop::lab;
+
+const SERVICES: u16 = 1000;
+const DESTS: u8 = 10;
+const RUNS: usize = 21;
+
+fn main() {
+    if std::env::var_os("LVSTOP_IN_VM").is_some() {
+        std::process::exit(match inside() {
+            Ok(()) => 0,
+            Err(e) => {
+                println!("bench failed: {e}");
+                1
+            }
+        });
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let kernel = match lab::vm::check_tools().and_then(|_| lab::ensure_kernel(&mut |m| println!("lvstop-lab: {m}"))) {
+        Ok(k) => k,
+        Err(e) => {
+            println!("SKIP: benchmark not run: {e}");
+            return;
+        }
+    };
+    let exe = std::env::current_exe().expect("bench binary path");
+    let mut run = lab::LabRun::new(format!("exec {}", exe.display()));
+    run.env.push(("LVSTOP_BIN".into(), env!("CARGO_BIN_EXE_lvstop").into()));
+    run.timeout = Duration::from_secs(1800);
+    match lab::vm::run_in_vm(&kernel, &run) {
+        Ok(out) if out.exit_code == 0 => {}
+        Ok(out) => {
+            println!("benchmark failed in the VM (status {})", out.exit_code);
+            std::process::exit(1);
+        }
+        Err(e) => {
+            println!("benchmark VM failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn sh(cmd: &str, input: Option<&str>) -> Result<(), String> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        std::io::Write::write_all(&mut stdin, text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    status.success().then_some(()).ok_or_else(|| format!("'{cmd}' failed: {status}"))
+}
+
+fn median(mut f: impl FnMut() -> Result<(), String>) -> Result<Duration, String> {
+    f()?; // warm-up
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok(times[RUNS / 2])
+}
+
+fn spawn_quiet(program: &str, args: &[&str]) -> Result<(), String> {
+    let status = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("{program}: {e}"))?;
+    status.success().then_some(()).ok_or_else(|| format!("{program} {args:?}: {status}"))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn inside() -> Result<(), String> {
+    sh("ip link add d0 type dummy && ip addr add 198.51.100.1/24 dev d0 && ip link set d0 up", None)?;
+    let mut rules = String::new();
+    for port in 1..=SERVICES {
+        let _ = writeln!(rules, "-A -t 203.0.113.1:{port} -s wlc");
+        for d in 1..=DESTS {
+            let _ = writeln!(rules, "-a -t 203.0.113.1:{port} -r 198.51.100.{}:{port} -g -w {d}", 10 + d);
+        }
+    }
+    let t = Instant::now();
+    sh("ipvsadm -R", Some(&rules))?;
+    println!("loaded {SERVICES} services x {DESTS} destinations with ipvsadm -R in {:.0} ms", ms(t.elapsed()));
+    let mut ipvs = NetlinkIpvs::connect().map_err(|e| e.to_string())?;
+    let snap = ipvs.snapshot().map_err(|e| e.to_string())?;
+    let dests: usize = snap.services.iter().map(|s| s.destinations.len()).sum();
+    if snap.services.len() != usize::from(SERVICES) || dests != usize::from(SERVICES) * usize::from(DESTS) {
+        return Err(format!("snapshot has {} services and {dests} destinations", snap.services.len()));
+    }
+    let lv = median(|| ipvs.snapshot().map(|_| ()).map_err(|e| e.to_string()))?;
+    let lv_connect = median(|| NetlinkIpvs::connect().and_then(|mut c| c.snapshot()).map(|_| ()).map_err(|e| e.to_string()))?;
+    let bin = std::env::var("LVSTOP_BIN").map_err(|_| "LVSTOP_BIN not set")?;
+    let lv_proc = median(|| spawn_quiet(&bin, &["dump", "--json"]))?;
+    let adm = median(|| spawn_quiet("ipvsadm", &["-L", "-n", "--stats", "--exact"]))?;
+    let cat = median(|| spawn_quiet("cat", &["/proc/net/ip_vs"]))?;
+    println!("\nbench snapshot: {SERVICES} services x {DESTS} destinations, median of {RUNS} runs (lab VM, qemu TCG)");
+    println!("  lvstop snapshot (netlink, open socket)      {:9.2} ms", ms(lv));
+    println!("  lvstop connect + snapshot                   {:9.2} ms", ms(lv_connect));
+    println!("  lvstop dump --json (whole process)          {:9.2} ms", ms(lv_proc));
+    println!("  ipvsadm -L -n --stats --exact (process)     {:9.2} ms", ms(adm));
+    println!("  cat /proc/net/ip_vs (process)               {:9.2} ms", ms(cat));
+    println!("  ratio lvstop snapshot / ipvsadm             {:9.3}   (target <= 0.25)", lv.as_secs_f64() / adm.as_secs_f64());
+    println!("  ratio lvstop snapshot / cat /proc/net/ip_vs {:9.3}   (target <= 3)", lv.as_secs_f64() / cat.as_secs_f64());
+    println!("  ratio lvstop dump --json / ipvsadm          {:9.3}", lv_proc.as_secs_f64() / adm.as_secs_f64());
+    Ok(())
+}

@@ -1,0 +1,708 @@
+//! The VM test cases. Each starts from a table it loads itself.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use lvstop::ipvs::{IpvsError, NetlinkIpvs};
+use lvstop::lab::topology::{rip, rip6, CLIENT, VIP, VIP6};
+use lvstop::model::{
+    DestSpec, ForwardMethod, Netmask, ServiceFlags, ServiceKey, ServiceSpec, Snapshot, Timeouts,
+    TunnelCsum, TunnelType,
+};
+
+use super::ipvsadm::{self, compare_all, Format};
+use super::util::{ensure, load_rules, lvstop_bin, nl, sh, sh_in, sh_status};
+use super::Case;
+
+/// Every case, in the order they run.
+pub const ALL: &[Case] = &[
+    Case {
+        name: "vm_rich_table_matches_ipvsadm",
+        run: rich_table_matches_ipvsadm,
+    },
+    Case {
+        name: "vm_lvstop_edits_seen_by_ipvsadm_and_back",
+        run: edits_both_ways,
+    },
+    Case {
+        name: "vm_bad_input_and_races_leave_table_unchanged",
+        run: bad_input_and_races,
+    },
+    Case {
+        name: "vm_save_then_restore_reproduces_the_table",
+        run: save_restore_roundtrip,
+    },
+    Case {
+        name: "vm_dr_traffic_counters_match_ipvsadm",
+        run: dr_traffic,
+    },
+    Case {
+        name: "vm_unprivileged_user_gets_proc_fallback",
+        run: unprivileged_fallback,
+    },
+    Case {
+        name: "vm_worker_thread_serves_async_callers",
+        run: worker_thread,
+    },
+];
+
+/// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
+/// sh and mh flags, a persistence engine, DR/NAT/TUN (ipip, gue, gre), mixed
+/// family, thresholds, weights 0 and 65535.
+pub const RICH: &str = "\
+-A -t 198.51.100.100:80 -s wrr
+-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1
+-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 0
+-a -t 198.51.100.100:80 -r 198.51.100.13:80 -g -w 65535 -x 100 -y 50
+-A -t 198.51.100.100:443 -s wlc -p 300 -M 255.255.255.0
+-a -t 198.51.100.100:443 -r 198.51.100.11:443 -g -w 3
+-a -t 198.51.100.100:443 -r 198.51.100.12:8443 -m -w 2
+-A -u 198.51.100.100:53 -s rr -o
+-a -u 198.51.100.100:53 -r 198.51.100.11:53 -g -w 1
+-a -u 198.51.100.100:53 -r 198.51.100.12:53 -g -w 1
+-A --sctp-service 198.51.100.100:3868 -s sh -b sh-port,sh-fallback
+-a --sctp-service 198.51.100.100:3868 -r 198.51.100.12:3868 -g -w 1
+-A -t 198.51.100.101:80 -s mh -b mh-port
+-a -t 198.51.100.101:80 -r 198.51.100.11:80 -i -w 1 --tun-type ipip
+-a -t 198.51.100.101:80 -r 198.51.100.12:80 -i -w 2 --tun-type gue --tun-port 6080 --tun-csum
+-a -t 198.51.100.101:80 -r 198.51.100.13:80 -i -w 3 --tun-type gre --tun-nocsum
+-a -t 198.51.100.101:80 -r [2001:db8::13]:80 -i -w 4
+-A -u 198.51.100.100:5060 -s rr -p 60 --pe sip
+-a -u 198.51.100.100:5060 -r 198.51.100.13:5060 -g -w 1
+-A -t 198.51.100.102:0 -s lc -p 3600
+-a -t 198.51.100.102:0 -r 198.51.100.11:0 -g -w 1
+-A -f 1 -s rr -p 120
+-a -f 1 -r 198.51.100.11:0 -g -w 1
+-a -f 1 -r 198.51.100.12:0 -g -w 4
+-A -f 2 -6 -s wlc
+-a -f 2 -6 -r [2001:db8::11]:0 -g -w 1
+-A -t [2001:db8::100]:80 -s wrr -p 600 -M 64
+-a -t [2001:db8::100]:80 -r [2001:db8::11]:80 -g -w 1
+-a -t [2001:db8::100]:80 -r [2001:db8::12]:80 -m -w 0 -x 10 -y 5
+-A -u [2001:db8::100]:53 -s sed
+-a -u [2001:db8::100]:53 -r [2001:db8::13]:53 -g -w 1
+-A --sctp-service [2001:db8::100]:3868 -s nq
+-a --sctp-service [2001:db8::100]:3868 -r [2001:db8::11]:3868 -g -w 1
+";
+
+fn vip_key(port: u16) -> ServiceKey {
+    ServiceKey::tcp(IpAddr::V4(VIP), port)
+}
+
+fn snapshot(ipvs: &mut NetlinkIpvs) -> Result<Snapshot, String> {
+    ipvs.snapshot()
+        .map_err(|e| format!("lvstop snapshot failed: {e}"))
+}
+
+fn check(ipvs: &mut NetlinkIpvs, step: &str) -> Result<Snapshot, String> {
+    let snap = snapshot(ipvs)?;
+    compare_all(&snap).map_err(|e| format!("after {step}: lvstop and ipvsadm disagree:\n{e}"))?;
+    Ok(snap)
+}
+
+fn saved() -> Result<String, String> {
+    let mut lines: Vec<String> = sh("ipvsadm -S -n")?.lines().map(str::to_string).collect();
+    lines.sort();
+    Ok(lines.join("\n")
+        + &sh("ipvsadm -L -n --thresholds --exact")?
+        + &sh("ipvsadm -L -n --tun-info")?)
+}
+
+fn rich_table_matches_ipvsadm() -> Result<(), String> {
+    load_rules(RICH)?;
+    let mut ipvs = nl()?;
+    let snap = check(&mut ipvs, "loading the rich table")?;
+    let expected_services = RICH.lines().filter(|l| l.starts_with("-A")).count();
+    ensure(snap.services.len() == expected_services, || {
+        format!(
+            "{} services, expected {expected_services}",
+            snap.services.len()
+        )
+    })?;
+    // Spot checks of fields that ipvsadm's listing shows only indirectly.
+    let s = snap.service(&vip_key(443)).ok_or("no TCP :443")?;
+    ensure(
+        s.spec.netmask == Netmask::V4("255.255.255.0".parse().map_err(|_| "mask")?),
+        || format!("{:?}", s.spec.netmask),
+    )?;
+    let mh = snap
+        .service(&ServiceKey::tcp(
+            "198.51.100.101".parse().map_err(|_| "ip")?,
+            80,
+        ))
+        .ok_or("no mh")?;
+    let gue = mh
+        .destinations
+        .iter()
+        .find(|d| d.spec.tun_type == TunnelType::Gue)
+        .ok_or("no gue")?;
+    ensure(
+        gue.spec.tun_port == 6080 && gue.spec.tun_csum == TunnelCsum::Csum,
+        || format!("{:?}", gue.spec),
+    )?;
+    ensure(
+        mh.destinations.iter().any(|d| d.spec.addr.is_ipv6()),
+        || "mixed-family destination missing".into(),
+    )?;
+    ensure(mh.spec.flags.has(ServiceFlags::SCHED2), || {
+        "mh-port flag lost".into()
+    })?;
+    // The CLI shows the same table.
+    let text = sh(&format!("{} dump", lvstop_bin()))?;
+    for s in &snap.services {
+        ensure(text.contains(&s.spec.key.to_string()), || {
+            format!("lvstop dump lacks {}:\n{text}", s.spec.key)
+        })?;
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&sh(&format!("{} dump --json", lvstop_bin()))?)
+            .map_err(|e| e.to_string())?;
+    ensure(
+        json["schema"] == 1 && json["source"]["kind"] == "netlink",
+        || format!("bad JSON header: {json}"),
+    )?;
+    let n = json["services"].as_array().map_or(0, Vec::len);
+    ensure(n == expected_services, || format!("JSON has {n} services"))?;
+    ensure(
+        json["services"][0]["destinations"][0]["stats"]["inpkts"].is_u64(),
+        || "JSON lacks stats".into(),
+    )
+}
+
+fn edits_both_ways() -> Result<(), String> {
+    sh("ipvsadm -C")?;
+    let mut ipvs = nl()?;
+    let key = vip_key(8080);
+    let mut spec = ServiceSpec::new(key, "wlc");
+    ipvs.add_service(&spec).map_err(|e| e.to_string())?;
+    ensure(
+        sh("ipvsadm -S -n")?.contains("-A -t 198.51.100.100:8080 -s wlc"),
+        || "service add not seen by ipvsadm".into(),
+    )?;
+    check(&mut ipvs, "add service")?;
+    let mut d1 = DestSpec::new(IpAddr::V4(rip(1)), 8080, ForwardMethod::Route);
+    let d2 = DestSpec::new(IpAddr::V4(rip(2)), 9090, ForwardMethod::Masq).weight(3);
+    for d in [&d1, &d2] {
+        ipvs.add_dest(&key, d).map_err(|e| e.to_string())?;
+    }
+    check(&mut ipvs, "add realservers")?;
+    d1.weight = 5;
+    ipvs.edit_dest(&key, &d1).map_err(|e| e.to_string())?;
+    ensure(
+        sh("ipvsadm -S -n")?.contains("-r 198.51.100.11:8080 -g -w 5"),
+        || "weight 5 not seen by ipvsadm".into(),
+    )?;
+    d1.u_thresh = 100;
+    d1.l_thresh = 10;
+    ipvs.edit_dest(&key, &d1).map_err(|e| e.to_string())?;
+    check(&mut ipvs, "edit realserver")?;
+    spec.scheduler = "sh".into();
+    spec = spec.persistent(60);
+    spec.netmask = Netmask::V4("255.255.255.0".parse().map_err(|_| "mask")?);
+    spec.flags.0 |= ServiceFlags::SCHED2;
+    ipvs.edit_service(&spec).map_err(|e| e.to_string())?;
+    ensure(
+        sh("ipvsadm -S -n")?
+            .contains("-A -t 198.51.100.100:8080 -s sh -p 60 -M 255.255.255.0 -b sh-port"),
+        || {
+            format!(
+                "service edit not seen:\n{}",
+                sh("ipvsadm -S -n").unwrap_or_default()
+            )
+        },
+    )?;
+    check(&mut ipvs, "edit service")?;
+    ipvs.del_dest(&key, d2.addr, d2.port)
+        .map_err(|e| e.to_string())?;
+    ensure(!sh("ipvsadm -S -n")?.contains("198.51.100.12:9090"), || {
+        "deleted realserver still listed".into()
+    })?;
+    // IPv6, fwmark and tunnel destinations through lvstop.
+    let key6 = ServiceKey::tcp(IpAddr::V6(VIP6), 443);
+    let mut spec6 = ServiceSpec::new(key6, "rr").persistent(30);
+    spec6.netmask = Netmask::V6(48);
+    ipvs.add_service(&spec6).map_err(|e| e.to_string())?;
+    let mut gue = DestSpec::new(IpAddr::V6(rip6(2)), 443, ForwardMethod::Tunnel);
+    gue.tun_type = TunnelType::Gue;
+    gue.tun_port = 5555;
+    gue.tun_csum = TunnelCsum::RemCsum;
+    ipvs.add_dest(&key6, &gue).map_err(|e| e.to_string())?;
+    let fw = ServiceKey::fwmark(lvstop::model::Family::Inet6, 77);
+    ipvs.add_service(&ServiceSpec::new(fw, "wrr"))
+        .map_err(|e| e.to_string())?;
+    ipvs.add_dest(
+        &fw,
+        &DestSpec::new(IpAddr::V6(rip6(1)), 0, ForwardMethod::Route).weight(9),
+    )
+    .map_err(|e| e.to_string())?;
+    check(&mut ipvs, "IPv6, fwmark and GUE additions")?;
+    // Timeouts.
+    let before = ipvs.timeouts().map_err(|e| e.to_string())?;
+    ipvs.set_timeouts(Timeouts {
+        tcp: 1000,
+        tcp_fin: 100,
+        udp: 200,
+    })
+    .map_err(|e| e.to_string())?;
+    ensure(sh("ipvsadm -L --timeout")?.contains("1000 100 200"), || {
+        "timeouts not seen by ipvsadm".into()
+    })?;
+    check(&mut ipvs, "set timeouts")?;
+    ipvs.set_timeouts(before).map_err(|e| e.to_string())?;
+    // ipvsadm edits seen by the next lvstop snapshot.
+    for (cmd, what) in [
+        (
+            "ipvsadm -e -t 198.51.100.100:8080 -r 198.51.100.11:8080 -g -w 7",
+            "weight 7",
+        ),
+        (
+            "ipvsadm -A -u 198.51.100.100:4000 -s lc -o",
+            "new UDP service",
+        ),
+        (
+            "ipvsadm -a -u 198.51.100.100:4000 -r 198.51.100.13:4000 -g -w 2",
+            "new realserver",
+        ),
+        (
+            "ipvsadm -E -t 198.51.100.100:8080 -s rr",
+            "scheduler change",
+        ),
+        (
+            "ipvsadm -d -f 77 -6 -r [2001:db8::11]:0",
+            "realserver delete",
+        ),
+        ("ipvsadm -D -t [2001:db8::100]:443", "service delete"),
+    ] {
+        sh(cmd)?;
+        check(&mut ipvs, what)?;
+    }
+    let snap = snapshot(&mut ipvs)?;
+    let s = snap.service(&key).ok_or("service 8080 vanished")?;
+    ensure(
+        s.spec.scheduler == "rr" && !s.spec.flags.is_persistent(),
+        || format!("{:?}", s.spec),
+    )?;
+    ensure(s.destinations.iter().any(|d| d.spec.weight == 7), || {
+        "weight 7 not seen".into()
+    })?;
+    ipvs.del_service(&key).map_err(|e| e.to_string())?;
+    ensure(!sh("ipvsadm -S -n")?.contains(":8080"), || {
+        "deleted service still listed".into()
+    })?;
+    check(&mut ipvs, "delete service").map(|_| ())
+}
+
+fn expect_err(
+    r: Result<(), IpvsError>,
+    what: &str,
+    ok: impl Fn(&IpvsError) -> bool,
+    must_name: &[&str],
+) -> Result<(), String> {
+    match r {
+        Ok(()) => Err(format!("{what}: succeeded, expected an error")),
+        Err(e) if !ok(&e) => Err(format!("{what}: wrong error {e:?}")),
+        Err(e) => {
+            let msg = e.to_string();
+            for n in must_name {
+                ensure(msg.contains(n), || {
+                    format!("{what}: message '{msg}' does not name '{n}'")
+                })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn bad_input_and_races() -> Result<(), String> {
+    load_rules(RICH)?;
+    let mut ipvs = nl()?;
+    let key = vip_key(80);
+    let before = saved()?;
+    let unchanged = |what: &str| -> Result<(), String> {
+        let now = saved()?;
+        ensure(now == before, || {
+            format!("{what} changed the table:\nbefore:\n{before}\nafter:\n{now}")
+        })
+    };
+    expect_err(
+        ipvs.add_service(&ServiceSpec::new(key, "rr")),
+        "duplicate service",
+        |e| matches!(e, IpvsError::ServiceExists(_)),
+        &["198.51.100.100:80", "already exists"],
+    )?;
+    unchanged("duplicate service")?;
+    expect_err(
+        ipvs.add_service(&ServiceSpec::new(vip_key(81), "nosuch")),
+        "unknown scheduler",
+        |e| matches!(e, IpvsError::UnknownScheduler(_)),
+        &["'nosuch'"],
+    )?;
+    unchanged("unknown scheduler")?;
+    let heavy = DestSpec::new(IpAddr::V4(rip(3)), 80, ForwardMethod::Route).weight(65536);
+    expect_err(
+        ipvs.add_dest(&key, &heavy),
+        "weight 65536",
+        |e| matches!(e, IpvsError::Validation(_)),
+        &["weight", "'65536'", "0 to 65535"],
+    )?;
+    expect_err(
+        ipvs.edit_dest(&key, &heavy),
+        "edit to weight 65536",
+        |e| matches!(e, IpvsError::Validation(_)),
+        &["'65536'"],
+    )?;
+    unchanged("weight 65536")?;
+    let remap = DestSpec::new(IpAddr::V4(rip(3)), 8080, ForwardMethod::Route);
+    expect_err(
+        ipvs.add_dest(&vip_key(443), &remap),
+        "DR port remap",
+        |e| matches!(e, IpvsError::Validation(_)),
+        &["'8080'", "443"],
+    )?;
+    let mut v6 = ServiceSpec::new(ServiceKey::tcp(IpAddr::V6(VIP6), 8443), "rr").persistent(10);
+    v6.netmask = Netmask::V6(129);
+    expect_err(
+        ipvs.add_service(&v6),
+        "IPv6 prefix 129",
+        |e| matches!(e, IpvsError::Validation(_)),
+        &["'129'", "1 to 128"],
+    )?;
+    // The kernel's own EINVAL: a link-local IPv6 realserver.
+    let v6key = ServiceKey::tcp(IpAddr::V6(VIP6), 80);
+    let linklocal = DestSpec::new(
+        "fe80::99".parse().map_err(|_| "ip")?,
+        80,
+        ForwardMethod::Route,
+    );
+    expect_err(
+        ipvs.add_dest(&v6key, &linklocal),
+        "link-local realserver",
+        |e| matches!(e, IpvsError::Invalid { .. }),
+        &["fe80::99", "[2001:db8::100]:80"],
+    )?;
+    unchanged("invalid requests")?;
+    // Races: ipvsadm deletes first, then lvstop acts on what it last saw.
+    let snap = snapshot(&mut ipvs)?;
+    let victim = snap
+        .service(&key)
+        .ok_or("no :80")?
+        .destinations
+        .iter()
+        .find(|d| d.spec.addr == IpAddr::V4(rip(3)))
+        .ok_or("no rs3")?
+        .spec
+        .clone();
+    sh("ipvsadm -d -t 198.51.100.100:80 -r 198.51.100.13:80")?;
+    let after_delete = saved()?;
+    let mut edited = victim.clone();
+    edited.weight = 9;
+    expect_err(
+        ipvs.edit_dest(&key, &edited),
+        "edit of a vanished realserver",
+        |e| matches!(e, IpvsError::NoSuchDest { .. }),
+        &["198.51.100.13:80", "198.51.100.100:80"],
+    )?;
+    expect_err(
+        ipvs.del_dest(&key, victim.addr, victim.port),
+        "delete of a vanished realserver",
+        |e| matches!(e, IpvsError::NoSuchDest { .. }),
+        &["198.51.100.13:80"],
+    )?;
+    ensure(saved()? == after_delete, || {
+        "a failed edit changed the table".into()
+    })?;
+    sh("ipvsadm -D -t 198.51.100.100:80")?;
+    let after_delete = saved()?;
+    expect_err(
+        ipvs.edit_service(&ServiceSpec::new(key, "rr")),
+        "edit of a vanished service",
+        |e| matches!(e, IpvsError::NoSuchService(_)),
+        &["198.51.100.100:80"],
+    )?;
+    expect_err(
+        ipvs.add_dest(&key, &victim),
+        "add to a vanished service",
+        |e| matches!(e, IpvsError::NoSuchService(_)),
+        &["198.51.100.100:80"],
+    )?;
+    expect_err(
+        ipvs.del_service(&key),
+        "delete of a vanished service",
+        |e| matches!(e, IpvsError::NoSuchService(_)),
+        &["198.51.100.100:80"],
+    )?;
+    ensure(saved()? == after_delete, || {
+        "a failed request changed the table".into()
+    })?;
+    check(&mut ipvs, "failed requests").map(|_| ())
+}
+
+fn specs(snap: &Snapshot) -> Vec<(ServiceSpec, Vec<DestSpec>)> {
+    snap.services
+        .iter()
+        .map(|s| {
+            (
+                s.spec.clone(),
+                s.destinations.iter().map(|d| d.spec.clone()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn strip_thresholds(line: &str) -> String {
+    let mut out = Vec::new();
+    let mut words = line.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "-x" || w == "-y" {
+            words.next();
+        } else {
+            out.push(w);
+        }
+    }
+    out.join(" ")
+}
+
+fn save_restore_roundtrip() -> Result<(), String> {
+    load_rules(RICH)?;
+    let mut ipvs = nl()?;
+    let before = snapshot(&mut ipvs)?;
+    let ipvsadm_before = saved()?;
+    let rules = sh(&format!("{} save", lvstop_bin()))?;
+    // Apart from the thresholds lvstop keeps, the rules are ipvsadm's own.
+    let mut ours: Vec<String> = rules.lines().map(strip_thresholds).collect();
+    let mut theirs: Vec<String> = sh("ipvsadm -S -n")?.lines().map(strip_thresholds).collect();
+    ours.sort();
+    theirs.sort();
+    ensure(ours == theirs, || {
+        format!(
+            "lvstop save differs from ipvsadm -S -n:\n{}\n---\n{}",
+            ours.join("\n"),
+            theirs.join("\n")
+        )
+    })?;
+    sh("ipvsadm -C")?;
+    ensure(sh("ipvsadm -S -n")?.trim().is_empty(), || {
+        "ipvsadm -C left rules".into()
+    })?;
+    sh_in("ipvsadm -R", Some(&rules))?;
+    let after = check(&mut ipvs, "restore")?;
+    ensure(specs(&before) == specs(&after), || {
+        format!(
+            "restored table differs:\n{:#?}\n---\n{:#?}",
+            specs(&before),
+            specs(&after)
+        )
+    })?;
+    ensure(saved()? == ipvsadm_before, || {
+        "ipvsadm sees a different table after the restore".into()
+    })
+}
+
+/// Compare with ipvsadm while traffic counters and rates may move: accept only a
+/// reading bracketed by two identical ipvsadm readings.
+fn stable_compare(ipvs: &mut NetlinkIpvs) -> Result<Snapshot, String> {
+    let mut last = String::new();
+    for _ in 0..20 {
+        let a: Vec<_> = Format::ALL
+            .iter()
+            .map(|f| ipvsadm::list(*f))
+            .collect::<Result<_, _>>()?;
+        let snap = snapshot(ipvs)?;
+        let b: Vec<_> = Format::ALL
+            .iter()
+            .map(|f| ipvsadm::list(*f))
+            .collect::<Result<_, _>>()?;
+        if a != b {
+            continue;
+        }
+        let problems: Vec<String> = Format::ALL
+            .iter()
+            .zip(&a)
+            .map(|(f, t)| {
+                ipvsadm::parse(&ipvsadm::render(&snap, *f)).map(|o| ipvsadm::diff(*f, t, &o))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .concat();
+        if problems.is_empty() {
+            return Ok(snap);
+        }
+        last = problems.join("\n");
+    }
+    Err(format!(
+        "no stable agreement with ipvsadm in 20 tries; last differences:\n{last}"
+    ))
+}
+
+fn dr_traffic() -> Result<(), String> {
+    load_rules(
+        "-A -t 198.51.100.100:80 -s rr
+-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1
+-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 1
+-a -t 198.51.100.100:80 -r 198.51.100.13:80 -g -w 1
+-A -t [2001:db8::100]:80 -s wrr
+-a -t [2001:db8::100]:80 -r [2001:db8::11]:80 -g -w 1
+-a -t [2001:db8::100]:80 -r [2001:db8::12]:80 -g -w 2
+",
+    )?;
+    let mut ipvs = nl()?;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        let body = sh(&format!("ip netns exec client curl -s -m 5 http://{VIP}/"))?;
+        seen.insert(body.trim().to_string());
+    }
+    for _ in 0..9 {
+        let body = sh(&format!(
+            "ip netns exec client curl -s -m 5 http://[{VIP6}]/"
+        ))?;
+        seen.insert(format!("v6:{}", body.trim()));
+    }
+    ensure(seen.len() == 5, || {
+        format!("traffic did not reach every realserver through the VIPs: {seen:?}")
+    })?;
+    // A few long-lived connections to show ActiveConn.
+    sh(&format!("for i in 1 2 3; do ip netns exec client sh -c 'sleep 30 | busybox nc {VIP} 80' >/dev/null 2>&1 & done; sleep 2"))?;
+    std::thread::sleep(Duration::from_secs(4));
+    let snap = stable_compare(&mut ipvs)?;
+    let s = snap.service(&vip_key(80)).ok_or("no service")?;
+    ensure(s.stats.conns == 33, || {
+        format!(
+            "service counted {} connections, expected 33 (30 requests + 3 held)",
+            s.stats.conns
+        )
+    })?;
+    ensure(
+        s.destinations.iter().map(|d| d.stats.conns).sum::<u64>() == 33,
+        || "realserver conns do not add up".into(),
+    )?;
+    ensure(s.active_conns() == 3, || {
+        format!(
+            "ActiveConn {} expected 3 held connections",
+            s.active_conns()
+        )
+    })?;
+    ensure(s.inact_conns() == 30, || {
+        format!(
+            "InActConn {} expected 30 closed connections",
+            s.inact_conns()
+        )
+    })?;
+    for svc in &snap.services {
+        ensure(svc.stats.outpkts == 0 && svc.stats.outbytes == 0, || {
+            format!("{}: OutPkts must stay 0 in DR", svc.spec.key)
+        })?;
+        for d in &svc.destinations {
+            ensure(d.stats.inpkts > 0, || {
+                format!("{} got no packets", d.spec.addr_port())
+            })?;
+            ensure(d.stats.outpkts == 0, || {
+                format!("{}: OutPkts {} in DR", d.spec.addr_port(), d.stats.outpkts)
+            })?;
+        }
+    }
+    // Zero one service, then all.
+    ipvs.zero(Some(&vip_key(80))).map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_secs(3));
+    let snap = stable_compare(&mut ipvs)?;
+    ensure(
+        snap.service(&vip_key(80))
+            .is_some_and(|s| s.stats.conns == 0),
+        || "zero did not clear the service".into(),
+    )?;
+    ensure(snap.services.iter().any(|s| s.stats.conns > 0), || {
+        "zeroing one service cleared the other".into()
+    })?;
+    ipvs.zero(None).map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_secs(3));
+    let snap = stable_compare(&mut ipvs)?;
+    ensure(snap.services.iter().all(|s| s.stats.conns == 0), || {
+        "zero all left counters".into()
+    })?;
+    let _ = CLIENT;
+    Ok(())
+}
+
+/// A table /proc/net/ip_vs can express completely.
+const PROC_RULES: &str = "\
+-A -t 198.51.100.100:80 -s wrr
+-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1
+-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 0
+-a -t 198.51.100.100:80 -r 198.51.100.13:80 -g -w 65535
+-A -t 198.51.100.100:443 -s wlc -p 300 -M 255.255.255.0
+-a -t 198.51.100.100:443 -r 198.51.100.11:443 -g -w 3
+-A -u 198.51.100.100:53 -s rr -o
+-a -u 198.51.100.100:53 -r 198.51.100.12:53 -i -w 2
+-A -f 5 -s rr -p 120
+-a -f 5 -r 198.51.100.11:0 -g -w 1
+-A -t [2001:db8::100]:80 -s wrr -p 600 -M 64
+-a -t [2001:db8::100]:80 -r [2001:db8::11]:80 -g -w 1
+";
+
+fn unprivileged_fallback() -> Result<(), String> {
+    load_rules(PROC_RULES)?;
+    for _ in 0..5 {
+        sh(&format!("ip netns exec client curl -s -m 5 http://{VIP}/"))?;
+    }
+    let nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all";
+    let (code, out, err) = sh_status(&format!("{nobody} {} dump", lvstop_bin()));
+    ensure(code == 0, || {
+        format!("unprivileged dump failed ({code}): {err}")
+    })?;
+    ensure(out.contains("READ-ONLY"), || {
+        format!("no READ-ONLY marker:\n{out}")
+    })?;
+    ensure(
+        err.contains("CAP_NET_ADMIN") && err.contains("setcap"),
+        || format!("the message does not name the fix: {err}"),
+    )?;
+    let (code, json, _) = sh_status(&format!("{nobody} {} dump --json", lvstop_bin()));
+    ensure(code == 0, || "unprivileged dump --json failed".into())?;
+    let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+    ensure(v["source"]["kind"] == "procfs", || {
+        format!("source is {}", v["source"])
+    })?;
+    ensure(v["services"].as_array().map_or(0, Vec::len) == 5, || {
+        "wrong service count".into()
+    })?;
+    // The /proc view itself agrees with ipvsadm on everything /proc carries.
+    let snap = lvstop::ipvs::procfs::snapshot("test").map_err(|e| e.to_string())?;
+    let problems = ipvsadm::diff(
+        Format::Plain,
+        &ipvsadm::list(Format::Plain)?,
+        &ipvsadm::parse(&ipvsadm::render(&snap, Format::Plain))?,
+    );
+    ensure(problems.is_empty(), || problems.join("\n"))?;
+    let (code, _, err) = sh_status(&format!("{nobody} {} save", lvstop_bin()));
+    ensure(code != 0 && err.contains("setcap"), || {
+        format!("unprivileged save: code {code}, '{err}'")
+    })?;
+    // Netlink itself refuses, with the fix named.
+    let (_, _, err) = sh_status(&format!("{nobody} ipvsadm -L -n"));
+    ensure(!err.is_empty(), || "ipvsadm worked unprivileged?".into())
+}
+
+fn worker_thread() -> Result<(), String> {
+    load_rules(RICH)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let h = lvstop::ipvs::IpvsHandle::spawn().map_err(|e| e.to_string())?;
+        let key = vip_key(9000);
+        let added = h
+            .run(move |b| {
+                b.writer("add service")?
+                    .add_service(&ServiceSpec::new(key, "rr"))
+            })
+            .await;
+        added.map_err(|e| e.to_string())?;
+        let snap = h
+            .run(lvstop::ipvs::Backend::snapshot)
+            .await
+            .map_err(|e| e.to_string())?;
+        compare_all(&snap)?;
+        ensure(snap.service(&key).is_some(), || {
+            "service added through the worker is missing".into()
+        })
+    })
+}

@@ -1,0 +1,93 @@
+//! Helpers for the cases: shell commands, ipvsadm, the lvstop binary.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use lvstop::ipvs::NetlinkIpvs;
+use lvstop::lab::topology::{setup_script, Topology};
+
+/// Run a shell command; stdout on success, everything on failure.
+pub fn sh(cmd: &str) -> Result<String, String> {
+    sh_in(cmd, None)
+}
+
+/// Run a shell command with `input` on stdin.
+pub fn sh_in(cmd: &str, input: Option<&str>) -> Result<String, String> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run '{cmd}': {e}"))?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("cannot feed '{cmd}': {e}"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("'{cmd}': {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "'{cmd}' failed ({}):\n{stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Run a shell command and return (status code, stdout, stderr) whatever happens.
+pub fn sh_status(cmd: &str) -> (i32, String, String) {
+    match Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(o) => (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        Err(e) => (-1, String::new(), e.to_string()),
+    }
+}
+
+/// The lvstop binary under test.
+pub fn lvstop_bin() -> String {
+    std::env::var("LVSTOP_BIN").unwrap_or_else(|_| "lvstop".into())
+}
+
+/// A fresh netlink client.
+pub fn nl() -> Result<NetlinkIpvs, String> {
+    NetlinkIpvs::connect().map_err(|e| e.to_string())
+}
+
+/// Replace the whole IPVS table with `rules` (ipvsadm -R syntax).
+pub fn load_rules(rules: &str) -> Result<(), String> {
+    sh("ipvsadm -C")?;
+    sh_in("ipvsadm -R", Some(rules)).map(|_| ())
+}
+
+/// Build the DR topology once for the whole run.
+pub fn setup_lab() -> Result<(), String> {
+    sh(&setup_script(&Topology::default())).map(|_| ())
+}
+
+/// Fail with `msg` unless `cond`.
+pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(msg())
+    }
+}
