@@ -160,17 +160,22 @@ impl TlvWriter {
     }
 }
 
-/// A parsed attribute list: (type without NESTED/BYTEORDER bits, payload).
-#[derive(Debug, Clone, Default)]
+/// Highest attribute type kept by [`Attrs`]; IPVS and nlctrl use far fewer.
+const MAX_TYPE: usize = 31;
+
+/// A parsed attribute list indexed by type (without the NESTED/BYTEORDER bits).
+/// Borrowed from the receive buffer and allocation-free: a snapshot of
+/// thousands of destinations parses tens of thousands of these.
+#[derive(Debug, Clone, Copy)]
 pub struct Attrs<'a> {
     what: &'static str,
-    items: Vec<(u16, &'a [u8])>,
+    slots: [Option<&'a [u8]>; MAX_TYPE + 1],
 }
 
 impl<'a> Attrs<'a> {
-    /// Parse a TLV sequence; `what` names it in errors.
+    /// Parse a TLV sequence; `what` names it in errors. Unknown high types are ignored.
     pub fn parse(what: &'static str, mut buf: &'a [u8]) -> Result<Self, String> {
-        let mut items = Vec::new();
+        let mut slots = [None; MAX_TYPE + 1];
         while buf.len() >= 4 {
             let len = usize::from(u16::from_ne_bytes([buf[0], buf[1]]));
             let ty = u16::from_ne_bytes([buf[2], buf[3]]) & 0x3fff;
@@ -180,21 +185,20 @@ impl<'a> Attrs<'a> {
                     buf.len()
                 ));
             }
-            items.push((ty, &buf[4..len]));
+            if let Some(slot) = slots.get_mut(usize::from(ty)) {
+                if slot.is_none() {
+                    *slot = Some(&buf[4..len]);
+                }
+            }
             let padded = (len + 3) & !3;
             buf = &buf[padded.min(buf.len())..];
         }
-        Ok(Attrs { what, items })
+        Ok(Attrs { what, slots })
     }
 
-    /// Build from already-split attributes.
-    pub fn from_items(what: &'static str, items: Vec<(u16, &'a [u8])>) -> Self {
-        Attrs { what, items }
-    }
-
-    /// The first payload of type `ty`.
+    /// The payload of type `ty` (the first one, if repeated).
     pub fn get(&self, ty: u16) -> Option<&'a [u8]> {
-        self.items.iter().find(|(t, _)| *t == ty).map(|(_, p)| *p)
+        self.slots.get(usize::from(ty)).copied().flatten()
     }
 
     fn exact<const N: usize>(&self, ty: u16) -> Result<Option<[u8; N]>, String> {
