@@ -22,4 +22,16 @@ pub enum Cmd {
     },
     /// Print the rules in `ipvsadm -S -n` form, for `ipvsadm -R`.
     Save,
+    /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) and run a command in it.
+    Lab {
+        /// Shell command to run inside the lab as root (lvstop is `$LVSTOP_BIN`).
+        #[arg(long)]
+        run: String,
+        /// Number of realservers (1-50).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=50))]
+        realservers: u8,
+        /// Leave IPv6 out.
+        #[arg(long)]
+        no_ipv6: bool,
+    },
 }

@@ -46,6 +46,30 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             print_out(&report::save_rules(&snap))?;
             Ok(0)
         }
+        Cmd::Lab {
+            run,
+            realservers,
+            no_ipv6,
+        } => {
+            let topo = lab::topology::Topology {
+                realservers,
+                ipv6: !no_ipv6,
+                arp_problem: Vec::new(),
+            };
+            let kernel = lab::ensure_kernel(&mut |m| eprintln!("lvstop lab: {m}"))?;
+            let exe = std::env::current_exe().context("cannot find the lvstop binary")?;
+            let script = format!(
+                "{}\n{}\nset +e\n{run}",
+                lab::topology::setup_script(&topo),
+                lab::topology::services_script(&topo)
+            );
+            let mut lab_run = lab::LabRun::new(script);
+            lab_run
+                .env
+                .push(("LVSTOP_BIN".into(), exe.display().to_string()));
+            let out = lab::vm::run_in_vm(&kernel, &lab_run)?;
+            Ok(out.exit_code)
+        }
     }
 }
 

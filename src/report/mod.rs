@@ -17,6 +17,7 @@ pub const JSON_SCHEMA: u32 = 1;
 #[derive(Serialize)]
 struct JsonDoc<'a> {
     schema: u32,
+    ipvs_version: Option<String>,
     #[serde(flatten)]
     snapshot: &'a Snapshot,
 }
@@ -25,6 +26,7 @@ struct JsonDoc<'a> {
 pub fn dump_json(snap: &Snapshot) -> String {
     serde_json::to_string_pretty(&JsonDoc {
         schema: JSON_SCHEMA,
+        ipvs_version: snap.info.map(|i| i.version()),
         snapshot: snap,
     })
     .unwrap_or_else(|e| format!("{{\"error\": \"cannot encode snapshot: {e}\"}}"))
