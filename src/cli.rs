@@ -26,7 +26,10 @@ pub enum Cmd {
     Lab {
         /// Shell command to run inside the lab as root (lvstop is `$LVSTOP_BIN`).
         #[arg(long)]
-        run: String,
+        run: Option<String>,
+        /// Only fetch and cache the lab kernel, then exit.
+        #[arg(long, conflicts_with = "run")]
+        fetch: bool,
         /// Number of realservers (1-50).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=50))]
         realservers: u8,

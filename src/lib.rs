@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Lab {
             run,
+            fetch,
             realservers,
             no_ipv6,
         } => {
@@ -56,7 +57,19 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 ipv6: !no_ipv6,
                 arp_problem: Vec::new(),
             };
+            lab::vm::check_tools()?;
             let kernel = lab::ensure_kernel(&mut |m| eprintln!("lvstop lab: {m}"))?;
+            if fetch {
+                eprintln!(
+                    "lvstop lab: kernel ready: {} ({})",
+                    kernel.vmlinuz.display(),
+                    kernel.origin
+                );
+                return Ok(0);
+            }
+            let Some(run) = run else {
+                anyhow::bail!("the interactive lab console is not built yet: use `lvstop lab --run CMD` (or --fetch)");
+            };
             let exe = std::env::current_exe().context("cannot find the lvstop binary")?;
             let script = format!(
                 "{}\n{}\nset +e\n{run}",

@@ -745,3 +745,72 @@ mod tests {
             .contains("setcap"));
     }
 }
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    fn stats32() -> Vec<u8> {
+        let mut st = TlvWriter::default();
+        st.u32(wire::stats::CONNS, 7)
+            .u32(wire::stats::INPKTS, 70)
+            .bytes(wire::stats::INBYTES, &7000u64.to_ne_bytes())
+            .u32(wire::stats::CPS, 1);
+        st.into_inner()
+    }
+
+    #[test]
+    fn old_kernels_32bit_stats_and_no_addr_family() {
+        // A destination as a pre-3.18 kernel sends it: no ADDR_FAMILY, no STATS64, no TUN_*.
+        let mut d = TlvWriter::default();
+        d.addr(wire::dest::ADDR, "198.51.100.11".parse().expect("ip"))
+            .be16(wire::dest::PORT, 80)
+            .u32(wire::dest::FWD_METHOD, 3)
+            .u32(wire::dest::WEIGHT, 65535)
+            .u32(wire::dest::U_THRESH, 0)
+            .u32(wire::dest::L_THRESH, 0)
+            .u32(wire::dest::ACTIVE_CONNS, 2)
+            .u32(wire::dest::INACT_CONNS, 3)
+            .bytes(wire::dest::STATS, &stats32());
+        let bytes = d.into_inner();
+        let a = Attrs::parse("dest", &bytes).expect("parse");
+        let dest = parse_dest(&a, Family::Inet).expect("dest");
+        assert_eq!(dest.spec.forward, ForwardMethod::Route);
+        assert_eq!(dest.spec.weight, 65535);
+        assert_eq!(
+            (
+                dest.stats.conns,
+                dest.stats.inpkts,
+                dest.stats.inbytes,
+                dest.rates.cps
+            ),
+            (7, 70, 7000, 1)
+        );
+        assert_eq!(
+            (dest.active_conns, dest.inact_conns, dest.persist_conns),
+            (2, 3, 0)
+        );
+    }
+
+    #[test]
+    fn malformed_service_reply_is_an_error() {
+        let mut s = TlvWriter::default();
+        s.u16(wire::svc::AF, 2)
+            .u16(wire::svc::PROTOCOL, 6)
+            .addr(wire::svc::ADDR, "198.51.100.1".parse().expect("ip"))
+            .be16(wire::svc::PORT, 80)
+            .string(wire::svc::SCHED_NAME, "rr")
+            .bytes(wire::svc::FLAGS, &[1, 2, 3])
+            .u32(wire::svc::TIMEOUT, 0)
+            .bytes(wire::svc::NETMASK, &[255; 4]);
+        let bytes = s.into_inner();
+        let a = Attrs::parse("svc", &bytes).expect("parse");
+        let e = parse_service(&a).expect_err("3-byte flags");
+        assert!(e.contains("flags have 3 bytes"), "{e}");
+        let mut s = TlvWriter::default();
+        s.u16(wire::svc::AF, 99);
+        let bytes = s.into_inner();
+        let e = parse_service(&Attrs::parse("svc", &bytes).expect("parse")).expect_err("bad af");
+        assert!(e.contains("99"), "{e}");
+    }
+}

@@ -61,3 +61,6 @@ pub fn fmt_addr_port(addr: &IpAddr, port: u16) -> String {
         IpAddr::V6(a) => format!("[{a}]:{port}"),
     }
 }
+
+#[cfg(test)]
+mod tests;
