@@ -5,6 +5,7 @@
 //! under qemu for tests and demos.
 
 pub mod cli;
+pub mod config;
 pub mod ipvs;
 pub mod lab;
 pub mod model;

@@ -1,0 +1,246 @@
+//! Actions and the keys bound to them. One table feeds key dispatch, the help
+//! screen and the config file's `[keys]` section.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+macro_rules! actions {
+    ($( $variant:ident, $name:literal, $write:literal, $desc:literal, [$($key:literal),*]; )*) => {
+        /// Everything a key can do in the main view.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action { $( #[doc = $desc] $variant, )* }
+
+        impl Action {
+            /// Every action, in help order.
+            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
+
+            /// Name used in the config file.
+            pub fn name(self) -> &'static str { match self { $(Action::$variant => $name,)* } }
+
+            /// One-line description for the help screen.
+            pub fn description(self) -> &'static str { match self { $(Action::$variant => $desc,)* } }
+
+            /// Whether the action changes the IPVS table (never bound when read-only).
+            pub fn is_write(self) -> bool { match self { $(Action::$variant => $write,)* } }
+
+            /// Default keys.
+            pub fn default_keys(self) -> &'static [&'static str] { match self { $(Action::$variant => &[$($key),*],)* } }
+        }
+    };
+}
+
+actions! {
+    Quit, "quit", false, "quit lvstop", ["q"];
+    Help, "help", false, "show this help", ["?", "f1"];
+    Up, "up", false, "select the previous row", ["up", "k"];
+    Down, "down", false, "select the next row", ["down", "j"];
+    PageUp, "page-up", false, "scroll a page up", ["pageup"];
+    PageDown, "page-down", false, "scroll a page down", ["pagedown"];
+    Top, "top", false, "select the first row", ["home", "g"];
+    Bottom, "bottom", false, "select the last row", ["end", "G"];
+    Focus, "focus", false, "switch between services and realservers", ["tab", "backtab", "enter"];
+    Filter, "filter", false, "filter by address, port, scheduler or state", ["/"];
+    Sort, "sort", false, "cycle the sort column", ["s"];
+    SortReverse, "sort-reverse", false, "reverse the sort order", ["S"];
+    Refresh, "refresh", false, "refresh now", ["ctrl-r", "f5"];
+    Command, "command", false, "command line (:weight RIP N, :drain RIP, :restore RIP, :save FILE, :zero)", [":"];
+    WeightUp, "weight-up", true, "raise the realserver's weight by the step", ["+", "="];
+    WeightDown, "weight-down", true, "lower the realserver's weight by the step", ["-"];
+    WeightSet, "weight-set", true, "type an exact weight", ["w"];
+    Drain, "drain", true, "drain the realserver (weight 0, old weight remembered)", ["d"];
+    Restore, "restore", true, "restore a drained realserver's weight", ["r"];
+    DrainEverywhere, "drain-everywhere", true, "drain this realserver in every service", ["D"];
+    Add, "add", true, "add a service, or a realserver to the selected service", ["a"];
+    Edit, "edit", true, "edit the selected service or realserver", ["e"];
+    Delete, "delete", true, "delete the selected service or realserver", ["x", "delete"];
+    Zero, "zero", true, "zero the counters of the selected service", ["z"];
+    Undo, "undo", true, "undo the last change", ["u"];
+}
+
+/// A key with modifiers, as written in the config file (`q`, `ctrl-r`, `f5`, `delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    code: KeyCodeOrd,
+    ctrl: bool,
+    alt: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum KeyCodeOrd {
+    Char(char),
+    F(u8),
+    Named(&'static str),
+}
+
+const NAMED: &[(&str, KeyCode)] = &[
+    ("enter", KeyCode::Enter),
+    ("esc", KeyCode::Esc),
+    ("tab", KeyCode::Tab),
+    ("backtab", KeyCode::BackTab),
+    ("backspace", KeyCode::Backspace),
+    ("delete", KeyCode::Delete),
+    ("insert", KeyCode::Insert),
+    ("up", KeyCode::Up),
+    ("down", KeyCode::Down),
+    ("left", KeyCode::Left),
+    ("right", KeyCode::Right),
+    ("home", KeyCode::Home),
+    ("end", KeyCode::End),
+    ("pageup", KeyCode::PageUp),
+    ("pagedown", KeyCode::PageDown),
+];
+
+impl Key {
+    /// Parse `q`, `G`, `ctrl-r`, `alt-x`, `f5`, `delete`, `space`.
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut rest = s;
+        loop {
+            if let Some(r) = rest.strip_prefix("ctrl-").filter(|r| !r.is_empty()) {
+                ctrl = true;
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("alt-").filter(|r| !r.is_empty()) {
+                alt = true;
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) if !c.is_control() => KeyCodeOrd::Char(c),
+            _ if rest == "space" => KeyCodeOrd::Char(' '),
+            _ => {
+                if let Some(n) = rest.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()).filter(|n| (1..=12).contains(n)) {
+                    KeyCodeOrd::F(n)
+                } else if let Some((name, _)) = NAMED.iter().find(|(n, _)| *n == rest) {
+                    KeyCodeOrd::Named(name)
+                } else {
+                    return Err(format!(
+                        "unknown key '{s}': use a single character, space, f1-f12, {}, optionally prefixed by ctrl- or alt-",
+                        NAMED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+        };
+        Ok(Key { code, ctrl, alt })
+    }
+
+    /// The key of a terminal event (shift is folded into the character).
+    pub fn from_event(e: &KeyEvent) -> Option<Key> {
+        let ctrl = e.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = e.modifiers.contains(KeyModifiers::ALT);
+        let code = match e.code {
+            KeyCode::Char(c) => KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            other => KeyCodeOrd::Named(NAMED.iter().find(|(_, k)| *k == other)?.0),
+        };
+        Some(Key { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("alt-")?;
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => f.write_str("space"),
+            KeyCodeOrd::Char(c) => write!(f, "{c}"),
+            KeyCodeOrd::F(n) => write!(f, "f{n}"),
+            KeyCodeOrd::Named(n) => f.write_str(n),
+        }
+    }
+}
+
+/// Key → action, plus the reverse for help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bindings: BTreeMap<Key, Action>,
+}
+
+impl Keymap {
+    /// The default bindings.
+    pub fn defaults() -> Self {
+        let mut bindings = BTreeMap::new();
+        for a in Action::ALL {
+            for k in a.default_keys() {
+                if let Ok(key) = Key::parse(k) {
+                    bindings.insert(key, *a);
+                }
+            }
+        }
+        Keymap { bindings }
+    }
+
+    /// Give `keys` to `action` (an override from the config file). A key taken
+    /// from another action leaves that action its other keys; see [`Keymap::unbound`].
+    pub fn rebind(&mut self, action: Action, keys: &[Key]) {
+        self.bindings.retain(|_, a| *a != action);
+        for k in keys {
+            self.bindings.insert(*k, action);
+        }
+    }
+
+    /// Actions left without any key.
+    pub fn unbound(&self) -> Vec<Action> {
+        Action::ALL.iter().copied().filter(|a| self.keys_of(*a).is_empty()).collect()
+    }
+
+    /// The action bound to `key`.
+    pub fn action(&self, key: &Key) -> Option<Action> {
+        self.bindings.get(key).copied()
+    }
+
+    /// Keys bound to `action`, in a stable order.
+    pub fn keys_of(&self, action: Action) -> Vec<Key> {
+        self.bindings.iter().filter(|(_, a)| **a == action).map(|(k, _)| *k).collect()
+    }
+
+    /// The same keymap without write actions (read-only mode: they are not bound at all).
+    #[must_use]
+    pub fn read_only(&self) -> Self {
+        Keymap { bindings: self.bindings.iter().filter(|(_, a)| !a.is_write()).map(|(k, a)| (*k, *a)).collect() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_and_print() {
+        for s in ["q", "G", "+", ":", "ctrl-r", "f5", "delete", "space", "alt-x", "backtab"] {
+            assert_eq!(Key::parse(s).map(|k| k.to_string()).as_deref(), Ok(s));
+        }
+        let e = Key::parse("hyper-q").expect_err("bad");
+        assert!(e.contains("'hyper-q'"), "{e}");
+        assert!(Key::parse("").is_err());
+        assert!(Key::parse("f13").is_err());
+    }
+
+    #[test]
+    fn every_action_has_a_default_key_and_no_key_is_shared() {
+        let map = Keymap::defaults();
+        let mut total = 0;
+        for a in Action::ALL {
+            assert!(!map.keys_of(*a).is_empty(), "{a:?} has no key");
+            total += a.default_keys().len();
+        }
+        assert_eq!(map.bindings.len(), total, "two actions share a default key");
+    }
+
+    #[test]
+    fn read_only_binds_no_write_action() {
+        let ro = Keymap::defaults().read_only();
+        assert!(ro.bindings.values().all(|a| !a.is_write()));
+        assert_eq!(ro.action(&Key::parse("d").expect("d")), None);
+        assert_eq!(ro.action(&Key::parse("q").expect("q")), Some(Action::Quit));
+    }
+}

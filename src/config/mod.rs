@@ -1,0 +1,250 @@
+//! Configuration: `lvstop.toml` from `--config`, `$LVSTOP_CONFIG`, the XDG
+//! config directory or `/etc/lvstop/` (sudo runs lvstop as root), merged over
+//! the defaults. A bad file is refused whole, with its path, line and key.
+
+pub mod keymap;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+pub use keymap::{Action, Key, Keymap};
+
+/// The documented example, which must equal the defaults (tested).
+pub const EXAMPLE: &str = include_str!("../../assets/lvstop.example.toml");
+
+/// What the sparkline of each service shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SparkSource {
+    /// New connections per second.
+    Cps,
+    /// Incoming packets per second.
+    Pps,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Refresh interval.
+    pub interval: Duration,
+    /// Step of `+`/`-` on a weight.
+    pub weight_step: u32,
+    /// Theme name (built in, or a file in the user themes directory).
+    pub theme: String,
+    /// Sparkline source.
+    pub sparkline: SparkSource,
+    /// How long changed values stay highlighted.
+    pub flash: Duration,
+    /// Key bindings.
+    pub keys: Keymap,
+    /// The file this came from, if any.
+    pub source: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            interval: Duration::from_secs(1),
+            weight_step: 1,
+            theme: "default".into(),
+            sparkline: SparkSource::Cps,
+            flash: Duration::from_secs(3),
+            keys: Keymap::defaults(),
+            source: None,
+        }
+    }
+}
+
+/// A configuration file lvstop refuses, located precisely.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{}:{line}: {key}: {msg}", file.display())]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line (0 if unknown).
+    pub line: usize,
+    /// The key at fault, as written in the file.
+    pub key: String,
+    /// What is wrong and what is accepted.
+    pub msg: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    interval: Option<f64>,
+    weight_step: Option<i64>,
+    theme: Option<String>,
+    sparkline: Option<String>,
+    flash_seconds: Option<f64>,
+    keys: Option<BTreeMap<String, KeyList>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('=')) || l.strip_prefix(&format!("\"{key}\"")).is_some()
+        })
+        .map_or(0, |i| i + 1)
+}
+
+/// Parse a configuration file's text. `file` names it in errors.
+pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+    let err = |key: &str, msg: String| ConfigError { file: file.to_path_buf(), line: line_of(text, key), key: key.to_string(), msg };
+    let parsed: FileConfig = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let key = text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .and_then(|l| l.split('=').next())
+            .map(|k| k.trim().trim_matches('"').to_string())
+            .unwrap_or_default();
+        ConfigError { file: file.to_path_buf(), line, key, msg: e.message().to_string() }
+    })?;
+    let mut c = Config { source: Some(file.to_path_buf()), ..Config::default() };
+    if let Some(i) = parsed.interval {
+        if !(0.1..=60.0).contains(&i) {
+            return Err(err("interval", format!("'{i}' is out of range: use 0.1 to 60 seconds")));
+        }
+        c.interval = Duration::from_secs_f64(i);
+    }
+    if let Some(w) = parsed.weight_step {
+        c.weight_step = u32::try_from(w)
+            .ok()
+            .filter(|w| (1..=65535).contains(w))
+            .ok_or_else(|| err("weight-step", format!("'{w}' is out of range: use 1 to 65535")))?;
+    }
+    if let Some(t) = parsed.theme {
+        if t.is_empty() || !t.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+            return Err(err("theme", format!("'{t}' is not a theme name: use letters, digits, '-' or '_'")));
+        }
+        c.theme = t;
+    }
+    if let Some(s) = parsed.sparkline {
+        c.sparkline = match s.as_str() {
+            "cps" => SparkSource::Cps,
+            "pps" => SparkSource::Pps,
+            _ => return Err(err("sparkline", format!("'{s}' is not a sparkline source: use \"cps\" or \"pps\""))),
+        };
+    }
+    if let Some(f) = parsed.flash_seconds {
+        if !(0.0..=60.0).contains(&f) {
+            return Err(err("flash-seconds", format!("'{f}' is out of range: use 0 to 60")));
+        }
+        c.flash = Duration::from_secs_f64(f);
+    }
+    for (name, keys) in parsed.keys.unwrap_or_default() {
+        let action = Action::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| err(&name, format!("'{name}' is not an action: use one of {}", Action::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "))))?;
+        let list = match keys {
+            KeyList::One(k) => vec![k],
+            KeyList::Many(v) => v,
+        };
+        if list.is_empty() {
+            return Err(err(&name, "an action needs at least one key".into()));
+        }
+        let keys = list.iter().map(|k| Key::parse(k)).collect::<Result<Vec<_>, _>>().map_err(|e| err(&name, e))?;
+        c.keys.rebind(action, &keys);
+    }
+    if let Some(a) = c.keys.unbound().first() {
+        return Err(err("keys", format!("these bindings leave '{}' without a key: give it one in [keys]", a.name())));
+    }
+    Ok(c)
+}
+
+/// Where lvstop looks for its configuration, in order.
+pub fn search_path(explicit: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(p) = explicit {
+        return vec![p.to_path_buf()];
+    }
+    if let Some(p) = std::env::var_os("LVSTOP_CONFIG") {
+        return vec![PathBuf::from(p)];
+    }
+    let mut out = Vec::new();
+    if let Some(d) = directories::ProjectDirs::from("", "", "lvstop") {
+        out.push(d.config_dir().join("lvstop.toml"));
+    }
+    out.push(PathBuf::from("/etc/lvstop/lvstop.toml"));
+    out
+}
+
+/// Load the first configuration file found (an explicit one must exist), or the defaults.
+pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    let must_exist = explicit.is_some() || std::env::var_os("LVSTOP_CONFIG").is_some();
+    for path in search_path(explicit) {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => return parse(&path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {}
+            Err(e) => {
+                return Err(ConfigError { file: path, line: 0, key: String::new(), msg: format!("cannot read: {e}") });
+            }
+        }
+    }
+    Ok(Config::default())
+}
+
+/// The user themes directory (`$XDG_CONFIG_HOME/lvstop/themes`).
+pub fn user_themes_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "lvstop").map(|d| d.config_dir().join("themes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("/etc/lvstop/lvstop.toml")
+    }
+
+    #[test]
+    fn example_equals_defaults() {
+        let c = parse(p(), EXAMPLE).expect("the example parses");
+        assert_eq!(Config { source: None, ..c }, Config::default());
+        // Every key of the file and every action is documented in the example.
+        for a in Action::ALL {
+            assert!(EXAMPLE.contains(&format!("{} = ", a.name())), "example lacks {}", a.name());
+        }
+    }
+
+    #[test]
+    fn bad_files_name_file_line_and_key() {
+        let e = parse(p(), "interval = 1.0\nweight-step = 0\n").expect_err("bad");
+        assert_eq!((e.line, e.key.as_str()), (2, "weight-step"));
+        assert_eq!(e.to_string(), "/etc/lvstop/lvstop.toml:2: weight-step: '0' is out of range: use 1 to 65535");
+        let e = parse(p(), "\n\ncolour = \"red\"\n").expect_err("unknown");
+        assert_eq!((e.line, e.key.as_str()), (3, "colour"));
+        assert!(e.msg.contains("unknown field"), "{e}");
+        let e = parse(p(), "interval = \"fast\"\n").expect_err("type");
+        assert_eq!((e.line, e.key.as_str()), (1, "interval"));
+        let e = parse(p(), "[keys]\ndrain = \"hyper-d\"\n").expect_err("key");
+        assert_eq!((e.line, e.key.as_str()), (2, "drain"));
+        let e = parse(p(), "[keys]\nfly = \"f\"\n").expect_err("action");
+        assert!(e.msg.contains("'fly' is not an action"), "{e}");
+        let e = parse(p(), "[keys]\ndrain = \"q\"\n").expect_err("quit loses q");
+        assert!(e.msg.contains("'quit'"), "{e}");
+        let e = parse(p(), "interval = [\n").expect_err("syntax");
+        assert!(e.line >= 1, "{e}");
+    }
+
+    #[test]
+    fn overrides_apply() {
+        let c = parse(p(), "weight-step = 5\nsparkline = \"pps\"\n[keys]\ndrain = [\"d\", \"ctrl-d\"]\n").expect("ok");
+        assert_eq!(c.weight_step, 5);
+        assert_eq!(c.sparkline, SparkSource::Pps);
+        assert_eq!(c.keys.action(&Key::parse("ctrl-d").expect("key")), Some(Action::Drain));
+    }
+}
