@@ -4,6 +4,7 @@
 //! renders snapshots for the headless commands; `lab` boots a real IPVS kernel
 //! under qemu for tests and demos.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod ipvs;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod privilege;
 pub mod report;
 pub mod sys;
+pub mod ui;
 
 use std::io::Write;
 

@@ -283,3 +283,50 @@ pub struct Destination {
     /// Estimator rates.
     pub rates: Rates,
 }
+
+/// What a realserver is doing, as the console shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DestState {
+    /// Weight > 0 and taking connections.
+    Active,
+    /// Weight 0: quiesced, existing connections finish.
+    Drained,
+    /// Active + inactive connections at or above the upper threshold (the kernel stops scheduling to it).
+    Overloaded,
+    /// Weight > 0 but no connections and no packets.
+    Idle,
+}
+
+impl DestState {
+    /// The word shown in the console.
+    pub fn word(self) -> &'static str {
+        match self {
+            DestState::Active => "active",
+            DestState::Drained => "drained",
+            DestState::Overloaded => "over threshold",
+            DestState::Idle => "idle",
+        }
+    }
+}
+
+impl Destination {
+    /// The realserver's state.
+    pub fn state(&self) -> DestState {
+        let conns = u64::from(self.active_conns) + u64::from(self.inact_conns);
+        if self.spec.weight == 0 {
+            DestState::Drained
+        } else if self.spec.u_thresh > 0 && conns >= u64::from(self.spec.u_thresh) {
+            DestState::Overloaded
+        } else if conns == 0 && self.rates.inpps == 0 {
+            DestState::Idle
+        } else {
+            DestState::Active
+        }
+    }
+
+    /// A drained realserver with no active connection left can be removed.
+    pub fn is_safe_to_remove(&self) -> bool {
+        self.spec.weight == 0 && self.active_conns == 0
+    }
+}

@@ -8,7 +8,7 @@ mod snapshot;
 mod stats;
 mod validate;
 
-pub use dest::{DestSpec, Destination, ForwardMethod, TunnelCsum, TunnelType};
+pub use dest::{DestSpec, DestState, Destination, ForwardMethod, TunnelCsum, TunnelType};
 pub use service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey, ServiceSpec};
 pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts};
 pub use stats::{Counters, Rates};

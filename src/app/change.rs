@@ -1,0 +1,398 @@
+//! Changes to the IPVS table as data: what they do, how ipvsadm would say it,
+//! whether they need confirmation, how to undo them, and how to apply them.
+
+use crate::ipvs::{IpvsError, NetlinkIpvs};
+use crate::model::{DestSpec, ServiceKey, ServiceSpec};
+use crate::report::save_rules;
+
+/// One change to the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Add a service.
+    AddService(ServiceSpec),
+    /// Replace a service's configuration.
+    EditService {
+        /// As it was.
+        before: ServiceSpec,
+        /// As it will be.
+        after: ServiceSpec,
+    },
+    /// Delete a service (its realservers are kept for undo).
+    DelService {
+        /// The service.
+        spec: ServiceSpec,
+        /// Its realservers.
+        dests: Vec<DestSpec>,
+    },
+    /// Add a realserver.
+    AddDest {
+        /// Service.
+        svc: ServiceKey,
+        /// Realserver.
+        dest: DestSpec,
+    },
+    /// Replace a realserver's settings (weight, thresholds, method, tunnel).
+    EditDest {
+        /// Service.
+        svc: ServiceKey,
+        /// As it was.
+        before: DestSpec,
+        /// As it will be.
+        after: DestSpec,
+    },
+    /// Delete a realserver.
+    DelDest {
+        /// Service.
+        svc: ServiceKey,
+        /// Realserver.
+        dest: DestSpec,
+    },
+    /// Zero the counters of one service, or all.
+    Zero(Option<ServiceKey>),
+    /// Several changes as one (drain everywhere, a command-line weight).
+    Batch {
+        /// What it is, for messages.
+        label: String,
+        /// The changes, applied in order.
+        changes: Vec<Change>,
+    },
+}
+
+fn svc_spec_args(s: &ServiceSpec) -> String {
+    let snap = crate::model::Snapshot {
+        source: crate::model::Source::Netlink,
+        info: None,
+        timeouts: None,
+        daemons: Vec::new(),
+        services: vec![crate::model::Service {
+            spec: s.clone(),
+            stats: crate::model::Counters::default(),
+            rates: crate::model::Rates::default(),
+            destinations: Vec::new(),
+        }],
+        totals: None,
+    };
+    save_rules(&snap)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("-A ")
+        .to_string()
+}
+
+fn dest_args(svc: &ServiceKey, d: &DestSpec) -> String {
+    let spec = ServiceSpec::new(*svc, "rr");
+    let snap = crate::model::Snapshot {
+        source: crate::model::Source::Netlink,
+        info: None,
+        timeouts: None,
+        daemons: Vec::new(),
+        services: vec![crate::model::Service {
+            spec,
+            stats: crate::model::Counters::default(),
+            rates: crate::model::Rates::default(),
+            destinations: vec![crate::model::Destination {
+                spec: d.clone(),
+                active_conns: 0,
+                inact_conns: 0,
+                persist_conns: 0,
+                stats: crate::model::Counters::default(),
+                rates: crate::model::Rates::default(),
+            }],
+        }],
+        totals: None,
+    };
+    save_rules(&snap)
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .trim_start_matches("-a ")
+        .to_string()
+}
+
+fn dest_summary(d: &DestSpec) -> String {
+    let mut s = format!("{} {} weight {}", d.addr_port(), d.forward, d.weight);
+    if d.u_thresh != 0 || d.l_thresh != 0 {
+        s.push_str(&format!(" thresholds {}/{}", d.u_thresh, d.l_thresh));
+    }
+    if let Some(t) = d.tun_info() {
+        s.push_str(&format!(" tunnel {t}"));
+    }
+    s
+}
+
+fn svc_summary(s: &ServiceSpec) -> String {
+    svc_spec_args(s)
+}
+
+impl Change {
+    /// A short name for the audit log and messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::AddService(_) => "add-service",
+            Change::EditService { .. } => "edit-service",
+            Change::DelService { .. } => "delete-service",
+            Change::AddDest { .. } => "add-realserver",
+            Change::EditDest { before, after, .. } if after.weight == 0 && before.weight != 0 => {
+                "drain"
+            }
+            Change::EditDest { before, after, .. } if before.weight != after.weight => "set-weight",
+            Change::EditDest { .. } => "edit-realserver",
+            Change::DelDest { .. } => "delete-realserver",
+            Change::Zero(_) => "zero",
+            Change::Batch { .. } => "batch",
+        }
+    }
+
+    /// One line describing the change.
+    pub fn describe(&self) -> String {
+        match self {
+            Change::AddService(s) => format!("add service {}", s.key),
+            Change::EditService { before, .. } => format!("edit service {}", before.key),
+            Change::DelService { spec, dests } => format!(
+                "delete service {} and its {} realservers",
+                spec.key,
+                dests.len()
+            ),
+            Change::AddDest { svc, dest } => {
+                format!("add realserver {} to {svc}", dest.addr_port())
+            }
+            Change::EditDest { svc, before, after } if before.weight != after.weight => {
+                format!(
+                    "weight of {} in {svc}: {} → {}",
+                    before.addr_port(),
+                    before.weight,
+                    after.weight
+                )
+            }
+            Change::EditDest { svc, before, .. } => {
+                format!("edit realserver {} in {svc}", before.addr_port())
+            }
+            Change::DelDest { svc, dest } => {
+                format!("delete realserver {} from {svc}", dest.addr_port())
+            }
+            Change::Zero(Some(k)) => format!("zero the counters of {k}"),
+            Change::Zero(None) => "zero all counters".to_string(),
+            Change::Batch { label, changes } => format!("{label} ({} changes)", changes.len()),
+        }
+    }
+
+    /// (before, after) as text, for the confirmation and the audit log.
+    pub fn before_after(&self) -> (String, String) {
+        match self {
+            Change::AddService(s) => ("(none)".into(), svc_summary(s)),
+            Change::EditService { before, after } => (svc_summary(before), svc_summary(after)),
+            Change::DelService { spec, .. } => (svc_summary(spec), "(none)".into()),
+            Change::AddDest { dest, .. } => ("(none)".into(), dest_summary(dest)),
+            Change::EditDest { before, after, .. } => (dest_summary(before), dest_summary(after)),
+            Change::DelDest { dest, .. } => (dest_summary(dest), "(none)".into()),
+            Change::Zero(_) => ("counters".into(), "0".into()),
+            Change::Batch { changes, .. } => {
+                let (b, a): (Vec<_>, Vec<_>) = changes.iter().map(Change::before_after).unzip();
+                (b.join("; "), a.join("; "))
+            }
+        }
+    }
+
+    /// The equivalent ipvsadm commands.
+    pub fn ipvsadm(&self) -> Vec<String> {
+        match self {
+            Change::AddService(s) => vec![format!("ipvsadm -A {}", svc_spec_args(s))],
+            Change::EditService { after, .. } => {
+                vec![format!("ipvsadm -E {}", svc_spec_args(after))]
+            }
+            Change::DelService { spec, .. } => {
+                vec![format!("ipvsadm -D {}", spec.key.ipvsadm_args())]
+            }
+            Change::AddDest { svc, dest } => vec![format!("ipvsadm -a {}", dest_args(svc, dest))],
+            Change::EditDest { svc, after, .. } => {
+                vec![format!("ipvsadm -e {}", dest_args(svc, after))]
+            }
+            Change::DelDest { svc, dest } => {
+                vec![format!(
+                    "ipvsadm -d {} -r {}",
+                    svc.ipvsadm_args(),
+                    dest.addr_port()
+                )]
+            }
+            Change::Zero(Some(k)) => vec![format!("ipvsadm -Z {}", k.ipvsadm_args())],
+            Change::Zero(None) => vec!["ipvsadm -Z".into()],
+            Change::Batch { changes, .. } => changes.iter().flat_map(Change::ipvsadm).collect(),
+        }
+    }
+
+    /// Whether the operator must confirm first: deletes, drains, weight 0, zeroing.
+    pub fn is_dangerous(&self) -> bool {
+        match self {
+            Change::DelService { .. } | Change::DelDest { .. } | Change::Zero(_) => true,
+            Change::EditDest { after, .. } => after.weight == 0,
+            Change::Batch { changes, .. } => {
+                changes.len() > 1 || changes.iter().any(Change::is_dangerous)
+            }
+            Change::AddService(_) | Change::EditService { .. } | Change::AddDest { .. } => false,
+        }
+    }
+
+    /// The services it touches (for keepalived warnings).
+    pub fn services(&self) -> Vec<ServiceKey> {
+        match self {
+            Change::AddService(s)
+            | Change::EditService { before: s, .. }
+            | Change::DelService { spec: s, .. } => vec![s.key],
+            Change::AddDest { svc, .. }
+            | Change::EditDest { svc, .. }
+            | Change::DelDest { svc, .. } => vec![*svc],
+            Change::Zero(k) => k.iter().copied().collect(),
+            Change::Batch { changes, .. } => changes.iter().flat_map(Change::services).collect(),
+        }
+    }
+
+    /// The change that undoes this one (zeroing cannot be undone).
+    pub fn inverse(&self) -> Option<Change> {
+        Some(match self {
+            Change::AddService(s) => Change::DelService {
+                spec: s.clone(),
+                dests: Vec::new(),
+            },
+            Change::EditService { before, after } => Change::EditService {
+                before: after.clone(),
+                after: before.clone(),
+            },
+            Change::DelService { spec, dests } => {
+                let mut changes = vec![Change::AddService(spec.clone())];
+                changes.extend(dests.iter().map(|d| Change::AddDest {
+                    svc: spec.key,
+                    dest: d.clone(),
+                }));
+                Change::Batch {
+                    label: format!("restore service {}", spec.key),
+                    changes,
+                }
+            }
+            Change::AddDest { svc, dest } => Change::DelDest {
+                svc: *svc,
+                dest: dest.clone(),
+            },
+            Change::EditDest { svc, before, after } => Change::EditDest {
+                svc: *svc,
+                before: after.clone(),
+                after: before.clone(),
+            },
+            Change::DelDest { svc, dest } => Change::AddDest {
+                svc: *svc,
+                dest: dest.clone(),
+            },
+            Change::Zero(_) => return None,
+            Change::Batch { label, changes } => Change::Batch {
+                label: format!("undo {label}"),
+                changes: changes
+                    .iter()
+                    .rev()
+                    .map(Change::inverse)
+                    .collect::<Option<Vec<_>>>()?,
+            },
+        })
+    }
+
+    /// Apply the change. A batch stops at the first failure.
+    pub fn apply(&self, nl: &mut NetlinkIpvs) -> Result<(), IpvsError> {
+        match self {
+            Change::AddService(s) => nl.add_service(s),
+            Change::EditService { after, .. } => nl.edit_service(after),
+            Change::DelService { spec, .. } => nl.del_service(&spec.key),
+            Change::AddDest { svc, dest } => nl.add_dest(svc, dest),
+            Change::EditDest { svc, after, .. } => nl.edit_dest(svc, after),
+            Change::DelDest { svc, dest } => nl.del_dest(svc, dest.addr, dest.port),
+            Change::Zero(k) => nl.zero(k.as_ref()),
+            Change::Batch { changes, .. } => changes.iter().try_for_each(|c| c.apply(nl)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ForwardMethod;
+
+    fn key() -> ServiceKey {
+        ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 80)
+    }
+
+    fn dest(w: u32) -> DestSpec {
+        DestSpec::new(
+            "198.51.100.11".parse().expect("ip"),
+            80,
+            ForwardMethod::Route,
+        )
+        .weight(w)
+    }
+
+    #[test]
+    fn drain_is_dangerous_and_says_what_ipvsadm_would() {
+        let c = Change::EditDest {
+            svc: key(),
+            before: dest(3),
+            after: dest(0),
+        };
+        assert!(c.is_dangerous());
+        assert_eq!(c.kind(), "drain");
+        assert_eq!(
+            c.ipvsadm(),
+            vec!["ipvsadm -e -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 0"]
+        );
+        assert_eq!(
+            c.describe(),
+            "weight of 198.51.100.11:80 in TCP 198.51.100.100:80: 3 → 0"
+        );
+        assert_eq!(
+            c.inverse(),
+            Some(Change::EditDest {
+                svc: key(),
+                before: dest(0),
+                after: dest(3)
+            })
+        );
+        let up = Change::EditDest {
+            svc: key(),
+            before: dest(3),
+            after: dest(4),
+        };
+        assert!(!up.is_dangerous());
+    }
+
+    #[test]
+    fn deletes_and_zero() {
+        let d = Change::DelDest {
+            svc: key(),
+            dest: dest(1),
+        };
+        assert!(d.is_dangerous());
+        assert_eq!(
+            d.ipvsadm(),
+            vec!["ipvsadm -d -t 198.51.100.100:80 -r 198.51.100.11:80"]
+        );
+        assert_eq!(
+            d.inverse(),
+            Some(Change::AddDest {
+                svc: key(),
+                dest: dest(1)
+            })
+        );
+        let s = ServiceSpec::new(key(), "wrr").persistent(300);
+        let del = Change::DelService {
+            spec: s.clone(),
+            dests: vec![dest(2)],
+        };
+        assert_eq!(del.ipvsadm(), vec!["ipvsadm -D -t 198.51.100.100:80"]);
+        let undo = del.inverse().expect("undo");
+        assert_eq!(
+            undo.ipvsadm(),
+            vec![
+                "ipvsadm -A -t 198.51.100.100:80 -s wrr -p 300",
+                "ipvsadm -a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 2"
+            ]
+        );
+        assert!(Change::Zero(None).is_dangerous());
+        assert_eq!(Change::Zero(None).inverse(), None);
+    }
+}

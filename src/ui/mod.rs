@@ -1,0 +1,147 @@
+//! Rendering: a pure function of the state. Nothing here reads /proc, talks
+//! netlink or looks at the clock (`state.now` is the time).
+//!
+//! ```text
+//! ┌ READ-ONLY banner (only when read-only) ───────────────────────────┐
+//! ┌ Services ─────────────────────────────────────────────────────────┐
+//! │ table of services (only visible rows are built)                   │
+//! ┌ Realservers of <service> ───────────────┐┌ Detail ────────────────┐
+//! │ table of the selected service's RS      ││ every field (wide)     │
+//! status line: host · IPVS version · age · RW/READ-ONLY · last action
+//! overlays in z-order: prompt, form, confirm, help
+//! ```
+
+pub mod format;
+mod popups;
+mod rows;
+pub mod theme;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+pub use theme::{Slot, Theme};
+
+use crate::app::{AppState, Focus, Layer, Outcome};
+
+/// Draw the whole console.
+pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
+    let area = f.area();
+    if area.width < 30 || area.height < 8 {
+        f.render_widget(
+            Paragraph::new("lvstop: enlarge the terminal").style(theme.slot(Slot::Base)),
+            area,
+        );
+        return;
+    }
+    f.render_widget(Block::default().style(theme.slot(Slot::Base)), area);
+    let banner = u16::from(state.writable.is_err());
+    let [top, main, prompt, status] = Layout::vertical([
+        Constraint::Length(banner),
+        Constraint::Min(4),
+        Constraint::Length(u16::from(matches!(
+            state.layers.last(),
+            Some(Layer::Prompt { .. })
+        ))),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if let Err(why) = &state.writable {
+        f.render_widget(
+            Paragraph::new(format!(" READ-ONLY: {why}")).style(theme.slot(Slot::ReadOnly)),
+            top,
+        );
+    }
+    let [svc_area, lower] =
+        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
+    rows::services(state, theme, f, svc_area);
+    if lower.width >= 120 {
+        let [dests, detail] =
+            Layout::horizontal([Constraint::Min(70), Constraint::Length(44)]).areas(lower);
+        rows::dests(state, theme, f, dests);
+        rows::detail(state, theme, f, detail);
+    } else if lower.height >= 18 {
+        let [dests, detail] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(lower);
+        rows::dests(state, theme, f, dests);
+        rows::detail(state, theme, f, detail);
+    } else {
+        rows::dests(state, theme, f, lower);
+    }
+    status_line(state, theme, f, status);
+    popups::render(state, theme, f, area, prompt);
+}
+
+fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let base = theme.slot(Slot::StatusBar);
+    let mut spans = vec![Span::styled(
+        format!(" {} ", state.host),
+        base.patch(theme.slot(Slot::Title)),
+    )];
+    let version = state
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.info)
+        .map_or_else(|| "IPVS ?".into(), |i| format!("IPVS {}", i.version()));
+    spans.push(Span::styled(format!("│ {version} "), base));
+    let age = match (state.snapshot_at, &state.snapshot_error) {
+        (_, Some(e)) => Span::styled(
+            format!("│ refresh failed: {e} "),
+            base.patch(theme.slot(Slot::Error)),
+        ),
+        (Some(t), None) => Span::styled(
+            format!(
+                "│ {:.1}s ago ",
+                state.now.saturating_duration_since(t).as_secs_f64()
+            ),
+            base,
+        ),
+        (None, None) => Span::styled("│ loading… ".to_string(), base),
+    };
+    spans.push(age);
+    spans.push(match &state.writable {
+        Ok(()) => Span::styled("│ RW ".to_string(), base),
+        Err(_) => Span::styled(
+            "│ READ-ONLY ".to_string(),
+            base.patch(theme.slot(Slot::Warning)),
+        ),
+    });
+    let focus = if state.focus == Focus::Services {
+        "services"
+    } else {
+        "realservers"
+    };
+    spans.push(Span::styled(
+        format!(
+            "│ {focus} · sort {}{} ",
+            state.sort.name(),
+            if state.sort_rev { " ↑" } else { "" }
+        ),
+        base,
+    ));
+    if !state.filter.is_empty() {
+        spans.push(Span::styled(
+            format!("│ filter '{}' ", state.filter),
+            base.patch(theme.slot(Slot::Warning)),
+        ));
+    }
+    if let Some((text, outcome)) = &state.last_action {
+        let (mark, slot) = match outcome {
+            Outcome::Pending => ("…", Slot::StatusBar),
+            Outcome::Ok => ("✓", Slot::Ok),
+            Outcome::Failed(_) => ("✗", Slot::Error),
+            Outcome::Info => ("·", Slot::StatusBar),
+        };
+        let detail = match outcome {
+            Outcome::Failed(e) => format!("{text}: {e}"),
+            _ => text.clone(),
+        };
+        spans.push(Span::styled(
+            format!("│ {mark} {detail} "),
+            base.patch(theme.slot(slot)),
+        ));
+    }
+    spans.push(Span::styled("│ ? help ", base));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(base), area);
+}

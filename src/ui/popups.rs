@@ -1,0 +1,192 @@
+//! Overlays, drawn last in z-order: the prompt line, forms, confirmations, help.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::theme::{Slot, Theme};
+use crate::app::form::Form;
+use crate::app::{AppState, Layer, PromptKind};
+use crate::config::Action;
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn popup<'a>(title: &str, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .title(Span::styled(
+            format!(" {title} "),
+            theme.slot(Slot::TitleFocused),
+        ))
+        .border_style(theme.slot(Slot::BorderFocused))
+        .style(theme.slot(Slot::Base))
+}
+
+/// Draw the top overlay (only the top one takes keys; all are drawn in order).
+pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt_area: Rect) {
+    for layer in &state.layers {
+        match layer {
+            Layer::Prompt { kind, text, error } => {
+                let label = match kind {
+                    PromptKind::Filter => "/",
+                    PromptKind::Command => ":",
+                    PromptKind::Weight => "weight: ",
+                };
+                let mut spans = vec![
+                    Span::styled(label, theme.slot(Slot::HelpKey)),
+                    Span::raw(text.clone()),
+                    Span::raw("█"),
+                ];
+                if let Some(e) = error {
+                    spans.push(Span::styled(format!("  {e}"), theme.slot(Slot::Error)));
+                }
+                f.render_widget(Paragraph::new(Line::from(spans)), prompt_area);
+            }
+            Layer::Form(form) => draw_form(form, theme, f, area),
+            Layer::Confirm {
+                change, warning, ..
+            } => {
+                let (before, after) = change.before_after();
+                let mut lines = vec![
+                    Line::from(Span::styled(change.describe(), theme.slot(Slot::Title))),
+                    Line::from(""),
+                    Line::from(vec![
+                        Span::styled("before  ", theme.slot(Slot::Dim)),
+                        Span::raw(before),
+                    ]),
+                    Line::from(vec![
+                        Span::styled("after   ", theme.slot(Slot::Dim)),
+                        Span::raw(after),
+                    ]),
+                    Line::from(""),
+                    Line::from(Span::styled("equivalent:", theme.slot(Slot::Dim))),
+                ];
+                lines.extend(
+                    change
+                        .ipvsadm()
+                        .into_iter()
+                        .map(|c| Line::from(format!("  {c}"))),
+                );
+                if let Some(w) = warning {
+                    lines.push(Line::from(""));
+                    lines.push(Line::from(Span::styled(
+                        format!("⚠ {w}"),
+                        theme.slot(Slot::Warning),
+                    )));
+                }
+                lines.push(Line::from(""));
+                lines.push(Line::from(vec![
+                    Span::styled("y", theme.slot(Slot::HelpKey)),
+                    Span::raw(" apply   "),
+                    Span::styled("n", theme.slot(Slot::HelpKey)),
+                    Span::raw(" cancel"),
+                ]));
+                let h = (lines.len() as u16 + 2).min(area.height);
+                let r = centered(area, 90, h + 2);
+                f.render_widget(Clear, r);
+                f.render_widget(
+                    Paragraph::new(lines)
+                        .wrap(Wrap { trim: false })
+                        .block(popup("Confirm", theme)),
+                    r,
+                );
+            }
+            Layer::Help => draw_help(state, theme, f, area),
+        }
+    }
+}
+
+fn draw_form(form: &Form, theme: &Theme, f: &mut Frame, area: Rect) {
+    let mut lines = Vec::new();
+    for (i, fld) in form.fields.iter().enumerate() {
+        let focused = i == form.focus;
+        let label = Span::styled(
+            format!("{:>16} ", fld.label),
+            if focused {
+                theme.slot(Slot::HelpKey)
+            } else {
+                theme.slot(Slot::Dim)
+            },
+        );
+        let mut value = fld.value.clone();
+        if focused {
+            value.push('█');
+        }
+        let vstyle = if fld.locked {
+            theme.slot(Slot::Dim)
+        } else {
+            theme.slot(Slot::Base)
+        };
+        lines.push(Line::from(vec![label, Span::styled(value, vstyle)]));
+        if focused {
+            lines.push(Line::from(Span::styled(
+                format!("{:>17}{}", "", fld.hint),
+                theme.slot(Slot::Dim),
+            )));
+        }
+        if let Some((at, e)) = &form.error {
+            if *at == i {
+                lines.push(Line::from(Span::styled(
+                    format!("{:>17}{e}", ""),
+                    theme.slot(Slot::Error),
+                )));
+            }
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        if form.error.is_none() {
+            "Enter apply · Esc cancel · Tab/↑↓ move"
+        } else {
+            "fix the field in red · Esc cancel · Tab/↑↓ move"
+        },
+        theme.slot(Slot::Dim),
+    )));
+    let r = centered(area, 96, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).block(popup(&form.title(), theme)), r);
+}
+
+fn draw_help(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let mut lines = Vec::new();
+    for a in Action::ALL {
+        let keys = state.keys.keys_of(*a);
+        if keys.is_empty() {
+            continue;
+        }
+        let k = keys
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        lines.push(Line::from(vec![
+            Span::styled(format!("{k:>16}  "), theme.slot(Slot::HelpKey)),
+            Span::raw(a.description()),
+        ]));
+    }
+    if !state.is_writable() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            "read-only: changing keys are not bound",
+            theme.slot(Slot::Warning),
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "any key closes this help",
+        theme.slot(Slot::Dim),
+    )));
+    let r = centered(area, 100, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    let [inner] = Layout::vertical([Constraint::Min(0)]).areas(r);
+    f.render_widget(Paragraph::new(lines).block(popup("Help", theme)), inner);
+}

@@ -1,0 +1,412 @@
+//! The services table, the realservers table and the detail pane, with pure
+//! row builders. Only the rows that fit are built.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+
+use super::format::{bytes, share, short, sparkline};
+use super::theme::{Slot, Theme};
+use crate::app::{AppState, Focus};
+use crate::model::{Destination, ForwardMethod, Service};
+
+fn block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .title(Span::styled(
+            title,
+            theme.slot(if focused {
+                Slot::TitleFocused
+            } else {
+                Slot::Title
+            }),
+        ))
+        .border_style(theme.slot(if focused {
+            Slot::BorderFocused
+        } else {
+            Slot::Border
+        }))
+}
+
+/// The window of `len` rows that fits `height` and keeps `sel` visible.
+fn window(len: usize, sel: Option<usize>, height: usize) -> (usize, usize) {
+    if height == 0 {
+        return (0, 0);
+    }
+    let sel = sel.unwrap_or(0);
+    let start = if sel >= height { sel + 1 - height } else { 0 };
+    (start, (start + height).min(len))
+}
+
+fn svc_sched(s: &Service) -> String {
+    let spec = &s.spec;
+    let mut t = spec.scheduler.clone();
+    if spec.flags.is_persistent() {
+        t.push_str(&format!(" p{}", spec.timeout));
+    }
+    if spec.flags.is_one_packet() {
+        t.push_str(" ops");
+    }
+    let fl = spec.flags.sched_flag_names(&spec.scheduler);
+    if !fl.is_empty() {
+        t.push_str(&format!(" {}", fl.join(",")));
+    }
+    t
+}
+
+/// One services-table row.
+pub fn service_row<'a>(
+    state: &AppState,
+    s: &Service,
+    theme: &Theme,
+    spark_w: usize,
+    wide: bool,
+) -> Row<'a> {
+    let in_service = s.destinations.iter().filter(|d| d.spec.weight > 0).count();
+    let mut name = s.spec.key.to_string();
+    if state.managed.contains_key(&s.spec.key) {
+        name.push_str(" ⚙");
+    }
+    let name_style = if state.is_flashing(&(s.spec.key, None)) {
+        theme.slot(Slot::Changed)
+    } else {
+        Style::default()
+    };
+    let hist = state.history.get(&s.spec.key);
+    let spark = hist
+        .map(|h| sparkline(h.iter().copied(), spark_w))
+        .unwrap_or_default();
+    let mut cells = vec![
+        Cell::from(name).style(name_style),
+        Cell::from(svc_sched(s)),
+        Cell::from(format!("{in_service}/{}", s.destinations.len())),
+        Cell::from(short(s.active_conns())),
+        Cell::from(short(s.inact_conns())),
+        Cell::from(short(s.rates.cps)),
+        Cell::from(short(s.rates.inpps)),
+    ];
+    if wide {
+        cells.push(Cell::from(bytes(s.rates.inbps)));
+    }
+    cells.push(Cell::from(spark).style(theme.slot(Slot::Sparkline)));
+    Row::new(cells)
+}
+
+/// Draw the services table.
+pub fn services(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let vis = state.visible_services();
+    let total = state.snapshot.as_ref().map_or(0, |s| s.services.len());
+    let title = if vis.len() == total {
+        format!(" Services ({total}) ")
+    } else {
+        format!(" Services ({} of {total}) ", vis.len())
+    };
+    let focused = state.focus == Focus::Services;
+    let wide = area.width >= 110;
+    let sel = state
+        .selected_service()
+        .and_then(|s| vis.iter().position(|v| v.spec.key == s.spec.key));
+    let (start, end) = window(vis.len(), sel, area.height.saturating_sub(3) as usize);
+    let fixed: u16 = if wide {
+        24 + 18 + 5 + 7 + 7 + 6 + 7 + 8 + 10
+    } else {
+        24 + 14 + 5 + 6 + 6 + 5 + 6 + 8
+    };
+    let spark_w = area.width.saturating_sub(fixed).clamp(4, 60) as usize;
+    let rows: Vec<Row> = vis[start..end]
+        .iter()
+        .map(|s| service_row(state, s, theme, spark_w, wide))
+        .collect();
+    let mut header = vec!["Service", "Sched", "RS", "Active", "InAct", "CPS", "InPPS"];
+    let mut widths = vec![
+        Constraint::Length(24),
+        Constraint::Length(if wide { 18 } else { 14 }),
+        Constraint::Length(5),
+        Constraint::Length(if wide { 7 } else { 6 }),
+        Constraint::Length(if wide { 7 } else { 6 }),
+        Constraint::Length(if wide { 6 } else { 5 }),
+        Constraint::Length(if wide { 7 } else { 6 }),
+    ];
+    if wide {
+        header.push("In B/s");
+        widths.push(Constraint::Length(8));
+    }
+    header.push(match state.spark {
+        crate::config::SparkSource::Cps => "CPS history",
+        crate::config::SparkSource::Pps => "PPS history",
+    });
+    widths.push(Constraint::Min(4));
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.slot(Slot::Header)))
+        .block(block(title, focused, theme))
+        .row_highlight_style(if focused {
+            theme.slot(Slot::Selected)
+        } else {
+            Style::default()
+        });
+    let mut ts = TableState::default().with_selected(sel.map(|s| s - start));
+    f.render_stateful_widget(table, area, &mut ts);
+    if vis.is_empty() {
+        let msg = match (&state.snapshot, state.filter.is_empty()) {
+            (None, _) => "waiting for the first snapshot…",
+            (Some(_), false) => "no service matches the filter (Esc in / clears it)",
+            (Some(_), true) => "no virtual service: press a to add one",
+        };
+        let inner = Rect {
+            x: area.x + 2,
+            y: area.y + 2,
+            width: area.width.saturating_sub(4),
+            height: 1.min(area.height.saturating_sub(3)),
+        };
+        f.render_widget(Paragraph::new(msg).style(theme.slot(Slot::Dim)), inner);
+    }
+}
+
+fn state_text(d: &Destination) -> String {
+    let s = d.state();
+    if d.spec.weight == 0 {
+        if d.is_safe_to_remove() {
+            return "drained: safe to remove".into();
+        }
+        return format!("draining: {} active", d.active_conns);
+    }
+    s.word().to_string()
+}
+
+/// One realservers-table row.
+pub fn dest_row<'a>(
+    state: &AppState,
+    svc: &Service,
+    d: &Destination,
+    theme: &Theme,
+    share_w: usize,
+) -> Row<'a> {
+    let flashing = state.is_flashing(&(svc.spec.key, Some((d.spec.addr, d.spec.port))));
+    let changed = |st: Style| {
+        if flashing {
+            theme.slot(Slot::Changed)
+        } else {
+            st
+        }
+    };
+    let total_pps: u64 = svc.destinations.iter().map(|x| x.rates.inpps).sum();
+    let (part, total) = if total_pps > 0 {
+        (d.rates.inpps, total_pps)
+    } else {
+        (
+            d.stats.conns,
+            svc.destinations.iter().map(|x| x.stats.conns).sum(),
+        )
+    };
+    let fwd = match d.spec.tun_info() {
+        Some(t) => format!("TUN {t}"),
+        None => match d.spec.forward {
+            ForwardMethod::Route => "DR".into(),
+            ForwardMethod::Masq => "NAT".into(),
+            other => other.name().to_string(),
+        },
+    };
+    Row::new(vec![
+        Cell::from(d.spec.addr_port()),
+        Cell::from(fwd),
+        Cell::from(d.spec.weight.to_string()).style(changed(Style::default())),
+        Cell::from(state_text(d)).style(changed(theme.state(d.state()))),
+        Cell::from(short(u64::from(d.active_conns))),
+        Cell::from(short(u64::from(d.inact_conns))),
+        Cell::from(short(u64::from(d.persist_conns))),
+        Cell::from(short(d.rates.cps)),
+        Cell::from(short(d.rates.inpps)),
+        Cell::from(bytes(d.rates.inbps)),
+        Cell::from(share(part, total, share_w)).style(theme.slot(Slot::ShareBar)),
+    ])
+}
+
+/// Draw the selected service's realservers.
+pub fn dests(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let focused = state.focus == Focus::Dests;
+    let Some(svc) = state.selected_service() else {
+        f.render_widget(block(" Realservers ".into(), focused, theme), area);
+        return;
+    };
+    let vis = state.visible_dests();
+    let mut title = format!(" Realservers of {} ", svc.spec.key);
+    if let Some(by) = state.managed.get(&svc.spec.key) {
+        title.push_str(&format!("· managed by {by} "));
+    }
+    let sel = state.selected_dest().and_then(|d| {
+        vis.iter()
+            .position(|v| v.spec.addr == d.spec.addr && v.spec.port == d.spec.port)
+    });
+    let (start, end) = window(vis.len(), sel, area.height.saturating_sub(3) as usize);
+    let share_w = (area
+        .width
+        .saturating_sub(22 + 12 + 7 + 24 + 7 + 7 + 8 + 6 + 7 + 8 + 8) as usize)
+        .clamp(3, 20);
+    let rows: Vec<Row> = vis[start..end]
+        .iter()
+        .map(|d| dest_row(state, svc, d, theme, share_w))
+        .collect();
+    let widths = [
+        Constraint::Length(22),
+        Constraint::Length(12),
+        Constraint::Length(7),
+        Constraint::Length(24),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Min(8),
+    ];
+    let header = [
+        "Realserver",
+        "Fwd",
+        "Weight",
+        "State",
+        "Active",
+        "InAct",
+        "Persist",
+        "CPS",
+        "PPS",
+        "B/s",
+        "Share",
+    ];
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.slot(Slot::Header)))
+        .block(block(title, focused, theme))
+        .row_highlight_style(if focused {
+            theme.slot(Slot::Selected)
+        } else {
+            Style::default()
+        });
+    let mut ts = TableState::default().with_selected(sel.map(|s| s - start));
+    f.render_stateful_widget(table, area, &mut ts);
+}
+
+fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{k:<13}"), theme.slot(Slot::Dim)),
+        Span::raw(v),
+    ])
+}
+
+/// Draw every field of the selected row.
+pub fn detail(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let mut lines = Vec::new();
+    let svc = state.selected_service();
+    let dest = if state.focus == Focus::Dests {
+        state.selected_dest()
+    } else {
+        None
+    };
+    let title = match (svc, dest) {
+        (Some(s), Some(d)) => {
+            let ds = &d.spec;
+            lines.push(kv("forward", ds.forward.name().into(), theme));
+            lines.push(kv("weight", ds.weight.to_string(), theme));
+            lines.push(kv("state", state_text(d), theme));
+            if let Some(w) = state.drained.get(&(s.spec.key, ds.addr, ds.port)) {
+                lines.push(kv(
+                    "drained from",
+                    format!("weight {w} (r restores)"),
+                    theme,
+                ));
+            }
+            lines.push(kv(
+                "thresholds",
+                format!("upper {} lower {}", ds.u_thresh, ds.l_thresh),
+                theme,
+            ));
+            if let Some(t) = ds.tun_info() {
+                lines.push(kv("tunnel", t, theme));
+            }
+            lines.push(kv(
+                "connections",
+                format!(
+                    "{} active, {} inactive, {} persistent",
+                    d.active_conns, d.inact_conns, d.persist_conns
+                ),
+                theme,
+            ));
+            push_totals(
+                &mut lines,
+                &d.stats,
+                &d.rates,
+                ds.forward.is_one_way(),
+                theme,
+            );
+            format!(" {} ", ds.addr_port())
+        }
+        (Some(s), None) => {
+            let sp = &s.spec;
+            lines.push(kv("scheduler", sp.scheduler.clone(), theme));
+            let fl = sp.flags.sched_flag_names(&sp.scheduler);
+            if !fl.is_empty() {
+                lines.push(kv("sched flags", fl.join(","), theme));
+            }
+            lines.push(kv(
+                "persistence",
+                if sp.flags.is_persistent() {
+                    format!("{} s, netmask {}", sp.timeout, sp.netmask)
+                } else {
+                    "off".into()
+                },
+                theme,
+            ));
+            if let Some(pe) = &sp.pe_name {
+                lines.push(kv("engine", pe.clone(), theme));
+            }
+            if sp.flags.is_one_packet() {
+                lines.push(kv("one-packet", "on".into(), theme));
+            }
+            let one_way = s.destinations.iter().all(|d| d.spec.forward.is_one_way());
+            push_totals(&mut lines, &s.stats, &s.rates, one_way, theme);
+            format!(" {} ", sp.key)
+        }
+        _ => " Detail ".into(),
+    };
+    let p = Paragraph::new(lines)
+        .block(block(title, false, theme))
+        .wrap(Wrap { trim: true });
+    f.render_widget(p, area);
+}
+
+fn push_totals(
+    lines: &mut Vec<Line<'_>>,
+    c: &crate::model::Counters,
+    r: &crate::model::Rates,
+    one_way: bool,
+    theme: &Theme,
+) {
+    lines.push(kv("conns", c.conns.to_string(), theme));
+    lines.push(kv(
+        "in pkts/bytes",
+        format!("{} / {}", c.inpkts, c.inbytes),
+        theme,
+    ));
+    let out = format!("{} / {}", c.outpkts, c.outbytes);
+    if one_way && c.outpkts == 0 {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<13}", "out pkts/bytes"), theme.slot(Slot::Dim)),
+            Span::styled(
+                format!("{out} (normal: DR/TUN replies bypass the director)"),
+                theme.slot(Slot::Dim),
+            ),
+        ]));
+    } else {
+        lines.push(kv("out pkts/bytes", out, theme));
+    }
+    lines.push(kv(
+        "rates",
+        format!(
+            "{} cps, {} pps in, {}/s in, {} pps out",
+            r.cps,
+            r.inpps,
+            bytes(r.inbps),
+            r.outpps
+        ),
+        theme,
+    ));
+}
