@@ -6,9 +6,28 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "lvstop", version, about)]
 pub struct Cli {
-    /// What to do (default: `dump`).
+    /// What to do; without a command lvstop opens the console.
     #[command(subcommand)]
     pub command: Option<Cmd>,
+    /// Seconds between refreshes (0.1-60; default from the config file, else 1).
+    #[arg(long, global = true, value_parser = parse_interval)]
+    pub interval: Option<f64>,
+    /// Never change anything: write actions are not even bound.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Colour theme: default, light, high-contrast or a file in ~/.config/lvstop/themes/.
+    #[arg(long, global = true)]
+    pub theme: Option<String>,
+    /// Configuration file (default: $LVSTOP_CONFIG, ~/.config/lvstop/lvstop.toml, /etc/lvstop/lvstop.toml).
+    #[arg(long, global = true)]
+    pub config: Option<std::path::PathBuf>,
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| (0.1..=60.0).contains(v))
+        .ok_or_else(|| format!("'{s}' is not an interval: use 0.1 to 60 seconds"))
 }
 
 /// Subcommands.

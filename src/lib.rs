@@ -5,6 +5,7 @@
 //! under qemu for tests and demos.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod ipvs;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod privilege;
 pub mod report;
 pub mod sys;
+pub mod tui;
 pub mod ui;
 
 use std::io::Write;
@@ -23,15 +25,14 @@ use cli::{Cli, Cmd};
 
 /// Run the command line; the returned code is the process exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
-    match cli.command.unwrap_or(Cmd::Dump { json: false }) {
+    let Some(command) = cli.command else {
+        return console(cli.config.as_deref(), cli.interval, cli.theme.as_deref(), cli.read_only);
+    };
+    match command {
         Cmd::Dump { json } => {
             let mut backend = ipvs::Backend::open()?;
             let snap = backend.snapshot()?;
-            let text = if json {
-                report::dump_json(&snap)
-            } else {
-                report::dump_text(&snap)
-            };
+            let text = if json { report::dump_json(&snap) } else { report::dump_text(&snap) };
             print_out(&text)?;
             if let model::Source::Procfs { reason } = &snap.source {
                 eprintln!("lvstop: {reason}");
@@ -49,25 +50,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             print_out(&report::save_rules(&snap))?;
             Ok(0)
         }
-        Cmd::Lab {
-            run,
-            fetch,
-            realservers,
-            no_ipv6,
-        } => {
-            let topo = lab::topology::Topology {
-                realservers,
-                ipv6: !no_ipv6,
-                arp_problem: Vec::new(),
-            };
+        Cmd::Lab { run, fetch, realservers, no_ipv6 } => {
+            let topo = lab::topology::Topology { realservers, ipv6: !no_ipv6, arp_problem: Vec::new() };
             lab::vm::check_tools()?;
             let kernel = lab::ensure_kernel(&mut |m| eprintln!("lvstop lab: {m}"))?;
             if fetch {
-                eprintln!(
-                    "lvstop lab: kernel ready: {} ({})",
-                    kernel.vmlinuz.display(),
-                    kernel.origin
-                );
+                eprintln!("lvstop lab: kernel ready: {} ({})", kernel.vmlinuz.display(), kernel.origin);
                 return Ok(0);
             }
             let Some(run) = run else {
@@ -80,9 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 lab::topology::services_script(&topo)
             );
             let mut lab_run = lab::LabRun::new(script);
-            lab_run
-                .env
-                .push(("LVSTOP_BIN".into(), exe.display().to_string()));
+            lab_run.env.push(("LVSTOP_BIN".into(), exe.display().to_string()));
             let out = lab::vm::run_in_vm(&kernel, &lab_run)?;
             Ok(out.exit_code)
         }
@@ -95,4 +81,33 @@ fn print_out(text: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to standard output"),
     }
+}
+
+/// Open the console: configuration and theme first (a bad file stops here,
+/// before the terminal is touched), then the IPVS worker, then the loop.
+fn console(
+    config: Option<&std::path::Path>,
+    interval: Option<f64>,
+    theme: Option<&str>,
+    read_only: bool,
+) -> anyhow::Result<i32> {
+    let mut cfg = config::load(config)?;
+    if let Some(i) = interval {
+        cfg.interval = std::time::Duration::from_secs_f64(i);
+    }
+    let theme_name = theme.unwrap_or(&cfg.theme).to_string();
+    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        ui::Theme::no_color()
+    } else {
+        ui::Theme::load(&theme_name, config::user_themes_dir().as_deref()).map_err(anyhow::Error::msg)?
+    };
+    let (ipvs, reason) = ipvs::IpvsHandle::spawn(read_only)?;
+    let host = sys::read_trimmed("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
+    let writable = reason.map_or(Ok(()), Err);
+    let mut state = app::AppState::new(&cfg, writable, host, std::time::Instant::now());
+    state.managed = sys::managed::detect();
+    let audit = audit::AuditLog::new(audit::default_path(), audit::operator());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(tui::run(tui::Console { state, theme, ipvs, audit, interval: cfg.interval }))?;
+    Ok(0)
 }

@@ -16,16 +16,12 @@ fn ensure(cap: Capability) -> bool {
         return true;
     }
     // A setcap'd binary has the capability permitted but maybe not effective.
-    caps::has_cap(None, CapSet::Permitted, cap).unwrap_or(false)
-        && caps::raise(None, CapSet::Effective, cap).is_ok()
+    caps::has_cap(None, CapSet::Permitted, cap).unwrap_or(false) && caps::raise(None, CapSet::Effective, cap).is_ok()
 }
 
 impl Privilege {
     /// Discover (and raise from the permitted set where possible) the capabilities.
     pub fn discover() -> Self {
-        Privilege {
-            net_admin: ensure(Capability::CAP_NET_ADMIN),
-            net_raw: ensure(Capability::CAP_NET_RAW),
-        }
+        Privilege { net_admin: ensure(Capability::CAP_NET_ADMIN), net_raw: ensure(Capability::CAP_NET_RAW) }
     }
 }

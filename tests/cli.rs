@@ -3,10 +3,7 @@
 use std::process::Command;
 
 fn lvstop(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lvstop"))
-        .args(args)
-        .output()
-        .expect("run lvstop");
+    let out = Command::new(env!("CARGO_BIN_EXE_lvstop")).args(args).output().expect("run lvstop");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -23,10 +20,7 @@ fn without_ipvs_the_error_names_the_fix() {
     for cmd in [&["dump"][..], &["dump", "--json"], &["save"]] {
         let (code, out, err) = lvstop(cmd);
         assert_eq!(code, 1, "{cmd:?}: {out}{err}");
-        assert!(
-            err.contains("IPVS is not available") && err.contains("modprobe ip_vs"),
-            "{cmd:?}: {err}"
-        );
+        assert!(err.contains("IPVS is not available") && err.contains("modprobe ip_vs"), "{cmd:?}: {err}");
         assert!(out.is_empty(), "{cmd:?} printed a partial table: {out}");
     }
 }

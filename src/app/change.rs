@@ -72,12 +72,7 @@ fn svc_spec_args(s: &ServiceSpec) -> String {
         }],
         totals: None,
     };
-    save_rules(&snap)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("-A ")
-        .to_string()
+    save_rules(&snap).lines().next().unwrap_or_default().trim_start_matches("-A ").to_string()
 }
 
 fn dest_args(svc: &ServiceKey, d: &DestSpec) -> String {
@@ -102,12 +97,7 @@ fn dest_args(svc: &ServiceKey, d: &DestSpec) -> String {
         }],
         totals: None,
     };
-    save_rules(&snap)
-        .lines()
-        .nth(1)
-        .unwrap_or_default()
-        .trim_start_matches("-a ")
-        .to_string()
+    save_rules(&snap).lines().nth(1).unwrap_or_default().trim_start_matches("-a ").to_string()
 }
 
 fn dest_summary(d: &DestSpec) -> String {
@@ -133,9 +123,7 @@ impl Change {
             Change::EditService { .. } => "edit-service",
             Change::DelService { .. } => "delete-service",
             Change::AddDest { .. } => "add-realserver",
-            Change::EditDest { before, after, .. } if after.weight == 0 && before.weight != 0 => {
-                "drain"
-            }
+            Change::EditDest { before, after, .. } if after.weight == 0 && before.weight != 0 => "drain",
             Change::EditDest { before, after, .. } if before.weight != after.weight => "set-weight",
             Change::EditDest { .. } => "edit-realserver",
             Change::DelDest { .. } => "delete-realserver",
@@ -149,21 +137,14 @@ impl Change {
         match self {
             Change::AddService(s) => format!("add service {}", s.key),
             Change::EditService { before, .. } => format!("edit service {}", before.key),
-            Change::DelService { spec, dests } => format!(
-                "delete service {} and its {} realservers",
-                spec.key,
-                dests.len()
-            ),
+            Change::DelService { spec, dests } => {
+                format!("delete service {} and its {} realservers", spec.key, dests.len())
+            }
             Change::AddDest { svc, dest } => {
                 format!("add realserver {} to {svc}", dest.addr_port())
             }
             Change::EditDest { svc, before, after } if before.weight != after.weight => {
-                format!(
-                    "weight of {} in {svc}: {} → {}",
-                    before.addr_port(),
-                    before.weight,
-                    after.weight
-                )
+                format!("weight of {} in {svc}: {} → {}", before.addr_port(), before.weight, after.weight)
             }
             Change::EditDest { svc, before, .. } => {
                 format!("edit realserver {} in {svc}", before.addr_port())
@@ -209,11 +190,7 @@ impl Change {
                 vec![format!("ipvsadm -e {}", dest_args(svc, after))]
             }
             Change::DelDest { svc, dest } => {
-                vec![format!(
-                    "ipvsadm -d {} -r {}",
-                    svc.ipvsadm_args(),
-                    dest.addr_port()
-                )]
+                vec![format!("ipvsadm -d {} -r {}", svc.ipvsadm_args(), dest.addr_port())]
             }
             Change::Zero(Some(k)) => vec![format!("ipvsadm -Z {}", k.ipvsadm_args())],
             Change::Zero(None) => vec!["ipvsadm -Z".into()],
@@ -226,9 +203,7 @@ impl Change {
         match self {
             Change::DelService { .. } | Change::DelDest { .. } | Change::Zero(_) => true,
             Change::EditDest { after, .. } => after.weight == 0,
-            Change::Batch { changes, .. } => {
-                changes.len() > 1 || changes.iter().any(Change::is_dangerous)
-            }
+            Change::Batch { changes, .. } => changes.len() > 1 || changes.iter().any(Change::is_dangerous),
             Change::AddService(_) | Change::EditService { .. } | Change::AddDest { .. } => false,
         }
     }
@@ -236,12 +211,10 @@ impl Change {
     /// The services it touches (for keepalived warnings).
     pub fn services(&self) -> Vec<ServiceKey> {
         match self {
-            Change::AddService(s)
-            | Change::EditService { before: s, .. }
-            | Change::DelService { spec: s, .. } => vec![s.key],
-            Change::AddDest { svc, .. }
-            | Change::EditDest { svc, .. }
-            | Change::DelDest { svc, .. } => vec![*svc],
+            Change::AddService(s) | Change::EditService { before: s, .. } | Change::DelService { spec: s, .. } => {
+                vec![s.key]
+            }
+            Change::AddDest { svc, .. } | Change::EditDest { svc, .. } | Change::DelDest { svc, .. } => vec![*svc],
             Change::Zero(k) => k.iter().copied().collect(),
             Change::Batch { changes, .. } => changes.iter().flat_map(Change::services).collect(),
         }
@@ -250,46 +223,24 @@ impl Change {
     /// The change that undoes this one (zeroing cannot be undone).
     pub fn inverse(&self) -> Option<Change> {
         Some(match self {
-            Change::AddService(s) => Change::DelService {
-                spec: s.clone(),
-                dests: Vec::new(),
-            },
-            Change::EditService { before, after } => Change::EditService {
-                before: after.clone(),
-                after: before.clone(),
-            },
+            Change::AddService(s) => Change::DelService { spec: s.clone(), dests: Vec::new() },
+            Change::EditService { before, after } => {
+                Change::EditService { before: after.clone(), after: before.clone() }
+            }
             Change::DelService { spec, dests } => {
                 let mut changes = vec![Change::AddService(spec.clone())];
-                changes.extend(dests.iter().map(|d| Change::AddDest {
-                    svc: spec.key,
-                    dest: d.clone(),
-                }));
-                Change::Batch {
-                    label: format!("restore service {}", spec.key),
-                    changes,
-                }
+                changes.extend(dests.iter().map(|d| Change::AddDest { svc: spec.key, dest: d.clone() }));
+                Change::Batch { label: format!("restore service {}", spec.key), changes }
             }
-            Change::AddDest { svc, dest } => Change::DelDest {
-                svc: *svc,
-                dest: dest.clone(),
-            },
-            Change::EditDest { svc, before, after } => Change::EditDest {
-                svc: *svc,
-                before: after.clone(),
-                after: before.clone(),
-            },
-            Change::DelDest { svc, dest } => Change::AddDest {
-                svc: *svc,
-                dest: dest.clone(),
-            },
+            Change::AddDest { svc, dest } => Change::DelDest { svc: *svc, dest: dest.clone() },
+            Change::EditDest { svc, before, after } => {
+                Change::EditDest { svc: *svc, before: after.clone(), after: before.clone() }
+            }
+            Change::DelDest { svc, dest } => Change::AddDest { svc: *svc, dest: dest.clone() },
             Change::Zero(_) => return None,
             Change::Batch { label, changes } => Change::Batch {
                 label: format!("undo {label}"),
-                changes: changes
-                    .iter()
-                    .rev()
-                    .map(Change::inverse)
-                    .collect::<Option<Vec<_>>>()?,
+                changes: changes.iter().rev().map(Change::inverse).collect::<Option<Vec<_>>>()?,
             },
         })
     }
@@ -319,70 +270,29 @@ mod tests {
     }
 
     fn dest(w: u32) -> DestSpec {
-        DestSpec::new(
-            "198.51.100.11".parse().expect("ip"),
-            80,
-            ForwardMethod::Route,
-        )
-        .weight(w)
+        DestSpec::new("198.51.100.11".parse().expect("ip"), 80, ForwardMethod::Route).weight(w)
     }
 
     #[test]
     fn drain_is_dangerous_and_says_what_ipvsadm_would() {
-        let c = Change::EditDest {
-            svc: key(),
-            before: dest(3),
-            after: dest(0),
-        };
+        let c = Change::EditDest { svc: key(), before: dest(3), after: dest(0) };
         assert!(c.is_dangerous());
         assert_eq!(c.kind(), "drain");
-        assert_eq!(
-            c.ipvsadm(),
-            vec!["ipvsadm -e -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 0"]
-        );
-        assert_eq!(
-            c.describe(),
-            "weight of 198.51.100.11:80 in TCP 198.51.100.100:80: 3 → 0"
-        );
-        assert_eq!(
-            c.inverse(),
-            Some(Change::EditDest {
-                svc: key(),
-                before: dest(0),
-                after: dest(3)
-            })
-        );
-        let up = Change::EditDest {
-            svc: key(),
-            before: dest(3),
-            after: dest(4),
-        };
+        assert_eq!(c.ipvsadm(), vec!["ipvsadm -e -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 0"]);
+        assert_eq!(c.describe(), "weight of 198.51.100.11:80 in TCP 198.51.100.100:80: 3 → 0");
+        assert_eq!(c.inverse(), Some(Change::EditDest { svc: key(), before: dest(0), after: dest(3) }));
+        let up = Change::EditDest { svc: key(), before: dest(3), after: dest(4) };
         assert!(!up.is_dangerous());
     }
 
     #[test]
     fn deletes_and_zero() {
-        let d = Change::DelDest {
-            svc: key(),
-            dest: dest(1),
-        };
+        let d = Change::DelDest { svc: key(), dest: dest(1) };
         assert!(d.is_dangerous());
-        assert_eq!(
-            d.ipvsadm(),
-            vec!["ipvsadm -d -t 198.51.100.100:80 -r 198.51.100.11:80"]
-        );
-        assert_eq!(
-            d.inverse(),
-            Some(Change::AddDest {
-                svc: key(),
-                dest: dest(1)
-            })
-        );
+        assert_eq!(d.ipvsadm(), vec!["ipvsadm -d -t 198.51.100.100:80 -r 198.51.100.11:80"]);
+        assert_eq!(d.inverse(), Some(Change::AddDest { svc: key(), dest: dest(1) }));
         let s = ServiceSpec::new(key(), "wrr").persistent(300);
-        let del = Change::DelService {
-            spec: s.clone(),
-            dests: vec![dest(2)],
-        };
+        let del = Change::DelService { spec: s.clone(), dests: vec![dest(2)] };
         assert_eq!(del.ipvsadm(), vec!["ipvsadm -D -t 198.51.100.100:80"]);
         let undo = del.inverse().expect("undo");
         assert_eq!(

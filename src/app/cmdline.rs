@@ -42,16 +42,9 @@ impl Target {
         }
         let bad = || format!("'{s}' is not a realserver: use RIP, RIP:PORT or [RIPv6]:PORT");
         let (a, p) = s.rsplit_once(':').ok_or_else(bad)?;
-        let addr = a
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .map_err(|_| bad())?;
+        let addr = a.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| bad())?;
         let port = p.parse().map_err(|_| bad())?;
-        Ok(Target {
-            addr,
-            port: Some(port),
-        })
+        Ok(Target { addr, port: Some(port) })
     }
 
     /// Whether `d` is this realserver.
@@ -63,18 +56,12 @@ impl Target {
     pub fn find<'a>(&self, snap: &'a Snapshot) -> Vec<(ServiceKey, &'a Destination)> {
         snap.services
             .iter()
-            .flat_map(|s| {
-                s.destinations
-                    .iter()
-                    .filter(|d| self.matches(d))
-                    .map(move |d| (s.spec.key, d))
-            })
+            .flat_map(|s| s.destinations.iter().filter(|d| self.matches(d)).map(move |d| (s.spec.key, d)))
             .collect()
     }
 }
 
-const USAGE: &str =
-    "use weight RIP[:PORT] N, drain RIP[:PORT], restore RIP[:PORT], save FILE, zero, quit or help";
+const USAGE: &str = "use weight RIP[:PORT] N, drain RIP[:PORT], restore RIP[:PORT], save FILE, zero, quit or help";
 
 /// Parse a command line.
 pub fn parse(line: &str) -> Result<CmdLine, String> {
@@ -95,19 +82,12 @@ pub fn parse(line: &str) -> Result<CmdLine, String> {
         ["quit" | "q"] => Ok(CmdLine::Quit),
         ["help"] => Ok(CmdLine::Help),
         [] => Err(format!("empty command: {USAGE}")),
-        [w, ..] => Err(format!(
-            "'{}' is not understood: {USAGE}",
-            if words.len() > 1 { line.trim() } else { w }
-        )),
+        [w, ..] => Err(format!("'{}' is not understood: {USAGE}", if words.len() > 1 { line.trim() } else { w })),
     }
 }
 
 /// Weight changes for `t` across the snapshot (one per service that has it).
-pub fn weight_changes(
-    snap: &Snapshot,
-    t: Target,
-    weight: impl Fn(&Destination) -> Option<u32>,
-) -> Vec<Change> {
+pub fn weight_changes(snap: &Snapshot, t: Target, weight: impl Fn(&Destination) -> Option<u32>) -> Vec<Change> {
     t.find(snap)
         .into_iter()
         .filter_map(|(svc, d)| {
@@ -129,31 +109,15 @@ mod tests {
     fn parses_and_rejects_with_the_bad_value() {
         assert_eq!(
             parse("weight 198.51.100.11 5"),
-            Ok(CmdLine::Weight(
-                Target {
-                    addr: "198.51.100.11".parse().expect("ip"),
-                    port: None
-                },
-                5
-            ))
+            Ok(CmdLine::Weight(Target { addr: "198.51.100.11".parse().expect("ip"), port: None }, 5))
         );
         assert_eq!(
             parse("drain [2001:db8::11]:80"),
-            Ok(CmdLine::Drain(Target {
-                addr: "2001:db8::11".parse().expect("ip"),
-                port: Some(80)
-            }))
+            Ok(CmdLine::Drain(Target { addr: "2001:db8::11".parse().expect("ip"), port: Some(80) }))
         );
-        assert!(parse("weight 198.51.100.11 70000")
-            .expect_err("range")
-            .contains("'70000'"));
-        assert!(parse("drain nohost")
-            .expect_err("addr")
-            .contains("'nohost'"));
+        assert!(parse("weight 198.51.100.11 70000").expect_err("range").contains("'70000'"));
+        assert!(parse("drain nohost").expect_err("addr").contains("'nohost'"));
         assert!(parse("fly away").expect_err("cmd").contains("'fly away'"));
-        assert_eq!(
-            parse("save /tmp/rules"),
-            Ok(CmdLine::Save("/tmp/rules".into()))
-        );
+        assert_eq!(parse("save /tmp/rules"), Ok(CmdLine::Save("/tmp/rules".into())));
     }
 }

@@ -7,8 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::change::Change;
 use crate::model::{
-    DestSpec, Family, ForwardMethod, Netmask, Protocol, ServiceFlags, ServiceKey, ServiceSpec,
-    TunnelCsum, TunnelType,
+    DestSpec, Family, ForwardMethod, Netmask, Protocol, ServiceFlags, ServiceKey, ServiceSpec, TunnelCsum, TunnelType,
 };
 
 /// What the form creates or edits.
@@ -62,98 +61,34 @@ pub enum FormEvent {
 }
 
 fn field(label: &'static str, value: impl Into<String>, locked: bool, hint: &'static str) -> Field {
-    Field {
-        label,
-        value: value.into(),
-        locked,
-        hint,
-    }
+    Field { label, value: value.into(), locked, hint }
 }
 
 fn svc_fields(s: Option<&ServiceSpec>) -> Vec<Field> {
     let locked = s.is_some();
     let (proto, addr, port) = match s.map(|s| s.key) {
-        Some(ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        }) => (
-            protocol.name().to_ascii_lowercase(),
-            addr.to_string(),
-            port.to_string(),
-        ),
-        Some(ServiceKey::Fwmark {
-            family: Family::Inet,
-            mark,
-        }) => ("fwm".into(), mark.to_string(), String::new()),
-        Some(ServiceKey::Fwmark {
-            family: Family::Inet6,
-            mark,
-        }) => ("fwm6".into(), mark.to_string(), String::new()),
+        Some(ServiceKey::Addr { protocol, addr, port }) => {
+            (protocol.name().to_ascii_lowercase(), addr.to_string(), port.to_string())
+        }
+        Some(ServiceKey::Fwmark { family: Family::Inet, mark }) => ("fwm".into(), mark.to_string(), String::new()),
+        Some(ServiceKey::Fwmark { family: Family::Inet6, mark }) => ("fwm6".into(), mark.to_string(), String::new()),
         None => ("tcp".into(), String::new(), "80".into()),
     };
     let sched = s.map_or_else(|| "wlc".to_string(), |s| s.scheduler.clone());
-    let persistent = s
-        .filter(|s| s.flags.is_persistent())
-        .map(|s| s.timeout.to_string())
-        .unwrap_or_default();
-    let mask = s
-        .filter(|s| !s.netmask.is_default())
-        .map(|s| s.netmask.to_string())
-        .unwrap_or_default();
-    let ops = if s.is_some_and(|s| s.flags.is_one_packet()) {
-        "yes"
-    } else {
-        "no"
-    };
-    let flags = s
-        .map(|s| s.flags.sched_flag_names(&s.scheduler).join(","))
-        .unwrap_or_default();
+    let persistent = s.filter(|s| s.flags.is_persistent()).map(|s| s.timeout.to_string()).unwrap_or_default();
+    let mask = s.filter(|s| !s.netmask.is_default()).map(|s| s.netmask.to_string()).unwrap_or_default();
+    let ops = if s.is_some_and(|s| s.flags.is_one_packet()) { "yes" } else { "no" };
+    let flags = s.map(|s| s.flags.sched_flag_names(&s.scheduler).join(",")).unwrap_or_default();
     let pe = s.and_then(|s| s.pe_name.clone()).unwrap_or_default();
     vec![
-        field(
-            "protocol",
-            proto,
-            locked,
-            "tcp, udp, sctp, fwm (IPv4 mark) or fwm6 (IPv6 mark)",
-        ),
-        field(
-            "address",
-            addr,
-            locked,
-            "virtual IP (IPv4 or IPv6), or the mark for fwm/fwm6",
-        ),
-        field(
-            "port",
-            port,
-            locked,
-            "1-65535 (0 = all ports, persistent only); empty for fwmark",
-        ),
-        field(
-            "scheduler",
-            sched,
-            false,
-            "rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos",
-        ),
-        field(
-            "persistence",
-            persistent,
-            false,
-            "timeout in seconds, empty = not persistent",
-        ),
-        field(
-            "netmask",
-            mask,
-            false,
-            "persistence granularity: IPv4 mask or IPv6 prefix; empty = one client",
-        ),
+        field("protocol", proto, locked, "tcp, udp, sctp, fwm (IPv4 mark) or fwm6 (IPv6 mark)"),
+        field("address", addr, locked, "virtual IP (IPv4 or IPv6), or the mark for fwm/fwm6"),
+        field("port", port, locked, "1-65535 (0 = all ports, persistent only); empty for fwmark"),
+        field("scheduler", sched, false, "rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos"),
+        field("persistence", persistent, false, "timeout in seconds, empty = not persistent"),
+        field("netmask", mask, false, "persistence granularity: IPv4 mask or IPv6 prefix; empty = one client"),
         field("one-packet", ops, false, "yes or no (UDP and fwmark only)"),
-        field(
-            "sched-flags",
-            flags,
-            false,
-            "comma list: sh-fallback,sh-port / mh-fallback,mh-port / flag-1..3",
-        ),
+        field("sched-flags", flags, false, "comma list: sh-fallback,sh-port / mh-fallback,mh-port / flag-1..3"),
         field("pe", pe, false, "persistence engine (sip) or empty"),
     ]
 }
@@ -167,12 +102,7 @@ fn dest_fields(svc: &ServiceSpec, d: Option<&DestSpec>) -> Vec<Field> {
         ForwardMethod::Route | ForwardMethod::Bypass => "dr",
     };
     vec![
-        field(
-            "address",
-            d.map(|d| d.addr.to_string()).unwrap_or_default(),
-            locked,
-            "realserver IP",
-        ),
+        field("address", d.map(|d| d.addr.to_string()).unwrap_or_default(), locked, "realserver IP"),
         field(
             "port",
             d.map_or(svc.key.port(), |d| d.port).to_string(),
@@ -180,36 +110,11 @@ fn dest_fields(svc: &ServiceSpec, d: Option<&DestSpec>) -> Vec<Field> {
             "1-65535; DR and tunnel use the service port",
         ),
         field("method", method, false, "dr, nat or tun"),
-        field(
-            "weight",
-            d.map_or(1, |d| d.weight).to_string(),
-            false,
-            "0-65535 (0 = drained)",
-        ),
-        field(
-            "upper-threshold",
-            d.map_or(0, |d| d.u_thresh).to_string(),
-            false,
-            "connections, 0 = none",
-        ),
-        field(
-            "lower-threshold",
-            d.map_or(0, |d| d.l_thresh).to_string(),
-            false,
-            "connections, at most the upper",
-        ),
-        field(
-            "tunnel-type",
-            d.map_or("ipip", |d| d.tun_type.name()),
-            false,
-            "ipip, gue or gre (tun only)",
-        ),
-        field(
-            "tunnel-port",
-            d.map_or(0, |d| d.tun_port).to_string(),
-            false,
-            "GUE UDP port, else 0",
-        ),
+        field("weight", d.map_or(1, |d| d.weight).to_string(), false, "0-65535 (0 = drained)"),
+        field("upper-threshold", d.map_or(0, |d| d.u_thresh).to_string(), false, "connections, 0 = none"),
+        field("lower-threshold", d.map_or(0, |d| d.l_thresh).to_string(), false, "connections, at most the upper"),
+        field("tunnel-type", d.map_or("ipip", |d| d.tun_type.name()), false, "ipip, gue or gre (tun only)"),
+        field("tunnel-port", d.map_or(0, |d| d.tun_port).to_string(), false, "GUE UDP port, else 0"),
         field(
             "tunnel-csum",
             match d.map_or(TunnelCsum::NoCsum, |d| d.tun_csum) {
@@ -225,8 +130,7 @@ fn dest_fields(svc: &ServiceSpec, d: Option<&DestSpec>) -> Vec<Field> {
 
 fn num<T: std::str::FromStr>(fields: &[Field], i: usize, what: &str) -> Result<T, (usize, String)> {
     let v = fields[i].value.trim();
-    v.parse()
-        .map_err(|_| (i, format!("'{v}' is not a valid {what}")))
+    v.parse().map_err(|_| (i, format!("'{v}' is not a valid {what}")))
 }
 
 impl Form {
@@ -239,12 +143,7 @@ impl Form {
             FormKind::EditDest(s, d) => dest_fields(s, Some(d)),
         };
         let focus = fields.iter().position(|f| !f.locked).unwrap_or(0);
-        let mut f = Form {
-            kind,
-            fields,
-            focus,
-            error: None,
-        };
+        let mut f = Form { kind, fields, focus, error: None };
         f.error = f.build().err();
         f
     }
@@ -265,14 +164,7 @@ impl Form {
         let key = match proto.as_str() {
             "fwm" | "fwm6" => {
                 let mark: u32 = num(f, 1, "mark (1-4294967295)")?;
-                ServiceKey::Fwmark {
-                    family: if proto == "fwm6" {
-                        Family::Inet6
-                    } else {
-                        Family::Inet
-                    },
-                    mark,
-                }
+                ServiceKey::Fwmark { family: if proto == "fwm6" { Family::Inet6 } else { Family::Inet }, mark }
             }
             "tcp" | "udp" | "sctp" => {
                 let addr: IpAddr = num(f, 1, "IP address")?;
@@ -282,18 +174,9 @@ impl Form {
                     "udp" => Protocol::Udp,
                     _ => Protocol::Sctp,
                 };
-                ServiceKey::Addr {
-                    protocol,
-                    addr,
-                    port,
-                }
+                ServiceKey::Addr { protocol, addr, port }
             }
-            other => {
-                return Err((
-                    0,
-                    format!("'{other}' is not a protocol: use tcp, udp, sctp, fwm or fwm6"),
-                ))
-            }
+            other => return Err((0, format!("'{other}' is not a protocol: use tcp, udp, sctp, fwm or fwm6"))),
         };
         let mut spec = ServiceSpec::new(key, f[3].value.trim());
         let timeout = f[4].value.trim();
@@ -312,18 +195,9 @@ impl Form {
             "no" | "n" | "" => {}
             other => return Err((6, format!("'{other}' is not yes or no"))),
         }
-        for name in f[7]
-            .value
-            .split(',')
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
-            let bit = ServiceFlags::parse_sched_flag(&spec.scheduler, name).ok_or_else(|| {
-                (
-                    7,
-                    format!("'{name}' is not a flag of scheduler '{}'", spec.scheduler),
-                )
-            })?;
+        for name in f[7].value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let bit = ServiceFlags::parse_sched_flag(&spec.scheduler, name)
+                .ok_or_else(|| (7, format!("'{name}' is not a flag of scheduler '{}'", spec.scheduler)))?;
             spec.flags.0 |= bit;
         }
         let pe = f[8].value.trim();
@@ -363,24 +237,14 @@ impl Form {
                 "ipip" | "" => TunnelType::Ipip,
                 "gue" => TunnelType::Gue,
                 "gre" => TunnelType::Gre,
-                other => {
-                    return Err((
-                        6,
-                        format!("'{other}' is not a tunnel type: use ipip, gue or gre"),
-                    ))
-                }
+                other => return Err((6, format!("'{other}' is not a tunnel type: use ipip, gue or gre"))),
             };
             d.tun_port = num(f, 7, "port (0-65535)")?;
             d.tun_csum = match f[8].value.trim() {
                 "nocsum" | "" => TunnelCsum::NoCsum,
                 "csum" => TunnelCsum::Csum,
                 "remcsum" => TunnelCsum::RemCsum,
-                other => {
-                    return Err((
-                        8,
-                        format!("'{other}' is not a checksum option: use nocsum, csum or remcsum"),
-                    ))
-                }
+                other => return Err((8, format!("'{other}' is not a checksum option: use nocsum, csum or remcsum"))),
             };
         }
         d.validate(svc).map_err(|e| {
@@ -404,29 +268,20 @@ impl Form {
     pub fn build(&self) -> Result<Change, (usize, String)> {
         match &self.kind {
             FormKind::AddService => self.service_spec().map(Change::AddService),
-            FormKind::EditService(before) => self.service_spec().map(|after| Change::EditService {
-                before: before.clone(),
-                after,
-            }),
-            FormKind::AddDest(svc) => self
-                .dest_spec(svc)
-                .map(|dest| Change::AddDest { svc: svc.key, dest }),
-            FormKind::EditDest(svc, before) => self.dest_spec(svc).map(|after| Change::EditDest {
-                svc: svc.key,
-                before: before.clone(),
-                after,
-            }),
+            FormKind::EditService(before) => {
+                self.service_spec().map(|after| Change::EditService { before: before.clone(), after })
+            }
+            FormKind::AddDest(svc) => self.dest_spec(svc).map(|dest| Change::AddDest { svc: svc.key, dest }),
+            FormKind::EditDest(svc, before) => {
+                self.dest_spec(svc).map(|after| Change::EditDest { svc: svc.key, before: before.clone(), after })
+            }
         }
     }
 
     fn move_focus(&mut self, forward: bool) {
         let n = self.fields.len();
         for step in 1..=n {
-            let i = if forward {
-                (self.focus + step) % n
-            } else {
-                (self.focus + n - step) % n
-            };
+            let i = if forward { (self.focus + step) % n } else { (self.focus + n - step) % n };
             if !self.fields[i].locked {
                 self.focus = i;
                 return;
@@ -454,7 +309,7 @@ impl Form {
                 self.fields[self.focus].value.pop();
             }
             KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.fields[self.focus].value.clear()
+                self.fields[self.focus].value.clear();
             }
             KeyCode::Char(c)
                 if !k.modifiers.contains(KeyModifiers::CONTROL)

@@ -192,11 +192,7 @@ pub const HISTORY: usize = 120;
 impl AppState {
     /// A fresh state.
     pub fn new(config: &Config, writable: Result<(), String>, host: String, now: Instant) -> Self {
-        let keys = if writable.is_ok() {
-            config.keys.clone()
-        } else {
-            config.keys.read_only()
-        };
+        let keys = if writable.is_ok() { config.keys.clone() } else { config.keys.read_only() };
         AppState {
             snapshot: None,
             snapshot_at: None,
@@ -271,9 +267,7 @@ impl AppState {
     /// The selected service, if visible.
     pub fn selected_service(&self) -> Option<&Service> {
         let vis = self.visible_services();
-        self.sel_svc
-            .and_then(|k| vis.iter().find(|s| s.spec.key == k).copied())
-            .or_else(|| vis.first().copied())
+        self.sel_svc.and_then(|k| vis.iter().find(|s| s.spec.key == k).copied()).or_else(|| vis.first().copied())
     }
 
     /// The selected service's realservers after the filter.
@@ -285,28 +279,19 @@ impl AppState {
         let own = f.is_empty()
             || s.spec.key.to_string().to_ascii_lowercase().contains(&f)
             || s.spec.scheduler.to_ascii_lowercase().contains(&f);
-        s.destinations
-            .iter()
-            .filter(|d| own || Self::dest_matches(d, &f))
-            .collect()
+        s.destinations.iter().filter(|d| own || Self::dest_matches(d, &f)).collect()
     }
 
     /// The selected realserver, if any.
     pub fn selected_dest(&self) -> Option<&Destination> {
         let vis = self.visible_dests();
         self.sel_dest
-            .and_then(|k| {
-                vis.iter()
-                    .find(|d| (d.spec.addr, d.spec.port) == k)
-                    .copied()
-            })
+            .and_then(|k| vis.iter().find(|d| (d.spec.addr, d.spec.port) == k).copied())
             .or_else(|| vis.first().copied())
     }
 
     /// Whether a row changed recently.
     pub fn is_flashing(&self, row: &RowId) -> bool {
-        self.flashes
-            .get(row)
-            .is_some_and(|t| self.now.saturating_duration_since(*t) < self.flash_for)
+        self.flashes.get(row).is_some_and(|t| self.now.saturating_duration_since(*t) < self.flash_for)
     }
 }

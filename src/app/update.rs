@@ -92,16 +92,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
         }
         Msg::Saved(path, r) => {
             match r {
-                Ok(()) => info(
-                    state,
-                    format!("saved the rules to {}", path.display()),
-                    Outcome::Ok,
-                ),
-                Err(e) => info(
-                    state,
-                    format!("save to {}", path.display()),
-                    Outcome::Failed(e),
-                ),
+                Ok(()) => info(state, format!("saved the rules to {}", path.display()), Outcome::Ok),
+                Err(e) => info(state, format!("save to {}", path.display()), Outcome::Failed(e)),
             }
             Vec::new()
         }
@@ -121,18 +113,14 @@ fn on_snapshot(state: &mut AppState, snap: Snapshot, now: Instant) {
             }
             for d in &s.destinations {
                 let before = prev.and_then(|p| {
-                    p.destinations
-                        .iter()
-                        .find(|o| o.spec.addr == d.spec.addr && o.spec.port == d.spec.port)
+                    p.destinations.iter().find(|o| o.spec.addr == d.spec.addr && o.spec.port == d.spec.port)
                 });
                 let changed = match before {
                     Some(b) => b.spec != d.spec || b.state() != d.state(),
                     None => prev.is_some(),
                 };
                 if changed {
-                    state
-                        .flashes
-                        .insert((s.spec.key, Some((d.spec.addr, d.spec.port))), now);
+                    state.flashes.insert((s.spec.key, Some((d.spec.addr, d.spec.port))), now);
                 }
             }
         }
@@ -150,9 +138,7 @@ fn on_snapshot(state: &mut AppState, snap: Snapshot, now: Instant) {
     }
     state.history.retain(|k, _| snap.service(k).is_some());
     let flash_for = state.flash_for;
-    state
-        .flashes
-        .retain(|_, t| now.saturating_duration_since(*t) < flash_for);
+    state.flashes.retain(|_, t| now.saturating_duration_since(*t) < flash_for);
     state.snapshot = Some(snap);
     state.snapshot_at = Some(now);
     state.snapshot_error = None;
@@ -162,11 +148,7 @@ fn on_done(state: &mut AppState, id: u64, result: Result<(), String>) -> Vec<Com
     let Some(Pending { change, is_undo }) = state.pending.remove(&id) else {
         return Vec::new();
     };
-    let label = if is_undo {
-        format!("undo: {}", change.describe())
-    } else {
-        change.describe()
-    };
+    let label = if is_undo { format!("undo: {}", change.describe()) } else { change.describe() };
     match result {
         Ok(()) => {
             remember_drains(state, &change);
@@ -207,26 +189,14 @@ fn on_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
     };
     match top {
         Layer::Help => Vec::new(),
-        Layer::Confirm {
-            change,
-            warning,
-            is_undo,
-        } => match k.code {
+        Layer::Confirm { change, warning, is_undo } => match k.code {
             KeyCode::Char('y' | 'Y') | KeyCode::Enter => send(state, change, is_undo),
             KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
-                info(
-                    state,
-                    format!("cancelled: {}", change.describe()),
-                    Outcome::Info,
-                );
+                info(state, format!("cancelled: {}", change.describe()), Outcome::Info);
                 Vec::new()
             }
             _ => {
-                state.layers.push(Layer::Confirm {
-                    change,
-                    warning,
-                    is_undo,
-                });
+                state.layers.push(Layer::Confirm { change, warning, is_undo });
                 Vec::new()
             }
         },
@@ -295,22 +265,14 @@ fn prompt_done(state: &mut AppState, kind: PromptKind, text: &str) -> Vec<Comman
         PromptKind::Weight => match weight_of(text) {
             Ok(w) => set_weight(state, |_| w),
             Err(e) => {
-                state.layers.push(Layer::Prompt {
-                    kind,
-                    text: text.to_string(),
-                    error: Some(e),
-                });
+                state.layers.push(Layer::Prompt { kind, text: text.to_string(), error: Some(e) });
                 Vec::new()
             }
         },
         PromptKind::Command => match cmdline::parse(text) {
             Ok(c) => run_cmdline(state, c),
             Err(e) => {
-                state.layers.push(Layer::Prompt {
-                    kind,
-                    text: text.to_string(),
-                    error: Some(e),
-                });
+                state.layers.push(Layer::Prompt { kind, text: text.to_string(), error: Some(e) });
                 Vec::new()
             }
         },
@@ -337,20 +299,13 @@ fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Command> {
             return Vec::new();
         }
         CmdLine::Save(path) => {
-            return vec![Command::Save {
-                path,
-                rules: crate::report::save_rules(snap),
-            }];
+            return vec![Command::Save { path, rules: crate::report::save_rules(snap) }];
         }
         CmdLine::Zero => Some(Change::Zero(None)),
-        CmdLine::Weight(t, w) => batch(
-            format!("weight {} → {w}", t.addr),
-            cmdline::weight_changes(snap, t, |_| Some(w)),
-        ),
-        CmdLine::Drain(t) => batch(
-            format!("drain {}", t.addr),
-            cmdline::weight_changes(snap, t, |_| Some(0)),
-        ),
+        CmdLine::Weight(t, w) => {
+            batch(format!("weight {} → {w}", t.addr), cmdline::weight_changes(snap, t, |_| Some(w)))
+        }
+        CmdLine::Drain(t) => batch(format!("drain {}", t.addr), cmdline::weight_changes(snap, t, |_| Some(0))),
         CmdLine::Restore(t) => {
             let drained = state.drained.clone();
             let changes = t
@@ -358,11 +313,7 @@ fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Command> {
                 .into_iter()
                 .filter_map(|(svc, d)| {
                     let w = *drained.get(&(svc, d.spec.addr, d.spec.port))?;
-                    Some(Change::EditDest {
-                        svc,
-                        before: d.spec.clone(),
-                        after: d.spec.clone().weight(w),
-                    })
+                    Some(Change::EditDest { svc, before: d.spec.clone(), after: d.spec.clone().weight(w) })
                 })
                 .collect();
             batch(format!("restore {}", t.addr), changes)
@@ -371,11 +322,7 @@ fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Command> {
     if let Some(c) = change {
         submit(state, c, false)
     } else {
-        info(
-            state,
-            "nothing to change: no matching realserver (or no remembered weight)",
-            Outcome::Info,
-        );
+        info(state, "nothing to change: no matching realserver (or no remembered weight)", Outcome::Info);
         Vec::new()
     }
 }
@@ -383,35 +330,18 @@ fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Command> {
 /// Ask for confirmation if needed, else send.
 fn submit(state: &mut AppState, change: Change, is_undo: bool) -> Vec<Command> {
     if let Err(why) = &state.writable {
-        info(
-            state,
-            format!("refused: {} (read-only: {why})", change.describe()),
-            Outcome::Failed("read-only".into()),
-        );
+        info(state, format!("refused: {} (read-only: {why})", change.describe()), Outcome::Failed("read-only".into()));
         return Vec::new();
     }
     let managed: Vec<String> = change
         .services()
         .iter()
-        .filter_map(|k| {
-            state
-                .managed
-                .get(k)
-                .map(|by| format!("{k} is managed by {by}"))
-        })
+        .filter_map(|k| state.managed.get(k).map(|by| format!("{k} is managed by {by}")))
         .collect();
-    let warning = (!managed.is_empty()).then(|| {
-        format!(
-            "{}: the daemon may overwrite this change",
-            managed.join("; ")
-        )
-    });
+    let warning =
+        (!managed.is_empty()).then(|| format!("{}: the daemon may overwrite this change", managed.join("; ")));
     if change.is_dangerous() || warning.is_some() {
-        state.layers.push(Layer::Confirm {
-            change,
-            warning,
-            is_undo,
-        });
+        state.layers.push(Layer::Confirm { change, warning, is_undo });
         Vec::new()
     } else {
         send(state, change, is_undo)
@@ -424,45 +354,23 @@ fn send(state: &mut AppState, change: Change, is_undo: bool) -> Vec<Command> {
     }
     let id = state.next_id;
     state.next_id += 1;
-    let label = if is_undo {
-        format!("undo: {}", change.describe())
-    } else {
-        change.describe()
-    };
+    let label = if is_undo { format!("undo: {}", change.describe()) } else { change.describe() };
     info(state, label, Outcome::Pending);
-    state.pending.insert(
-        id,
-        Pending {
-            change: change.clone(),
-            is_undo,
-        },
-    );
+    state.pending.insert(id, Pending { change: change.clone(), is_undo });
     vec![Command::Apply { id, change }]
 }
 
 fn set_weight(state: &mut AppState, f: impl Fn(u32) -> u32) -> Vec<Command> {
     let (Some(svc), Some(d)) = (state.selected_service(), state.selected_dest()) else {
-        info(
-            state,
-            "select a realserver first (Tab moves to the realservers)",
-            Outcome::Info,
-        );
+        info(state, "select a realserver first (Tab moves to the realservers)", Outcome::Info);
         return Vec::new();
     };
     let w = f(d.spec.weight).min(65535);
     if w == d.spec.weight {
-        info(
-            state,
-            format!("{} already has weight {w}", d.spec.addr_port()),
-            Outcome::Info,
-        );
+        info(state, format!("{} already has weight {w}", d.spec.addr_port()), Outcome::Info);
         return Vec::new();
     }
-    let change = Change::EditDest {
-        svc: svc.spec.key,
-        before: d.spec.clone(),
-        after: d.spec.clone().weight(w),
-    };
+    let change = Change::EditDest { svc: svc.spec.key, before: d.spec.clone(), after: d.spec.clone().weight(w) };
     submit(state, change, false)
 }
 
@@ -482,14 +390,8 @@ fn move_sel(state: &mut AppState, delta: isize, absolute: Option<bool>) {
     };
     match state.focus {
         Focus::Services => {
-            let vis: Vec<ServiceKey> = state
-                .visible_services()
-                .iter()
-                .map(|s| s.spec.key)
-                .collect();
-            let cur = state
-                .selected_service()
-                .and_then(|s| vis.iter().position(|k| *k == s.spec.key));
+            let vis: Vec<ServiceKey> = state.visible_services().iter().map(|s| s.spec.key).collect();
+            let cur = state.selected_service().and_then(|s| vis.iter().position(|k| *k == s.spec.key));
             if let Some(i) = step(vis.len(), cur) {
                 if state.sel_svc != Some(vis[i]) {
                     state.sel_svc = Some(vis[i]);
@@ -498,14 +400,8 @@ fn move_sel(state: &mut AppState, delta: isize, absolute: Option<bool>) {
             }
         }
         Focus::Dests => {
-            let vis: Vec<_> = state
-                .visible_dests()
-                .iter()
-                .map(|d| (d.spec.addr, d.spec.port))
-                .collect();
-            let cur = state
-                .selected_dest()
-                .and_then(|d| vis.iter().position(|k| *k == (d.spec.addr, d.spec.port)));
+            let vis: Vec<_> = state.visible_dests().iter().map(|d| (d.spec.addr, d.spec.port)).collect();
+            let cur = state.selected_dest().and_then(|d| vis.iter().position(|k| *k == (d.spec.addr, d.spec.port)));
             if let Some(i) = step(vis.len(), cur) {
                 state.sel_dest = Some(vis[i]);
             }
@@ -563,11 +459,7 @@ fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
         }
         Action::Filter => {
             let text = state.filter.clone();
-            state.layers.push(Layer::Prompt {
-                kind: PromptKind::Filter,
-                text,
-                error: None,
-            });
+            state.layers.push(Layer::Prompt { kind: PromptKind::Filter, text, error: None });
             Vec::new()
         }
         Action::Sort => {
@@ -580,11 +472,7 @@ fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
         }
         Action::Refresh => vec![Command::Refresh],
         Action::Command => {
-            state.layers.push(Layer::Prompt {
-                kind: PromptKind::Command,
-                text: String::new(),
-                error: None,
-            });
+            state.layers.push(Layer::Prompt { kind: PromptKind::Command, text: String::new(), error: None });
             Vec::new()
         }
         _ if !state.is_writable() => Vec::new(),
@@ -597,32 +485,17 @@ fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
             set_weight(state, |w| w.saturating_sub(step))
         }
         Action::WeightSet => {
-            if let Some(d) = state
-                .selected_dest()
-                .filter(|_| state.focus == Focus::Dests)
-            {
+            if let Some(d) = state.selected_dest().filter(|_| state.focus == Focus::Dests) {
                 let text = d.spec.weight.to_string();
-                state.layers.push(Layer::Prompt {
-                    kind: PromptKind::Weight,
-                    text,
-                    error: None,
-                });
+                state.layers.push(Layer::Prompt { kind: PromptKind::Weight, text, error: None });
             } else {
-                info(
-                    state,
-                    "select a realserver first (Tab moves to the realservers)",
-                    Outcome::Info,
-                );
+                info(state, "select a realserver first (Tab moves to the realservers)", Outcome::Info);
             }
             Vec::new()
         }
         Action::Drain => {
             if state.focus != Focus::Dests {
-                info(
-                    state,
-                    "select a realserver first (Tab moves to the realservers)",
-                    Outcome::Info,
-                );
+                info(state, "select a realserver first (Tab moves to the realservers)", Outcome::Info);
                 return Vec::new();
             }
             set_weight(state, |_| 0)
@@ -633,58 +506,27 @@ fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
             };
             let key = (svc.spec.key, d.spec.addr, d.spec.port);
             if let Some(&w) = state.drained.get(&key) {
-                let change = Change::EditDest {
-                    svc: key.0,
-                    before: d.spec.clone(),
-                    after: d.spec.clone().weight(w),
-                };
+                let change = Change::EditDest { svc: key.0, before: d.spec.clone(), after: d.spec.clone().weight(w) };
                 submit(state, change, false)
             } else {
-                let msg = format!(
-                    "no remembered weight for {}: press w to set one",
-                    d.spec.addr_port()
-                );
+                let msg = format!("no remembered weight for {}: press w to set one", d.spec.addr_port());
                 info(state, msg, Outcome::Info);
                 Vec::new()
             }
         }
         Action::DrainEverywhere => {
-            let Some(d) = state
-                .selected_dest()
-                .filter(|_| state.focus == Focus::Dests)
-            else {
-                info(
-                    state,
-                    "select a realserver first (Tab moves to the realservers)",
-                    Outcome::Info,
-                );
+            let Some(d) = state.selected_dest().filter(|_| state.focus == Focus::Dests) else {
+                info(state, "select a realserver first (Tab moves to the realservers)", Outcome::Info);
                 return Vec::new();
             };
-            let t = cmdline::Target {
-                addr: d.spec.addr,
-                port: None,
-            };
-            let changes = state
-                .snapshot
-                .as_ref()
-                .map(|s| cmdline::weight_changes(s, t, |_| Some(0)))
-                .unwrap_or_default();
+            let t = cmdline::Target { addr: d.spec.addr, port: None };
+            let changes =
+                state.snapshot.as_ref().map(|s| cmdline::weight_changes(s, t, |_| Some(0))).unwrap_or_default();
             if changes.is_empty() {
-                info(
-                    state,
-                    format!("{} is already drained everywhere", t.addr),
-                    Outcome::Info,
-                );
+                info(state, format!("{} is already drained everywhere", t.addr), Outcome::Info);
                 return Vec::new();
             }
-            submit(
-                state,
-                Change::Batch {
-                    label: format!("drain {} in every service", t.addr),
-                    changes,
-                },
-                false,
-            )
+            submit(state, Change::Batch { label: format!("drain {} in every service", t.addr), changes }, false)
         }
         Action::Add => {
             let kind = match (state.focus, state.selected_service()) {
@@ -696,9 +538,7 @@ fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
         }
         Action::Edit => {
             let kind = match (state.focus, state.selected_service(), state.selected_dest()) {
-                (Focus::Dests, Some(s), Some(d)) => {
-                    Some(FormKind::EditDest(s.spec.clone(), d.spec.clone()))
-                }
+                (Focus::Dests, Some(s), Some(d)) => Some(FormKind::EditDest(s.spec.clone(), d.spec.clone())),
                 (Focus::Services, Some(s), _) => Some(FormKind::EditService(s.spec.clone())),
                 _ => None,
             };
@@ -709,10 +549,7 @@ fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
         }
         Action::Delete => {
             let change = match (state.focus, state.selected_service(), state.selected_dest()) {
-                (Focus::Dests, Some(s), Some(d)) => Some(Change::DelDest {
-                    svc: s.spec.key,
-                    dest: d.spec.clone(),
-                }),
+                (Focus::Dests, Some(s), Some(d)) => Some(Change::DelDest { svc: s.spec.key, dest: d.spec.clone() }),
                 (Focus::Services, Some(s), _) => Some(Change::DelService {
                     spec: s.spec.clone(),
                     dests: s.destinations.iter().map(|d| d.spec.clone()).collect(),

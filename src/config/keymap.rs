@@ -114,10 +114,8 @@ impl Key {
             (Some(c), None) if !c.is_control() => KeyCodeOrd::Char(c),
             _ if rest == "space" => KeyCodeOrd::Char(' '),
             _ => {
-                if let Some(n) = rest
-                    .strip_prefix('f')
-                    .and_then(|n| n.parse::<u8>().ok())
-                    .filter(|n| (1..=12).contains(n))
+                if let Some(n) =
+                    rest.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()).filter(|n| (1..=12).contains(n))
                 {
                     KeyCodeOrd::F(n)
                 } else if let Some((name, _)) = NAMED.iter().find(|(n, _)| *n == rest) {
@@ -194,11 +192,7 @@ impl Keymap {
 
     /// Actions left without any key.
     pub fn unbound(&self) -> Vec<Action> {
-        Action::ALL
-            .iter()
-            .copied()
-            .filter(|a| self.keys_of(*a).is_empty())
-            .collect()
+        Action::ALL.iter().copied().filter(|a| self.keys_of(*a).is_empty()).collect()
     }
 
     /// The action bound to `key`.
@@ -208,24 +202,13 @@ impl Keymap {
 
     /// Keys bound to `action`, in a stable order.
     pub fn keys_of(&self, action: Action) -> Vec<Key> {
-        self.bindings
-            .iter()
-            .filter(|(_, a)| **a == action)
-            .map(|(k, _)| *k)
-            .collect()
+        self.bindings.iter().filter(|(_, a)| **a == action).map(|(k, _)| *k).collect()
     }
 
     /// The same keymap without write actions (read-only mode: they are not bound at all).
     #[must_use]
     pub fn read_only(&self) -> Self {
-        Keymap {
-            bindings: self
-                .bindings
-                .iter()
-                .filter(|(_, a)| !a.is_write())
-                .map(|(k, a)| (*k, *a))
-                .collect(),
-        }
+        Keymap { bindings: self.bindings.iter().filter(|(_, a)| !a.is_write()).map(|(k, a)| (*k, *a)).collect() }
     }
 }
 
@@ -235,9 +218,7 @@ mod tests {
 
     #[test]
     fn keys_parse_and_print() {
-        for s in [
-            "q", "G", "+", ":", "ctrl-r", "f5", "delete", "space", "alt-x", "backtab",
-        ] {
+        for s in ["q", "G", "+", ":", "ctrl-r", "f5", "delete", "space", "alt-x", "backtab"] {
             assert_eq!(Key::parse(s).map(|k| k.to_string()).as_deref(), Ok(s));
         }
         let e = Key::parse("hyper-q").expect_err("bad");

@@ -94,8 +94,7 @@ fn line_of(text: &str, key: &str) -> usize {
     text.lines()
         .position(|l| {
             let l = l.trim_start();
-            l.strip_prefix(key)
-                .is_some_and(|r| r.trim_start().starts_with('='))
+            l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
                 || l.strip_prefix(&format!("\"{key}\"")).is_some()
         })
         .map_or(0, |i| i + 1)
@@ -110,32 +109,19 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         msg,
     };
     let parsed: FileConfig = toml::from_str(text).map_err(|e| {
-        let line = e.span().map_or(0, |s| {
-            text[..s.start.min(text.len())].matches('\n').count() + 1
-        });
+        let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let key = text
             .lines()
             .nth(line.saturating_sub(1))
             .and_then(|l| l.split('=').next())
             .map(|k| k.trim().trim_matches('"').to_string())
             .unwrap_or_default();
-        ConfigError {
-            file: file.to_path_buf(),
-            line,
-            key,
-            msg: e.message().to_string(),
-        }
+        ConfigError { file: file.to_path_buf(), line, key, msg: e.message().to_string() }
     })?;
-    let mut c = Config {
-        source: Some(file.to_path_buf()),
-        ..Config::default()
-    };
+    let mut c = Config { source: Some(file.to_path_buf()), ..Config::default() };
     if let Some(i) = parsed.interval {
         if !(0.1..=60.0).contains(&i) {
-            return Err(err(
-                "interval",
-                format!("'{i}' is out of range: use 0.1 to 60 seconds"),
-            ));
+            return Err(err("interval", format!("'{i}' is out of range: use 0.1 to 60 seconds")));
         }
         c.interval = Duration::from_secs_f64(i);
     }
@@ -143,23 +129,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         c.weight_step = u32::try_from(w)
             .ok()
             .filter(|w| (1..=65535).contains(w))
-            .ok_or_else(|| {
-                err(
-                    "weight-step",
-                    format!("'{w}' is out of range: use 1 to 65535"),
-                )
-            })?;
+            .ok_or_else(|| err("weight-step", format!("'{w}' is out of range: use 1 to 65535")))?;
     }
     if let Some(t) = parsed.theme {
-        if t.is_empty()
-            || !t
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        {
-            return Err(err(
-                "theme",
-                format!("'{t}' is not a theme name: use letters, digits, '-' or '_'"),
-            ));
+        if t.is_empty() || !t.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+            return Err(err("theme", format!("'{t}' is not a theme name: use letters, digits, '-' or '_'")));
         }
         c.theme = t;
     }
@@ -167,41 +141,25 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         c.sparkline = match s.as_str() {
             "cps" => SparkSource::Cps,
             "pps" => SparkSource::Pps,
-            _ => {
-                return Err(err(
-                    "sparkline",
-                    format!("'{s}' is not a sparkline source: use \"cps\" or \"pps\""),
-                ))
-            }
+            _ => return Err(err("sparkline", format!("'{s}' is not a sparkline source: use \"cps\" or \"pps\""))),
         };
     }
     if let Some(f) = parsed.flash_seconds {
         if !(0.0..=60.0).contains(&f) {
-            return Err(err(
-                "flash-seconds",
-                format!("'{f}' is out of range: use 0 to 60"),
-            ));
+            return Err(err("flash-seconds", format!("'{f}' is out of range: use 0 to 60")));
         }
         c.flash = Duration::from_secs_f64(f);
     }
     for (name, keys) in parsed.keys.unwrap_or_default() {
-        let action = Action::ALL
-            .iter()
-            .copied()
-            .find(|a| a.name() == name)
-            .ok_or_else(|| {
-                err(
-                    &name,
-                    format!(
-                        "'{name}' is not an action: use one of {}",
-                        Action::ALL
-                            .iter()
-                            .map(|a| a.name())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            })?;
+        let action = Action::ALL.iter().copied().find(|a| a.name() == name).ok_or_else(|| {
+            err(
+                &name,
+                format!(
+                    "'{name}' is not an action: use one of {}",
+                    Action::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
         let list = match keys {
             KeyList::One(k) => vec![k],
             KeyList::Many(v) => v,
@@ -209,21 +167,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         if list.is_empty() {
             return Err(err(&name, "an action needs at least one key".into()));
         }
-        let keys = list
-            .iter()
-            .map(|k| Key::parse(k))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| err(&name, e))?;
+        let keys = list.iter().map(|k| Key::parse(k)).collect::<Result<Vec<_>, _>>().map_err(|e| err(&name, e))?;
         c.keys.rebind(action, &keys);
     }
     if let Some(a) = c.keys.unbound().first() {
-        return Err(err(
-            "keys",
-            format!(
-                "these bindings leave '{}' without a key: give it one in [keys]",
-                a.name()
-            ),
-        ));
+        return Err(err("keys", format!("these bindings leave '{}' without a key: give it one in [keys]", a.name())));
     }
     Ok(c)
 }
@@ -252,12 +200,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
             Ok(text) => return parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {}
             Err(e) => {
-                return Err(ConfigError {
-                    file: path,
-                    line: 0,
-                    key: String::new(),
-                    msg: format!("cannot read: {e}"),
-                });
+                return Err(ConfigError { file: path, line: 0, key: String::new(), msg: format!("cannot read: {e}") });
             }
         }
     }
@@ -283,11 +226,7 @@ mod tests {
         assert_eq!(Config { source: None, ..c }, Config::default());
         // Every key of the file and every action is documented in the example.
         for a in Action::ALL {
-            assert!(
-                EXAMPLE.contains(&format!("{} = ", a.name())),
-                "example lacks {}",
-                a.name()
-            );
+            assert!(EXAMPLE.contains(&format!("{} = ", a.name())), "example lacks {}", a.name());
         }
     }
 
@@ -295,10 +234,7 @@ mod tests {
     fn bad_files_name_file_line_and_key() {
         let e = parse(p(), "interval = 1.0\nweight-step = 0\n").expect_err("bad");
         assert_eq!((e.line, e.key.as_str()), (2, "weight-step"));
-        assert_eq!(
-            e.to_string(),
-            "/etc/lvstop/lvstop.toml:2: weight-step: '0' is out of range: use 1 to 65535"
-        );
+        assert_eq!(e.to_string(), "/etc/lvstop/lvstop.toml:2: weight-step: '0' is out of range: use 1 to 65535");
         let e = parse(p(), "\n\ncolour = \"red\"\n").expect_err("unknown");
         assert_eq!((e.line, e.key.as_str()), (3, "colour"));
         assert!(e.msg.contains("unknown field"), "{e}");
@@ -316,16 +252,9 @@ mod tests {
 
     #[test]
     fn overrides_apply() {
-        let c = parse(
-            p(),
-            "weight-step = 5\nsparkline = \"pps\"\n[keys]\ndrain = [\"d\", \"ctrl-d\"]\n",
-        )
-        .expect("ok");
+        let c = parse(p(), "weight-step = 5\nsparkline = \"pps\"\n[keys]\ndrain = [\"d\", \"ctrl-d\"]\n").expect("ok");
         assert_eq!(c.weight_step, 5);
         assert_eq!(c.sparkline, SparkSource::Pps);
-        assert_eq!(
-            c.keys.action(&Key::parse("ctrl-d").expect("key")),
-            Some(Action::Drain)
-        );
+        assert_eq!(c.keys.action(&Key::parse("ctrl-d").expect("key")), Some(Action::Drain));
     }
 }

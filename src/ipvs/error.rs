@@ -34,7 +34,9 @@ pub enum IpvsError {
         dest: String,
     },
     /// ENOENT on a destination edit or delete.
-    #[error("realserver {dest} does not exist in service {svc} (it may just have been deleted): refresh and try again")]
+    #[error(
+        "realserver {dest} does not exist in service {svc} (it may just have been deleted): refresh and try again"
+    )]
     NoSuchDest {
         /// The service.
         svc: ServiceKey,

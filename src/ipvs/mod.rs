@@ -17,6 +17,8 @@ use crate::model::Snapshot;
 pub enum Backend {
     /// Full read-write access over generic netlink.
     Netlink(NetlinkIpvs),
+    /// Netlink reads only (`--read-only`): no write path exists.
+    NetlinkReadOnly(NetlinkIpvs),
     /// Degraded read-only view from /proc; `reason` names the cause and the fix.
     Procfs {
         /// Why netlink is not used, and how to fix it.
@@ -47,8 +49,26 @@ impl Backend {
     /// A snapshot from whichever source is available.
     pub fn snapshot(&mut self) -> Result<Snapshot, IpvsError> {
         match self {
-            Backend::Netlink(nl) => nl.snapshot(),
+            Backend::Netlink(nl) | Backend::NetlinkReadOnly(nl) => nl.snapshot(),
             Backend::Procfs { reason } => procfs::snapshot(reason),
+        }
+    }
+
+    /// Drop the write path: what `--read-only` does right after opening.
+    #[must_use]
+    pub fn into_read_only(self) -> Backend {
+        match self {
+            Backend::Netlink(nl) => Backend::NetlinkReadOnly(nl),
+            other => other,
+        }
+    }
+
+    /// Why writes are impossible, if they are.
+    pub fn read_only_reason(&self) -> Option<String> {
+        match self {
+            Backend::Netlink(_) => None,
+            Backend::NetlinkReadOnly(_) => Some("started with --read-only".into()),
+            Backend::Procfs { reason } => Some(reason.clone()),
         }
     }
 
@@ -56,10 +76,10 @@ impl Backend {
     pub fn writer(&mut self, op: &str) -> Result<&mut NetlinkIpvs, IpvsError> {
         match self {
             Backend::Netlink(nl) => Ok(nl),
-            Backend::Procfs { reason } => Err(IpvsError::ReadOnly {
-                op: op.to_string(),
-                why: reason.clone(),
-            }),
+            Backend::NetlinkReadOnly(_) => {
+                Err(IpvsError::ReadOnly { op: op.to_string(), why: "started with --read-only".into() })
+            }
+            Backend::Procfs { reason } => Err(IpvsError::ReadOnly { op: op.to_string(), why: reason.clone() }),
         }
     }
 }

@@ -12,9 +12,8 @@ use neli::{
 use super::error::IpvsError;
 use super::wire::{self, cmd, top, Attrs, TlvWriter};
 use crate::model::{
-    Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates,
-    Service, ServiceFlags, ServiceKey, ServiceSpec, Snapshot, Source, SyncDaemon, SyncState,
-    Timeouts, TunnelCsum, TunnelType,
+    Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service, ServiceFlags,
+    ServiceKey, ServiceSpec, Snapshot, Source, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelType,
 };
 
 const GENL_ID_CTRL: u16 = 0x10;
@@ -93,13 +92,12 @@ impl Ctx {
                  and of the service's address family unless tunnelled",
                 d.addr
             ),
-            Ctx::DestOp(_, _, d) => format!(
-                "invalid argument for realserver {d}: check its address, port and tunnel options"
-            ),
-            Ctx::AddService(s) | Ctx::EditService(s) => format!(
-                "invalid argument: check the address, the persistence netmask '{}' and the flags",
-                s.netmask
-            ),
+            Ctx::DestOp(_, _, d) => {
+                format!("invalid argument for realserver {d}: check its address, port and tunnel options")
+            }
+            Ctx::AddService(s) | Ctx::EditService(s) => {
+                format!("invalid argument: check the address, the persistence netmask '{}' and the flags", s.netmask)
+            }
             Ctx::Config => "invalid argument: timeouts must be 0 to 2147483 seconds".into(),
             _ => "invalid argument".into(),
         }
@@ -131,17 +129,11 @@ const NLA_F_NESTED: u16 = 0x8000;
 const RECV_BUF: usize = 128 * 1024;
 
 fn sock_err(op: &str, e: impl std::fmt::Display) -> IpvsError {
-    IpvsError::Socket {
-        op: op.to_string(),
-        msg: e.to_string(),
-    }
+    IpvsError::Socket { op: op.to_string(), msg: e.to_string() }
 }
 
 fn bad_reply(ctx: &Ctx, detail: impl Into<String>) -> IpvsError {
-    IpvsError::BadReply {
-        op: ctx.op(),
-        detail: detail.into(),
-    }
+    IpvsError::BadReply { op: ctx.op(), detail: detail.into() }
 }
 
 fn ne_u16(b: &[u8], at: usize) -> u16 {
@@ -157,12 +149,7 @@ impl NetlinkIpvs {
     pub fn connect() -> Result<Self, IpvsError> {
         let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())
             .map_err(|e| sock_err("open a generic netlink socket", e))?;
-        let mut me = NetlinkIpvs {
-            sock,
-            family: GENL_ID_CTRL,
-            seq: 0,
-            buf: vec![0; RECV_BUF],
-        };
+        let mut me = NetlinkIpvs { sock, family: GENL_ID_CTRL, seq: 0, buf: vec![0; RECV_BUF] };
         let ctx = Ctx::Read("the IPVS netlink family");
         let name = vec![(CTRL_ATTR_FAMILY_NAME, b"IPVS\0".to_vec())];
         let mut id = None;
@@ -170,10 +157,7 @@ impl NetlinkIpvs {
             id = a.opt_u16(CTRL_ATTR_FAMILY_ID)?.or(id);
             Ok(())
         }) {
-            Err(IpvsError::Kernel {
-                errno: libc::ENOENT,
-                ..
-            }) => return Err(IpvsError::NotAvailable),
+            Err(IpvsError::Kernel { errno: libc::ENOENT, .. }) => return Err(IpvsError::NotAvailable),
             other => other?,
         }
         me.family = id.ok_or(IpvsError::NotAvailable)?;
@@ -193,16 +177,14 @@ impl NetlinkIpvs {
     ) -> Result<(), IpvsError> {
         let mut tlv = TlvWriter::default();
         for (ty, payload) in top_attrs {
-            let nested =
-                nl_type == self.family && matches!(*ty, top::SERVICE | top::DEST | top::DAEMON);
+            let nested = nl_type == self.family && matches!(*ty, top::SERVICE | top::DEST | top::DAEMON);
             tlv.bytes(if nested { ty | NLA_F_NESTED } else { *ty }, payload);
         }
         let body = tlv.into_inner();
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { NLM_F_ACK };
-        let len =
-            u32::try_from(20 + body.len()).map_err(|_| sock_err(&ctx.op(), "request too large"))?;
+        let len = u32::try_from(20 + body.len()).map_err(|_| sock_err(&ctx.op(), "request too large"))?;
         let mut msg = Vec::with_capacity(20 + body.len());
         msg.extend_from_slice(&len.to_ne_bytes());
         msg.extend_from_slice(&nl_type.to_ne_bytes());
@@ -211,15 +193,11 @@ impl NetlinkIpvs {
         msg.extend_from_slice(&0u32.to_ne_bytes());
         msg.extend_from_slice(&[command, 1, 0, 0]);
         msg.extend_from_slice(&body);
-        self.sock
-            .send(&msg, Msg::empty())
-            .map_err(|e| sock_err(&ctx.op(), e))?;
+        self.sock.send(&msg, Msg::empty()).map_err(|e| sock_err(&ctx.op(), e))?;
 
         let NetlinkIpvs { sock, buf, .. } = self;
         loop {
-            let (n, _) = sock
-                .recv(&mut buf[..], Msg::empty())
-                .map_err(|e| sock_err(&ctx.op(), e))?;
+            let (n, _) = sock.recv(&mut buf[..], Msg::empty()).map_err(|e| sock_err(&ctx.op(), e))?;
             if n >= buf.len() {
                 return Err(bad_reply(
                     ctx,
@@ -233,9 +211,7 @@ impl NetlinkIpvs {
                 if len < 16 || off + len > n {
                     return Err(bad_reply(
                         ctx,
-                        format!(
-                            "netlink message of length {len} at offset {off} in a {n}-byte reply"
-                        ),
+                        format!("netlink message of length {len} at offset {off} in a {n}-byte reply"),
                     ));
                 }
                 let ty = ne_u16(data, off + 4);
@@ -252,11 +228,7 @@ impl NetlinkIpvs {
                         } else {
                             0
                         };
-                        return if code < 0 {
-                            Err(ctx.error(-code))
-                        } else {
-                            Ok(())
-                        };
+                        return if code < 0 { Err(ctx.error(-code)) } else { Ok(()) };
                     }
                     NLMSG_NOOP => {}
                     NLMSG_OVERRUN => return Err(bad_reply(ctx, "netlink overrun")),
@@ -264,9 +236,7 @@ impl NetlinkIpvs {
                         let attrs = payload
                             .get(4..)
                             .ok_or_else(|| bad_reply(ctx, "generic netlink header missing"))
-                            .and_then(|p| {
-                                Attrs::parse("reply", p).map_err(|e| bad_reply(ctx, e))
-                            })?;
+                            .and_then(|p| Attrs::parse("reply", p).map_err(|e| bad_reply(ctx, e)))?;
                         each(attrs).map_err(|e| bad_reply(ctx, e))?;
                     }
                 }
@@ -286,12 +256,7 @@ impl NetlinkIpvs {
         self.transact(family, command, top_attrs, dump, ctx, each)
     }
 
-    fn ipvs_ack(
-        &mut self,
-        command: u8,
-        top_attrs: &[(u16, Vec<u8>)],
-        ctx: &Ctx,
-    ) -> Result<(), IpvsError> {
+    fn ipvs_ack(&mut self, command: u8, top_attrs: &[(u16, Vec<u8>)], ctx: &Ctx) -> Result<(), IpvsError> {
         self.ipvs(command, top_attrs, false, ctx, |_| Ok(()))
     }
 
@@ -364,9 +329,7 @@ impl NetlinkIpvs {
         let ctx = Ctx::Read("services");
         let mut out = Vec::new();
         self.ipvs(cmd::GET_SERVICE, &[], true, &ctx, |a| {
-            let s = a
-                .nested(top::SERVICE, "service")?
-                .ok_or("service reply without a service")?;
+            let s = a.nested(top::SERVICE, "service")?.ok_or("service reply without a service")?;
             out.push(parse_service(&s)?);
             Ok(())
         })?;
@@ -377,19 +340,11 @@ impl NetlinkIpvs {
     pub fn service(&mut self, key: &ServiceKey) -> Result<ServiceSpec, IpvsError> {
         let ctx = Ctx::ServiceOp("read", *key);
         let mut spec = None;
-        self.ipvs(
-            cmd::GET_SERVICE,
-            &[(top::SERVICE, service_identity(key))],
-            false,
-            &ctx,
-            |a| {
-                let s = a
-                    .nested(top::SERVICE, "service")?
-                    .ok_or("reply without a service")?;
-                spec = Some(parse_service(&s)?.spec);
-                Ok(())
-            },
-        )?;
+        self.ipvs(cmd::GET_SERVICE, &[(top::SERVICE, service_identity(key))], false, &ctx, |a| {
+            let s = a.nested(top::SERVICE, "service")?.ok_or("reply without a service")?;
+            spec = Some(parse_service(&s)?.spec);
+            Ok(())
+        })?;
         spec.ok_or(IpvsError::NoSuchService(*key))
     }
 
@@ -398,18 +353,12 @@ impl NetlinkIpvs {
         let ctx = Ctx::ServiceOp("list realservers of", *key);
         let family = key.family();
         let mut out = Vec::new();
-        self.ipvs(
-            cmd::GET_DEST,
-            &[(top::SERVICE, service_identity(key))],
-            true,
-            &ctx,
-            |a| {
-                if let Some(d) = a.nested(top::DEST, "destination")? {
-                    out.push(parse_dest(&d, family)?);
-                }
-                Ok(())
-            },
-        )?;
+        self.ipvs(cmd::GET_DEST, &[(top::SERVICE, service_identity(key))], true, &ctx, |a| {
+            if let Some(d) = a.nested(top::DEST, "destination")? {
+                out.push(parse_dest(&d, family)?);
+            }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -458,10 +407,7 @@ impl NetlinkIpvs {
     pub fn add_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<(), IpvsError> {
         let svc = self.service(key)?;
         d.validate(&svc)?;
-        let w = vec![
-            (top::SERVICE, service_identity(key)),
-            (top::DEST, dest_full(d)),
-        ];
+        let w = vec![(top::SERVICE, service_identity(key)), (top::DEST, dest_full(d))];
         self.ipvs_ack(cmd::NEW_DEST, &w, &Ctx::AddDest(*key, d.clone()))
     }
 
@@ -469,28 +415,17 @@ impl NetlinkIpvs {
     pub fn edit_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<(), IpvsError> {
         let svc = self.service(key)?;
         d.validate(&svc)?;
-        let w = vec![
-            (top::SERVICE, service_identity(key)),
-            (top::DEST, dest_full(d)),
-        ];
+        let w = vec![(top::SERVICE, service_identity(key)), (top::DEST, dest_full(d))];
         self.ipvs_ack(cmd::SET_DEST, &w, &Ctx::DestOp("edit", *key, d.addr_port()))
     }
 
     /// Delete a destination.
-    pub fn del_dest(
-        &mut self,
-        key: &ServiceKey,
-        addr: std::net::IpAddr,
-        port: u16,
-    ) -> Result<(), IpvsError> {
+    pub fn del_dest(&mut self, key: &ServiceKey, addr: std::net::IpAddr, port: u16) -> Result<(), IpvsError> {
         let mut d = TlvWriter::default();
         d.addr(wire::dest::ADDR, addr)
             .be16(wire::dest::PORT, port)
             .u16(wire::dest::ADDR_FAMILY, Family::of(&addr).af());
-        let w = vec![
-            (top::SERVICE, service_identity(key)),
-            (top::DEST, d.into_inner()),
-        ];
+        let w = vec![(top::SERVICE, service_identity(key)), (top::DEST, d.into_inner())];
         let name = crate::model::fmt_addr_port(&addr, port);
         self.ipvs_ack(cmd::DEL_DEST, &w, &Ctx::DestOp("delete", *key, name))
     }
@@ -516,14 +451,8 @@ fn service_identity(key: &ServiceKey) -> Vec<u8> {
         ServiceKey::Fwmark { mark, .. } => {
             w.u32(wire::svc::FWMARK, *mark);
         }
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => {
-            w.u16(wire::svc::PROTOCOL, protocol.number())
-                .addr(wire::svc::ADDR, *addr)
-                .be16(wire::svc::PORT, *port);
+        ServiceKey::Addr { protocol, addr, port } => {
+            w.u16(wire::svc::PROTOCOL, protocol.number()).addr(wire::svc::ADDR, *addr).be16(wire::svc::PORT, *port);
         }
     }
     w.into_inner()
@@ -542,9 +471,7 @@ fn service_full(spec: &ServiceSpec) -> Vec<u8> {
     if let Some(pe) = &spec.pe_name {
         w.string(wire::svc::PE_NAME, pe);
     }
-    w.bytes(wire::svc::FLAGS, &flags)
-        .u32(wire::svc::TIMEOUT, spec.timeout)
-        .bytes(wire::svc::NETMASK, &netmask);
+    w.bytes(wire::svc::FLAGS, &flags).u32(wire::svc::TIMEOUT, spec.timeout).bytes(wire::svc::NETMASK, &netmask);
     let mut out = service_identity(&spec.key);
     out.extend(w.into_inner());
     out
@@ -599,8 +526,7 @@ fn stats_of(a: &Attrs<'_>, st64: u16, st32: u16) -> Result<(Counters, Rates), St
 fn parse_service(a: &Attrs<'_>) -> Result<Service, String> {
     use wire::svc as s;
     let af = a.u16(s::AF)?;
-    let family =
-        Family::from_af(af).ok_or_else(|| format!("service has unknown address family {af}"))?;
+    let family = Family::from_af(af).ok_or_else(|| format!("service has unknown address family {af}"))?;
     let key = match a.opt_u32(s::FWMARK)? {
         Some(mark) => ServiceKey::Fwmark { family, mark },
         None => ServiceKey::Addr {
@@ -615,9 +541,7 @@ fn parse_service(a: &Attrs<'_>) -> Result<Service, String> {
         .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
         .ok_or_else(|| format!("service flags have {} bytes, expected 8", flags_raw.len()))?;
     let mask = a.get(s::NETMASK).ok_or("service netmask missing")?;
-    let mask: [u8; 4] = mask
-        .try_into()
-        .map_err(|_| format!("netmask has {} bytes, expected 4", mask.len()))?;
+    let mask: [u8; 4] = mask.try_into().map_err(|_| format!("netmask has {} bytes, expected 4", mask.len()))?;
     let netmask = match family {
         Family::Inet => Netmask::V4(mask.into()),
         Family::Inet6 => Netmask::V6(u32::from_ne_bytes(mask).min(255) as u8),
@@ -640,13 +564,9 @@ fn parse_service(a: &Attrs<'_>) -> Result<Service, String> {
 
 fn parse_dest(a: &Attrs<'_>, svc_family: Family) -> Result<Destination, String> {
     use wire::dest as d;
-    let af = a
-        .opt_u16(d::ADDR_FAMILY)?
-        .filter(|&f| f != 0)
-        .unwrap_or(svc_family.af());
+    let af = a.opt_u16(d::ADDR_FAMILY)?.filter(|&f| f != 0).unwrap_or(svc_family.af());
     let fwd = a.u32(d::FWD_METHOD)?;
-    let forward =
-        ForwardMethod::from_value(fwd).ok_or_else(|| format!("unknown forwarding method {fwd}"))?;
+    let forward = ForwardMethod::from_value(fwd).ok_or_else(|| format!("unknown forwarding method {fwd}"))?;
     let tun = a.opt_u8(d::TUN_TYPE)?.unwrap_or(0);
     let csum = a.opt_u16(d::TUN_FLAGS)?.unwrap_or(0);
     let (stats, rates) = stats_of(a, d::STATS64, d::STATS)?;
@@ -658,11 +578,9 @@ fn parse_dest(a: &Attrs<'_>, svc_family: Family) -> Result<Destination, String> 
             weight: a.u32(d::WEIGHT)?,
             u_thresh: a.u32(d::U_THRESH)?,
             l_thresh: a.u32(d::L_THRESH)?,
-            tun_type: TunnelType::from_value(tun)
-                .ok_or_else(|| format!("unknown tunnel type {tun}"))?,
+            tun_type: TunnelType::from_value(tun).ok_or_else(|| format!("unknown tunnel type {tun}"))?,
             tun_port: a.opt_be16(d::TUN_PORT)?.unwrap_or(0),
-            tun_csum: TunnelCsum::from_value(csum)
-                .ok_or_else(|| format!("unknown tunnel flags {csum}"))?,
+            tun_csum: TunnelCsum::from_value(csum).ok_or_else(|| format!("unknown tunnel flags {csum}"))?,
         },
         active_conns: a.u32(d::ACTIVE_CONNS)?,
         inact_conns: a.u32(d::INACT_CONNS)?,
@@ -680,10 +598,7 @@ fn parse_daemon(a: &Attrs<'_>) -> Result<SyncDaemon, String> {
         n => return Err(format!("unknown sync daemon state {n}")),
     };
     let group = if let Some(g) = a.get(d::MCAST_GROUP6).filter(|g| g.len() == 16) {
-        Some(
-            a.addr(d::MCAST_GROUP6, 10)
-                .map_err(|_| format!("bad IPv6 group {g:?}"))?,
-        )
+        Some(a.addr(d::MCAST_GROUP6, 10).map_err(|_| format!("bad IPv6 group {g:?}"))?)
     } else if a.get(d::MCAST_GROUP).is_some() {
         Some(a.addr(d::MCAST_GROUP, 2)?)
     } else {
@@ -719,30 +634,18 @@ mod tests {
         let a = Attrs::parse("svc", &b).expect("parse");
         let flags = a.get(wire::svc::FLAGS).expect("flags");
         assert_eq!(flags, &[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
-        assert_eq!(
-            a.get(wire::svc::NETMASK),
-            Some(&[0xff, 0xff, 0xff, 0xff][..])
-        );
+        assert_eq!(a.get(wire::svc::NETMASK), Some(&[0xff, 0xff, 0xff, 0xff][..]));
     }
 
     #[test]
     fn errno_mapping_names_the_object() {
         let key = ServiceKey::tcp("198.51.100.1".parse().expect("ip"), 80);
         let spec = ServiceSpec::new(key, "nosuch");
-        assert_eq!(
-            Ctx::AddService(spec.clone()).error(libc::EEXIST),
-            IpvsError::ServiceExists(key)
-        );
-        assert_eq!(
-            Ctx::AddService(spec).error(libc::ENOENT),
-            IpvsError::UnknownScheduler("nosuch".into())
-        );
+        assert_eq!(Ctx::AddService(spec.clone()).error(libc::EEXIST), IpvsError::ServiceExists(key));
+        assert_eq!(Ctx::AddService(spec).error(libc::ENOENT), IpvsError::UnknownScheduler("nosuch".into()));
         let e = Ctx::DestOp("edit", key, "198.51.100.11:80".into()).error(libc::ENOENT);
         assert!(e.to_string().contains("198.51.100.11:80"), "{e}");
-        assert!(Ctx::Read("services")
-            .error(libc::EPERM)
-            .to_string()
-            .contains("setcap"));
+        assert!(Ctx::Read("services").error(libc::EPERM).to_string().contains("setcap"));
     }
 }
 
@@ -777,19 +680,8 @@ mod parse_tests {
         let dest = parse_dest(&a, Family::Inet).expect("dest");
         assert_eq!(dest.spec.forward, ForwardMethod::Route);
         assert_eq!(dest.spec.weight, 65535);
-        assert_eq!(
-            (
-                dest.stats.conns,
-                dest.stats.inpkts,
-                dest.stats.inbytes,
-                dest.rates.cps
-            ),
-            (7, 70, 7000, 1)
-        );
-        assert_eq!(
-            (dest.active_conns, dest.inact_conns, dest.persist_conns),
-            (2, 3, 0)
-        );
+        assert_eq!((dest.stats.conns, dest.stats.inpkts, dest.stats.inbytes, dest.rates.cps), (7, 70, 7000, 1));
+        assert_eq!((dest.active_conns, dest.inact_conns, dest.persist_conns), (2, 3, 0));
     }
 
     #[test]

@@ -6,17 +6,14 @@ use std::net::Ipv4Addr;
 
 use super::IpvsError;
 use crate::model::{
-    Counters, DestSpec, Destination, Info, Netmask, Rates, Service, ServiceFlags, ServiceSpec,
-    Snapshot, Source,
+    Counters, DestSpec, Destination, Info, Netmask, Rates, Service, ServiceFlags, ServiceSpec, Snapshot, Source,
 };
 use crate::sys::{self, ipvs_proc};
 
 /// Build a snapshot from /proc; `reason` says why netlink was not used.
 pub fn snapshot(reason: &str) -> Result<Snapshot, IpvsError> {
-    let table = ipvs_proc::read_table().map_err(|e| IpvsError::BadReply {
-        op: "read /proc/net/ip_vs".into(),
-        detail: e.to_string(),
-    })?;
+    let table = ipvs_proc::read_table()
+        .map_err(|e| IpvsError::BadReply { op: "read /proc/net/ip_vs".into(), detail: e.to_string() })?;
     let (hz, _) = sys::kernel_hz();
     let services = table
         .services
@@ -31,9 +28,7 @@ pub fn snapshot(reason: &str) -> Result<Snapshot, IpvsError> {
                 // The kernel prints ntohl() of the raw field; for IPv6 that field holds
                 // the prefix length in host order, so undo the swap to recover it.
                 netmask = match family {
-                    crate::model::Family::Inet6 => {
-                        Netmask::V6(u32::from_ne_bytes(mask.to_be_bytes()).min(128) as u8)
-                    }
+                    crate::model::Family::Inet6 => Netmask::V6(u32::from_ne_bytes(mask.to_be_bytes()).min(128) as u8),
                     crate::model::Family::Inet => Netmask::V4(Ipv4Addr::from(mask)),
                 };
             }
@@ -67,13 +62,8 @@ pub fn snapshot(reason: &str) -> Result<Snapshot, IpvsError> {
         })
         .collect();
     let mut snap = Snapshot {
-        source: Source::Procfs {
-            reason: reason.to_string(),
-        },
-        info: Some(Info {
-            version_code: table.version_code,
-            conn_tab_size: table.size,
-        }),
+        source: Source::Procfs { reason: reason.to_string() },
+        info: Some(Info { version_code: table.version_code, conn_tab_size: table.size }),
         timeouts: None,
         daemons: Vec::new(),
         services,

@@ -180,10 +180,7 @@ impl<'a> Attrs<'a> {
             let len = usize::from(u16::from_ne_bytes([buf[0], buf[1]]));
             let ty = u16::from_ne_bytes([buf[2], buf[3]]) & 0x3fff;
             if len < 4 || len > buf.len() {
-                return Err(format!(
-                    "{what}: attribute {ty} has length {len} but {} bytes remain",
-                    buf.len()
-                ));
+                return Err(format!("{what}: attribute {ty} has length {len} but {} bytes remain", buf.len()));
             }
             if let Some(slot) = slots.get_mut(usize::from(ty)) {
                 if slot.is_none() {
@@ -208,13 +205,7 @@ impl<'a> Attrs<'a> {
                 .get(..N)
                 .and_then(|s| <[u8; N]>::try_from(s).ok())
                 .map(Some)
-                .ok_or_else(|| {
-                    format!(
-                        "{}: attribute {ty} has {} bytes, expected {N}",
-                        self.what,
-                        p.len()
-                    )
-                }),
+                .ok_or_else(|| format!("{}: attribute {ty} has {} bytes, expected {N}", self.what, p.len())),
         }
     }
 
@@ -262,25 +253,17 @@ impl<'a> Attrs<'a> {
     pub fn counter(&self, ty: u16) -> Result<u64, String> {
         match self.get(ty) {
             None => Ok(0),
-            Some(p) if p.len() == 8 => Ok(u64::from_ne_bytes(
-                p.try_into().map_err(|_| "unreachable".to_string())?,
-            )),
-            Some(p) if p.len() == 4 => Ok(u64::from(u32::from_ne_bytes(
-                p.try_into().map_err(|_| "unreachable".to_string())?,
-            ))),
-            Some(p) => Err(format!(
-                "{}: counter {ty} has {} bytes, expected 4 or 8",
-                self.what,
-                p.len()
-            )),
+            Some(p) if p.len() == 8 => Ok(u64::from_ne_bytes(p.try_into().map_err(|_| "unreachable".to_string())?)),
+            Some(p) if p.len() == 4 => {
+                Ok(u64::from(u32::from_ne_bytes(p.try_into().map_err(|_| "unreachable".to_string())?)))
+            }
+            Some(p) => Err(format!("{}: counter {ty} has {} bytes, expected 4 or 8", self.what, p.len())),
         }
     }
 
     /// Required NUL-terminated string.
     pub fn string(&self, ty: u16) -> Result<String, String> {
-        let p = self
-            .get(ty)
-            .ok_or_else(|| format!("{}: attribute {ty} is missing", self.what))?;
+        let p = self.get(ty).ok_or_else(|| format!("{}: attribute {ty} is missing", self.what))?;
         Ok(decode_str(p))
     }
 
@@ -296,9 +279,7 @@ impl<'a> Attrs<'a> {
 
     /// An address of family `af` from a 4- or 16-byte payload.
     pub fn addr(&self, ty: u16, af: u16) -> Result<IpAddr, String> {
-        let p = self
-            .get(ty)
-            .ok_or_else(|| format!("{}: address attribute {ty} is missing", self.what))?;
+        let p = self.get(ty).ok_or_else(|| format!("{}: address attribute {ty} is missing", self.what))?;
         match af {
             2 if p.len() >= 4 => Ok(IpAddr::V4(Ipv4Addr::new(p[0], p[1], p[2], p[3]))),
             10 if p.len() >= 16 => {
@@ -306,11 +287,7 @@ impl<'a> Attrs<'a> {
                 b.copy_from_slice(&p[..16]);
                 Ok(IpAddr::V6(Ipv6Addr::from(b)))
             }
-            _ => Err(format!(
-                "{}: address of family {af} has {} bytes",
-                self.what,
-                p.len()
-            )),
+            _ => Err(format!("{}: address of family {af} has {} bytes", self.what, p.len())),
         }
     }
 }

@@ -17,8 +17,9 @@ pub struct IpvsHandle {
 }
 
 impl IpvsHandle {
-    /// Start the worker; it opens the backend on its own thread.
-    pub fn spawn() -> Result<Self, IpvsError> {
+    /// Start the worker; it opens the backend on its own thread. With
+    /// `read_only` the backend has no write path at all.
+    pub fn spawn(read_only: bool) -> Result<(Self, Option<String>), IpvsError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
         thread::Builder::new()
@@ -26,7 +27,8 @@ impl IpvsHandle {
             .spawn(move || {
                 let mut backend = match Backend::open() {
                     Ok(b) => {
-                        let _ = ready_tx.send(Ok(()));
+                        let b = if read_only { b.into_read_only() } else { b };
+                        let _ = ready_tx.send(Ok(b.read_only_reason()));
                         b
                     }
                     Err(e) => {
@@ -38,12 +40,9 @@ impl IpvsHandle {
                     job(&mut backend);
                 }
             })
-            .map_err(|e| IpvsError::Socket {
-                op: "start the IPVS worker".into(),
-                msg: e.to_string(),
-            })?;
-        ready_rx.recv().map_err(|_| IpvsError::WorkerGone)??;
-        Ok(IpvsHandle { tx })
+            .map_err(|e| IpvsError::Socket { op: "start the IPVS worker".into(), msg: e.to_string() })?;
+        let reason = ready_rx.recv().map_err(|_| IpvsError::WorkerGone)??;
+        Ok((IpvsHandle { tx }, reason))
     }
 
     /// Run `f` on the worker thread and await its result.

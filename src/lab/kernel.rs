@@ -25,22 +25,18 @@ pub fn cache_dir() -> PathBuf {
         return PathBuf::from(d);
     }
     directories::ProjectDirs::from("", "", "lvstop")
-        .map_or_else(
-            || std::env::temp_dir().join("lvstop-cache"),
-            |p| p.cache_dir().to_path_buf(),
-        )
+        .map_or_else(|| std::env::temp_dir().join("lvstop-cache"), |p| p.cache_dir().to_path_buf())
         .join("lab")
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<String, LabError> {
-    let out = cmd
-        .output()
-        .map_err(|e| LabError::Kernel(format!("cannot run {what}: {e} (is apt installed? this needs a Debian or Ubuntu host, or set LVSTOP_LAB_KERNEL)")))?;
+    let out = cmd.output().map_err(|e| {
+        LabError::Kernel(format!(
+            "cannot run {what}: {e} (is apt installed? this needs a Debian or Ubuntu host, or set LVSTOP_LAB_KERNEL)"
+        ))
+    })?;
     if !out.status.success() {
-        return Err(LabError::Kernel(format!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(LabError::Kernel(format!("{what} failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -51,21 +47,13 @@ fn has_ipvs(modules: &Path) -> bool {
 
 fn from_tree(root: &Path, origin: &str) -> Option<Kernel> {
     let boot = std::fs::read_dir(root.join("boot")).ok()?;
-    let vmlinuz = boot.filter_map(Result::ok).map(|e| e.path()).find(|p| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
-    })?;
-    let release = vmlinuz
-        .file_name()?
-        .to_string_lossy()
-        .trim_start_matches("vmlinuz-")
-        .to_string();
+    let vmlinuz = boot
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))?;
+    let release = vmlinuz.file_name()?.to_string_lossy().trim_start_matches("vmlinuz-").to_string();
     let modules = root.join("lib/modules").join(&release);
-    has_ipvs(&modules).then(|| Kernel {
-        vmlinuz,
-        modules,
-        origin: origin.to_string(),
-    })
+    has_ipvs(&modules).then(|| Kernel { vmlinuz, modules, origin: origin.to_string() })
 }
 
 /// Find or fetch a kernel. `say` receives progress messages.
@@ -90,10 +78,8 @@ pub fn ensure_kernel(say: &mut dyn FnMut(&str)) -> Result<Kernel, LabError> {
         });
     }
     let cache = cache_dir();
-    let deps = run(
-        Command::new("apt-cache").args(["depends", "linux-image-amd64"]),
-        "apt-cache depends linux-image-amd64",
-    );
+    let deps =
+        run(Command::new("apt-cache").args(["depends", "linux-image-amd64"]), "apt-cache depends linux-image-amd64");
     let package = deps.as_ref().ok().and_then(|d| {
         d.lines()
             .filter_map(|l| l.trim().strip_prefix("Depends: "))
@@ -122,16 +108,10 @@ pub fn ensure_kernel(say: &mut dyn FnMut(&str)) -> Result<Kernel, LabError> {
     }
     let tmp = cache.join(format!("{package}.download"));
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)
-        .map_err(|e| LabError::Kernel(format!("cannot create {}: {e}", tmp.display())))?;
-    say(&format!(
-        "Downloading Debian's kernel package {package} (about 70 MB, once) into {}",
-        cache.display()
-    ));
+    std::fs::create_dir_all(&tmp).map_err(|e| LabError::Kernel(format!("cannot create {}: {e}", tmp.display())))?;
+    say(&format!("Downloading Debian's kernel package {package} (about 70 MB, once) into {}", cache.display()));
     run(
-        Command::new("apt-get")
-            .args(["download", "-q", &package])
-            .current_dir(&tmp),
+        Command::new("apt-get").args(["download", "-q", &package]).current_dir(&tmp),
         &format!("apt-get download {package}"),
     )?;
     let deb = std::fs::read_dir(&tmp)
@@ -139,26 +119,14 @@ pub fn ensure_kernel(say: &mut dyn FnMut(&str)) -> Result<Kernel, LabError> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .ok_or_else(|| {
-            LabError::Kernel(format!(
-                "apt-get download {package} left no .deb in {}",
-                tmp.display()
-            ))
-        })?;
+        .ok_or_else(|| LabError::Kernel(format!("apt-get download {package} left no .deb in {}", tmp.display())))?;
     say(&format!("Unpacking {}", deb.display()));
     let unpacked = tmp.join("x");
-    run(
-        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked),
-        "dpkg-deb -x",
-    )?;
+    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked), "dpkg-deb -x")?;
     let _ = std::fs::remove_file(&deb);
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&unpacked, &dir).map_err(|e| {
-        LabError::Kernel(format!(
-            "cannot move the kernel into {}: {e}",
-            dir.display()
-        ))
-    })?;
+    std::fs::rename(&unpacked, &dir)
+        .map_err(|e| LabError::Kernel(format!("cannot move the kernel into {}: {e}", dir.display())))?;
     let _ = std::fs::remove_dir_all(&tmp);
     from_tree(&dir, &format!("{package} (cached in {})", dir.display()))
         .ok_or_else(|| LabError::Kernel(format!("{package} has no IPVS modules")))
@@ -169,19 +137,11 @@ pub fn index_modules(modules: &Path) -> HashMap<String, PathBuf> {
     let mut out = HashMap::new();
     let mut stack = vec![modules.join("kernel")];
     while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-        {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().filter_map(Result::ok) {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if let Some(name) = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".ko"))
-            {
+            } else if let Some(name) = p.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".ko")) {
                 out.insert(name.replace('-', "_"), p.clone());
             }
         }
@@ -197,20 +157,13 @@ pub fn module_depends(ko: &[u8]) -> Vec<String> {
     };
     let rest = &ko[pos + key.len()..];
     let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-    String::from_utf8_lossy(&rest[..end])
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.replace('-', "_"))
-        .collect()
+    String::from_utf8_lossy(&rest[..end]).split(',').filter(|s| !s.is_empty()).map(|s| s.replace('-', "_")).collect()
 }
 
 /// `wanted` modules and their dependencies, dependencies first. Modules that
 /// are not found (built into the kernel) are skipped.
 #[allow(clippy::implicit_hasher)]
-pub fn module_closure(
-    index: &HashMap<String, PathBuf>,
-    wanted: &[&str],
-) -> Result<Vec<(String, PathBuf)>, LabError> {
+pub fn module_closure(index: &HashMap<String, PathBuf>, wanted: &[&str]) -> Result<Vec<(String, PathBuf)>, LabError> {
     fn visit(
         name: &str,
         index: &HashMap<String, PathBuf>,
@@ -224,8 +177,8 @@ pub fn module_closure(
         let Some(path) = index.get(name) else {
             return Ok(());
         };
-        let bytes = std::fs::read(path)
-            .map_err(|e| LabError::Kernel(format!("cannot read {}: {e}", path.display())))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| LabError::Kernel(format!("cannot read {}: {e}", path.display())))?;
         for dep in module_depends(&bytes) {
             visit(&dep, index, seen, out)?;
         }
@@ -247,10 +200,7 @@ mod tests {
     #[test]
     fn depends_are_read_from_modinfo() {
         let blob = b"\x7fELF....\0license=GPL\0depends=nf_conntrack,libcrc32c,nf_defrag_ipv6\0retpoline=Y\0";
-        assert_eq!(
-            module_depends(blob),
-            vec!["nf_conntrack", "libcrc32c", "nf_defrag_ipv6"]
-        );
+        assert_eq!(module_depends(blob), vec!["nf_conntrack", "libcrc32c", "nf_defrag_ipv6"]);
         assert!(module_depends(b"\0depends=\0").is_empty());
         assert!(module_depends(b"nothing").is_empty());
     }

@@ -40,11 +40,7 @@ pub struct Topology {
 
 impl Default for Topology {
     fn default() -> Self {
-        Topology {
-            realservers: 3,
-            ipv6: true,
-            arp_problem: Vec::new(),
-        }
+        Topology { realservers: 3, ipv6: true, arp_problem: Vec::new() }
     }
 }
 
@@ -53,31 +49,16 @@ impl Default for Topology {
 pub fn setup_script(t: &Topology) -> String {
     let mut s = String::from("set -e\nsysctl -qw net.ipv4.conf.all.arp_ignore=0 >/dev/null\n");
     let _ = writeln!(s, "ip link add br0 type bridge && ip link set br0 up");
-    let _ = writeln!(
-        s,
-        "ip addr add {DIP}/24 dev br0 && ip addr add {VIP}/32 dev br0"
-    );
+    let _ = writeln!(s, "ip addr add {DIP}/24 dev br0 && ip addr add {VIP}/32 dev br0");
     if t.ipv6 {
-        let _ = writeln!(
-            s,
-            "ip addr add {DIP6}/64 dev br0 nodad && ip addr add {VIP6}/128 dev br0 nodad"
-        );
+        let _ = writeln!(s, "ip addr add {DIP6}/64 dev br0 nodad && ip addr add {VIP6}/128 dev br0 nodad");
     }
-    let mut hosts: Vec<(String, IpAddr, Option<Ipv6Addr>, bool)> = (1..=t.realservers)
-        .map(|i| {
-            (
-                format!("rs{i}"),
-                IpAddr::V4(rip(i)),
-                t.ipv6.then(|| rip6(i)),
-                true,
-            )
-        })
-        .collect();
+    let mut hosts: Vec<(String, IpAddr, Option<Ipv6Addr>, bool)> =
+        (1..=t.realservers).map(|i| (format!("rs{i}"), IpAddr::V4(rip(i)), t.ipv6.then(|| rip6(i)), true)).collect();
     hosts.push((
         "client".into(),
         IpAddr::V4(CLIENT),
-        t.ipv6
-            .then(|| Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x50)),
+        t.ipv6.then(|| Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x50)),
         false,
     ));
     for (n, (name, ip, ip6, is_rs)) in hosts.iter().enumerate() {
@@ -85,10 +66,7 @@ pub fn setup_script(t: &Topology) -> String {
         let _ = writeln!(s, "ip link add v{n} type veth peer name eth0 netns {name}");
         let _ = writeln!(s, "ip link set v{n} master br0 up");
         let x = format!("ip netns exec {name}");
-        let _ = writeln!(
-            s,
-            "{x} ip link set lo up && {x} ip link set eth0 up && {x} ip addr add {ip}/24 dev eth0"
-        );
+        let _ = writeln!(s, "{x} ip link set lo up && {x} ip link set eth0 up && {x} ip addr add {ip}/24 dev eth0");
         if let Some(ip6) = ip6 {
             let _ = writeln!(s, "{x} ip addr add {ip6}/64 dev eth0 nodad");
         }
@@ -101,10 +79,7 @@ pub fn setup_script(t: &Topology) -> String {
             if t.ipv6 {
                 let _ = writeln!(s, "{x} ip addr add {VIP6}/128 dev lo nodad");
             }
-            let _ = writeln!(
-                s,
-                "mkdir -p /tmp/lab/{name} && echo {name} > /tmp/lab/{name}/index.html"
-            );
+            let _ = writeln!(s, "mkdir -p /tmp/lab/{name} && echo {name} > /tmp/lab/{name}/index.html");
             let _ = writeln!(s, "{x} busybox httpd -p 80 -h /tmp/lab/{name}");
         }
     }

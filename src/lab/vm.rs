@@ -54,20 +54,13 @@ pub struct LabOutcome {
 }
 
 fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(cmd))
-            .find(|p| p.is_file())
-    })
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(cmd)).find(|p| p.is_file()))
 }
 
 /// Check the host tools the lab needs; the error says what to install.
 pub fn check_tools() -> Result<(PathBuf, PathBuf), LabError> {
     let qemu = which("qemu-system-x86_64");
-    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file());
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"].iter().map(PathBuf::from).find(|p| p.is_file());
     match (qemu, busybox) {
         (Some(q), Some(b)) => Ok((q, b)),
         (q, b) => {
@@ -115,9 +108,7 @@ $B poweroff -f
 "#;
 
 fn build_initramfs(kernel: &Kernel, busybox: &Path, out: &Path) -> Result<(), LabError> {
-    let io = |e: std::io::Error| {
-        LabError::Vm(format!("cannot write the initramfs {}: {e}", out.display()))
-    };
+    let io = |e: std::io::Error| LabError::Vm(format!("cannot write the initramfs {}: {e}", out.display()));
     let index = index_modules(&kernel.modules);
     let mods = module_closure(&index, MODULES)?;
     let file = std::fs::File::create(out).map_err(io)?;
@@ -125,16 +116,13 @@ fn build_initramfs(kernel: &Kernel, busybox: &Path, out: &Path) -> Result<(), La
     for d in ["bin", "mod", "proc", "sys", "dev", "host"] {
         w.dir(d).map_err(io)?;
     }
-    let bb = std::fs::read(busybox)
-        .map_err(|e| LabError::Vm(format!("cannot read {}: {e}", busybox.display())))?;
+    let bb = std::fs::read(busybox).map_err(|e| LabError::Vm(format!("cannot read {}: {e}", busybox.display())))?;
     w.file("bin/busybox", 0o755, &bb).map_err(io)?;
     w.file("init", 0o755, INIT.as_bytes()).map_err(io)?;
     let mut list = String::new();
     for (name, path) in &mods {
-        let data = std::fs::read(path)
-            .map_err(|e| LabError::Vm(format!("cannot read {}: {e}", path.display())))?;
-        w.file(&format!("mod/{name}.ko"), 0o644, &data)
-            .map_err(io)?;
+        let data = std::fs::read(path).map_err(|e| LabError::Vm(format!("cannot read {}: {e}", path.display())))?;
+        w.file(&format!("mod/{name}.ko"), 0o644, &data).map_err(io)?;
         list.push_str(name);
         list.push('\n');
     }
@@ -150,11 +138,8 @@ fn shell_quote(s: &str) -> String {
 pub fn run_in_vm(kernel: &Kernel, run: &LabRun) -> Result<LabOutcome, LabError> {
     let (qemu, busybox) = check_tools()?;
     let base = super::cache_dir().join("runs");
-    std::fs::create_dir_all(&base)
-        .map_err(|e| LabError::Vm(format!("cannot create {}: {e}", base.display())))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    std::fs::create_dir_all(&base).map_err(|e| LabError::Vm(format!("cannot create {}: {e}", base.display())))?;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let share = tempdir_in(&base.join(format!("{}-{nanos}", std::process::id())))?;
     let result = run_with_share(kernel, run, &qemu, &busybox, &share);
     let _ = std::fs::remove_dir_all(&share);
@@ -169,10 +154,7 @@ fn tempdir_in(path: &Path) -> Result<PathBuf, LabError> {
         }
         p = path.with_extension(n.to_string());
     }
-    Err(LabError::Vm(format!(
-        "cannot create a run directory near {}",
-        path.display()
-    )))
+    Err(LabError::Vm(format!("cannot create a run directory near {}", path.display())))
 }
 
 fn run_with_share(
@@ -183,8 +165,7 @@ fn run_with_share(
     share: &Path,
 ) -> Result<LabOutcome, LabError> {
     let write = |name: &str, text: &str| {
-        std::fs::write(share.join(name), text)
-            .map_err(|e| LabError::Vm(format!("cannot write {name}: {e}")))
+        std::fs::write(share.join(name), text).map_err(|e| LabError::Vm(format!("cannot write {name}: {e}")))
     };
     let mut env = String::from("export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp TERM=${TERM:-xterm-256color} LVSTOP_IN_VM=1\n");
     for (k, v) in &run.env {
@@ -194,57 +175,30 @@ fn run_with_share(
     write("run.sh", &format!("{}\n", run.command))?;
     let initrd = share.join("initrd.cpio");
     build_initramfs(kernel, busybox, &initrd)?;
-    let share_abs = share
-        .canonicalize()
-        .map_err(|e| LabError::Vm(e.to_string()))?;
+    let share_abs = share.canonicalize().map_err(|e| LabError::Vm(e.to_string()))?;
     let start = Instant::now();
     let mut child = Command::new(qemu)
-        .args([
-            "-accel",
-            "tcg,thread=multi",
-            "-cpu",
-            "max",
-            "-smp",
-            "2",
-            "-nographic",
-            "-no-reboot",
-            "-nic",
-            "none",
-        ])
+        .args(["-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2", "-nographic", "-no-reboot", "-nic", "none"])
         .args(["-m", &run.memory_mib.to_string()])
         .arg("-kernel")
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
         .arg(&initrd)
         .arg("-append")
-        .arg(format!(
-            "console=ttyS0 quiet loglevel=1 panic=-1 lvstop.share={}",
-            share_abs.display()
-        ))
-        .args([
-            "-virtfs",
-            "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
-        ])
+        .arg(format!("console=ttyS0 quiet loglevel=1 panic=-1 lvstop.share={}", share_abs.display()))
+        .args(["-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"])
         .arg("-virtfs")
-        .arg(format!(
-            "local,path={},mount_tag=share,security_model=none,multidevs=remap",
-            share_abs.display()
-        ))
+        .arg(format!("local,path={},mount_tag=share,security_model=none,multidevs=remap", share_abs.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| LabError::Vm(format!("cannot start {}: {e}", qemu.display())))?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| LabError::Vm("qemu has no stdout".into()))?;
+    let stdout = child.stdout.take().ok_or_else(|| LabError::Vm("qemu has no stdout".into()))?;
     let (tx, rx) = mpsc::channel::<String>();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
-            let line = String::from_utf8_lossy(&line)
-                .trim_end_matches('\r')
-                .to_string();
+            let line = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
             if tx.send(line).is_err() {
                 break;
             }

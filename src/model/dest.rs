@@ -59,15 +59,9 @@ impl ForwardMethod {
 
     /// Parse a /proc or ipvsadm forward name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [
-            Self::Masq,
-            Self::Local,
-            Self::Tunnel,
-            Self::Route,
-            Self::Bypass,
-        ]
-        .into_iter()
-        .find(|m| m.name().eq_ignore_ascii_case(name))
+        [Self::Masq, Self::Local, Self::Tunnel, Self::Route, Self::Bypass]
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
     /// The ipvsadm switch for this method (`-g`, `-i`, `-m`; local saves as `-g` like ipvsadm).

@@ -93,20 +93,12 @@ pub enum ServiceKey {
 impl ServiceKey {
     /// A TCP service.
     pub fn tcp(addr: IpAddr, port: u16) -> Self {
-        ServiceKey::Addr {
-            protocol: Protocol::Tcp,
-            addr,
-            port,
-        }
+        ServiceKey::Addr { protocol: Protocol::Tcp, addr, port }
     }
 
     /// A UDP service.
     pub fn udp(addr: IpAddr, port: u16) -> Self {
-        ServiceKey::Addr {
-            protocol: Protocol::Udp,
-            addr,
-            port,
-        }
+        ServiceKey::Addr { protocol: Protocol::Udp, addr, port }
     }
 
     /// A firewall-mark service.
@@ -138,23 +130,11 @@ impl ServiceKey {
     /// The ipvsadm arguments naming this service, e.g. `-t 198.51.100.1:80` or `-f 1 -6`.
     pub fn ipvsadm_args(&self) -> String {
         match self {
-            ServiceKey::Addr {
-                protocol,
-                addr,
-                port,
-            } => format!(
-                "{} {}",
-                protocol.ipvsadm_option().unwrap_or("--xxx-service"),
-                fmt_addr_port(addr, *port)
-            ),
-            ServiceKey::Fwmark {
-                family: Family::Inet,
-                mark,
-            } => format!("-f {mark}"),
-            ServiceKey::Fwmark {
-                family: Family::Inet6,
-                mark,
-            } => format!("-f {mark} -6"),
+            ServiceKey::Addr { protocol, addr, port } => {
+                format!("{} {}", protocol.ipvsadm_option().unwrap_or("--xxx-service"), fmt_addr_port(addr, *port))
+            }
+            ServiceKey::Fwmark { family: Family::Inet, mark } => format!("-f {mark}"),
+            ServiceKey::Fwmark { family: Family::Inet6, mark } => format!("-f {mark} -6"),
         }
     }
 }
@@ -163,21 +143,11 @@ impl fmt::Display for ServiceKey {
     /// The form ipvsadm lists services in: `TCP  198.51.100.1:80`, `FWM  1 IPv6`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ServiceKey::Addr {
-                protocol,
-                addr,
-                port,
-            } => {
+            ServiceKey::Addr { protocol, addr, port } => {
                 write!(f, "{} {}", protocol.name(), fmt_addr_port(addr, *port))
             }
-            ServiceKey::Fwmark {
-                family: Family::Inet,
-                mark,
-            } => write!(f, "FWM {mark}"),
-            ServiceKey::Fwmark {
-                family: Family::Inet6,
-                mark,
-            } => write!(f, "FWM {mark} IPv6"),
+            ServiceKey::Fwmark { family: Family::Inet, mark } => write!(f, "FWM {mark}"),
+            ServiceKey::Fwmark { family: Family::Inet6, mark } => write!(f, "FWM {mark} IPv6"),
         }
     }
 }
@@ -231,11 +201,7 @@ impl ServiceFlags {
                 }
             }
             _ => {
-                for (bit, name) in [
-                    (Self::SCHED1, "flag-1"),
-                    (Self::SCHED2, "flag-2"),
-                    (Self::SCHED3, "flag-3"),
-                ] {
+                for (bit, name) in [(Self::SCHED1, "flag-1"), (Self::SCHED2, "flag-2"), (Self::SCHED3, "flag-3")] {
                     if self.has(bit) {
                         out.push(name.to_string());
                     }
@@ -365,17 +331,11 @@ pub struct Service {
 impl Service {
     /// Sum of ActiveConn over destinations.
     pub fn active_conns(&self) -> u64 {
-        self.destinations
-            .iter()
-            .map(|d| u64::from(d.active_conns))
-            .sum()
+        self.destinations.iter().map(|d| u64::from(d.active_conns)).sum()
     }
 
     /// Sum of InActConn over destinations.
     pub fn inact_conns(&self) -> u64 {
-        self.destinations
-            .iter()
-            .map(|d| u64::from(d.inact_conns))
-            .sum()
+        self.destinations.iter().map(|d| u64::from(d.inact_conns)).sum()
     }
 }

@@ -16,55 +16,28 @@ fn svc() -> ServiceSpec {
 fn weights_follow_ipvsadm() {
     let s = svc();
     for w in [0, 1, 65535] {
-        assert!(DestSpec::new(ip("198.51.100.11"), 80, ForwardMethod::Route)
-            .weight(w)
-            .validate(&s)
-            .is_ok());
+        assert!(DestSpec::new(ip("198.51.100.11"), 80, ForwardMethod::Route).weight(w).validate(&s).is_ok());
     }
-    let e = DestSpec::new(ip("198.51.100.11"), 80, ForwardMethod::Route)
-        .weight(65536)
-        .validate(&s)
-        .expect_err("65536");
+    let e = DestSpec::new(ip("198.51.100.11"), 80, ForwardMethod::Route).weight(65536).validate(&s).expect_err("65536");
     assert_eq!(e.field, "weight");
-    assert_eq!(
-        e.to_string(),
-        "invalid weight '65536': use 0 to 65535 (0 drains the realserver)"
-    );
+    assert_eq!(e.to_string(), "invalid weight '65536': use 0 to 65535 (0 drains the realserver)");
 }
 
 #[test]
 fn ports_and_families() {
     let s = svc();
     let remap = DestSpec::new(ip("198.51.100.11"), 8080, ForwardMethod::Route);
-    assert!(remap
-        .validate(&s)
-        .expect_err("DR remap")
-        .to_string()
-        .contains("service port 80"));
-    assert!(
-        DestSpec::new(ip("198.51.100.11"), 8080, ForwardMethod::Masq)
-            .validate(&s)
-            .is_ok()
-    );
+    assert!(remap.validate(&s).expect_err("DR remap").to_string().contains("service port 80"));
+    assert!(DestSpec::new(ip("198.51.100.11"), 8080, ForwardMethod::Masq).validate(&s).is_ok());
     let v6 = DestSpec::new(ip("2001:db8::11"), 80, ForwardMethod::Route);
     assert!(v6.validate(&s).is_err(), "mixed family needs a tunnel");
-    assert!(DestSpec::new(ip("2001:db8::11"), 80, ForwardMethod::Tunnel)
-        .validate(&s)
-        .is_ok());
+    assert!(DestSpec::new(ip("2001:db8::11"), 80, ForwardMethod::Tunnel).validate(&s).is_ok());
     let zero = ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 0), "rr");
-    assert!(zero
-        .validate()
-        .expect_err("port 0")
-        .to_string()
-        .contains("persistent"));
+    assert!(zero.validate().expect_err("port 0").to_string().contains("persistent"));
     assert!(zero.persistent(300).validate().is_ok());
     let fw = ServiceSpec::new(ServiceKey::fwmark(Family::Inet, 1), "rr");
-    assert!(DestSpec::new(ip("198.51.100.11"), 0, ForwardMethod::Route)
-        .validate(&fw)
-        .is_ok());
-    assert!(ServiceSpec::new(ServiceKey::fwmark(Family::Inet, 0), "rr")
-        .validate()
-        .is_err());
+    assert!(DestSpec::new(ip("198.51.100.11"), 0, ForwardMethod::Route).validate(&fw).is_ok());
+    assert!(ServiceSpec::new(ServiceKey::fwmark(Family::Inet, 0), "rr").validate().is_err());
 }
 
 #[test]
@@ -72,11 +45,7 @@ fn thresholds_netmasks_names_tunnels() {
     let s = svc();
     let mut d = DestSpec::new(ip("198.51.100.11"), 80, ForwardMethod::Route);
     d.l_thresh = 5;
-    assert!(d
-        .validate(&s)
-        .expect_err("l > u = 0")
-        .to_string()
-        .contains("lower threshold"));
+    assert!(d.validate(&s).expect_err("l > u = 0").to_string().contains("lower threshold"));
     d.u_thresh = 10;
     assert!(d.validate(&s).is_ok());
     let mut v6 = ServiceSpec::new(ServiceKey::tcp(ip("2001:db8::100"), 80), "rr").persistent(60);
@@ -86,22 +55,12 @@ fn thresholds_netmasks_names_tunnels() {
     assert!(v6.validate().is_ok());
     let mut v4 = svc().persistent(60);
     v4.netmask = Netmask::V4("255.0.255.0".parse().expect("mask"));
-    assert!(v4
-        .validate()
-        .expect_err("holes")
-        .to_string()
-        .contains("contiguous"));
-    assert!(ServiceSpec::new(s.key, "a-very-long-scheduler")
-        .validate()
-        .is_err());
+    assert!(v4.validate().expect_err("holes").to_string().contains("contiguous"));
+    assert!(ServiceSpec::new(s.key, "a-very-long-scheduler").validate().is_err());
     assert!(ServiceSpec::new(s.key, "rr;reboot").validate().is_err());
     let mut gue = DestSpec::new(ip("198.51.100.11"), 80, ForwardMethod::Tunnel);
     gue.tun_type = TunnelType::Gue;
-    assert!(gue
-        .validate(&s)
-        .expect_err("gue port")
-        .to_string()
-        .contains("GUE"));
+    assert!(gue.validate(&s).expect_err("gue port").to_string().contains("GUE"));
     gue.tun_port = 6080;
     assert!(gue.validate(&s).is_ok());
     let mut dr = DestSpec::new(ip("198.51.100.11"), 80, ForwardMethod::Route);

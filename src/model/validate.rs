@@ -27,30 +27,16 @@ pub struct ValidationError {
     pub reason: String,
 }
 
-fn bad(
-    field: &'static str,
-    value: impl std::fmt::Display,
-    reason: impl Into<String>,
-) -> ValidationError {
-    ValidationError {
-        field,
-        value: value.to_string(),
-        reason: reason.into(),
-    }
+fn bad(field: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> ValidationError {
+    ValidationError { field, value: value.to_string(), reason: reason.into() }
 }
 
 fn check_name(field: &'static str, name: &str) -> Result<(), ValidationError> {
     if name.is_empty()
         || name.len() > NAME_MAX
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(bad(
-            field,
-            name,
-            format!("use 1 to {NAME_MAX} letters, digits, '-' or '_'"),
-        ));
+        return Err(bad(field, name, format!("use 1 to {NAME_MAX} letters, digits, '-' or '_'")));
     }
     Ok(())
 }
@@ -63,11 +49,7 @@ impl ServiceSpec {
             check_name("persistence engine", pe)?;
         }
         match self.key {
-            super::ServiceKey::Addr {
-                protocol,
-                addr,
-                port,
-            } => {
+            super::ServiceKey::Addr { protocol, addr, port } => {
                 if protocol.ipvsadm_option().is_none() {
                     return Err(bad("protocol", protocol.number(), "use TCP, UDP or SCTP"));
                 }
@@ -75,14 +57,14 @@ impl ServiceSpec {
                     return Err(bad("virtual address", addr, "use a unicast address"));
                 }
                 if port == 0 && !self.flags.is_persistent() {
-                    return Err(bad("port", port, "port 0 (all ports) needs a persistent service: set a persistence timeout, or use 1-65535"));
+                    return Err(bad(
+                        "port",
+                        port,
+                        "port 0 (all ports) needs a persistent service: set a persistence timeout, or use 1-65535",
+                    ));
                 }
                 if self.flags.is_one_packet() && protocol != super::Protocol::Udp {
-                    return Err(bad(
-                        "one-packet",
-                        "on",
-                        "one-packet scheduling is only for UDP or fwmark services",
-                    ));
+                    return Err(bad("one-packet", "on", "one-packet scheduling is only for UDP or fwmark services"));
                 }
             }
             super::ServiceKey::Fwmark { mark, .. } => {
@@ -99,21 +81,13 @@ impl ServiceSpec {
             ));
         }
         if self.flags.is_persistent() && !(1..=TIMEOUT_MAX).contains(&self.timeout) {
-            return Err(bad(
-                "persistence timeout",
-                self.timeout,
-                format!("use 1 to {TIMEOUT_MAX} seconds"),
-            ));
+            return Err(bad("persistence timeout", self.timeout, format!("use 1 to {TIMEOUT_MAX} seconds")));
         }
         match (self.key.family(), self.netmask) {
             (Family::Inet, Netmask::V4(m)) => {
                 let bits = u32::from(m);
                 if bits.leading_ones() + bits.trailing_zeros() != 32 || bits == 0 {
-                    return Err(bad(
-                        "netmask",
-                        m,
-                        "use a contiguous IPv4 netmask such as 255.255.255.0",
-                    ));
+                    return Err(bad("netmask", m, "use a contiguous IPv4 netmask such as 255.255.255.0"));
                 }
             }
             (Family::Inet6, Netmask::V6(p)) => {
@@ -121,13 +95,7 @@ impl ServiceSpec {
                     return Err(bad("prefix length", p, "use 1 to 128 for an IPv6 service"));
                 }
             }
-            (_, m) => {
-                return Err(bad(
-                    "netmask",
-                    m,
-                    "the netmask must match the service's address family",
-                ))
-            }
+            (_, m) => return Err(bad("netmask", m, "the netmask must match the service's address family")),
         }
         Ok(())
     }
@@ -137,50 +105,27 @@ impl DestSpec {
     /// Check the destination against ipvsadm's and the kernel's rules for `svc`.
     pub fn validate(&self, svc: &ServiceSpec) -> Result<(), ValidationError> {
         if self.weight > WEIGHT_MAX {
-            return Err(bad(
-                "weight",
-                self.weight,
-                format!("use 0 to {WEIGHT_MAX} (0 drains the realserver)"),
-            ));
+            return Err(bad("weight", self.weight, format!("use 0 to {WEIGHT_MAX} (0 drains the realserver)")));
         }
         if self.u_thresh > THRESH_MAX {
-            return Err(bad(
-                "upper threshold",
-                self.u_thresh,
-                format!("use 0 (none) to {THRESH_MAX}"),
-            ));
+            return Err(bad("upper threshold", self.u_thresh, format!("use 0 (none) to {THRESH_MAX}")));
         }
         if self.l_thresh > THRESH_MAX {
-            return Err(bad(
-                "lower threshold",
-                self.l_thresh,
-                format!("use 0 to {THRESH_MAX}"),
-            ));
+            return Err(bad("lower threshold", self.l_thresh, format!("use 0 to {THRESH_MAX}")));
         }
         if self.l_thresh > self.u_thresh && self.l_thresh != 0 {
             return Err(bad(
                 "lower threshold",
                 self.l_thresh,
-                format!(
-                    "must not exceed the upper threshold ({}); with no upper threshold use 0",
-                    self.u_thresh
-                ),
+                format!("must not exceed the upper threshold ({}); with no upper threshold use 0", self.u_thresh),
             ));
         }
         if self.addr.is_unspecified() || self.addr.is_multicast() {
-            return Err(bad(
-                "realserver address",
-                self.addr,
-                "use a unicast address",
-            ));
+            return Err(bad("realserver address", self.addr, "use a unicast address"));
         }
         if let std::net::IpAddr::V4(a) = self.addr {
             if a.is_broadcast() {
-                return Err(bad(
-                    "realserver address",
-                    self.addr,
-                    "use a unicast address",
-                ));
+                return Err(bad("realserver address", self.addr, "use a unicast address"));
             }
         }
         if self.family() != svc.key.family() && self.forward != ForwardMethod::Tunnel {
@@ -191,11 +136,7 @@ impl DestSpec {
             ));
         }
         if matches!(self.forward, ForwardMethod::Bypass) {
-            return Err(bad(
-                "forwarding method",
-                "bypass",
-                "use DR (-g), NAT (-m) or tunnel (-i)",
-            ));
+            return Err(bad("forwarding method", "bypass", "use DR (-g), NAT (-m) or tunnel (-i)"));
         }
         let svc_port = svc.key.port();
         if !svc.key.is_fwmark() && self.forward.is_one_way() && self.port != svc_port {
@@ -210,39 +151,18 @@ impl DestSpec {
         }
         if self.forward == ForwardMethod::Tunnel {
             if self.tun_type == TunnelType::Gue && self.tun_port == 0 {
-                return Err(bad(
-                    "tunnel port",
-                    0,
-                    "a GUE tunnel needs a UDP port from 1 to 65535",
-                ));
+                return Err(bad("tunnel port", 0, "a GUE tunnel needs a UDP port from 1 to 65535"));
             }
-            if self.tun_type == TunnelType::Ipip
-                && (self.tun_port != 0 || self.tun_csum.value() != 0)
-            {
-                return Err(bad(
-                    "tunnel options",
-                    self.tun_port,
-                    "an IPIP tunnel takes no port or checksum option",
-                ));
+            if self.tun_type == TunnelType::Ipip && (self.tun_port != 0 || self.tun_csum.value() != 0) {
+                return Err(bad("tunnel options", self.tun_port, "an IPIP tunnel takes no port or checksum option"));
             }
             if self.tun_type == TunnelType::Gre && self.tun_port != 0 {
-                return Err(bad(
-                    "tunnel port",
-                    self.tun_port,
-                    "a GRE tunnel takes no port",
-                ));
+                return Err(bad("tunnel port", self.tun_port, "a GRE tunnel takes no port"));
             }
             if self.tun_type == TunnelType::Gre && self.tun_csum == super::TunnelCsum::RemCsum {
-                return Err(bad(
-                    "tunnel checksum",
-                    "remcsum",
-                    "a GRE tunnel takes --tun-nocsum or --tun-csum",
-                ));
+                return Err(bad("tunnel checksum", "remcsum", "a GRE tunnel takes --tun-nocsum or --tun-csum"));
             }
-        } else if self.tun_type != TunnelType::Ipip
-            || self.tun_port != 0
-            || self.tun_csum.value() != 0
-        {
+        } else if self.tun_type != TunnelType::Ipip || self.tun_port != 0 || self.tun_csum.value() != 0 {
             return Err(bad(
                 "tunnel options",
                 self.tun_type.name(),

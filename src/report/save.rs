@@ -38,13 +38,7 @@ pub fn save_rules(snap: &Snapshot) -> String {
         out.push('\n');
         for d in &s.destinations {
             let ds = &d.spec;
-            let _ = write!(
-                out,
-                "-a {name} -r {} {} -w {}",
-                ds.addr_port(),
-                ds.forward.ipvsadm_switch(),
-                ds.weight
-            );
+            let _ = write!(out, "-a {name} -r {} {} -w {}", ds.addr_port(), ds.forward.ipvsadm_switch(), ds.weight);
             if ds.forward == ForwardMethod::Tunnel {
                 let _ = write!(out, " --tun-type {}", ds.tun_type.name());
                 if ds.tun_type == TunnelType::Gue {

@@ -28,13 +28,10 @@ fn stat_cells(c: &Counters, r: &Rates, have: bool) -> Vec<String> {
     if !have {
         return vec!["-".into(); 10];
     }
-    [
-        c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes, r.cps, r.inpps, r.outpps, r.inbps,
-        r.outbps,
-    ]
-    .iter()
-    .map(u64::to_string)
-    .collect()
+    [c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes, r.cps, r.inpps, r.outpps, r.inbps, r.outbps]
+        .iter()
+        .map(u64::to_string)
+        .collect()
 }
 
 fn service_cells(s: &Service, have: bool) -> Vec<String> {
@@ -63,11 +60,7 @@ fn service_cells(s: &Service, have: bool) -> Vec<String> {
         s.active_conns().to_string(),
         s.inact_conns().to_string(),
         if have {
-            s.destinations
-                .iter()
-                .map(|d| u64::from(d.persist_conns))
-                .sum::<u64>()
-                .to_string()
+            s.destinations.iter().map(|d| u64::from(d.persist_conns)).sum::<u64>().to_string()
         } else {
             "-".into()
         },
@@ -89,16 +82,8 @@ fn dest_cells(d: &Destination, have: bool) -> Vec<String> {
         ds.weight.to_string(),
         d.active_conns.to_string(),
         d.inact_conns.to_string(),
-        if have {
-            d.persist_conns.to_string()
-        } else {
-            "-".into()
-        },
-        if have {
-            format!("{}/{}", ds.u_thresh, ds.l_thresh)
-        } else {
-            "-".into()
-        },
+        if have { d.persist_conns.to_string() } else { "-".into() },
+        if have { format!("{}/{}", ds.u_thresh, ds.l_thresh) } else { "-".into() },
     ];
     row.extend(stat_cells(&d.stats, &d.rates, have));
     row
@@ -109,12 +94,7 @@ pub fn dump_text(snap: &Snapshot) -> String {
     let have = !snap.is_degraded();
     let mut out = String::new();
     if let Some(info) = snap.info {
-        let _ = write!(
-            out,
-            "IP Virtual Server version {} (size={})",
-            info.version(),
-            info.conn_tab_size
-        );
+        let _ = write!(out, "IP Virtual Server version {} (size={})", info.version(), info.conn_tab_size);
     }
     match &snap.source {
         Source::Netlink => out.push_str(", read over netlink\n"),
@@ -123,18 +103,10 @@ pub fn dump_text(snap: &Snapshot) -> String {
         }
     }
     if let Some(t) = snap.timeouts {
-        let _ = writeln!(
-            out,
-            "Timeout (tcp tcpfin udp): {} {} {}",
-            t.tcp, t.tcp_fin, t.udp
-        );
+        let _ = writeln!(out, "Timeout (tcp tcpfin udp): {} {} {}", t.tcp, t.tcp_fin, t.udp);
     }
     for d in &snap.daemons {
-        let _ = writeln!(
-            out,
-            "{:?} sync daemon (mcast={}, syncid={})",
-            d.state, d.mcast_ifn, d.sync_id
-        );
+        let _ = writeln!(out, "{:?} sync daemon (mcast={}, syncid={})", d.state, d.mcast_ifn, d.sync_id);
     }
     let mut rows: Vec<Vec<String>> = vec![HEAD.iter().map(ToString::to_string).collect()];
     for s in &snap.services {
@@ -143,9 +115,7 @@ pub fn dump_text(snap: &Snapshot) -> String {
             rows.push(dest_cells(d, have));
         }
     }
-    let widths: Vec<usize> = (0..HEAD.len())
-        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
-        .collect();
+    let widths: Vec<usize> = (0..HEAD.len()).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
     for r in &rows {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {

@@ -83,10 +83,7 @@ pub struct ProcTable {
 }
 
 fn read(path: &str) -> Result<String, ProcError> {
-    std::fs::read_to_string(path).map_err(|e| ProcError::Read {
-        path: path.into(),
-        msg: e.to_string(),
-    })
+    std::fs::read_to_string(path).map_err(|e| ProcError::Read { path: path.into(), msg: e.to_string() })
 }
 
 /// Read and parse /proc/net/ip_vs.
@@ -122,9 +119,7 @@ pub fn parse_table(path: &str, text: &str) -> Result<ProcTable, ProcError> {
         why: why.to_string(),
     };
     let mut lines = text.lines().enumerate();
-    let (_, header) = lines
-        .next()
-        .ok_or_else(|| err(1, "", "the file is empty"))?;
+    let (_, header) = lines.next().ok_or_else(|| err(1, "", "the file is empty"))?;
     // "IP Virtual Server version 1.2.1 (size=4096)"
     let version_code = header
         .split_whitespace()
@@ -133,13 +128,7 @@ pub fn parse_table(path: &str, text: &str) -> Result<ProcTable, ProcError> {
             let p: Vec<u32> = v.split('.').filter_map(|x| x.parse().ok()).collect();
             (p.len() == 3).then(|| (p[0] << 16) | (p[1] << 8) | p[2])
         })
-        .ok_or_else(|| {
-            err(
-                1,
-                header,
-                "expected 'IP Virtual Server version X.Y.Z (size=N)'",
-            )
-        })?;
+        .ok_or_else(|| err(1, header, "expected 'IP Virtual Server version X.Y.Z (size=N)'"))?;
     let size = header
         .split("size=")
         .nth(1)
@@ -153,24 +142,16 @@ pub fn parse_table(path: &str, text: &str) -> Result<ProcTable, ProcError> {
         }
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.first() == Some(&"->") {
-            let svc = services
-                .last_mut()
-                .ok_or_else(|| err(n, line, "destination before any service"))?;
+            let svc = services.last_mut().ok_or_else(|| err(n, line, "destination before any service"))?;
             if f.len() < 6 {
-                return Err(err(
-                    n,
-                    line,
-                    "expected '-> ADDR:PORT Forward Weight ActiveConn InActConn'",
-                ));
+                return Err(err(n, line, "expected '-> ADDR:PORT Forward Weight ActiveConn InActConn'"));
             }
-            let (addr, port) =
-                addr_port(f[1]).ok_or_else(|| err(n, line, "bad destination address"))?;
+            let (addr, port) = addr_port(f[1]).ok_or_else(|| err(n, line, "bad destination address"))?;
             let num = |s: &str| s.parse::<u32>().map_err(|_| err(n, line, "bad number"));
             svc.dests.push(ProcDest {
                 addr,
                 port,
-                forward: ForwardMethod::from_name(f[2])
-                    .ok_or_else(|| err(n, line, "unknown forwarding method"))?,
+                forward: ForwardMethod::from_name(f[2]).ok_or_else(|| err(n, line, "unknown forwarding method"))?,
                 weight: num(f[3])?,
                 active: num(f[4])?,
                 inactive: num(f[5])?,
@@ -182,10 +163,7 @@ pub fn parse_table(path: &str, text: &str) -> Result<ProcTable, ProcError> {
         }
         let key = if f[0] == "FWM" {
             let mark = u32::from_str_radix(f[1], 16).map_err(|_| err(n, line, "bad fwmark"))?;
-            ServiceKey::Fwmark {
-                family: Family::Inet,
-                mark,
-            }
+            ServiceKey::Fwmark { family: Family::Inet, mark }
         } else {
             let protocol = match f[0] {
                 "TCP" => Protocol::Tcp,
@@ -193,22 +171,15 @@ pub fn parse_table(path: &str, text: &str) -> Result<ProcTable, ProcError> {
                 "SCTP" => Protocol::Sctp,
                 _ => return Err(err(n, line, "unknown protocol")),
             };
-            let (addr, port) =
-                addr_port(f[1]).ok_or_else(|| err(n, line, "bad service address"))?;
-            ServiceKey::Addr {
-                protocol,
-                addr,
-                port,
-            }
+            let (addr, port) = addr_port(f[1]).ok_or_else(|| err(n, line, "bad service address"))?;
+            ServiceKey::Addr { protocol, addr, port }
         };
         let rest = &f[3..];
         let one_packet = rest.contains(&"ops");
         let persistent = match rest.iter().position(|w| *w == "persistent") {
             Some(p) => {
                 let t = rest.get(p + 1).and_then(|t| t.parse::<u64>().ok());
-                let m = rest
-                    .get(p + 2)
-                    .and_then(|m| u32::from_str_radix(m, 16).ok());
+                let m = rest.get(p + 2).and_then(|m| u32::from_str_radix(m, 16).ok());
                 match (t, m) {
                     (Some(t), Some(m)) => Some((t, m)),
                     _ => return Err(err(n, line, "expected 'persistent TIMEOUT MASK'")),
@@ -216,13 +187,7 @@ pub fn parse_table(path: &str, text: &str) -> Result<ProcTable, ProcError> {
             }
             None => None,
         };
-        services.push(ProcService {
-            key,
-            scheduler: f[2].to_string(),
-            one_packet,
-            persistent,
-            dests: Vec::new(),
-        });
+        services.push(ProcService { key, scheduler: f[2].to_string(), one_packet, persistent, dests: Vec::new() });
     }
     for s in &mut services {
         if let ServiceKey::Fwmark { family, .. } = &mut s.key {
@@ -231,11 +196,7 @@ pub fn parse_table(path: &str, text: &str) -> Result<ProcTable, ProcError> {
             }
         }
     }
-    Ok(ProcTable {
-        version_code,
-        size,
-        services,
-    })
+    Ok(ProcTable { version_code, size, services })
 }
 
 /// Parse the text of /proc/net/ip_vs_stats (hex counters and rates).
@@ -244,29 +205,14 @@ pub fn parse_totals(path: &str, text: &str) -> Result<(Counters, Rates), ProcErr
         .lines()
         .enumerate()
         .filter_map(|(i, l)| {
-            let v: Option<Vec<u64>> = l
-                .split_whitespace()
-                .map(|w| u64::from_str_radix(w, 16).ok())
-                .collect();
+            let v: Option<Vec<u64>> = l.split_whitespace().map(|w| u64::from_str_radix(w, 16).ok()).collect();
             v.filter(|v| v.len() == 5).map(|v| (i, v))
         })
         .collect();
     match rows.as_slice() {
         [(_, c), (_, r), ..] => Ok((
-            Counters {
-                conns: c[0],
-                inpkts: c[1],
-                outpkts: c[2],
-                inbytes: c[3],
-                outbytes: c[4],
-            },
-            Rates {
-                cps: r[0],
-                inpps: r[1],
-                outpps: r[2],
-                inbps: r[3],
-                outbps: r[4],
-            },
+            Counters { conns: c[0], inpkts: c[1], outpkts: c[2], inbytes: c[3], outbytes: c[4] },
+            Rates { cps: r[0], inpps: r[1], outpps: r[2], inbps: r[3], outbps: r[4] },
         )),
         _ => Err(ProcError::Parse {
             path: path.into(),
@@ -300,18 +246,9 @@ FWM  00000001 wlc persistent 75000 FFFFFF00
         assert_eq!((t.version_code, t.size), (0x0001_0201, 4096));
         assert_eq!(t.services.len(), 4);
         let s = &t.services[0];
-        assert_eq!(
-            s.key,
-            ServiceKey::tcp("198.51.100.1".parse().expect("ip"), 80)
-        );
-        assert_eq!(
-            s.dests[0].addr,
-            "198.51.100.11".parse::<IpAddr>().expect("ip")
-        );
-        assert_eq!(
-            (s.dests[0].weight, s.dests[0].active, s.dests[0].inactive),
-            (1, 2, 30)
-        );
+        assert_eq!(s.key, ServiceKey::tcp("198.51.100.1".parse().expect("ip"), 80));
+        assert_eq!(s.dests[0].addr, "198.51.100.11".parse::<IpAddr>().expect("ip"));
+        assert_eq!((s.dests[0].weight, s.dests[0].active, s.dests[0].inactive), (1, 2, 30));
         assert!(t.services[1].one_packet);
         assert_eq!(t.services[2].persistent, Some((75000, 0x4000_0000)));
         assert_eq!(t.services[2].dests[0].port, 443);
@@ -320,11 +257,8 @@ FWM  00000001 wlc persistent 75000 FFFFFF00
 
     #[test]
     fn bad_lines_are_named() {
-        let e = parse_table(
-            IP_VS,
-            "IP Virtual Server version 1.2.1 (size=4096)\nx\ny\nTCP  ZZ:0050 rr\n",
-        )
-        .expect_err("bad");
+        let e = parse_table(IP_VS, "IP Virtual Server version 1.2.1 (size=4096)\nx\ny\nTCP  ZZ:0050 rr\n")
+            .expect_err("bad");
         assert!(e.to_string().contains("line 4"), "{e}");
         assert!(parse_table(IP_VS, "").is_err());
     }

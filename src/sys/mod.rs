@@ -1,6 +1,7 @@
 //! Readers of /proc and /sys. No netlink, no UI.
 
 pub mod ipvs_proc;
+pub mod managed;
 
 use std::path::Path;
 
@@ -17,9 +18,6 @@ pub fn kernel_hz() -> (u32, bool) {
     let config = std::fs::read_to_string(format!("/boot/config-{release}")).unwrap_or_default();
     config
         .lines()
-        .find_map(|l| {
-            l.strip_prefix("CONFIG_HZ=")
-                .and_then(|v| v.trim().parse().ok())
-        })
+        .find_map(|l| l.strip_prefix("CONFIG_HZ=").and_then(|v| v.trim().parse().ok()))
         .map_or((250, false), |hz| (hz, true))
 }

@@ -29,10 +29,7 @@ use crate::app::{AppState, Focus, Layer, Outcome};
 pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
     let area = f.area();
     if area.width < 30 || area.height < 8 {
-        f.render_widget(
-            Paragraph::new("lvstop: enlarge the terminal").style(theme.slot(Slot::Base)),
-            area,
-        );
+        f.render_widget(Paragraph::new("lvstop: enlarge the terminal").style(theme.slot(Slot::Base)), area);
         return;
     }
     f.render_widget(Block::default().style(theme.slot(Slot::Base)), area);
@@ -40,30 +37,21 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
     let [top, main, prompt, status] = Layout::vertical([
         Constraint::Length(banner),
         Constraint::Min(4),
-        Constraint::Length(u16::from(matches!(
-            state.layers.last(),
-            Some(Layer::Prompt { .. })
-        ))),
+        Constraint::Length(u16::from(matches!(state.layers.last(), Some(Layer::Prompt { .. })))),
         Constraint::Length(1),
     ])
     .areas(area);
     if let Err(why) = &state.writable {
-        f.render_widget(
-            Paragraph::new(format!(" READ-ONLY: {why}")).style(theme.slot(Slot::ReadOnly)),
-            top,
-        );
+        f.render_widget(Paragraph::new(format!(" READ-ONLY: {why}")).style(theme.slot(Slot::ReadOnly)), top);
     }
-    let [svc_area, lower] =
-        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
+    let [svc_area, lower] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
     rows::services(state, theme, f, svc_area);
     if lower.width >= 120 {
-        let [dests, detail] =
-            Layout::horizontal([Constraint::Min(70), Constraint::Length(44)]).areas(lower);
+        let [dests, detail] = Layout::horizontal([Constraint::Min(70), Constraint::Length(40)]).areas(lower);
         rows::dests(state, theme, f, dests);
         rows::detail(state, theme, f, detail);
     } else if lower.height >= 18 {
-        let [dests, detail] =
-            Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(lower);
+        let [dests, detail] = Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(lower);
         rows::dests(state, theme, f, dests);
         rows::detail(state, theme, f, detail);
     } else {
@@ -75,10 +63,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
 
 fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let base = theme.slot(Slot::StatusBar);
-    let mut spans = vec![Span::styled(
-        format!(" {} ", state.host),
-        base.patch(theme.slot(Slot::Title)),
-    )];
+    let mut spans = vec![Span::styled(format!(" {} ", state.host), base.patch(theme.slot(Slot::Title)))];
     let version = state
         .snapshot
         .as_ref()
@@ -86,45 +71,24 @@ fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .map_or_else(|| "IPVS ?".into(), |i| format!("IPVS {}", i.version()));
     spans.push(Span::styled(format!("│ {version} "), base));
     let age = match (state.snapshot_at, &state.snapshot_error) {
-        (_, Some(e)) => Span::styled(
-            format!("│ refresh failed: {e} "),
-            base.patch(theme.slot(Slot::Error)),
-        ),
-        (Some(t), None) => Span::styled(
-            format!(
-                "│ {:.1}s ago ",
-                state.now.saturating_duration_since(t).as_secs_f64()
-            ),
-            base,
-        ),
+        (_, Some(e)) => Span::styled(format!("│ refresh failed: {e} "), base.patch(theme.slot(Slot::Error))),
+        (Some(t), None) => {
+            Span::styled(format!("│ {:.1}s ago ", state.now.saturating_duration_since(t).as_secs_f64()), base)
+        }
         (None, None) => Span::styled("│ loading… ".to_string(), base),
     };
     spans.push(age);
     spans.push(match &state.writable {
         Ok(()) => Span::styled("│ RW ".to_string(), base),
-        Err(_) => Span::styled(
-            "│ READ-ONLY ".to_string(),
-            base.patch(theme.slot(Slot::Warning)),
-        ),
+        Err(_) => Span::styled("│ READ-ONLY ".to_string(), base.patch(theme.slot(Slot::Warning))),
     });
-    let focus = if state.focus == Focus::Services {
-        "services"
-    } else {
-        "realservers"
-    };
+    let focus = if state.focus == Focus::Services { "services" } else { "realservers" };
     spans.push(Span::styled(
-        format!(
-            "│ {focus} · sort {}{} ",
-            state.sort.name(),
-            if state.sort_rev { " ↑" } else { "" }
-        ),
+        format!("│ {focus} · sort {}{} ", state.sort.name(), if state.sort_rev { " ↑" } else { "" }),
         base,
     ));
     if !state.filter.is_empty() {
-        spans.push(Span::styled(
-            format!("│ filter '{}' ", state.filter),
-            base.patch(theme.slot(Slot::Warning)),
-        ));
+        spans.push(Span::styled(format!("│ filter '{}' ", state.filter), base.patch(theme.slot(Slot::Warning))));
     }
     if let Some((text, outcome)) = &state.last_action {
         let (mark, slot) = match outcome {
@@ -137,10 +101,7 @@ fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             Outcome::Failed(e) => format!("{text}: {e}"),
             _ => text.clone(),
         };
-        spans.push(Span::styled(
-            format!("│ {mark} {detail} "),
-            base.patch(theme.slot(slot)),
-        ));
+        spans.push(Span::styled(format!("│ {mark} {detail} "), base.patch(theme.slot(slot))));
     }
     spans.push(Span::styled("│ ? help ", base));
     f.render_widget(Paragraph::new(Line::from(spans)).style(base), area);

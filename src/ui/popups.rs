@@ -13,20 +13,12 @@ use crate::config::Action;
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
 fn popup<'a>(title: &str, theme: &Theme) -> Block<'a> {
     Block::bordered()
-        .title(Span::styled(
-            format!(" {title} "),
-            theme.slot(Slot::TitleFocused),
-        ))
+        .title(Span::styled(format!(" {title} "), theme.slot(Slot::TitleFocused)))
         .border_style(theme.slot(Slot::BorderFocused))
         .style(theme.slot(Slot::Base))
 }
@@ -41,47 +33,28 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                     PromptKind::Command => ":",
                     PromptKind::Weight => "weight: ",
                 };
-                let mut spans = vec![
-                    Span::styled(label, theme.slot(Slot::HelpKey)),
-                    Span::raw(text.clone()),
-                    Span::raw("█"),
-                ];
+                let mut spans =
+                    vec![Span::styled(label, theme.slot(Slot::HelpKey)), Span::raw(text.clone()), Span::raw("█")];
                 if let Some(e) = error {
                     spans.push(Span::styled(format!("  {e}"), theme.slot(Slot::Error)));
                 }
                 f.render_widget(Paragraph::new(Line::from(spans)), prompt_area);
             }
             Layer::Form(form) => draw_form(form, theme, f, area),
-            Layer::Confirm {
-                change, warning, ..
-            } => {
+            Layer::Confirm { change, warning, .. } => {
                 let (before, after) = change.before_after();
                 let mut lines = vec![
                     Line::from(Span::styled(change.describe(), theme.slot(Slot::Title))),
                     Line::from(""),
-                    Line::from(vec![
-                        Span::styled("before  ", theme.slot(Slot::Dim)),
-                        Span::raw(before),
-                    ]),
-                    Line::from(vec![
-                        Span::styled("after   ", theme.slot(Slot::Dim)),
-                        Span::raw(after),
-                    ]),
+                    Line::from(vec![Span::styled("before  ", theme.slot(Slot::Dim)), Span::raw(before)]),
+                    Line::from(vec![Span::styled("after   ", theme.slot(Slot::Dim)), Span::raw(after)]),
                     Line::from(""),
                     Line::from(Span::styled("equivalent:", theme.slot(Slot::Dim))),
                 ];
-                lines.extend(
-                    change
-                        .ipvsadm()
-                        .into_iter()
-                        .map(|c| Line::from(format!("  {c}"))),
-                );
+                lines.extend(change.ipvsadm().into_iter().map(|c| Line::from(format!("  {c}"))));
                 if let Some(w) = warning {
                     lines.push(Line::from(""));
-                    lines.push(Line::from(Span::styled(
-                        format!("⚠ {w}"),
-                        theme.slot(Slot::Warning),
-                    )));
+                    lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.slot(Slot::Warning))));
                 }
                 lines.push(Line::from(""));
                 lines.push(Line::from(vec![
@@ -90,15 +63,9 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                     Span::styled("n", theme.slot(Slot::HelpKey)),
                     Span::raw(" cancel"),
                 ]));
-                let h = (lines.len() as u16 + 2).min(area.height);
-                let r = centered(area, 90, h + 2);
+                let r = centered(area, 90, lines.len() as u16 + 2);
                 f.render_widget(Clear, r);
-                f.render_widget(
-                    Paragraph::new(lines)
-                        .wrap(Wrap { trim: false })
-                        .block(popup("Confirm", theme)),
-                    r,
-                );
+                f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup("Confirm", theme)), r);
             }
             Layer::Help => draw_help(state, theme, f, area),
         }
@@ -111,34 +78,20 @@ fn draw_form(form: &Form, theme: &Theme, f: &mut Frame, area: Rect) {
         let focused = i == form.focus;
         let label = Span::styled(
             format!("{:>16} ", fld.label),
-            if focused {
-                theme.slot(Slot::HelpKey)
-            } else {
-                theme.slot(Slot::Dim)
-            },
+            if focused { theme.slot(Slot::HelpKey) } else { theme.slot(Slot::Dim) },
         );
         let mut value = fld.value.clone();
         if focused {
             value.push('█');
         }
-        let vstyle = if fld.locked {
-            theme.slot(Slot::Dim)
-        } else {
-            theme.slot(Slot::Base)
-        };
+        let vstyle = if fld.locked { theme.slot(Slot::Dim) } else { theme.slot(Slot::Base) };
         lines.push(Line::from(vec![label, Span::styled(value, vstyle)]));
         if focused {
-            lines.push(Line::from(Span::styled(
-                format!("{:>17}{}", "", fld.hint),
-                theme.slot(Slot::Dim),
-            )));
+            lines.push(Line::from(Span::styled(format!("{:>17}{}", "", fld.hint), theme.slot(Slot::Dim))));
         }
         if let Some((at, e)) = &form.error {
             if *at == i {
-                lines.push(Line::from(Span::styled(
-                    format!("{:>17}{e}", ""),
-                    theme.slot(Slot::Error),
-                )));
+                lines.push(Line::from(Span::styled(format!("{:>17}{e}", ""), theme.slot(Slot::Error))));
             }
         }
     }
@@ -163,11 +116,7 @@ fn draw_help(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         if keys.is_empty() {
             continue;
         }
-        let k = keys
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let k = keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
         lines.push(Line::from(vec![
             Span::styled(format!("{k:>16}  "), theme.slot(Slot::HelpKey)),
             Span::raw(a.description()),
@@ -175,16 +124,10 @@ fn draw_help(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     }
     if !state.is_writable() {
         lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(
-            "read-only: changing keys are not bound",
-            theme.slot(Slot::Warning),
-        )));
+        lines.push(Line::from(Span::styled("read-only: changing keys are not bound", theme.slot(Slot::Warning))));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "any key closes this help",
-        theme.slot(Slot::Dim),
-    )));
+    lines.push(Line::from(Span::styled("any key closes this help", theme.slot(Slot::Dim))));
     let r = centered(area, 100, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     let [inner] = Layout::vertical([Constraint::Min(0)]).areas(r);

@@ -14,19 +14,8 @@ use crate::model::{Destination, ForwardMethod, Service};
 
 fn block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
     Block::bordered()
-        .title(Span::styled(
-            title,
-            theme.slot(if focused {
-                Slot::TitleFocused
-            } else {
-                Slot::Title
-            }),
-        ))
-        .border_style(theme.slot(if focused {
-            Slot::BorderFocused
-        } else {
-            Slot::Border
-        }))
+        .title(Span::styled(title, theme.slot(if focused { Slot::TitleFocused } else { Slot::Title })))
+        .border_style(theme.slot(if focused { Slot::BorderFocused } else { Slot::Border }))
 }
 
 /// The window of `len` rows that fits `height` and keeps `sel` visible.
@@ -56,27 +45,15 @@ fn svc_sched(s: &Service) -> String {
 }
 
 /// One services-table row.
-pub fn service_row<'a>(
-    state: &AppState,
-    s: &Service,
-    theme: &Theme,
-    spark_w: usize,
-    wide: bool,
-) -> Row<'a> {
+pub fn service_row<'a>(state: &AppState, s: &Service, theme: &Theme, spark_w: usize, wide: bool) -> Row<'a> {
     let in_service = s.destinations.iter().filter(|d| d.spec.weight > 0).count();
     let mut name = s.spec.key.to_string();
     if state.managed.contains_key(&s.spec.key) {
         name.push_str(" ⚙");
     }
-    let name_style = if state.is_flashing(&(s.spec.key, None)) {
-        theme.slot(Slot::Changed)
-    } else {
-        Style::default()
-    };
+    let name_style = if state.is_flashing(&(s.spec.key, None)) { theme.slot(Slot::Changed) } else { Style::default() };
     let hist = state.history.get(&s.spec.key);
-    let spark = hist
-        .map(|h| sparkline(h.iter().copied(), spark_w))
-        .unwrap_or_default();
+    let spark = hist.map(|h| sparkline(h.iter().copied(), spark_w)).unwrap_or_default();
     let mut cells = vec![
         Cell::from(name).style(name_style),
         Cell::from(svc_sched(s)),
@@ -104,20 +81,11 @@ pub fn services(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     };
     let focused = state.focus == Focus::Services;
     let wide = area.width >= 110;
-    let sel = state
-        .selected_service()
-        .and_then(|s| vis.iter().position(|v| v.spec.key == s.spec.key));
+    let sel = state.selected_service().and_then(|s| vis.iter().position(|v| v.spec.key == s.spec.key));
     let (start, end) = window(vis.len(), sel, area.height.saturating_sub(3) as usize);
-    let fixed: u16 = if wide {
-        24 + 18 + 5 + 7 + 7 + 6 + 7 + 8 + 10
-    } else {
-        24 + 14 + 5 + 6 + 6 + 5 + 6 + 8
-    };
+    let fixed: u16 = if wide { 24 + 18 + 5 + 7 + 7 + 6 + 7 + 8 + 10 } else { 24 + 14 + 5 + 6 + 6 + 5 + 6 + 8 };
     let spark_w = area.width.saturating_sub(fixed).clamp(4, 60) as usize;
-    let rows: Vec<Row> = vis[start..end]
-        .iter()
-        .map(|s| service_row(state, s, theme, spark_w, wide))
-        .collect();
+    let rows: Vec<Row> = vis[start..end].iter().map(|s| service_row(state, s, theme, spark_w, wide)).collect();
     let mut header = vec!["Service", "Sched", "RS", "Active", "InAct", "CPS", "InPPS"];
     let mut widths = vec![
         Constraint::Length(24),
@@ -140,11 +108,7 @@ pub fn services(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.slot(Slot::Header)))
         .block(block(title, focused, theme))
-        .row_highlight_style(if focused {
-            theme.slot(Slot::Selected)
-        } else {
-            Style::default()
-        });
+        .row_highlight_style(if focused { theme.slot(Slot::Selected) } else { Style::default() });
     let mut ts = TableState::default().with_selected(sel.map(|s| s - start));
     f.render_stateful_widget(table, area, &mut ts);
     if vis.is_empty() {
@@ -163,24 +127,27 @@ pub fn services(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     }
 }
 
-fn state_text(d: &Destination) -> String {
+fn state_text(d: &Destination, narrow: bool) -> String {
     let s = d.state();
     if d.spec.weight == 0 {
-        if d.is_safe_to_remove() {
-            return "drained: safe to remove".into();
-        }
-        return format!("draining: {} active", d.active_conns);
+        return match (d.is_safe_to_remove(), narrow) {
+            (true, false) => "drained: safe to remove".into(),
+            (true, true) => "safe to remove".into(),
+            (false, false) => format!("draining: {} active", d.active_conns),
+            (false, true) => format!("draining ({})", d.active_conns),
+        };
     }
     s.word().to_string()
 }
 
-/// One realservers-table row.
+/// One realservers-table row (`narrow` drops PersistConn, CPS and bytes/s).
 pub fn dest_row<'a>(
     state: &AppState,
     svc: &Service,
     d: &Destination,
     theme: &Theme,
     share_w: usize,
+    narrow: bool,
 ) -> Row<'a> {
     let flashing = state.is_flashing(&(svc.spec.key, Some((d.spec.addr, d.spec.port))));
     let changed = |st: Style| {
@@ -194,10 +161,7 @@ pub fn dest_row<'a>(
     let (part, total) = if total_pps > 0 {
         (d.rates.inpps, total_pps)
     } else {
-        (
-            d.stats.conns,
-            svc.destinations.iter().map(|x| x.stats.conns).sum(),
-        )
+        (d.stats.conns, svc.destinations.iter().map(|x| x.stats.conns).sum())
     };
     let fwd = match d.spec.tun_info() {
         Some(t) => format!("TUN {t}"),
@@ -207,19 +171,24 @@ pub fn dest_row<'a>(
             other => other.name().to_string(),
         },
     };
-    Row::new(vec![
+    let mut cells = vec![
         Cell::from(d.spec.addr_port()),
         Cell::from(fwd),
         Cell::from(d.spec.weight.to_string()).style(changed(Style::default())),
-        Cell::from(state_text(d)).style(changed(theme.state(d.state()))),
+        Cell::from(state_text(d, true)).style(changed(theme.state(d.state()))),
         Cell::from(short(u64::from(d.active_conns))),
         Cell::from(short(u64::from(d.inact_conns))),
-        Cell::from(short(u64::from(d.persist_conns))),
-        Cell::from(short(d.rates.cps)),
-        Cell::from(short(d.rates.inpps)),
-        Cell::from(bytes(d.rates.inbps)),
-        Cell::from(share(part, total, share_w)).style(theme.slot(Slot::ShareBar)),
-    ])
+    ];
+    if !narrow {
+        cells.push(Cell::from(short(u64::from(d.persist_conns))));
+        cells.push(Cell::from(short(d.rates.cps)));
+    }
+    cells.push(Cell::from(short(d.rates.inpps)));
+    if !narrow {
+        cells.push(Cell::from(bytes(d.rates.inbps)));
+    }
+    cells.push(Cell::from(share(part, total, share_w)).style(theme.slot(Slot::ShareBar)));
+    Row::new(cells)
 }
 
 /// Draw the selected service's realservers.
@@ -234,109 +203,65 @@ pub fn dests(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     if let Some(by) = state.managed.get(&svc.spec.key) {
         title.push_str(&format!("· managed by {by} "));
     }
-    let sel = state.selected_dest().and_then(|d| {
-        vis.iter()
-            .position(|v| v.spec.addr == d.spec.addr && v.spec.port == d.spec.port)
-    });
+    let sel = state
+        .selected_dest()
+        .and_then(|d| vis.iter().position(|v| v.spec.addr == d.spec.addr && v.spec.port == d.spec.port));
     let (start, end) = window(vis.len(), sel, area.height.saturating_sub(3) as usize);
-    let share_w = (area
-        .width
-        .saturating_sub(22 + 12 + 7 + 24 + 7 + 7 + 8 + 6 + 7 + 8 + 8) as usize)
-        .clamp(3, 20);
-    let rows: Vec<Row> = vis[start..end]
-        .iter()
-        .map(|d| dest_row(state, svc, d, theme, share_w))
-        .collect();
-    let widths = [
-        Constraint::Length(22),
-        Constraint::Length(12),
-        Constraint::Length(7),
-        Constraint::Length(24),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(8),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(8),
-        Constraint::Min(8),
-    ];
-    let header = [
-        "Realserver",
-        "Fwd",
-        "Weight",
-        "State",
-        "Active",
-        "InAct",
-        "Persist",
-        "CPS",
-        "PPS",
-        "B/s",
-        "Share",
-    ];
+    let narrow = area.width < 110;
+    let (widths, header): (Vec<Constraint>, Vec<&str>) = if narrow {
+        (
+            [20, 4, 6, 14, 6, 6, 6].iter().map(|w| Constraint::Length(*w)).collect(),
+            vec!["Realserver", "Fwd", "Weight", "State", "Active", "InAct", "PPS", "Share"],
+        )
+    } else {
+        (
+            [22, 10, 6, 15, 7, 7, 7, 6, 7, 8].iter().map(|w| Constraint::Length(*w)).collect(),
+            vec!["Realserver", "Fwd", "Weight", "State", "Active", "InAct", "Persist", "CPS", "PPS", "B/s", "Share"],
+        )
+    };
+    // Borders, fixed columns and one space between columns; the rest is the share bar and its percentage.
+    let fixed: u16 = if narrow { 2 + 62 + 7 } else { 2 + 95 + 10 };
+    let share_w = (area.width.saturating_sub(fixed + 5) as usize).clamp(1, 20);
+    let rows: Vec<Row> = vis[start..end].iter().map(|d| dest_row(state, svc, d, theme, share_w, narrow)).collect();
+    let mut widths = widths;
+    widths.push(Constraint::Length(share_w as u16 + 5));
     let table = Table::new(rows, widths)
+        .flex(ratatui::layout::Flex::Start)
         .header(Row::new(header).style(theme.slot(Slot::Header)))
         .block(block(title, focused, theme))
-        .row_highlight_style(if focused {
-            theme.slot(Slot::Selected)
-        } else {
-            Style::default()
-        });
+        .row_highlight_style(if focused { theme.slot(Slot::Selected) } else { Style::default() });
     let mut ts = TableState::default().with_selected(sel.map(|s| s - start));
     f.render_stateful_widget(table, area, &mut ts);
 }
 
 fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {
-    Line::from(vec![
-        Span::styled(format!("{k:<13}"), theme.slot(Slot::Dim)),
-        Span::raw(v),
-    ])
+    Line::from(vec![Span::styled(format!("{k:<15}"), theme.slot(Slot::Dim)), Span::raw(v)])
 }
 
 /// Draw every field of the selected row.
 pub fn detail(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     let svc = state.selected_service();
-    let dest = if state.focus == Focus::Dests {
-        state.selected_dest()
-    } else {
-        None
-    };
+    let dest = if state.focus == Focus::Dests { state.selected_dest() } else { None };
     let title = match (svc, dest) {
         (Some(s), Some(d)) => {
             let ds = &d.spec;
             lines.push(kv("forward", ds.forward.name().into(), theme));
             lines.push(kv("weight", ds.weight.to_string(), theme));
-            lines.push(kv("state", state_text(d), theme));
+            lines.push(kv("state", state_text(d, false), theme));
             if let Some(w) = state.drained.get(&(s.spec.key, ds.addr, ds.port)) {
-                lines.push(kv(
-                    "drained from",
-                    format!("weight {w} (r restores)"),
-                    theme,
-                ));
+                lines.push(kv("drained from", format!("weight {w} (r restores)"), theme));
             }
-            lines.push(kv(
-                "thresholds",
-                format!("upper {} lower {}", ds.u_thresh, ds.l_thresh),
-                theme,
-            ));
+            lines.push(kv("thresholds", format!("upper {} lower {}", ds.u_thresh, ds.l_thresh), theme));
             if let Some(t) = ds.tun_info() {
                 lines.push(kv("tunnel", t, theme));
             }
             lines.push(kv(
                 "connections",
-                format!(
-                    "{} active, {} inactive, {} persistent",
-                    d.active_conns, d.inact_conns, d.persist_conns
-                ),
+                format!("{} active, {} inactive, {} persistent", d.active_conns, d.inact_conns, d.persist_conns),
                 theme,
             ));
-            push_totals(
-                &mut lines,
-                &d.stats,
-                &d.rates,
-                ds.forward.is_one_way(),
-                theme,
-            );
+            push_totals(&mut lines, &d.stats, &d.rates, ds.forward.is_one_way(), theme);
             format!(" {} ", ds.addr_port())
         }
         (Some(s), None) => {
@@ -367,9 +292,7 @@ pub fn detail(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         }
         _ => " Detail ".into(),
     };
-    let p = Paragraph::new(lines)
-        .block(block(title, false, theme))
-        .wrap(Wrap { trim: true });
+    let p = Paragraph::new(lines).block(block(title, false, theme)).wrap(Wrap { trim: true });
     f.render_widget(p, area);
 }
 
@@ -381,32 +304,19 @@ fn push_totals(
     theme: &Theme,
 ) {
     lines.push(kv("conns", c.conns.to_string(), theme));
-    lines.push(kv(
-        "in pkts/bytes",
-        format!("{} / {}", c.inpkts, c.inbytes),
-        theme,
-    ));
+    lines.push(kv("in pkts/bytes", format!("{} / {}", c.inpkts, c.inbytes), theme));
     let out = format!("{} / {}", c.outpkts, c.outbytes);
     if one_way && c.outpkts == 0 {
         lines.push(Line::from(vec![
-            Span::styled(format!("{:<13}", "out pkts/bytes"), theme.slot(Slot::Dim)),
-            Span::styled(
-                format!("{out} (normal: DR/TUN replies bypass the director)"),
-                theme.slot(Slot::Dim),
-            ),
+            Span::styled(format!("{:<15}", "out pkts/bytes"), theme.slot(Slot::Dim)),
+            Span::styled(format!("{out} (normal: DR/TUN replies bypass the director)"), theme.slot(Slot::Dim)),
         ]));
     } else {
         lines.push(kv("out pkts/bytes", out, theme));
     }
     lines.push(kv(
         "rates",
-        format!(
-            "{} cps, {} pps in, {}/s in, {} pps out",
-            r.cps,
-            r.inpps,
-            bytes(r.inbps),
-            r.outpps
-        ),
+        format!("{} cps, {} pps in, {}/s in, {} pps out", r.cps, r.inpps, bytes(r.inbps), r.outpps),
         theme,
     ));
 }

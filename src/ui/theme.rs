@@ -14,10 +14,7 @@ use crate::model::DestState;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    (
-        "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
-    ),
+    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
 ];
 
 macro_rules! slots {
@@ -91,17 +88,15 @@ pub struct Theme {
 
 fn color(palette: &BTreeMap<String, String>, v: &str) -> Result<Color, String> {
     let v = palette.get(v).map_or(v, String::as_str);
-    Color::from_str(v).map_err(|_| {
-        format!("'{v}' is not a colour: use \"#rrggbb\", a terminal colour name or a palette name")
-    })
+    Color::from_str(v)
+        .map_err(|_| format!("'{v}' is not a colour: use \"#rrggbb\", a terminal colour name or a palette name"))
 }
 
 impl Theme {
     /// Parse a theme; slots it does not define come from `base` (a partial theme
     /// patches the default). Errors name the slot or colour.
     pub fn parse(name: &str, text: &str, base: Option<&Theme>) -> Result<Theme, String> {
-        let file: ThemeFile =
-            toml::from_str(text).map_err(|e| format!("theme '{name}': {}", e.message()))?;
+        let file: ThemeFile = toml::from_str(text).map_err(|e| format!("theme '{name}': {}", e.message()))?;
         let mut styles = base.map(|b| b.styles.clone()).unwrap_or_default();
         for (slot_name, spec) in &file.slots {
             let slot = Slot::ALL
@@ -111,18 +106,13 @@ impl Theme {
                 .ok_or_else(|| format!("theme '{name}': unknown slot '{slot_name}'"))?;
             let mut st = Style::default();
             if let Some(fg) = &spec.fg {
-                st = st.fg(color(&file.palette, fg)
-                    .map_err(|e| format!("theme '{name}' slot '{slot_name}': {e}"))?);
+                st = st.fg(color(&file.palette, fg).map_err(|e| format!("theme '{name}' slot '{slot_name}': {e}"))?);
             }
             if let Some(bg) = &spec.bg {
-                st = st.bg(color(&file.palette, bg)
-                    .map_err(|e| format!("theme '{name}' slot '{slot_name}': {e}"))?);
+                st = st.bg(color(&file.palette, bg).map_err(|e| format!("theme '{name}' slot '{slot_name}': {e}"))?);
             }
-            for (on, m) in [
-                (spec.bold, Modifier::BOLD),
-                (spec.dim, Modifier::DIM),
-                (spec.reversed, Modifier::REVERSED),
-            ] {
+            for (on, m) in [(spec.bold, Modifier::BOLD), (spec.dim, Modifier::DIM), (spec.reversed, Modifier::REVERSED)]
+            {
                 if on {
                     st = st.add_modifier(m);
                 }
@@ -130,15 +120,9 @@ impl Theme {
             styles.insert(slot, st);
         }
         if let Some(missing) = Slot::ALL.iter().find(|s| !styles.contains_key(s)) {
-            return Err(format!(
-                "theme '{name}': slot '{}' is not defined",
-                missing.name()
-            ));
+            return Err(format!("theme '{name}': slot '{}' is not defined", missing.name()));
         }
-        Ok(Theme {
-            name: name.to_string(),
-            styles,
-        })
+        Ok(Theme { name: name.to_string(), styles })
     }
 
     /// The default theme (always valid: tested).
@@ -151,9 +135,7 @@ impl Theme {
         let mut styles = BTreeMap::new();
         for s in Slot::ALL {
             let st = match s {
-                Slot::Selected | Slot::StatusBar | Slot::ReadOnly => {
-                    Style::default().add_modifier(Modifier::REVERSED)
-                }
+                Slot::Selected | Slot::StatusBar | Slot::ReadOnly => Style::default().add_modifier(Modifier::REVERSED),
                 Slot::TitleFocused
                 | Slot::Header
                 | Slot::StateOverloaded
@@ -166,10 +148,7 @@ impl Theme {
             };
             styles.insert(*s, st);
         }
-        Theme {
-            name: "no-color".into(),
-            styles,
-        }
+        Theme { name: "no-color".into(), styles }
     }
 
     /// Load `name`: built in, or `<themes_dir>/<name>.toml` patched over the default.
@@ -179,13 +158,14 @@ impl Theme {
             return Theme::parse(name, text, Some(&default));
         }
         let Some(dir) = themes_dir else {
-            return Err(format!(
-                "unknown theme '{name}': use default, light or high-contrast"
-            ));
+            return Err(format!("unknown theme '{name}': use default, light or high-contrast"));
         };
         let path = dir.join(format!("{name}.toml"));
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!("unknown theme '{name}': not built in (default, light, high-contrast) and {} cannot be read: {e}", path.display())
+            format!(
+                "unknown theme '{name}': not built in (default, light, high-contrast) and {} cannot be read: {e}",
+                path.display()
+            )
         })?;
         Theme::parse(name, &text, Some(&default)).map_err(|e| format!("{}: {e}", path.display()))
     }
@@ -223,23 +203,12 @@ mod tests {
     #[test]
     fn partial_user_themes_patch_the_default_and_errors_name_the_slot() {
         let base = Theme::default_theme();
-        let t = Theme::parse(
-            "mine",
-            "[slots]\nerror = { fg = \"#ff0000\" }\n",
-            Some(&base),
-        )
-        .expect("partial");
+        let t = Theme::parse("mine", "[slots]\nerror = { fg = \"#ff0000\" }\n", Some(&base)).expect("partial");
         assert_eq!(t.slot(Slot::Error).fg, Some(Color::Rgb(255, 0, 0)));
         assert_eq!(t.slot(Slot::Base), base.slot(Slot::Base));
-        let e = Theme::parse("mine", "[slots]\nerorr = { fg = \"red\" }\n", Some(&base))
-            .expect_err("typo");
+        let e = Theme::parse("mine", "[slots]\nerorr = { fg = \"red\" }\n", Some(&base)).expect_err("typo");
         assert!(e.contains("'erorr'"), "{e}");
-        let e = Theme::parse(
-            "mine",
-            "[slots]\nerror = { fg = \"reddish\" }\n",
-            Some(&base),
-        )
-        .expect_err("colour");
+        let e = Theme::parse("mine", "[slots]\nerror = { fg = \"reddish\" }\n", Some(&base)).expect_err("colour");
         assert!(e.contains("'reddish'") && e.contains("'error'"), "{e}");
         let e = Theme::load("nosuch", None).expect_err("unknown");
         assert!(e.contains("'nosuch'") && e.contains("high-contrast"), "{e}");

@@ -27,9 +27,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let kernel = match lab::vm::check_tools()
-        .and_then(|_| lab::ensure_kernel(&mut |m| println!("lvstop-lab: {m}")))
-    {
+    let kernel = match lab::vm::check_tools().and_then(|_| lab::ensure_kernel(&mut |m| println!("lvstop-lab: {m}"))) {
         Ok(k) => k,
         Err(e) => {
             println!("SKIP: benchmark not run: {e}");
@@ -38,8 +36,7 @@ fn main() {
     };
     let exe = std::env::current_exe().expect("bench binary path");
     let mut run = lab::LabRun::new(format!("exec {}", exe.display()));
-    run.env
-        .push(("LVSTOP_BIN".into(), env!("CARGO_BIN_EXE_lvstop").into()));
+    run.env.push(("LVSTOP_BIN".into(), env!("CARGO_BIN_EXE_lvstop").into()));
     run.timeout = Duration::from_secs(1800);
     match lab::vm::run_in_vm(&kernel, &run) {
         Ok(out) if out.exit_code == 0 => {}
@@ -58,21 +55,14 @@ fn sh(cmd: &str, input: Option<&str>) -> Result<(), String> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(cmd)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .spawn()
         .map_err(|e| e.to_string())?;
     if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
         std::io::Write::write_all(&mut stdin, text.as_bytes()).map_err(|e| e.to_string())?;
     }
     let status = child.wait().map_err(|e| e.to_string())?;
-    status
-        .success()
-        .then_some(())
-        .ok_or_else(|| format!("'{cmd}' failed: {status}"))
+    status.success().then_some(()).ok_or_else(|| format!("'{cmd}' failed: {status}"))
 }
 
 fn median(mut f: impl FnMut() -> Result<(), String>) -> Result<Duration, String> {
@@ -88,15 +78,9 @@ fn median(mut f: impl FnMut() -> Result<(), String>) -> Result<Duration, String>
 }
 
 fn spawn_quiet(program: &str, args: &[&str]) -> Result<(), String> {
-    let status = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| format!("{program}: {e}"))?;
-    status
-        .success()
-        .then_some(())
-        .ok_or_else(|| format!("{program} {args:?}: {status}"))
+    let status =
+        Command::new(program).args(args).stdout(Stdio::null()).status().map_err(|e| format!("{program}: {e}"))?;
+    status.success().then_some(()).ok_or_else(|| format!("{program} {args:?}: {status}"))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -104,70 +88,36 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn inside() -> Result<(), String> {
-    sh(
-        "ip link add d0 type dummy && ip addr add 198.51.100.1/24 dev d0 && ip link set d0 up",
-        None,
-    )?;
+    sh("ip link add d0 type dummy && ip addr add 198.51.100.1/24 dev d0 && ip link set d0 up", None)?;
     let mut rules = String::new();
     for port in 1..=SERVICES {
         let _ = writeln!(rules, "-A -t 203.0.113.1:{port} -s wlc");
         for d in 1..=DESTS {
-            let _ = writeln!(
-                rules,
-                "-a -t 203.0.113.1:{port} -r 198.51.100.{}:{port} -g -w {d}",
-                10 + d
-            );
+            let _ = writeln!(rules, "-a -t 203.0.113.1:{port} -r 198.51.100.{}:{port} -g -w {d}", 10 + d);
         }
     }
     let t = Instant::now();
     sh("ipvsadm -R", Some(&rules))?;
-    println!(
-        "loaded {SERVICES} services x {DESTS} destinations with ipvsadm -R in {:.0} ms",
-        ms(t.elapsed())
-    );
+    println!("loaded {SERVICES} services x {DESTS} destinations with ipvsadm -R in {:.0} ms", ms(t.elapsed()));
     let mut ipvs = NetlinkIpvs::connect().map_err(|e| e.to_string())?;
     let snap = ipvs.snapshot().map_err(|e| e.to_string())?;
     let dests: usize = snap.services.iter().map(|s| s.destinations.len()).sum();
-    if snap.services.len() != usize::from(SERVICES)
-        || dests != usize::from(SERVICES) * usize::from(DESTS)
-    {
-        return Err(format!(
-            "snapshot has {} services and {dests} destinations",
-            snap.services.len()
-        ));
+    if snap.services.len() != usize::from(SERVICES) || dests != usize::from(SERVICES) * usize::from(DESTS) {
+        return Err(format!("snapshot has {} services and {dests} destinations", snap.services.len()));
     }
     let lv = median(|| ipvs.snapshot().map(|_| ()).map_err(|e| e.to_string()))?;
-    let lv_connect = median(|| {
-        NetlinkIpvs::connect()
-            .and_then(|mut c| c.snapshot())
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    })?;
+    let lv_connect =
+        median(|| NetlinkIpvs::connect().and_then(|mut c| c.snapshot()).map(|_| ()).map_err(|e| e.to_string()))?;
     let bin = std::env::var("LVSTOP_BIN").map_err(|_| "LVSTOP_BIN not set")?;
     let lv_proc = median(|| spawn_quiet(&bin, &["dump", "--json"]))?;
     let adm = median(|| spawn_quiet("ipvsadm", &["-L", "-n", "--stats", "--exact"]))?;
     let cat = median(|| spawn_quiet("cat", &["/proc/net/ip_vs"]))?;
     println!("\nbench snapshot: {SERVICES} services x {DESTS} destinations, median of {RUNS} runs (lab VM, qemu TCG)");
-    println!(
-        "  lvstop snapshot (netlink, open socket)      {:9.2} ms",
-        ms(lv)
-    );
-    println!(
-        "  lvstop connect + snapshot                   {:9.2} ms",
-        ms(lv_connect)
-    );
-    println!(
-        "  lvstop dump --json (whole process)          {:9.2} ms",
-        ms(lv_proc)
-    );
-    println!(
-        "  ipvsadm -L -n --stats --exact (process)     {:9.2} ms",
-        ms(adm)
-    );
-    println!(
-        "  cat /proc/net/ip_vs (process)               {:9.2} ms",
-        ms(cat)
-    );
+    println!("  lvstop snapshot (netlink, open socket)      {:9.2} ms", ms(lv));
+    println!("  lvstop connect + snapshot                   {:9.2} ms", ms(lv_connect));
+    println!("  lvstop dump --json (whole process)          {:9.2} ms", ms(lv_proc));
+    println!("  ipvsadm -L -n --stats --exact (process)     {:9.2} ms", ms(adm));
+    println!("  cat /proc/net/ip_vs (process)               {:9.2} ms", ms(cat));
     println!(
         "  ratio lvstop snapshot / ipvsadm             {:9.3}   (target <= 0.25)",
         lv.as_secs_f64() / adm.as_secs_f64()
@@ -176,9 +126,6 @@ fn inside() -> Result<(), String> {
         "  ratio lvstop snapshot / cat /proc/net/ip_vs {:9.3}   (target <= 3)",
         lv.as_secs_f64() / cat.as_secs_f64()
     );
-    println!(
-        "  ratio lvstop dump --json / ipvsadm          {:9.3}",
-        lv_proc.as_secs_f64() / adm.as_secs_f64()
-    );
+    println!("  ratio lvstop dump --json / ipvsadm          {:9.3}", lv_proc.as_secs_f64() / adm.as_secs_f64());
     Ok(())
 }

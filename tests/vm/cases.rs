@@ -6,8 +6,7 @@ use std::time::Duration;
 use lvstop::ipvs::{IpvsError, NetlinkIpvs};
 use lvstop::lab::topology::{rip, rip6, CLIENT, VIP, VIP6};
 use lvstop::model::{
-    DestSpec, ForwardMethod, Netmask, ServiceFlags, ServiceKey, ServiceSpec, Snapshot, Timeouts,
-    TunnelCsum, TunnelType,
+    DestSpec, ForwardMethod, Netmask, ServiceFlags, ServiceKey, ServiceSpec, Snapshot, Timeouts, TunnelCsum, TunnelType,
 };
 
 use super::ipvsadm::{self, compare_all, Format};
@@ -16,34 +15,13 @@ use super::Case;
 
 /// Every case, in the order they run.
 pub const ALL: &[Case] = &[
-    Case {
-        name: "vm_rich_table_matches_ipvsadm",
-        run: rich_table_matches_ipvsadm,
-    },
-    Case {
-        name: "vm_lvstop_edits_seen_by_ipvsadm_and_back",
-        run: edits_both_ways,
-    },
-    Case {
-        name: "vm_bad_input_and_races_leave_table_unchanged",
-        run: bad_input_and_races,
-    },
-    Case {
-        name: "vm_save_then_restore_reproduces_the_table",
-        run: save_restore_roundtrip,
-    },
-    Case {
-        name: "vm_dr_traffic_counters_match_ipvsadm",
-        run: dr_traffic,
-    },
-    Case {
-        name: "vm_unprivileged_user_gets_proc_fallback",
-        run: unprivileged_fallback,
-    },
-    Case {
-        name: "vm_worker_thread_serves_async_callers",
-        run: worker_thread,
-    },
+    Case { name: "vm_rich_table_matches_ipvsadm", run: rich_table_matches_ipvsadm },
+    Case { name: "vm_lvstop_edits_seen_by_ipvsadm_and_back", run: edits_both_ways },
+    Case { name: "vm_bad_input_and_races_leave_table_unchanged", run: bad_input_and_races },
+    Case { name: "vm_save_then_restore_reproduces_the_table", run: save_restore_roundtrip },
+    Case { name: "vm_dr_traffic_counters_match_ipvsadm", run: dr_traffic },
+    Case { name: "vm_unprivileged_user_gets_proc_fallback", run: unprivileged_fallback },
+    Case { name: "vm_worker_thread_serves_async_callers", run: worker_thread },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
@@ -90,8 +68,7 @@ fn vip_key(port: u16) -> ServiceKey {
 }
 
 fn snapshot(ipvs: &mut NetlinkIpvs) -> Result<Snapshot, String> {
-    ipvs.snapshot()
-        .map_err(|e| format!("lvstop snapshot failed: {e}"))
+    ipvs.snapshot().map_err(|e| format!("lvstop snapshot failed: {e}"))
 }
 
 fn check(ipvs: &mut NetlinkIpvs, step: &str) -> Result<Snapshot, String> {
@@ -103,9 +80,7 @@ fn check(ipvs: &mut NetlinkIpvs, step: &str) -> Result<Snapshot, String> {
 fn saved() -> Result<String, String> {
     let mut lines: Vec<String> = sh("ipvsadm -S -n")?.lines().map(str::to_string).collect();
     lines.sort();
-    Ok(lines.join("\n")
-        + &sh("ipvsadm -L -n --thresholds --exact")?
-        + &sh("ipvsadm -L -n --tun-info")?)
+    Ok(lines.join("\n") + &sh("ipvsadm -L -n --thresholds --exact")? + &sh("ipvsadm -L -n --tun-info")?)
 }
 
 fn rich_table_matches_ipvsadm() -> Result<(), String> {
@@ -114,59 +89,29 @@ fn rich_table_matches_ipvsadm() -> Result<(), String> {
     let snap = check(&mut ipvs, "loading the rich table")?;
     let expected_services = RICH.lines().filter(|l| l.starts_with("-A")).count();
     ensure(snap.services.len() == expected_services, || {
-        format!(
-            "{} services, expected {expected_services}",
-            snap.services.len()
-        )
+        format!("{} services, expected {expected_services}", snap.services.len())
     })?;
     // Spot checks of fields that ipvsadm's listing shows only indirectly.
     let s = snap.service(&vip_key(443)).ok_or("no TCP :443")?;
-    ensure(
-        s.spec.netmask == Netmask::V4("255.255.255.0".parse().map_err(|_| "mask")?),
-        || format!("{:?}", s.spec.netmask),
-    )?;
-    let mh = snap
-        .service(&ServiceKey::tcp(
-            "198.51.100.101".parse().map_err(|_| "ip")?,
-            80,
-        ))
-        .ok_or("no mh")?;
-    let gue = mh
-        .destinations
-        .iter()
-        .find(|d| d.spec.tun_type == TunnelType::Gue)
-        .ok_or("no gue")?;
-    ensure(
-        gue.spec.tun_port == 6080 && gue.spec.tun_csum == TunnelCsum::Csum,
-        || format!("{:?}", gue.spec),
-    )?;
-    ensure(
-        mh.destinations.iter().any(|d| d.spec.addr.is_ipv6()),
-        || "mixed-family destination missing".into(),
-    )?;
-    ensure(mh.spec.flags.has(ServiceFlags::SCHED2), || {
-        "mh-port flag lost".into()
+    ensure(s.spec.netmask == Netmask::V4("255.255.255.0".parse().map_err(|_| "mask")?), || {
+        format!("{:?}", s.spec.netmask)
     })?;
+    let mh = snap.service(&ServiceKey::tcp("198.51.100.101".parse().map_err(|_| "ip")?, 80)).ok_or("no mh")?;
+    let gue = mh.destinations.iter().find(|d| d.spec.tun_type == TunnelType::Gue).ok_or("no gue")?;
+    ensure(gue.spec.tun_port == 6080 && gue.spec.tun_csum == TunnelCsum::Csum, || format!("{:?}", gue.spec))?;
+    ensure(mh.destinations.iter().any(|d| d.spec.addr.is_ipv6()), || "mixed-family destination missing".into())?;
+    ensure(mh.spec.flags.has(ServiceFlags::SCHED2), || "mh-port flag lost".into())?;
     // The CLI shows the same table.
     let text = sh(&format!("{} dump", lvstop_bin()))?;
     for s in &snap.services {
-        ensure(text.contains(&s.spec.key.to_string()), || {
-            format!("lvstop dump lacks {}:\n{text}", s.spec.key)
-        })?;
+        ensure(text.contains(&s.spec.key.to_string()), || format!("lvstop dump lacks {}:\n{text}", s.spec.key))?;
     }
     let json: serde_json::Value =
-        serde_json::from_str(&sh(&format!("{} dump --json", lvstop_bin()))?)
-            .map_err(|e| e.to_string())?;
-    ensure(
-        json["schema"] == 1 && json["source"]["kind"] == "netlink",
-        || format!("bad JSON header: {json}"),
-    )?;
+        serde_json::from_str(&sh(&format!("{} dump --json", lvstop_bin()))?).map_err(|e| e.to_string())?;
+    ensure(json["schema"] == 1 && json["source"]["kind"] == "netlink", || format!("bad JSON header: {json}"))?;
     let n = json["services"].as_array().map_or(0, Vec::len);
     ensure(n == expected_services, || format!("JSON has {n} services"))?;
-    ensure(
-        json["services"][0]["destinations"][0]["stats"]["inpkts"].is_u64(),
-        || "JSON lacks stats".into(),
-    )
+    ensure(json["services"][0]["destinations"][0]["stats"]["inpkts"].is_u64(), || "JSON lacks stats".into())
 }
 
 fn edits_both_ways() -> Result<(), String> {
@@ -175,10 +120,9 @@ fn edits_both_ways() -> Result<(), String> {
     let key = vip_key(8080);
     let mut spec = ServiceSpec::new(key, "wlc");
     ipvs.add_service(&spec).map_err(|e| e.to_string())?;
-    ensure(
-        sh("ipvsadm -S -n")?.contains("-A -t 198.51.100.100:8080 -s wlc"),
-        || "service add not seen by ipvsadm".into(),
-    )?;
+    ensure(sh("ipvsadm -S -n")?.contains("-A -t 198.51.100.100:8080 -s wlc"), || {
+        "service add not seen by ipvsadm".into()
+    })?;
     check(&mut ipvs, "add service")?;
     let mut d1 = DestSpec::new(IpAddr::V4(rip(1)), 8080, ForwardMethod::Route);
     let d2 = DestSpec::new(IpAddr::V4(rip(2)), 9090, ForwardMethod::Masq).weight(3);
@@ -188,10 +132,7 @@ fn edits_both_ways() -> Result<(), String> {
     check(&mut ipvs, "add realservers")?;
     d1.weight = 5;
     ipvs.edit_dest(&key, &d1).map_err(|e| e.to_string())?;
-    ensure(
-        sh("ipvsadm -S -n")?.contains("-r 198.51.100.11:8080 -g -w 5"),
-        || "weight 5 not seen by ipvsadm".into(),
-    )?;
+    ensure(sh("ipvsadm -S -n")?.contains("-r 198.51.100.11:8080 -g -w 5"), || "weight 5 not seen by ipvsadm".into())?;
     d1.u_thresh = 100;
     d1.l_thresh = 10;
     ipvs.edit_dest(&key, &d1).map_err(|e| e.to_string())?;
@@ -201,22 +142,12 @@ fn edits_both_ways() -> Result<(), String> {
     spec.netmask = Netmask::V4("255.255.255.0".parse().map_err(|_| "mask")?);
     spec.flags.0 |= ServiceFlags::SCHED2;
     ipvs.edit_service(&spec).map_err(|e| e.to_string())?;
-    ensure(
-        sh("ipvsadm -S -n")?
-            .contains("-A -t 198.51.100.100:8080 -s sh -p 60 -M 255.255.255.0 -b sh-port"),
-        || {
-            format!(
-                "service edit not seen:\n{}",
-                sh("ipvsadm -S -n").unwrap_or_default()
-            )
-        },
-    )?;
-    check(&mut ipvs, "edit service")?;
-    ipvs.del_dest(&key, d2.addr, d2.port)
-        .map_err(|e| e.to_string())?;
-    ensure(!sh("ipvsadm -S -n")?.contains("198.51.100.12:9090"), || {
-        "deleted realserver still listed".into()
+    ensure(sh("ipvsadm -S -n")?.contains("-A -t 198.51.100.100:8080 -s sh -p 60 -M 255.255.255.0 -b sh-port"), || {
+        format!("service edit not seen:\n{}", sh("ipvsadm -S -n").unwrap_or_default())
     })?;
+    check(&mut ipvs, "edit service")?;
+    ipvs.del_dest(&key, d2.addr, d2.port).map_err(|e| e.to_string())?;
+    ensure(!sh("ipvsadm -S -n")?.contains("198.51.100.12:9090"), || "deleted realserver still listed".into())?;
     // IPv6, fwmark and tunnel destinations through lvstop.
     let key6 = ServiceKey::tcp(IpAddr::V6(VIP6), 443);
     let mut spec6 = ServiceSpec::new(key6, "rr").persistent(30);
@@ -228,49 +159,23 @@ fn edits_both_ways() -> Result<(), String> {
     gue.tun_csum = TunnelCsum::RemCsum;
     ipvs.add_dest(&key6, &gue).map_err(|e| e.to_string())?;
     let fw = ServiceKey::fwmark(lvstop::model::Family::Inet6, 77);
-    ipvs.add_service(&ServiceSpec::new(fw, "wrr"))
+    ipvs.add_service(&ServiceSpec::new(fw, "wrr")).map_err(|e| e.to_string())?;
+    ipvs.add_dest(&fw, &DestSpec::new(IpAddr::V6(rip6(1)), 0, ForwardMethod::Route).weight(9))
         .map_err(|e| e.to_string())?;
-    ipvs.add_dest(
-        &fw,
-        &DestSpec::new(IpAddr::V6(rip6(1)), 0, ForwardMethod::Route).weight(9),
-    )
-    .map_err(|e| e.to_string())?;
     check(&mut ipvs, "IPv6, fwmark and GUE additions")?;
     // Timeouts.
     let before = ipvs.timeouts().map_err(|e| e.to_string())?;
-    ipvs.set_timeouts(Timeouts {
-        tcp: 1000,
-        tcp_fin: 100,
-        udp: 200,
-    })
-    .map_err(|e| e.to_string())?;
-    ensure(sh("ipvsadm -L --timeout")?.contains("1000 100 200"), || {
-        "timeouts not seen by ipvsadm".into()
-    })?;
+    ipvs.set_timeouts(Timeouts { tcp: 1000, tcp_fin: 100, udp: 200 }).map_err(|e| e.to_string())?;
+    ensure(sh("ipvsadm -L --timeout")?.contains("1000 100 200"), || "timeouts not seen by ipvsadm".into())?;
     check(&mut ipvs, "set timeouts")?;
     ipvs.set_timeouts(before).map_err(|e| e.to_string())?;
     // ipvsadm edits seen by the next lvstop snapshot.
     for (cmd, what) in [
-        (
-            "ipvsadm -e -t 198.51.100.100:8080 -r 198.51.100.11:8080 -g -w 7",
-            "weight 7",
-        ),
-        (
-            "ipvsadm -A -u 198.51.100.100:4000 -s lc -o",
-            "new UDP service",
-        ),
-        (
-            "ipvsadm -a -u 198.51.100.100:4000 -r 198.51.100.13:4000 -g -w 2",
-            "new realserver",
-        ),
-        (
-            "ipvsadm -E -t 198.51.100.100:8080 -s rr",
-            "scheduler change",
-        ),
-        (
-            "ipvsadm -d -f 77 -6 -r [2001:db8::11]:0",
-            "realserver delete",
-        ),
+        ("ipvsadm -e -t 198.51.100.100:8080 -r 198.51.100.11:8080 -g -w 7", "weight 7"),
+        ("ipvsadm -A -u 198.51.100.100:4000 -s lc -o", "new UDP service"),
+        ("ipvsadm -a -u 198.51.100.100:4000 -r 198.51.100.13:4000 -g -w 2", "new realserver"),
+        ("ipvsadm -E -t 198.51.100.100:8080 -s rr", "scheduler change"),
+        ("ipvsadm -d -f 77 -6 -r [2001:db8::11]:0", "realserver delete"),
         ("ipvsadm -D -t [2001:db8::100]:443", "service delete"),
     ] {
         sh(cmd)?;
@@ -278,17 +183,10 @@ fn edits_both_ways() -> Result<(), String> {
     }
     let snap = snapshot(&mut ipvs)?;
     let s = snap.service(&key).ok_or("service 8080 vanished")?;
-    ensure(
-        s.spec.scheduler == "rr" && !s.spec.flags.is_persistent(),
-        || format!("{:?}", s.spec),
-    )?;
-    ensure(s.destinations.iter().any(|d| d.spec.weight == 7), || {
-        "weight 7 not seen".into()
-    })?;
+    ensure(s.spec.scheduler == "rr" && !s.spec.flags.is_persistent(), || format!("{:?}", s.spec))?;
+    ensure(s.destinations.iter().any(|d| d.spec.weight == 7), || "weight 7 not seen".into())?;
     ipvs.del_service(&key).map_err(|e| e.to_string())?;
-    ensure(!sh("ipvsadm -S -n")?.contains(":8080"), || {
-        "deleted service still listed".into()
-    })?;
+    ensure(!sh("ipvsadm -S -n")?.contains(":8080"), || "deleted service still listed".into())?;
     check(&mut ipvs, "delete service").map(|_| ())
 }
 
@@ -304,9 +202,7 @@ fn expect_err(
         Err(e) => {
             let msg = e.to_string();
             for n in must_name {
-                ensure(msg.contains(n), || {
-                    format!("{what}: message '{msg}' does not name '{n}'")
-                })?;
+                ensure(msg.contains(n), || format!("{what}: message '{msg}' does not name '{n}'"))?;
             }
             Ok(())
         }
@@ -320,9 +216,7 @@ fn bad_input_and_races() -> Result<(), String> {
     let before = saved()?;
     let unchanged = |what: &str| -> Result<(), String> {
         let now = saved()?;
-        ensure(now == before, || {
-            format!("{what} changed the table:\nbefore:\n{before}\nafter:\n{now}")
-        })
+        ensure(now == before, || format!("{what} changed the table:\nbefore:\n{before}\nafter:\n{now}"))
     };
     expect_err(
         ipvs.add_service(&ServiceSpec::new(key, "rr")),
@@ -369,11 +263,7 @@ fn bad_input_and_races() -> Result<(), String> {
     )?;
     // The kernel's own EINVAL: a link-local IPv6 realserver.
     let v6key = ServiceKey::tcp(IpAddr::V6(VIP6), 80);
-    let linklocal = DestSpec::new(
-        "fe80::99".parse().map_err(|_| "ip")?,
-        80,
-        ForwardMethod::Route,
-    );
+    let linklocal = DestSpec::new("fe80::99".parse().map_err(|_| "ip")?, 80, ForwardMethod::Route);
     expect_err(
         ipvs.add_dest(&v6key, &linklocal),
         "link-local realserver",
@@ -408,9 +298,7 @@ fn bad_input_and_races() -> Result<(), String> {
         |e| matches!(e, IpvsError::NoSuchDest { .. }),
         &["198.51.100.13:80"],
     )?;
-    ensure(saved()? == after_delete, || {
-        "a failed edit changed the table".into()
-    })?;
+    ensure(saved()? == after_delete, || "a failed edit changed the table".into())?;
     sh("ipvsadm -D -t 198.51.100.100:80")?;
     let after_delete = saved()?;
     expect_err(
@@ -431,22 +319,12 @@ fn bad_input_and_races() -> Result<(), String> {
         |e| matches!(e, IpvsError::NoSuchService(_)),
         &["198.51.100.100:80"],
     )?;
-    ensure(saved()? == after_delete, || {
-        "a failed request changed the table".into()
-    })?;
+    ensure(saved()? == after_delete, || "a failed request changed the table".into())?;
     check(&mut ipvs, "failed requests").map(|_| ())
 }
 
 fn specs(snap: &Snapshot) -> Vec<(ServiceSpec, Vec<DestSpec>)> {
-    snap.services
-        .iter()
-        .map(|s| {
-            (
-                s.spec.clone(),
-                s.destinations.iter().map(|d| d.spec.clone()).collect(),
-            )
-        })
-        .collect()
+    snap.services.iter().map(|s| (s.spec.clone(), s.destinations.iter().map(|d| d.spec.clone()).collect())).collect()
 }
 
 fn strip_thresholds(line: &str) -> String {
@@ -474,28 +352,16 @@ fn save_restore_roundtrip() -> Result<(), String> {
     ours.sort();
     theirs.sort();
     ensure(ours == theirs, || {
-        format!(
-            "lvstop save differs from ipvsadm -S -n:\n{}\n---\n{}",
-            ours.join("\n"),
-            theirs.join("\n")
-        )
+        format!("lvstop save differs from ipvsadm -S -n:\n{}\n---\n{}", ours.join("\n"), theirs.join("\n"))
     })?;
     sh("ipvsadm -C")?;
-    ensure(sh("ipvsadm -S -n")?.trim().is_empty(), || {
-        "ipvsadm -C left rules".into()
-    })?;
+    ensure(sh("ipvsadm -S -n")?.trim().is_empty(), || "ipvsadm -C left rules".into())?;
     sh_in("ipvsadm -R", Some(&rules))?;
     let after = check(&mut ipvs, "restore")?;
     ensure(specs(&before) == specs(&after), || {
-        format!(
-            "restored table differs:\n{:#?}\n---\n{:#?}",
-            specs(&before),
-            specs(&after)
-        )
+        format!("restored table differs:\n{:#?}\n---\n{:#?}", specs(&before), specs(&after))
     })?;
-    ensure(saved()? == ipvsadm_before, || {
-        "ipvsadm sees a different table after the restore".into()
-    })
+    ensure(saved()? == ipvsadm_before, || "ipvsadm sees a different table after the restore".into())
 }
 
 /// Compare with ipvsadm while traffic counters and rates may move: accept only a
@@ -503,24 +369,16 @@ fn save_restore_roundtrip() -> Result<(), String> {
 fn stable_compare(ipvs: &mut NetlinkIpvs) -> Result<Snapshot, String> {
     let mut last = String::new();
     for _ in 0..20 {
-        let a: Vec<_> = Format::ALL
-            .iter()
-            .map(|f| ipvsadm::list(*f))
-            .collect::<Result<_, _>>()?;
+        let a: Vec<_> = Format::ALL.iter().map(|f| ipvsadm::list(*f)).collect::<Result<_, _>>()?;
         let snap = snapshot(ipvs)?;
-        let b: Vec<_> = Format::ALL
-            .iter()
-            .map(|f| ipvsadm::list(*f))
-            .collect::<Result<_, _>>()?;
+        let b: Vec<_> = Format::ALL.iter().map(|f| ipvsadm::list(*f)).collect::<Result<_, _>>()?;
         if a != b {
             continue;
         }
         let problems: Vec<String> = Format::ALL
             .iter()
             .zip(&a)
-            .map(|(f, t)| {
-                ipvsadm::parse(&ipvsadm::render(&snap, *f)).map(|o| ipvsadm::diff(*f, t, &o))
-            })
+            .map(|(f, t)| ipvsadm::parse(&ipvsadm::render(&snap, *f)).map(|o| ipvsadm::diff(*f, t, &o)))
             .collect::<Result<Vec<_>, _>>()?
             .concat();
         if problems.is_empty() {
@@ -528,9 +386,7 @@ fn stable_compare(ipvs: &mut NetlinkIpvs) -> Result<Snapshot, String> {
         }
         last = problems.join("\n");
     }
-    Err(format!(
-        "no stable agreement with ipvsadm in 20 tries; last differences:\n{last}"
-    ))
+    Err(format!("no stable agreement with ipvsadm in 20 tries; last differences:\n{last}"))
 }
 
 fn dr_traffic() -> Result<(), String> {
@@ -551,72 +407,42 @@ fn dr_traffic() -> Result<(), String> {
         seen.insert(body.trim().to_string());
     }
     for _ in 0..9 {
-        let body = sh(&format!(
-            "ip netns exec client curl -s -m 5 http://[{VIP6}]/"
-        ))?;
+        let body = sh(&format!("ip netns exec client curl -s -m 5 http://[{VIP6}]/"))?;
         seen.insert(format!("v6:{}", body.trim()));
     }
-    ensure(seen.len() == 5, || {
-        format!("traffic did not reach every realserver through the VIPs: {seen:?}")
-    })?;
+    ensure(seen.len() == 5, || format!("traffic did not reach every realserver through the VIPs: {seen:?}"))?;
     // A few long-lived connections to show ActiveConn.
     sh(&format!("for i in 1 2 3; do ip netns exec client sh -c 'sleep 30 | busybox nc {VIP} 80' >/dev/null 2>&1 & done; sleep 2"))?;
     std::thread::sleep(Duration::from_secs(4));
     let snap = stable_compare(&mut ipvs)?;
     let s = snap.service(&vip_key(80)).ok_or("no service")?;
     ensure(s.stats.conns == 33, || {
-        format!(
-            "service counted {} connections, expected 33 (30 requests + 3 held)",
-            s.stats.conns
-        )
+        format!("service counted {} connections, expected 33 (30 requests + 3 held)", s.stats.conns)
     })?;
-    ensure(
-        s.destinations.iter().map(|d| d.stats.conns).sum::<u64>() == 33,
-        || "realserver conns do not add up".into(),
-    )?;
-    ensure(s.active_conns() == 3, || {
-        format!(
-            "ActiveConn {} expected 3 held connections",
-            s.active_conns()
-        )
+    ensure(s.destinations.iter().map(|d| d.stats.conns).sum::<u64>() == 33, || {
+        "realserver conns do not add up".into()
     })?;
-    ensure(s.inact_conns() == 30, || {
-        format!(
-            "InActConn {} expected 30 closed connections",
-            s.inact_conns()
-        )
-    })?;
+    ensure(s.active_conns() == 3, || format!("ActiveConn {} expected 3 held connections", s.active_conns()))?;
+    ensure(s.inact_conns() == 30, || format!("InActConn {} expected 30 closed connections", s.inact_conns()))?;
     for svc in &snap.services {
         ensure(svc.stats.outpkts == 0 && svc.stats.outbytes == 0, || {
             format!("{}: OutPkts must stay 0 in DR", svc.spec.key)
         })?;
         for d in &svc.destinations {
-            ensure(d.stats.inpkts > 0, || {
-                format!("{} got no packets", d.spec.addr_port())
-            })?;
-            ensure(d.stats.outpkts == 0, || {
-                format!("{}: OutPkts {} in DR", d.spec.addr_port(), d.stats.outpkts)
-            })?;
+            ensure(d.stats.inpkts > 0, || format!("{} got no packets", d.spec.addr_port()))?;
+            ensure(d.stats.outpkts == 0, || format!("{}: OutPkts {} in DR", d.spec.addr_port(), d.stats.outpkts))?;
         }
     }
     // Zero one service, then all.
     ipvs.zero(Some(&vip_key(80))).map_err(|e| e.to_string())?;
     std::thread::sleep(Duration::from_secs(3));
     let snap = stable_compare(&mut ipvs)?;
-    ensure(
-        snap.service(&vip_key(80))
-            .is_some_and(|s| s.stats.conns == 0),
-        || "zero did not clear the service".into(),
-    )?;
-    ensure(snap.services.iter().any(|s| s.stats.conns > 0), || {
-        "zeroing one service cleared the other".into()
-    })?;
+    ensure(snap.service(&vip_key(80)).is_some_and(|s| s.stats.conns == 0), || "zero did not clear the service".into())?;
+    ensure(snap.services.iter().any(|s| s.stats.conns > 0), || "zeroing one service cleared the other".into())?;
     ipvs.zero(None).map_err(|e| e.to_string())?;
     std::thread::sleep(Duration::from_secs(3));
     let snap = stable_compare(&mut ipvs)?;
-    ensure(snap.services.iter().all(|s| s.stats.conns == 0), || {
-        "zero all left counters".into()
-    })?;
+    ensure(snap.services.iter().all(|s| s.stats.conns == 0), || "zero all left counters".into())?;
     let _ = CLIENT;
     Ok(())
 }
@@ -644,25 +470,16 @@ fn unprivileged_fallback() -> Result<(), String> {
     }
     let nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all";
     let (code, out, err) = sh_status(&format!("{nobody} {} dump", lvstop_bin()));
-    ensure(code == 0, || {
-        format!("unprivileged dump failed ({code}): {err}")
+    ensure(code == 0, || format!("unprivileged dump failed ({code}): {err}"))?;
+    ensure(out.contains("READ-ONLY"), || format!("no READ-ONLY marker:\n{out}"))?;
+    ensure(err.contains("CAP_NET_ADMIN") && err.contains("setcap"), || {
+        format!("the message does not name the fix: {err}")
     })?;
-    ensure(out.contains("READ-ONLY"), || {
-        format!("no READ-ONLY marker:\n{out}")
-    })?;
-    ensure(
-        err.contains("CAP_NET_ADMIN") && err.contains("setcap"),
-        || format!("the message does not name the fix: {err}"),
-    )?;
     let (code, json, _) = sh_status(&format!("{nobody} {} dump --json", lvstop_bin()));
     ensure(code == 0, || "unprivileged dump --json failed".into())?;
     let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-    ensure(v["source"]["kind"] == "procfs", || {
-        format!("source is {}", v["source"])
-    })?;
-    ensure(v["services"].as_array().map_or(0, Vec::len) == 5, || {
-        "wrong service count".into()
-    })?;
+    ensure(v["source"]["kind"] == "procfs", || format!("source is {}", v["source"]))?;
+    ensure(v["services"].as_array().map_or(0, Vec::len) == 5, || "wrong service count".into())?;
     // The /proc view itself agrees with ipvsadm on everything /proc carries.
     let snap = lvstop::ipvs::procfs::snapshot("test").map_err(|e| e.to_string())?;
     let problems = ipvsadm::diff(
@@ -672,9 +489,7 @@ fn unprivileged_fallback() -> Result<(), String> {
     );
     ensure(problems.is_empty(), || problems.join("\n"))?;
     let (code, _, err) = sh_status(&format!("{nobody} {} save", lvstop_bin()));
-    ensure(code != 0 && err.contains("setcap"), || {
-        format!("unprivileged save: code {code}, '{err}'")
-    })?;
+    ensure(code != 0 && err.contains("setcap"), || format!("unprivileged save: code {code}, '{err}'"))?;
     // Netlink itself refuses, with the fix named.
     let (_, _, err) = sh_status(&format!("{nobody} ipvsadm -L -n"));
     ensure(!err.is_empty(), || "ipvsadm worked unprivileged?".into())
@@ -682,27 +497,14 @@ fn unprivileged_fallback() -> Result<(), String> {
 
 fn worker_thread() -> Result<(), String> {
     load_rules(RICH)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let h = lvstop::ipvs::IpvsHandle::spawn().map_err(|e| e.to_string())?;
+        let (h, _) = lvstop::ipvs::IpvsHandle::spawn(false).map_err(|e| e.to_string())?;
         let key = vip_key(9000);
-        let added = h
-            .run(move |b| {
-                b.writer("add service")?
-                    .add_service(&ServiceSpec::new(key, "rr"))
-            })
-            .await;
+        let added = h.run(move |b| b.writer("add service")?.add_service(&ServiceSpec::new(key, "rr"))).await;
         added.map_err(|e| e.to_string())?;
-        let snap = h
-            .run(lvstop::ipvs::Backend::snapshot)
-            .await
-            .map_err(|e| e.to_string())?;
+        let snap = h.run(lvstop::ipvs::Backend::snapshot).await.map_err(|e| e.to_string())?;
         compare_all(&snap)?;
-        ensure(snap.service(&key).is_some(), || {
-            "service added through the worker is missing".into()
-        })
+        ensure(snap.service(&key).is_some(), || "service added through the worker is missing".into())
     })
 }

@@ -22,14 +22,8 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
-        Format::Plain,
-        Format::Stats,
-        Format::Rate,
-        Format::Thresholds,
-        Format::PersistentConn,
-        Format::TunInfo,
-    ];
+    pub const ALL: [Format; 6] =
+        [Format::Plain, Format::Stats, Format::Rate, Format::Thresholds, Format::PersistentConn, Format::TunInfo];
 
     fn flag(self) -> &'static str {
         match self {
@@ -79,17 +73,11 @@ pub fn parse(text: &str) -> Result<Table, String> {
         }
         let f: Vec<String> = line.split_whitespace().map(str::to_string).collect();
         if f[0] == "->" {
-            let svc = current
-                .as_ref()
-                .ok_or_else(|| format!("realserver line before any service: '{line}'"))?;
+            let svc = current.as_ref().ok_or_else(|| format!("realserver line before any service: '{line}'"))?;
             let entry = t.get_mut(svc).ok_or("internal: service vanished")?;
             entry.1.insert(f[1].clone(), f[2..].to_vec());
         } else {
-            let n = if f[0] == "FWM" && f.get(2).is_some_and(|x| x == "IPv6") {
-                3
-            } else {
-                2
-            };
+            let n = if f[0] == "FWM" && f.get(2).is_some_and(|x| x == "IPv6") { 3 } else { 2 };
             if f.len() < n {
                 return Err(format!("short service line '{line}'"));
             }
@@ -126,32 +114,17 @@ fn service_head(s: &Service) -> String {
 fn dest_fields(d: &Destination, f: Format) -> String {
     let s = &d.spec;
     match f {
-        Format::Plain => format!(
-            "{} {} {} {}",
-            s.forward, s.weight, d.active_conns, d.inact_conns
-        ),
+        Format::Plain => format!("{} {} {} {}", s.forward, s.weight, d.active_conns, d.inact_conns),
         Format::Stats => {
             let c = d.stats;
-            format!(
-                "{} {} {} {} {}",
-                c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes
-            )
+            format!("{} {} {} {} {}", c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes)
         }
         Format::Rate => {
             let r = d.rates;
-            format!(
-                "{} {} {} {} {}",
-                r.cps, r.inpps, r.outpps, r.inbps, r.outbps
-            )
+            format!("{} {} {} {} {}", r.cps, r.inpps, r.outpps, r.inbps, r.outbps)
         }
-        Format::Thresholds => format!(
-            "{} {} {} {}",
-            s.u_thresh, s.l_thresh, d.active_conns, d.inact_conns
-        ),
-        Format::PersistentConn => format!(
-            "{} {} {} {}",
-            s.weight, d.persist_conns, d.active_conns, d.inact_conns
-        ),
+        Format::Thresholds => format!("{} {} {} {}", s.u_thresh, s.l_thresh, d.active_conns, d.inact_conns),
+        Format::PersistentConn => format!("{} {} {} {}", s.weight, d.persist_conns, d.active_conns, d.inact_conns),
         Format::TunInfo => format!(
             "{} {} {} {} {}",
             s.forward,
@@ -170,17 +143,11 @@ pub fn render(snap: &Snapshot, f: Format) -> String {
         let line = match f {
             Format::Stats => {
                 let c = s.stats;
-                format!(
-                    "{} {} {} {} {} {}",
-                    s.spec.key, c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes
-                )
+                format!("{} {} {} {} {} {}", s.spec.key, c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes)
             }
             Format::Rate => {
                 let r = s.rates;
-                format!(
-                    "{} {} {} {} {} {}",
-                    s.spec.key, r.cps, r.inpps, r.outpps, r.inbps, r.outbps
-                )
+                format!("{} {} {} {} {} {}", s.spec.key, r.cps, r.inpps, r.outpps, r.inbps, r.outbps)
             }
             _ => service_head(s),
         };
@@ -198,9 +165,7 @@ pub fn diff(f: Format, reference: &Table, ours: &Table) -> Vec<String> {
     let mut out = Vec::new();
     for (label, (fields, dests)) in reference {
         let Some((ofields, odests)) = ours.get(label) else {
-            out.push(format!(
-                "[{f:?}] service {label}: listed by ipvsadm, missing in lvstop"
-            ));
+            out.push(format!("[{f:?}] service {label}: listed by ipvsadm, missing in lvstop"));
             continue;
         };
         if fields != ofields {
@@ -211,9 +176,7 @@ pub fn diff(f: Format, reference: &Table, ours: &Table) -> Vec<String> {
         }
         for (d, dfields) in dests {
             match odests.get(d) {
-                None => out.push(format!(
-                    "[{f:?}] service {label} realserver {d}: missing in lvstop"
-                )),
+                None => out.push(format!("[{f:?}] service {label} realserver {d}: missing in lvstop")),
                 Some(of) if of != dfields => {
                     for (i, col) in f.dest_columns().iter().enumerate() {
                         if dfields.get(i) != of.get(i) {
@@ -229,15 +192,11 @@ pub fn diff(f: Format, reference: &Table, ours: &Table) -> Vec<String> {
             }
         }
         for d in odests.keys().filter(|d| !dests.contains_key(*d)) {
-            out.push(format!(
-                "[{f:?}] service {label} realserver {d}: in lvstop, not in ipvsadm"
-            ));
+            out.push(format!("[{f:?}] service {label} realserver {d}: in lvstop, not in ipvsadm"));
         }
     }
     for label in ours.keys().filter(|l| !reference.contains_key(*l)) {
-        out.push(format!(
-            "[{f:?}] service {label}: in lvstop, not in ipvsadm"
-        ));
+        out.push(format!("[{f:?}] service {label}: in lvstop, not in ipvsadm"));
     }
     out
 }
@@ -257,29 +216,16 @@ pub fn compare_all(snap: &Snapshot) -> Result<(), String> {
     }
     let header = sh("ipvsadm -L -n | head -1")?;
     if let Some(info) = snap.info {
-        let expect = format!(
-            "IP Virtual Server version {} (size={})",
-            info.version(),
-            info.conn_tab_size
-        );
+        let expect = format!("IP Virtual Server version {} (size={})", info.version(), info.conn_tab_size);
         if header.trim() != expect {
-            problems.push(format!(
-                "header: ipvsadm '{}' vs lvstop '{expect}'",
-                header.trim()
-            ));
+            problems.push(format!("header: ipvsadm '{}' vs lvstop '{expect}'", header.trim()));
         }
     }
     if let Some(t) = snap.timeouts {
         let line = sh("ipvsadm -L --timeout")?;
-        let expect = format!(
-            "Timeout (tcp tcpfin udp): {} {} {}",
-            t.tcp, t.tcp_fin, t.udp
-        );
+        let expect = format!("Timeout (tcp tcpfin udp): {} {} {}", t.tcp, t.tcp_fin, t.udp);
         if line.trim() != expect {
-            problems.push(format!(
-                "timeouts: ipvsadm '{}' vs lvstop '{expect}'",
-                line.trim()
-            ));
+            problems.push(format!("timeouts: ipvsadm '{}' vs lvstop '{expect}'", line.trim()));
         }
     }
     if problems.is_empty() {

@@ -20,10 +20,7 @@ pub struct Case {
 }
 
 fn selected(filters: &[String]) -> Vec<&'static Case> {
-    cases::ALL
-        .iter()
-        .filter(|c| filters.is_empty() || filters.iter().any(|f| c.name.contains(f.as_str())))
-        .collect()
+    cases::ALL.iter().filter(|c| filters.is_empty() || filters.iter().any(|f| c.name.contains(f.as_str()))).collect()
 }
 
 fn summary(passed: usize, failed: usize, ignored: usize, secs: f64) {
@@ -44,10 +41,7 @@ fn main() {
     for a in &args {
         if skip_next {
             skip_next = false;
-        } else if matches!(
-            a.as_str(),
-            "--test-threads" | "--skip" | "--format" | "--color" | "-Z"
-        ) {
+        } else if matches!(a.as_str(), "--test-threads" | "--skip" | "--format" | "--color" | "-Z") {
             skip_next = true;
         } else if !a.starts_with('-') {
             filters.push(a.clone());
@@ -88,28 +82,15 @@ fn outside(filters: &[String]) -> i32 {
         Ok(p) => p,
         Err(e) => return skip_or_fail(&format!("cannot find this test binary: {e}"), cases.len()),
     };
-    println!(
-        "running {} VM tests in one boot of {}",
-        cases.len(),
-        kernel.origin
-    );
+    println!("running {} VM tests in one boot of {}", cases.len(), kernel.origin);
     let names: Vec<&str> = cases.iter().map(|c| c.name).collect();
-    let mut run = lab::LabRun::new(format!(
-        "exec {} --exact {}",
-        exe.display(),
-        names.join(" ")
-    ));
-    run.env
-        .push(("LVSTOP_BIN".into(), env!("CARGO_BIN_EXE_lvstop").into()));
+    let mut run = lab::LabRun::new(format!("exec {} --exact {}", exe.display(), names.join(" ")));
+    run.env.push(("LVSTOP_BIN".into(), env!("CARGO_BIN_EXE_lvstop").into()));
     run.env.push(("RUST_BACKTRACE".into(), "1".into()));
     run.timeout = Duration::from_secs(1500);
     match lab::vm::run_in_vm(&kernel, &run) {
         Ok(out) => {
-            println!(
-                "lvstop-lab: VM finished in {:.1}s with status {}",
-                out.elapsed.as_secs_f64(),
-                out.exit_code
-            );
+            println!("lvstop-lab: VM finished in {:.1}s with status {}", out.elapsed.as_secs_f64(), out.exit_code);
             out.exit_code
         }
         Err(e) => {
@@ -147,11 +128,7 @@ fn inside(filters: &[String]) -> i32 {
             }
             Err(e) => {
                 failed += 1;
-                println!(
-                    "test {} ... FAILED ({:.1}s)",
-                    c.name,
-                    t.elapsed().as_secs_f64()
-                );
+                println!("test {} ... FAILED ({:.1}s)", c.name, t.elapsed().as_secs_f64());
                 failures.push((c.name, e));
             }
         }

@@ -16,43 +16,26 @@ pub fn sh_in(cmd: &str, input: Option<&str>) -> Result<String, String> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(cmd)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run '{cmd}': {e}"))?;
     if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin
-            .write_all(text.as_bytes())
-            .map_err(|e| format!("cannot feed '{cmd}': {e}"))?;
+        stdin.write_all(text.as_bytes()).map_err(|e| format!("cannot feed '{cmd}': {e}"))?;
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("'{cmd}': {e}"))?;
+    let out = child.wait_with_output().map_err(|e| format!("'{cmd}': {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
         Ok(stdout)
     } else {
-        Err(format!(
-            "'{cmd}' failed ({}):\n{stdout}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ))
+        Err(format!("'{cmd}' failed ({}):\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr)))
     }
 }
 
 /// Run a shell command and return (status code, stdout, stderr) whatever happens.
 pub fn sh_status(cmd: &str) -> (i32, String, String) {
-    match Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdin(Stdio::null())
-        .output()
-    {
+    match Command::new("sh").arg("-c").arg(cmd).stdin(Stdio::null()).output() {
         Ok(o) => (
             o.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&o.stdout).into_owned(),

@@ -1,0 +1,172 @@
+//! The console's event loop: one owner of the state, one `select!` over
+//! terminal events, worker messages, ticks and signals; the terminal is
+//! restored on every way out (quit, error, panic, SIGINT/SIGTERM/SIGHUP).
+
+use std::io::{self, Stdout};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream};
+use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use crossterm::{cursor, execute};
+use futures_util::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use crate::app::{update, AppState, Change, Command, Msg};
+use crate::audit::AuditLog;
+use crate::ipvs::IpvsHandle;
+use crate::ui::{self, Theme};
+
+/// Puts the terminal back however the console ends.
+pub struct TerminalGuard;
+
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, cursor::Show);
+}
+
+impl TerminalGuard {
+    /// Enter raw mode and the alternate screen, and hook panics to restore first.
+    pub fn enter() -> io::Result<Self> {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            hook(info);
+        }));
+        enable_raw_mode()?;
+        execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)?;
+        Ok(TerminalGuard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Everything the loop needs.
+pub struct Console {
+    /// Initial state.
+    pub state: AppState,
+    /// Theme.
+    pub theme: Theme,
+    /// The IPVS worker.
+    pub ipvs: IpvsHandle,
+    /// Where changes are logged.
+    pub audit: AuditLog,
+    /// Refresh interval.
+    pub interval: Duration,
+}
+
+fn execute_cmd(
+    c: Command,
+    ipvs: &IpvsHandle,
+    audit: &AuditLog,
+    tx: &mpsc::UnboundedSender<Msg>,
+    refreshing: &mut bool,
+) -> bool {
+    match c {
+        Command::Quit => return false,
+        Command::Refresh => {
+            if !*refreshing {
+                *refreshing = true;
+                let (ipvs, tx) = (ipvs.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let msg = match ipvs.run(super::ipvs::Backend::snapshot).await {
+                        Ok(s) => Msg::Snapshot(Box::new(s), Instant::now()),
+                        Err(e) => Msg::SnapshotFailed(e.to_string(), Instant::now()),
+                    };
+                    let _ = tx.send(msg);
+                });
+            }
+        }
+        Command::Apply { id, change } => {
+            let (ipvs, tx, audit) = (ipvs.clone(), tx.clone(), audit.clone());
+            tokio::spawn(async move {
+                let result = ipvs
+                    .run(move |b| Ok(apply_audited(b, &audit, &change)))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                let _ = tx.send(Msg::Done { id, result });
+            });
+        }
+        Command::Save { path, rules } => {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let r = std::fs::write(&path, rules).map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Saved(path, r));
+            });
+        }
+    }
+    true
+}
+
+/// On the IPVS worker thread: log, apply, log the result.
+fn apply_audited(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change) -> Result<(), String> {
+    let nl = b.writer(change.kind()).map_err(|e| e.to_string())?;
+    audit.record(change, "sending").map_err(|e| format!("not sent: {e}"))?;
+    let result = change.apply(nl).map_err(|e| e.to_string());
+    let line = match &result {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("error: {e}"),
+    };
+    if let Err(e) = audit.record(change, &line) {
+        return Err(format!("applied, but {e}"));
+    }
+    result
+}
+
+/// Run the console until quit. The terminal is restored on return.
+pub async fn run(mut c: Console) -> anyhow::Result<()> {
+    let _guard = TerminalGuard::enter()?;
+    let mut terminal: Terminal<CrosstermBackend<Stdout>> = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut poll = tokio::time::interval(c.interval);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut refreshing = false;
+    terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
+    loop {
+        let mut msgs = Vec::new();
+        let mut cmds = Vec::new();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => msgs.push(Msg::Key(k)),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(anyhow::anyhow!("terminal input failed: {e}")),
+                None => msgs.push(Msg::Quit),
+            },
+            Some(m) = rx.recv() => msgs.push(m),
+            _ = tick.tick() => msgs.push(Msg::Tick(Instant::now())),
+            _ = poll.tick() => cmds.push(Command::Refresh),
+            _ = sigterm.recv() => msgs.push(Msg::Quit),
+            _ = sighup.recv() => msgs.push(Msg::Quit),
+            _ = sigint.recv() => msgs.push(Msg::Quit),
+        }
+        while let Ok(m) = rx.try_recv() {
+            msgs.push(m);
+        }
+        for m in msgs {
+            if matches!(m, Msg::Snapshot(..) | Msg::SnapshotFailed(..)) {
+                refreshing = false;
+            }
+            cmds.extend(update(&mut c.state, m));
+        }
+        for cmd in cmds {
+            if !execute_cmd(cmd, &c.ipvs, &c.audit, &tx, &mut refreshing) {
+                return Ok(());
+            }
+        }
+        if c.state.quit {
+            return Ok(());
+        }
+        terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
+    }
+}

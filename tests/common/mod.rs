@@ -1,0 +1,88 @@
+//! A fixed snapshot and state for the console tests (not a fake kernel: the
+//! console is a pure function of its state; the VM tests cover the kernel).
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use lvstop::app::AppState;
+use lvstop::config::Config;
+use lvstop::model::{
+    Counters, DestSpec, Destination, Family, ForwardMethod, Info, Rates, Service, ServiceKey, ServiceSpec, Snapshot,
+    Source, Timeouts,
+};
+
+fn dest(addr: &str, port: u16, fwd: ForwardMethod, weight: u32, active: u32, inact: u32, pps: u64) -> Destination {
+    Destination {
+        spec: DestSpec::new(addr.parse().expect("addr"), port, fwd).weight(weight),
+        active_conns: active,
+        inact_conns: inact,
+        persist_conns: 0,
+        stats: Counters {
+            conns: u64::from(active + inact) * 10,
+            inpkts: pps * 100,
+            outpkts: 0,
+            inbytes: pps * 6000,
+            outbytes: 0,
+        },
+        rates: Rates { cps: pps / 10, inpps: pps, outpps: 0, inbps: pps * 60, outbps: 0 },
+    }
+}
+
+/// Three services: a busy DR web service with every realserver state, an IPv6
+/// persistent one and a fwmark one.
+pub fn snapshot() -> Snapshot {
+    let web = ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 80);
+    let mut over = dest("198.51.100.14", 80, ForwardMethod::Route, 5, 90, 20, 300);
+    over.spec.u_thresh = 100;
+    over.spec.l_thresh = 50;
+    let services = vec![
+        Service {
+            spec: ServiceSpec::new(web, "wrr"),
+            stats: Counters { conns: 123_456, inpkts: 9_876_543, outpkts: 0, inbytes: 1_234_567_890, outbytes: 0 },
+            rates: Rates { cps: 120, inpps: 1500, outpps: 0, inbps: 90_000, outbps: 0 },
+            destinations: vec![
+                dest("198.51.100.11", 80, ForwardMethod::Route, 3, 40, 300, 700),
+                dest("198.51.100.12", 80, ForwardMethod::Route, 0, 2, 40, 20),
+                dest("198.51.100.13", 80, ForwardMethod::Route, 1, 0, 0, 0),
+                over,
+            ],
+        },
+        Service {
+            spec: ServiceSpec::new(ServiceKey::tcp("2001:db8::100".parse().expect("ip"), 443), "wlc").persistent(300),
+            stats: Counters::default(),
+            rates: Rates { cps: 3, inpps: 40, outpps: 0, inbps: 3000, outbps: 0 },
+            destinations: vec![dest("2001:db8::11", 443, ForwardMethod::Route, 1, 5, 9, 40)],
+        },
+        Service {
+            spec: ServiceSpec::new(ServiceKey::fwmark(Family::Inet, 7), "sh"),
+            stats: Counters::default(),
+            rates: Rates::default(),
+            destinations: vec![dest("198.51.100.21", 0, ForwardMethod::Masq, 2, 0, 0, 0)],
+        },
+    ];
+    Snapshot {
+        source: Source::Netlink,
+        info: Some(Info { version_code: 0x0001_0201, conn_tab_size: 4096 }),
+        timeouts: Some(Timeouts { tcp: 900, tcp_fin: 120, udp: 300 }),
+        daemons: Vec::new(),
+        services,
+        totals: None,
+    }
+}
+
+/// A state holding the snapshot, as of `t0`.
+pub fn state(writable: bool) -> (AppState, Instant) {
+    let t0 = Instant::now();
+    let w = if writable { Ok(()) } else { Err("started with --read-only".to_string()) };
+    let mut st = AppState::new(&Config::default(), w, "director1".into(), t0);
+    lvstop::app::update(&mut st, lvstop::app::Msg::Snapshot(Box::new(snapshot()), t0));
+    // A second snapshot builds a little history for the sparklines.
+    for i in 1..=5u64 {
+        let mut s = snapshot();
+        s.services[0].rates.cps = 100 + i * 10;
+        lvstop::app::update(&mut st, lvstop::app::Msg::Snapshot(Box::new(s), t0 + Duration::from_secs(i * 60)));
+    }
+    st.now = t0 + Duration::from_secs(300);
+    st.snapshot_at = Some(st.now);
+    (st, t0)
+}

@@ -1,0 +1,93 @@
+//! Render snapshots (ratatui TestBackend + insta) of every view at 80x24 and
+//! 160x48, and tiny terminals that must not panic.
+#![allow(clippy::panic)] // a failing test panics
+
+mod common;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use lvstop::app::{update, AppState, Msg};
+use lvstop::ui::{render, Theme};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn draw(st: &AppState, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| render(st, &Theme::default_theme(), f)).expect("draw");
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn keys(st: &mut AppState, ks: &[KeyCode]) {
+    for k in ks {
+        update(st, Msg::Key(KeyEvent::new(*k, KeyModifiers::NONE)));
+    }
+}
+
+fn views() -> Vec<(&'static str, AppState)> {
+    use KeyCode::{Char, Tab};
+    let mut out = Vec::new();
+    let (st, _) = common::state(true);
+    out.push(("services", st));
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Tab, Char('j')]);
+    out.push(("realservers", st));
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Tab, Char('d')]);
+    out.push(("confirm_drain", st));
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Tab, Char('a'), Char('1'), Char('9'), Char('8')]);
+    out.push(("form_add_realserver", st));
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Char('?')]);
+    out.push(("help", st));
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Char('/'), Char('2'), Char('0'), Char('0'), Char('1')]);
+    out.push(("filter", st));
+    let (mut st, _) = common::state(false);
+    keys(&mut st, &[Char('?')]);
+    out.push(("read_only_help", st));
+    let (st, _) = common::state(false);
+    out.push(("read_only", st));
+    let mut empty = common::state(true).0;
+    empty.snapshot = None;
+    out.push(("loading", empty));
+    out
+}
+
+#[test]
+fn every_view_at_80x24_and_160x48() {
+    for (name, st) in views() {
+        for (w, h) in [(80, 24), (160, 48)] {
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), draw(&st, w, h));
+        }
+    }
+}
+
+#[test]
+fn tiny_and_odd_sizes_never_panic() {
+    for (_, st) in views() {
+        for (w, h) in
+            [(0, 0), (1, 1), (0, 10), (10, 0), (2, 30), (300, 2), (29, 7), (30, 8), (40, 9), (81, 25), (500, 200)]
+        {
+            draw(&st, w, h);
+        }
+    }
+}
+
+#[test]
+fn no_color_and_every_theme_render() {
+    let (st, _) = common::state(true);
+    for t in
+        [Theme::no_color(), Theme::load("light", None).expect("light"), Theme::load("high-contrast", None).expect("hc")]
+    {
+        let mut term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+        term.draw(|f| render(&st, &t, f)).expect("draw");
+    }
+}
