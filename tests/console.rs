@@ -200,3 +200,13 @@ fn keepalived_managed_services_warn_before_any_edit() {
     let Some(Layer::Confirm { warning: Some(w), .. }) = st.layers.last() else { panic!("no warning") };
     assert!(w.contains("keepalived"), "{w}");
 }
+
+#[test]
+fn bottom_selects_the_last_realserver() {
+    let (mut st, _) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, Msg::Key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT)));
+    assert_eq!(st.selected_dest().map(|d| d.spec.addr.to_string()).as_deref(), Some("198.51.100.14"));
+    update(&mut st, key('g'));
+    assert_eq!(st.selected_dest().map(|d| d.spec.addr.to_string()).as_deref(), Some("198.51.100.11"));
+}

@@ -22,6 +22,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_dr_traffic_counters_match_ipvsadm", run: dr_traffic },
     Case { name: "vm_unprivileged_user_gets_proc_fallback", run: unprivileged_fallback },
     Case { name: "vm_worker_thread_serves_async_callers", run: worker_thread },
+    Case { name: "vm_console_in_tmux_drives_the_real_kernel", run: console_in_tmux },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
@@ -507,4 +508,146 @@ fn worker_thread() -> Result<(), String> {
         compare_all(&snap)?;
         ensure(snap.service(&key).is_some(), || "service added through the worker is missing".into())
     })
+}
+
+struct Tmux {
+    session: &'static str,
+}
+
+impl Tmux {
+    fn keys(&self, keys: &[&str]) -> Result<(), String> {
+        for k in keys {
+            sh(&format!("tmux send-keys -t {} '{k}'", self.session))?;
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        Ok(())
+    }
+
+    fn type_text(&self, text: &str) -> Result<(), String> {
+        sh(&format!("tmux send-keys -t {} -l '{text}'", self.session)).map(|_| ())
+    }
+
+    fn screen(&self) -> Result<String, String> {
+        sh(&format!("tmux capture-pane -p -t {}", self.session))
+    }
+
+    /// Wait until the captured screen satisfies `ok`.
+    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> Result<String, String> {
+        let mut last = String::new();
+        for _ in 0..60 {
+            last = self.screen()?;
+            if ok(&last) {
+                return Ok(last);
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err(format!("the console never showed {what}; last screen:\n{last}"))
+    }
+}
+
+/// The realserver row of `rip` on screen, as words.
+fn screen_row(screen: &str, rip: &str) -> Vec<String> {
+    screen
+        .lines()
+        .filter_map(|l| l.split('│').nth(1))
+        .find(|cell| cell.trim_start().starts_with(rip))
+        .map(|cell| cell.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn wait_ipvsadm(what: &str, ok: impl Fn(&str) -> bool) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..40 {
+        last = sh("ipvsadm -L -n")?;
+        if ok(&last) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Err(format!("ipvsadm never showed {what}:\n{last}"))
+}
+
+fn ipvsadm_weight(text: &str, rip: &str) -> Option<u32> {
+    text.lines()
+        .find(|l| l.contains(&format!("-> {rip}")))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|w| w.parse().ok())
+}
+
+fn console_in_tmux() -> Result<(), String> {
+    load_rules(
+        "-A -t 198.51.100.100:80 -s wrr
+-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 3
+-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 2
+-a -t 198.51.100.100:80 -r 198.51.100.13:80 -g -w 1
+",
+    )?;
+    sh(&format!(
+        "(for i in $(seq 300); do ip netns exec client curl -s -m 2 http://{VIP}/ >/dev/null; sleep 0.1; done) >/dev/null 2>&1 &"
+    ))?;
+    let audit = "/tmp/lvstop-e2e/audit.log";
+    let t = Tmux { session: "e2e" };
+    sh(&format!(
+        "LVSTOP_AUDIT_LOG={audit} tmux new-session -d -s {} -x 160 -y 48 '{} --interval 0.5'",
+        t.session,
+        lvstop_bin()
+    ))?;
+    t.wait("the service", |s| s.contains("TCP 198.51.100.100:80") && s.contains("198.51.100.13:80"))?;
+    // Drain 198.51.100.11: Tab to the realservers, d, the confirmation shows the ipvsadm command, y.
+    t.keys(&["Tab", "d"])?;
+    t.wait("the drain confirmation", |s| s.contains("ipvsadm -e -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 0"))?;
+    t.keys(&["y"])?;
+    wait_ipvsadm("weight 0 on .11", |s| ipvsadm_weight(s, "198.51.100.11:80") == Some(0))?;
+    t.wait("the drained state", |s| {
+        let row = screen_row(s, "198.51.100.11:80");
+        row.get(2).map(String::as_str) == Some("0")
+            && (row.join(" ").contains("draining") || row.join(" ").contains("safe to remove"))
+    })?;
+    if let Ok(dir) = std::env::var("LVSTOP_OUT") {
+        let _ = sh(&format!("mkdir -p {dir} && tmux capture-pane -e -p -t {} > {dir}/console.ans", t.session));
+    }
+    // Raise 198.51.100.12 from 2 to 3.
+    t.keys(&["j", "+"])?;
+    wait_ipvsadm("weight 3 on .12", |s| ipvsadm_weight(s, "198.51.100.12:80") == Some(3))?;
+    t.wait("weight 3", |s| screen_row(s, "198.51.100.12:80").get(2).map(String::as_str) == Some("3"))?;
+    // Add 198.51.100.14 with the form.
+    t.keys(&["a"])?;
+    t.wait("the add form", |s| s.contains("Add realserver to TCP 198.51.100.100:80"))?;
+    t.type_text("198.51.100.14")?;
+    t.keys(&["Enter"])?;
+    wait_ipvsadm("the new realserver", |s| s.contains("198.51.100.14:80"))?;
+    t.wait("the new realserver", |s| !screen_row(s, "198.51.100.14:80").is_empty())?;
+    // Delete it (bottom row), confirmed.
+    t.keys(&["G", "x"])?;
+    t.wait("the delete confirmation", |s| s.contains("ipvsadm -d -t 198.51.100.100:80 -r 198.51.100.14:80"))?;
+    t.keys(&["y"])?;
+    wait_ipvsadm("the delete", |s| !s.contains("198.51.100.14:80"))?;
+    t.wait("the realserver gone", |s| screen_row(s, "198.51.100.14:80").is_empty())?;
+    // Undo the delete.
+    t.keys(&["u"])?;
+    wait_ipvsadm("the undone delete", |s| s.contains("198.51.100.14:80"))?;
+    t.wait("the realserver back", |s| !screen_row(s, "198.51.100.14:80").is_empty())?;
+    // The audit log holds every change, each logged before and after.
+    let log = sh(&format!("cat {audit}"))?;
+    let entries: Vec<serde_json::Value> =
+        log.lines().map(serde_json::from_str).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let ok: Vec<String> = entries
+        .iter()
+        .filter(|e| e["result"] == "ok")
+        .map(|e| e["action"].as_str().unwrap_or("").to_string())
+        .collect();
+    ensure(ok == ["drain", "set-weight", "add-realserver", "delete-realserver", "add-realserver"], || {
+        format!("audit log: {ok:?}\n{log}")
+    })?;
+    ensure(entries.iter().filter(|e| e["result"] == "sending").count() == 5, || {
+        format!("changes not logged before sending:\n{log}")
+    })?;
+    t.keys(&["q"])?;
+    for _ in 0..20 {
+        if sh_status(&format!("tmux has-session -t {}", t.session)).0 != 0 {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Err("lvstop did not quit on q".into())
 }
