@@ -46,6 +46,9 @@ pub enum Cmd {
         /// Shell command to run inside the lab as root (lvstop is `$LVSTOP_BIN`).
         #[arg(long)]
         run: Option<String>,
+        /// Copy the files the command writes to `$LVSTOP_OUT` into this directory.
+        #[arg(long, requires = "run")]
+        out: Option<std::path::PathBuf>,
         /// Only fetch and cache the lab kernel, then exit.
         #[arg(long, conflicts_with = "run")]
         fetch: bool,

@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             print_out(&report::save_rules(&snap))?;
             Ok(0)
         }
-        Cmd::Lab { run, fetch, realservers, no_ipv6 } => {
+        Cmd::Lab { run, out, fetch, realservers, no_ipv6 } => {
             let topo = lab::topology::Topology { realservers, ipv6: !no_ipv6, arp_problem: Vec::new() };
             lab::vm::check_tools()?;
             let kernel = lab::ensure_kernel(&mut |m| eprintln!("lvstop lab: {m}"))?;
@@ -69,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             );
             let mut lab_run = lab::LabRun::new(script);
             lab_run.env.push(("LVSTOP_BIN".into(), exe.display().to_string()));
+            lab_run.out_dir = out;
             let out = lab::vm::run_in_vm(&kernel, &lab_run)?;
             Ok(out.exit_code)
         }

@@ -27,6 +27,8 @@ pub struct LabRun {
     pub timeout: Duration,
     /// Copy the guest console to our stdout as it arrives.
     pub echo: bool,
+    /// Copy what the guest writes to `$LVSTOP_OUT` into this directory.
+    pub out_dir: Option<PathBuf>,
 }
 
 impl LabRun {
@@ -38,6 +40,7 @@ impl LabRun {
             memory_mib: 1024,
             timeout: Duration::from_secs(1200),
             echo: true,
+            out_dir: None,
         }
     }
 }
@@ -171,11 +174,17 @@ fn run_with_share(
     for (k, v) in &run.env {
         let _ = writeln!(env, "export {k}={}", shell_quote(v));
     }
-    write("env.sh", &env)?;
     write("run.sh", &format!("{}\n", run.command))?;
     let initrd = share.join("initrd.cpio");
     build_initramfs(kernel, busybox, &initrd)?;
     let share_abs = share.canonicalize().map_err(|e| LabError::Vm(e.to_string()))?;
+    let out = share_abs.join("out");
+    std::fs::create_dir_all(&out).map_err(|e| LabError::Vm(format!("cannot create {}: {e}", out.display())))?;
+    std::fs::write(
+        share.join("env.sh"),
+        format!("{env}export LVSTOP_OUT={}\n", shell_quote(&out.display().to_string())),
+    )
+    .map_err(|e| LabError::Vm(format!("cannot write env.sh: {e}")))?;
     let start = Instant::now();
     let mut child = Command::new(qemu)
         .args(["-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2", "-nographic", "-no-reboot", "-nic", "none"])
@@ -237,6 +246,14 @@ fn run_with_share(
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    if let Some(dir) = &run.out_dir {
+        std::fs::create_dir_all(dir).map_err(|e| LabError::Vm(format!("cannot create {}: {e}", dir.display())))?;
+        for e in std::fs::read_dir(&out).into_iter().flatten().filter_map(Result::ok) {
+            let to = dir.join(e.file_name());
+            std::fs::copy(e.path(), &to)
+                .map_err(|err| LabError::Vm(format!("cannot copy to {}: {err}", to.display())))?;
+        }
     }
     match exit_code {
         Some(exit_code) => Ok(LabOutcome { exit_code, console, elapsed: start.elapsed() }),

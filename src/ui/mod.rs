@@ -44,7 +44,11 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
     if let Err(why) = &state.writable {
         f.render_widget(Paragraph::new(format!(" READ-ONLY: {why}")).style(theme.slot(Slot::ReadOnly)), top);
     }
-    let [svc_area, lower] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
+    // The services pane takes what its rows need, up to half; the realservers get the rest.
+    let want = state.visible_services().len() as u16 + 3;
+    let [svc_area, lower] =
+        Layout::vertical([Constraint::Length(want.max(5).min((main.height / 2).max(1))), Constraint::Min(4)])
+            .areas(main);
     rows::services(state, theme, f, svc_area);
     if lower.width >= 120 {
         let [dests, detail] = Layout::horizontal([Constraint::Min(70), Constraint::Length(40)]).areas(lower);
