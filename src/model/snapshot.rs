@@ -98,9 +98,13 @@ impl Snapshot {
         matches!(self.source, Source::Procfs { .. })
     }
 
-    /// Find a service by key.
+    /// Find a service by key (binary search: snapshots are kept sorted by key).
     pub fn service(&self, key: &super::ServiceKey) -> Option<&Service> {
-        self.services.iter().find(|s| s.spec.key == *key)
+        match self.services.binary_search_by(|s| s.spec.key.cmp(key)) {
+            Ok(i) => self.services.get(i),
+            // Not sorted (built by hand): fall back to a scan.
+            Err(_) => self.services.iter().find(|s| s.spec.key == *key),
+        }
     }
 
     /// Sort services and destinations into lvstop's stable order.

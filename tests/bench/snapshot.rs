@@ -127,5 +127,64 @@ fn inside() -> Result<(), String> {
         lv.as_secs_f64() / cat.as_secs_f64()
     );
     println!("  ratio lvstop dump --json / ipvsadm          {:9.3}", lv_proc.as_secs_f64() / adm.as_secs_f64());
+    console(&bin)
+}
+
+fn capture() -> String {
+    Command::new("tmux")
+        .args(["capture-pane", "-p", "-t", "bench"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+fn cpu_ticks(pid: &str) -> Result<(u64, u64), String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    let after = stat.rsplit_once(')').map(|(_, r)| r).ok_or("bad stat")?;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the command name.
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    Ok((field(11), field(12)))
+}
+
+fn status_kib(pid: &str, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// The console on the 1000 x 10 table: time to the first frame with data, CPU
+/// use while idle at a 1 s refresh, and memory.
+fn console(bin: &str) -> Result<(), String> {
+    let start = Instant::now();
+    sh(&format!("tmux new-session -d -s bench -x 160 -y 48 '{bin} --interval 1'"), None)?;
+    let mut first = None;
+    while start.elapsed() < Duration::from_secs(60) {
+        if capture().contains("Services (1000)") {
+            first = Some(start.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let first = first.ok_or("the console never showed the 1000 services")?;
+    let pid = Command::new("pidof").arg("lvstop").output().map_err(|e| e.to_string())?;
+    let pid = String::from_utf8_lossy(&pid.stdout).split_whitespace().next().ok_or("lvstop is not running")?.to_string();
+    std::thread::sleep(Duration::from_secs(5));
+    let (t0, c0) = (Instant::now(), cpu_ticks(&pid)?);
+    std::thread::sleep(Duration::from_secs(30));
+    let (t1, c1) = (Instant::now(), cpu_ticks(&pid)?);
+    let hz = 100.0; // USER_HZ
+    let secs = t1.duration_since(t0).as_secs_f64();
+    let user = (c1.0 - c0.0) as f64 / hz / secs * 100.0;
+    let system = (c1.1 - c0.1) as f64 / hz / secs * 100.0;
+    let cpu = user + system;
+    println!("\nbench console: 1000 services x 10 destinations, 160x48, --interval 1 (lab VM, qemu TCG)");
+    println!("  time to first frame with data               {:9.0} ms", ms(first));
+    println!("  CPU while idle at 1 s refresh (30 s)        {cpu:9.1} %  (user {user:.1} %, kernel {system:.1} %)");
+    println!("  resident memory (VmRSS)                     {:9} KiB", status_kib(&pid, "VmRSS:"));
+    println!("  peak resident memory (VmHWM)                {:9} KiB", status_kib(&pid, "VmHWM:"));
+    let _ = sh("tmux kill-server", None);
     Ok(())
 }

@@ -22,6 +22,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_dr_traffic_counters_match_ipvsadm", run: dr_traffic },
     Case { name: "vm_unprivileged_user_gets_proc_fallback", run: unprivileged_fallback },
     Case { name: "vm_worker_thread_serves_async_callers", run: worker_thread },
+    Case { name: "vm_service_with_400_realservers_spans_dump_chunks", run: large_service },
     Case { name: "vm_console_in_tmux_drives_the_real_kernel", run: console_in_tmux },
 ];
 
@@ -650,4 +651,18 @@ fn console_in_tmux() -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(250));
     }
     Err("lvstop did not quit on q".into())
+}
+
+fn large_service() -> Result<(), String> {
+    let mut rules = String::from("-A -t 198.51.100.100:80 -s wlc\n");
+    for net in ["198.51.100", "203.0.113"] {
+        for host in 1..=200 {
+            rules.push_str(&format!("-a -t 198.51.100.100:80 -r {net}.{host}:80 -g -w {host}\n"));
+        }
+    }
+    load_rules(&rules)?;
+    let mut ipvs = nl()?;
+    let snap = check(&mut ipvs, "400 realservers")?;
+    let n = snap.services.first().map_or(0, |s| s.destinations.len());
+    ensure(n == 400, || format!("{n} realservers listed, expected 400"))
 }
