@@ -31,3 +31,22 @@ fn bad_arguments_are_named() {
     assert_eq!(code, 2);
     assert!(err.contains("--jsn"), "{err}");
 }
+
+#[test]
+fn a_bad_config_or_theme_stops_the_console_before_the_terminal_is_touched() {
+    let dir = std::env::temp_dir().join(format!("lvstop-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("lvstop.toml");
+    std::fs::write(&bad, "interval = 1.0\nweight-step = 70000\n").expect("write");
+    let (code, out, err) = lvstop(&["--config", bad.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("lvstop.toml:2: weight-step: '70000' is out of range"), "{err}");
+    assert!(!out.contains("\u{1b}[?1049h"), "the alternate screen was entered");
+    let (code, _, err) = lvstop(&["--theme", "neon"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown theme 'neon'"), "{err}");
+    let (code, _, err) = lvstop(&["--interval", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("'0' is not an interval"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -170,7 +170,8 @@ fn console(bin: &str) -> Result<(), String> {
     }
     let first = first.ok_or("the console never showed the 1000 services")?;
     let pid = Command::new("pidof").arg("lvstop").output().map_err(|e| e.to_string())?;
-    let pid = String::from_utf8_lossy(&pid.stdout).split_whitespace().next().ok_or("lvstop is not running")?.to_string();
+    let pid =
+        String::from_utf8_lossy(&pid.stdout).split_whitespace().next().ok_or("lvstop is not running")?.to_string();
     std::thread::sleep(Duration::from_secs(5));
     let (t0, c0) = (Instant::now(), cpu_ticks(&pid)?);
     std::thread::sleep(Duration::from_secs(30));

@@ -24,6 +24,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_worker_thread_serves_async_callers", run: worker_thread },
     Case { name: "vm_service_with_400_realservers_spans_dump_chunks", run: large_service },
     Case { name: "vm_console_in_tmux_drives_the_real_kernel", run: console_in_tmux },
+    Case { name: "vm_console_restores_the_terminal_on_signals", run: console_signals },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
@@ -665,4 +666,32 @@ fn large_service() -> Result<(), String> {
     let snap = check(&mut ipvs, "400 realservers")?;
     let n = snap.services.first().map_or(0, |s| s.destinations.len());
     ensure(n == 400, || format!("{n} realservers listed, expected 400"))
+}
+
+/// SIGTERM, SIGHUP and SIGINT each end the console with the terminal restored:
+/// cooked mode (icanon, echo) and the alternate screen left.
+fn console_signals() -> Result<(), String> {
+    load_rules("-A -t 198.51.100.100:80 -s rr\n-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1\n")?;
+    for sig in ["TERM", "HUP", "INT"] {
+        let t = Tmux { session: "sig" };
+        sh(&format!(
+            "tmux new-session -d -s sig -x 100 -y 30 'stty icanon echo; {} --interval 0.5; echo exited=$?; stty -a; sleep 30'",
+            lvstop_bin()
+        ))?;
+        t.wait("the console", |s| s.contains("TCP 198.51.100.100:80"))?;
+        ensure(sh("tmux display -p -t sig '#{alternate_on}'")?.trim() == "1", || {
+            "the console is not on the alternate screen".into()
+        })?;
+        sh(&format!("kill -{sig} $(pidof lvstop)"))?;
+        let screen = t.wait(&format!("the shell after SIG{sig}"), |s| s.contains("exited="))?;
+        ensure(screen.contains("exited=0"), || format!("SIG{sig}: lvstop did not exit cleanly:\n{screen}"))?;
+        ensure(screen.contains(" icanon") && screen.contains(" echo"), || {
+            format!("SIG{sig}: terminal left raw:\n{screen}")
+        })?;
+        ensure(sh("tmux display -p -t sig '#{alternate_on}'")?.trim() == "0", || {
+            format!("SIG{sig}: alternate screen not left")
+        })?;
+        sh("tmux kill-session -t sig")?;
+    }
+    Ok(())
 }
