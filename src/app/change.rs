@@ -3,7 +3,7 @@
 
 use crate::ipvs::{IpvsError, NetlinkIpvs};
 use crate::model::{DestSpec, ServiceKey, ServiceSpec};
-use crate::report::save_rules;
+use crate::report::{dest_args, service_args as svc_spec_args};
 
 /// One change to the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,48 +56,6 @@ pub enum Change {
         /// The changes, applied in order.
         changes: Vec<Change>,
     },
-}
-
-fn svc_spec_args(s: &ServiceSpec) -> String {
-    let snap = crate::model::Snapshot {
-        source: crate::model::Source::Netlink,
-        info: None,
-        timeouts: None,
-        daemons: Vec::new(),
-        services: vec![crate::model::Service {
-            spec: s.clone(),
-            stats: crate::model::Counters::default(),
-            rates: crate::model::Rates::default(),
-            destinations: Vec::new(),
-        }],
-        totals: None,
-    };
-    save_rules(&snap).lines().next().unwrap_or_default().trim_start_matches("-A ").to_string()
-}
-
-fn dest_args(svc: &ServiceKey, d: &DestSpec) -> String {
-    let spec = ServiceSpec::new(*svc, "rr");
-    let snap = crate::model::Snapshot {
-        source: crate::model::Source::Netlink,
-        info: None,
-        timeouts: None,
-        daemons: Vec::new(),
-        services: vec![crate::model::Service {
-            spec,
-            stats: crate::model::Counters::default(),
-            rates: crate::model::Rates::default(),
-            destinations: vec![crate::model::Destination {
-                spec: d.clone(),
-                active_conns: 0,
-                inact_conns: 0,
-                persist_conns: 0,
-                stats: crate::model::Counters::default(),
-                rates: crate::model::Rates::default(),
-            }],
-        }],
-        totals: None,
-    };
-    save_rules(&snap).lines().nth(1).unwrap_or_default().trim_start_matches("-a ").to_string()
 }
 
 fn dest_summary(d: &DestSpec) -> String {

@@ -4,7 +4,7 @@
 mod save;
 mod table;
 
-pub use save::save_rules;
+pub use save::{dest_args, save_rules, service_args};
 pub use table::dump_text;
 
 use serde::Serialize;
