@@ -11,6 +11,7 @@ pub mod config;
 pub mod ipvs;
 pub mod lab;
 pub mod model;
+pub mod netlink;
 pub mod privilege;
 pub mod report;
 pub mod sys;

@@ -3,14 +3,11 @@
 
 use std::io;
 
-use neli::{
-    consts::socket::{Msg, NlFamily},
-    socket::NlSocket,
-    utils::Groups,
-};
+use neli::consts::socket::NlFamily;
 
 use super::error::IpvsError;
 use super::wire::{self, cmd, top, Attrs, TlvWriter};
+use crate::netlink::{NlConn, NlError, NLA_F_NESTED, NLM_F_ACK, NLM_F_DUMP};
 use crate::model::{
     Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service, ServiceFlags,
     ServiceKey, ServiceSpec, Snapshot, Source, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelType,
@@ -105,32 +102,10 @@ impl Ctx {
 }
 
 /// An open IPVS generic-netlink connection.
-///
-/// neli provides the socket; requests and replies are framed here directly, so
-/// that a dump of thousands of destinations is parsed in place from the receive
-/// buffer (the typed neli parse cost about 2.5x the whole snapshot; see the
-/// snapshot benchmark).
 pub struct NetlinkIpvs {
-    sock: NlSocket,
+    conn: NlConn,
     family: u16,
-    seq: u32,
-    buf: Vec<u8>,
 }
-
-const NLMSG_NOOP: u16 = 1;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLMSG_OVERRUN: u16 = 4;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_DUMP: u16 = 0x300;
-const NLA_F_NESTED: u16 = 0x8000;
-/// Receive buffer. The kernel sizes each dump chunk to the largest read it has
-/// seen (capped at 32 KiB), so a small buffer keeps its allocations small:
-/// 8 KiB cut the kernel's share of the console's CPU at a 1 s refresh of 1000
-/// services from 35 % to 23 % (benchmark, lab VM). MSG_TRUNC turns any larger
-/// datagram into an error, never a silent cut.
-const RECV_BUF: usize = 8 * 1024;
 
 fn sock_err(op: &str, e: impl std::fmt::Display) -> IpvsError {
     IpvsError::Socket { op: op.to_string(), msg: e.to_string() }
@@ -140,20 +115,12 @@ fn bad_reply(ctx: &Ctx, detail: impl Into<String>) -> IpvsError {
     IpvsError::BadReply { op: ctx.op(), detail: detail.into() }
 }
 
-fn ne_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
-}
-
-fn ne_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 impl NetlinkIpvs {
     /// Open a socket and resolve the IPVS family.
     pub fn connect() -> Result<Self, IpvsError> {
-        let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())
-            .map_err(|e| sock_err("open a generic netlink socket", e))?;
-        let mut me = NetlinkIpvs { sock, family: GENL_ID_CTRL, seq: 0, buf: vec![0; RECV_BUF] };
+        let conn =
+            NlConn::connect(NlFamily::Generic).map_err(|e| sock_err("open a generic netlink socket", format!("{e:?}")))?;
+        let mut me = NetlinkIpvs { conn, family: GENL_ID_CTRL };
         let ctx = Ctx::Read("the IPVS netlink family");
         let name = vec![(CTRL_ATTR_FAMILY_NAME, b"IPVS\0".to_vec())];
         let mut id = None;
@@ -168,8 +135,8 @@ impl NetlinkIpvs {
         Ok(me)
     }
 
-    /// Send one request (top-level attributes already encoded, nested ones
-    /// flagged) and hand each reply's attributes to `each` until ACK or DONE.
+    /// Send one generic-netlink request (top-level attributes already encoded,
+    /// nested ones flagged) and hand each reply's attributes to `each`.
     fn transact(
         &mut self,
         nl_type: u16,
@@ -184,65 +151,19 @@ impl NetlinkIpvs {
             let nested = nl_type == self.family && matches!(*ty, top::SERVICE | top::DEST | top::DAEMON);
             tlv.bytes(if nested { ty | NLA_F_NESTED } else { *ty }, payload);
         }
-        let body = tlv.into_inner();
-        self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
-        let flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { NLM_F_ACK };
-        let len = u32::try_from(20 + body.len()).map_err(|_| sock_err(&ctx.op(), "request too large"))?;
-        let mut msg = Vec::with_capacity(20 + body.len());
-        msg.extend_from_slice(&len.to_ne_bytes());
-        msg.extend_from_slice(&nl_type.to_ne_bytes());
-        msg.extend_from_slice(&flags.to_ne_bytes());
-        msg.extend_from_slice(&seq.to_ne_bytes());
-        msg.extend_from_slice(&0u32.to_ne_bytes());
-        msg.extend_from_slice(&[command, 1, 0, 0]);
-        msg.extend_from_slice(&body);
-        self.sock.send(&msg, Msg::empty()).map_err(|e| sock_err(&ctx.op(), e))?;
-
-        let NetlinkIpvs { sock, buf, .. } = self;
-        loop {
-            let (n, _) = sock.recv(&mut buf[..], Msg::TRUNC).map_err(|e| sock_err(&ctx.op(), e))?;
-            if n > buf.len() {
-                return Err(bad_reply(ctx, format!("a {n}-byte reply does not fit the {RECV_BUF}-byte buffer")));
-            }
-            let data = &buf[..n];
-            let mut off = 0;
-            while off + 16 <= n {
-                let len = ne_u32(data, off) as usize;
-                if len < 16 || off + len > n {
-                    return Err(bad_reply(
-                        ctx,
-                        format!("netlink message of length {len} at offset {off} in a {n}-byte reply"),
-                    ));
-                }
-                let ty = ne_u16(data, off + 4);
-                let mseq = ne_u32(data, off + 8);
-                let payload = &data[off + 16..off + len];
-                off += (len + 3) & !3;
-                if mseq != seq {
-                    continue;
-                }
-                match ty {
-                    NLMSG_ERROR | NLMSG_DONE => {
-                        let code = if payload.len() >= 4 {
-                            i32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]])
-                        } else {
-                            0
-                        };
-                        return if code < 0 { Err(ctx.error(-code)) } else { Ok(()) };
-                    }
-                    NLMSG_NOOP => {}
-                    NLMSG_OVERRUN => return Err(bad_reply(ctx, "netlink overrun")),
-                    _ => {
-                        let attrs = payload
-                            .get(4..)
-                            .ok_or_else(|| bad_reply(ctx, "generic netlink header missing"))
-                            .and_then(|p| Attrs::parse("reply", p).map_err(|e| bad_reply(ctx, e)))?;
-                        each(attrs).map_err(|e| bad_reply(ctx, e))?;
-                    }
-                }
-            }
-        }
+        let mut body = vec![command, 1, 0, 0];
+        body.extend(tlv.into_inner());
+        let flags = if dump { NLM_F_DUMP } else { NLM_F_ACK };
+        self.conn
+            .request(nl_type, flags, &body, |_, payload| {
+                let attrs = payload.get(4..).ok_or("generic netlink header missing")?;
+                each(Attrs::parse("reply", attrs)?)
+            })
+            .map_err(|e| match e {
+                NlError::Errno(errno) => ctx.error(errno),
+                NlError::Io(msg) => sock_err(&ctx.op(), msg),
+                NlError::Bad(detail) => bad_reply(ctx, detail),
+            })
     }
 
     fn ipvs(

@@ -2,6 +2,8 @@
 
 pub mod ipvs_proc;
 pub mod managed;
+pub mod nic;
+pub mod rtnl;
 
 use std::path::Path;
 

@@ -1,0 +1,297 @@
+//! The director's interfaces: counters from /sys/class/net, link speed and the
+//! packets-per-second limit it implies, bonds and VLANs, and CPU/softirq time
+//! from /proc/stat. Every path hangs off a root directory so tests can use
+//! fixture trees. Counter resets and vanished interfaces never produce
+//! negative or absurd rates.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// Bits on the wire per minimum-size Ethernet frame: 64 bytes + 8 preamble + 12 gap.
+pub const MIN_FRAME_BITS: u64 = 84 * 8;
+
+/// Line-rate packets per second of a link of `mbps` (148 809 at 100 Mb/s).
+pub fn line_rate_pps(mbps: u64) -> u64 {
+    mbps.saturating_mul(1_000_000) / MIN_FRAME_BITS
+}
+
+/// Raw interface counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct NicCounters {
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Received packets dropped (rx_dropped + rx_missed_errors + rx_fifo_errors).
+    pub drops: u64,
+    /// Errors (rx_errors + tx_errors).
+    pub errors: u64,
+}
+
+/// What kind of interface it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum NicKind {
+    /// A NIC (or anything else with its own speed).
+    Device,
+    /// The loopback: never counts.
+    Loopback,
+    /// A bond: its speed is the sum of its active slaves'.
+    Bond {
+        /// Bonding mode (`active-backup`, `802.3ad`, …).
+        mode: String,
+        /// Slave names.
+        slaves: Vec<String>,
+        /// The active slave (active-backup).
+        active: Option<String>,
+    },
+    /// A VLAN on `parent`: it inherits the parent's speed.
+    Vlan {
+        /// The lower device.
+        parent: String,
+    },
+    /// A bridge.
+    Bridge,
+}
+
+/// One interface as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Nic {
+    /// Name.
+    pub name: String,
+    /// Kernel index.
+    pub ifindex: u32,
+    /// Administratively up with carrier (operstate up or unknown).
+    pub up: bool,
+    /// Kind.
+    pub kind: NicKind,
+    /// Link speed in Mb/s, if the driver knows it.
+    pub speed_mbps: Option<u64>,
+    /// Counters.
+    pub counters: NicCounters,
+}
+
+/// Cumulative CPU time from /proc/stat (ticks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CpuTimes {
+    /// All time.
+    pub total: u64,
+    /// Idle and iowait.
+    pub idle: u64,
+    /// Softirq (where forwarding happens).
+    pub softirq: u64,
+}
+
+/// Everything read at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SysSample {
+    /// Interfaces by name.
+    pub nics: BTreeMap<String, Nic>,
+    /// CPU times, if readable.
+    pub cpu: Option<CpuTimes>,
+}
+
+fn read(p: &Path) -> Option<String> {
+    std::fs::read_to_string(p).ok().map(|s| s.trim().to_string())
+}
+
+fn num(p: &Path) -> u64 {
+    read(p).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+fn counters(dir: &Path) -> NicCounters {
+    let st = dir.join("statistics");
+    let n = |f: &str| num(&st.join(f));
+    NicCounters {
+        rx_packets: n("rx_packets"),
+        tx_packets: n("tx_packets"),
+        rx_bytes: n("rx_bytes"),
+        tx_bytes: n("tx_bytes"),
+        drops: n("rx_dropped") + n("rx_missed_errors") + n("rx_fifo_errors"),
+        errors: n("rx_errors") + n("tx_errors"),
+    }
+}
+
+fn kind(dir: &Path, flags: u64) -> NicKind {
+    if flags & 0x8 != 0 {
+        return NicKind::Loopback;
+    }
+    let uevent = read(&dir.join("uevent")).unwrap_or_default();
+    let devtype = uevent.lines().find_map(|l| l.strip_prefix("DEVTYPE=")).unwrap_or("");
+    let lowers: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_prefix("lower_")).map(str::to_string))
+        .collect();
+    if dir.join("bonding").is_dir() || devtype == "bond" {
+        let b = dir.join("bonding");
+        let mode = read(&b.join("mode")).unwrap_or_default().split_whitespace().next().unwrap_or("").to_string();
+        let slaves = read(&b.join("slaves")).map_or(lowers, |s| s.split_whitespace().map(str::to_string).collect());
+        let active = read(&b.join("active_slave")).filter(|s| !s.is_empty());
+        return NicKind::Bond { mode, slaves, active };
+    }
+    if devtype == "vlan" {
+        if let Some(parent) = lowers.into_iter().next() {
+            return NicKind::Vlan { parent };
+        }
+    }
+    if devtype == "bridge" || dir.join("bridge").is_dir() {
+        return NicKind::Bridge;
+    }
+    NicKind::Device
+}
+
+/// Parse the `cpu` line of /proc/stat.
+pub fn parse_cpu(stat: &str) -> Option<CpuTimes> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
+    let get = |i: usize| v.get(i).copied().unwrap_or(0);
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    Some(CpuTimes { total: (0..8).map(get).sum(), idle: get(3) + get(4), softirq: get(6) })
+}
+
+/// Read every interface under `root`/sys/class/net and the CPU from `root`/proc/stat.
+pub fn read_sample(root: &Path) -> SysSample {
+    let mut nics = BTreeMap::new();
+    let base: PathBuf = root.join("sys/class/net");
+    for e in std::fs::read_dir(&base).into_iter().flatten().filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let dir = e.path();
+        if !dir.join("statistics").is_dir() {
+            continue;
+        }
+        let flags = read(&dir.join("flags")).and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok()).unwrap_or(0);
+        let oper = read(&dir.join("operstate")).unwrap_or_default();
+        let up = flags & 0x1 != 0 && oper != "down" && oper != "lowerlayerdown" && oper != "notpresent";
+        // Reading speed fails (EINVAL) on down or speedless devices; -1 means unknown.
+        let speed_mbps = read(&dir.join("speed")).and_then(|s| s.parse::<i64>().ok()).filter(|s| *s > 0).map(|s| s as u64);
+        nics.insert(
+            name.clone(),
+            Nic { name, ifindex: num(&dir.join("ifindex")) as u32, up, kind: kind(&dir, flags), speed_mbps, counters: counters(&dir) },
+        );
+    }
+    let cpu = std::fs::read_to_string(root.join("proc/stat")).ok().and_then(|s| parse_cpu(&s));
+    SysSample { nics, cpu }
+}
+
+/// The speed that limits `name`: its own, a bond's active slaves', a VLAN's parent's.
+pub fn effective_speed(name: &str, nics: &BTreeMap<String, Nic>) -> Option<u64> {
+    effective_speed_depth(name, nics, 0)
+}
+
+fn effective_speed_depth(name: &str, nics: &BTreeMap<String, Nic>, depth: u8) -> Option<u64> {
+    let nic = nics.get(name)?;
+    if depth > 4 {
+        return None;
+    }
+    match &nic.kind {
+        NicKind::Loopback => None,
+        NicKind::Vlan { parent } => effective_speed_depth(parent, nics, depth + 1),
+        NicKind::Bond { mode, slaves, active } => {
+            let up: Vec<u64> = slaves
+                .iter()
+                .filter(|s| nics.get(*s).is_some_and(|n| n.up))
+                .filter_map(|s| effective_speed_depth(s, nics, depth + 1))
+                .collect();
+            match mode.as_str() {
+                "active-backup" => active.as_deref().and_then(|a| effective_speed_depth(a, nics, depth + 1)),
+                "broadcast" => up.into_iter().min(),
+                _ => (!up.is_empty()).then(|| up.iter().sum()),
+            }
+        }
+        NicKind::Device | NicKind::Bridge => nic.speed_mbps,
+    }
+}
+
+/// Per-second rates between two readings of one interface.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct NicRates {
+    /// Packets received per second.
+    pub rx_pps: f64,
+    /// Packets sent per second.
+    pub tx_pps: f64,
+    /// Bytes received per second.
+    pub rx_bps: f64,
+    /// Bytes sent per second.
+    pub tx_bps: f64,
+    /// Drops per second.
+    pub drops_ps: f64,
+    /// Errors per second.
+    pub errors_ps: f64,
+    /// A counter went backwards (reset or re-created interface): rates of that
+    /// interval are reported as 0, never negative.
+    pub reset: bool,
+}
+
+/// Rates from `prev` to `cur` over `secs`.
+pub fn rates(prev: &NicCounters, cur: &NicCounters, secs: f64) -> NicRates {
+    if secs <= 0.0 {
+        return NicRates::default();
+    }
+    let mut reset = false;
+    let mut d = |a: u64, b: u64| {
+        if b < a {
+            reset = true;
+            0.0
+        } else {
+            (b - a) as f64 / secs
+        }
+    };
+    let r = NicRates {
+        rx_pps: d(prev.rx_packets, cur.rx_packets),
+        tx_pps: d(prev.tx_packets, cur.tx_packets),
+        rx_bps: d(prev.rx_bytes, cur.rx_bytes),
+        tx_bps: d(prev.tx_bytes, cur.tx_bytes),
+        drops_ps: d(prev.drops, cur.drops),
+        errors_ps: d(prev.errors, cur.errors),
+        reset: false,
+    };
+    NicRates { reset, ..r }
+}
+
+/// CPU use and its softirq share between two readings, in percent.
+pub fn cpu_percent(prev: &CpuTimes, cur: &CpuTimes) -> Option<(f64, f64)> {
+    let total = cur.total.checked_sub(prev.total).filter(|t| *t > 0)? as f64;
+    let idle = cur.idle.saturating_sub(prev.idle) as f64;
+    let soft = cur.softirq.saturating_sub(prev.softirq) as f64;
+    Some((((total - idle) / total * 100.0).clamp(0.0, 100.0), (soft / total * 100.0).clamp(0.0, 100.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_rates_match_the_ethernet_arithmetic() {
+        assert_eq!(line_rate_pps(100), 148_809);
+        assert_eq!(line_rate_pps(1000), 1_488_095);
+        assert_eq!(line_rate_pps(10_000), 14_880_952);
+    }
+
+    #[test]
+    fn resets_never_give_negative_rates() {
+        let a = NicCounters { rx_packets: 1000, tx_packets: 500, ..Default::default() };
+        let b = NicCounters { rx_packets: 10, tx_packets: 700, ..Default::default() };
+        let r = rates(&a, &b, 2.0);
+        assert!(r.reset);
+        assert_eq!((r.rx_pps, r.tx_pps), (0.0, 100.0));
+        assert_eq!(rates(&a, &b, 0.0), NicRates::default());
+    }
+
+    #[test]
+    fn cpu_line() {
+        let c = parse_cpu("cpu  100 0 50 800 50 0 25 0 0 0\ncpu0 1 2 3\n").expect("cpu");
+        assert_eq!((c.total, c.idle, c.softirq), (1025, 850, 25));
+        let d = CpuTimes { total: 2025, idle: 1350, softirq: 125 };
+        let (busy, soft) = cpu_percent(&c, &d).expect("pct");
+        assert!((busy - 50.0).abs() < 1e-9 && (soft - 10.0).abs() < 1e-9, "{busy} {soft}");
+        assert_eq!(cpu_percent(&d, &c), None);
+    }
+}

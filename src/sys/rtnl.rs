@@ -1,0 +1,141 @@
+//! A small rtnetlink client: the director's addresses and its route to an
+//! address (which interface carries a VIP, which one reaches a realserver).
+
+use std::net::IpAddr;
+
+use neli::consts::socket::NlFamily;
+
+use crate::netlink::{Attrs, NlConn, NlError, TlvWriter, NLM_F_ACK, NLM_F_DUMP};
+
+const RTM_NEWADDR: u16 = 20;
+const RTM_GETADDR: u16 = 22;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_GETROUTE: u16 = 26;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_LABEL: u16 = 3;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RTA_PREFSRC: u16 = 7;
+
+/// An address configured on an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfAddr {
+    /// Interface index.
+    pub ifindex: u32,
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length.
+    pub prefix: u8,
+    /// Scope (0 universe, 200 site, 253 link, 254 host).
+    pub scope: u8,
+    /// IPv4 label (`eth0:1`), if any.
+    pub label: Option<String>,
+}
+
+/// The kernel's route to one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Outgoing interface index.
+    pub oif: Option<u32>,
+    /// Next hop, when the destination is not on-link.
+    pub gateway: Option<IpAddr>,
+    /// Preferred source address.
+    pub prefsrc: Option<IpAddr>,
+    /// Route type (1 unicast, 2 local, …).
+    pub kind: u8,
+}
+
+fn err(what: &str, e: NlError) -> String {
+    match e {
+        NlError::Errno(n) => format!("{what}: {}", std::io::Error::from_raw_os_error(n)),
+        NlError::Io(m) | NlError::Bad(m) => format!("{what}: {m}"),
+    }
+}
+
+fn ip_of(family: u8, b: &[u8]) -> Option<IpAddr> {
+    match (family, b.len()) {
+        (2, 4) => Some(IpAddr::from(<[u8; 4]>::try_from(b).ok()?)),
+        (10, 16) => Some(IpAddr::from(<[u8; 16]>::try_from(b).ok()?)),
+        _ => None,
+    }
+}
+
+/// An open rtnetlink socket.
+pub struct Rtnl {
+    conn: NlConn,
+}
+
+impl Rtnl {
+    /// Open a `NETLINK_ROUTE` socket (no privilege needed for these reads).
+    pub fn connect() -> Result<Self, String> {
+        Ok(Rtnl { conn: NlConn::connect(NlFamily::Route).map_err(|e| err("open an rtnetlink socket", e))? })
+    }
+
+    /// Every address of every interface (IPv4 and IPv6).
+    pub fn addresses(&mut self) -> Result<Vec<IfAddr>, String> {
+        let mut out = Vec::new();
+        let body = [0u8; 8]; // ifaddrmsg: family AF_UNSPEC, rest 0
+        self.conn
+            .request(RTM_GETADDR, NLM_F_DUMP, &body, |ty, p| {
+                if ty != RTM_NEWADDR || p.len() < 8 {
+                    return Ok(());
+                }
+                let (family, prefix, scope) = (p[0], p[1], p[3]);
+                let ifindex = u32::from_ne_bytes([p[4], p[5], p[6], p[7]]);
+                let a = Attrs::parse("address", &p[8..])?;
+                let raw = a.get(IFA_LOCAL).or_else(|| a.get(IFA_ADDRESS));
+                if let Some(addr) = raw.and_then(|b| ip_of(family, b)) {
+                    out.push(IfAddr { ifindex, addr, prefix, scope, label: a.opt_string(IFA_LABEL) });
+                }
+                Ok(())
+            })
+            .map_err(|e| err("list addresses", e))?;
+        Ok(out)
+    }
+
+    /// The route the kernel would use to reach `dst` (like `ip route get`; sends nothing).
+    pub fn route_to(&mut self, dst: IpAddr) -> Result<Route, String> {
+        let (family, bytes): (u8, Vec<u8>) = match dst {
+            IpAddr::V4(a) => (2, a.octets().to_vec()),
+            IpAddr::V6(a) => (10, a.octets().to_vec()),
+        };
+        let mut body = vec![family, if family == 2 { 32 } else { 128 }, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let mut tlv = TlvWriter::default();
+        tlv.bytes(RTA_DST, &bytes);
+        body.extend(tlv.into_inner());
+        let mut route = None;
+        self.conn
+            .request(RTM_GETROUTE, NLM_F_ACK, &body, |ty, p| {
+                if ty != RTM_NEWROUTE || p.len() < 12 {
+                    return Ok(());
+                }
+                let a = Attrs::parse("route", &p[12..])?;
+                route = Some(Route {
+                    oif: a.opt_u32(RTA_OIF)?,
+                    gateway: a.get(RTA_GATEWAY).and_then(|b| ip_of(p[0], b)),
+                    prefsrc: a.get(RTA_PREFSRC).and_then(|b| ip_of(p[0], b)),
+                    kind: p[7],
+                });
+                Ok(())
+            })
+            .map_err(|e| err(&format!("look up the route to {dst}"), e))?;
+        route.ok_or_else(|| format!("no route to {dst}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_listed_and_routed_locally() {
+        let Ok(mut r) = Rtnl::connect() else { return };
+        let addrs = r.addresses().expect("addresses");
+        assert!(addrs.iter().any(|a| a.addr == IpAddr::from([127, 0, 0, 1])), "{addrs:?}");
+        let route = r.route_to(IpAddr::from([127, 0, 0, 1])).expect("route");
+        assert_eq!(route.kind, 2, "127.0.0.1 is a local route: {route:?}");
+        assert_eq!(route.gateway, None);
+    }
+}
