@@ -31,9 +31,31 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     };
     match command {
         Cmd::Dump { json } => {
+            let policy = config::load(cli.config.as_deref())?.nic;
+            let t0 = std::time::Instant::now();
+            let before = sys::nic::read_sample(std::path::Path::new("/"));
             let mut backend = ipvs::Backend::open()?;
             let snap = backend.snapshot()?;
-            let text = if json { report::dump_json(&snap) } else { report::dump_text(&snap) };
+            // Interface rates need two readings: the second comes a second after the first.
+            std::thread::sleep(std::time::Duration::from_secs(1).saturating_sub(t0.elapsed()));
+            let after = sys::nic::read_sample(std::path::Path::new("/"));
+            let secs = t0.elapsed().as_secs_f64();
+            let vips: Vec<_> = snap
+                .services
+                .iter()
+                .filter_map(|s| match s.spec.key {
+                    model::ServiceKey::Addr { addr, .. } => Some(addr),
+                    model::ServiceKey::Fwmark { .. } => None,
+                })
+                .collect();
+            let rips: Vec<_> = snap.services.iter().flat_map(|s| s.destinations.iter().map(|d| d.spec.addr)).collect();
+            let roles = sys::load::find_roles(&after, &vips, &rips);
+            let load = sys::load::compute(&before, &after, secs, &policy, &roles);
+            let text = if json {
+                report::dump_json(&snap, Some(&load))
+            } else {
+                format!("{}{}", report::dump_text(&snap), report::director_text(&load))
+            };
             print_out(&text)?;
             if let model::Source::Procfs { reason } = &snap.source {
                 eprintln!("lvstop: {reason}");

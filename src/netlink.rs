@@ -95,7 +95,9 @@ impl NlConn {
             while off + 16 <= n {
                 let len = ne_u32(data, off) as usize;
                 if len < 16 || off + len > n {
-                    return Err(NlError::Bad(format!("netlink message of length {len} at offset {off} in a {n}-byte reply")));
+                    return Err(NlError::Bad(format!(
+                        "netlink message of length {len} at offset {off} in a {n}-byte reply"
+                    )));
                 }
                 let ty = ne_u16(data, off + 4);
                 let mseq = ne_u32(data, off + 8);

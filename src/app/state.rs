@@ -184,6 +184,16 @@ pub struct AppState {
     pub next_id: u64,
     /// Set when lvstop should exit.
     pub quit: bool,
+    /// Director load from the last two interface samples.
+    pub load: Option<crate::sys::load::DirectorLoad>,
+    /// The previous interface sample and its time.
+    pub sys_prev: Option<(crate::sys::nic::SysSample, Instant)>,
+    /// Recent max(rx, tx) packets/s per interface (oldest first).
+    pub nic_history: HashMap<String, VecDeque<f64>>,
+    /// Whether the director panel is shown.
+    pub show_nics: bool,
+    /// NIC thresholds and limits.
+    pub nic_policy: crate::sys::load::NicPolicy,
 }
 
 /// Sparkline history length.
@@ -220,6 +230,11 @@ impl AppState {
             pending: HashMap::new(),
             next_id: 1,
             quit: false,
+            load: None,
+            sys_prev: None,
+            nic_history: HashMap::new(),
+            show_nics: true,
+            nic_policy: config.nic.clone(),
         }
     }
 

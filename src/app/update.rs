@@ -35,6 +35,8 @@ pub enum Msg {
     Saved(PathBuf, Result<(), String>),
     /// Services managed by keepalived/ldirectord.
     Managed(HashMap<ServiceKey, String>),
+    /// A reading of the interfaces and CPU, with the interfaces' roles.
+    Sys(Box<crate::sys::nic::SysSample>, crate::sys::load::Roles, Instant),
     /// SIGINT, SIGTERM or SIGHUP.
     Quit,
 }
@@ -50,6 +52,14 @@ pub enum Command {
         id: u64,
         /// The change.
         change: Change,
+    },
+    /// Read the interfaces and CPU, and which interfaces carry these VIPs and
+    /// reach these realservers.
+    SampleSys {
+        /// Service addresses.
+        vips: Vec<std::net::IpAddr>,
+        /// Realserver addresses.
+        rips: Vec<std::net::IpAddr>,
     },
     /// Write rules to a file.
     Save {
@@ -79,6 +89,25 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
         }
         Msg::Snapshot(snap, now) => {
             on_snapshot(state, *snap, now);
+            let snap = state.snapshot.as_ref();
+            let svcs = snap.map(|s| s.services.as_slice()).unwrap_or_default();
+            let mut vips: Vec<std::net::IpAddr> = svcs
+                .iter()
+                .filter_map(|s| match s.spec.key {
+                    ServiceKey::Addr { addr, .. } => Some(addr),
+                    ServiceKey::Fwmark { .. } => None,
+                })
+                .collect();
+            vips.sort();
+            vips.dedup();
+            let mut rips: Vec<std::net::IpAddr> =
+                svcs.iter().flat_map(|s| s.destinations.iter().map(|d| d.spec.addr)).collect();
+            rips.sort();
+            rips.dedup();
+            vec![Command::SampleSys { vips, rips }]
+        }
+        Msg::Sys(sample, roles, now) => {
+            on_sys(state, *sample, &roles, now);
             Vec::new()
         }
         Msg::SnapshotFailed(e, now) => {
@@ -142,6 +171,25 @@ fn on_snapshot(state: &mut AppState, snap: Snapshot, now: Instant) {
     state.snapshot = Some(snap);
     state.snapshot_at = Some(now);
     state.snapshot_error = None;
+}
+
+fn on_sys(state: &mut AppState, sample: crate::sys::nic::SysSample, roles: &crate::sys::load::Roles, now: Instant) {
+    if let Some((prev, at)) = &state.sys_prev {
+        let secs = now.saturating_duration_since(*at).as_secs_f64();
+        if secs > 0.05 {
+            let load = crate::sys::load::compute(prev, &sample, secs, &state.nic_policy, roles);
+            for n in &load.nics {
+                let h = state.nic_history.entry(n.name.clone()).or_default();
+                h.push_back(n.pps());
+                while h.len() > HISTORY {
+                    h.pop_front();
+                }
+            }
+            state.nic_history.retain(|k, _| load.nics.iter().any(|n| &n.name == k));
+            state.load = Some(load);
+        }
+    }
+    state.sys_prev = Some((sample, now));
 }
 
 fn on_done(state: &mut AppState, id: u64, result: Result<(), String>) -> Vec<Command> {
@@ -471,6 +519,10 @@ fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         Action::Refresh => vec![Command::Refresh],
+        Action::NicPanel => {
+            state.show_nics = !state.show_nics;
+            Vec::new()
+        }
         Action::Command => {
             state.layers.push(Layer::Prompt { kind: PromptKind::Command, text: String::new(), error: None });
             Vec::new()

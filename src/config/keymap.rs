@@ -45,6 +45,7 @@ actions! {
     Sort, "sort", false, "cycle the sort column", ["s"];
     SortReverse, "sort-reverse", false, "reverse the sort order", ["S"];
     Refresh, "refresh", false, "refresh now", ["ctrl-r", "f5"];
+    NicPanel, "nic-panel", false, "show or hide the director (interface load) panel", ["n"];
     Command, "command", false, "command line (:weight RIP N, :drain RIP, :restore RIP, :save FILE, :zero)", [":"];
     WeightUp, "weight-up", true, "raise the realserver's weight by the step", ["+", "="];
     WeightDown, "weight-down", true, "lower the realserver's weight by the step", ["-"];

@@ -40,6 +40,8 @@ pub struct Config {
     pub flash: Duration,
     /// Key bindings.
     pub keys: Keymap,
+    /// NIC load thresholds and practical limits.
+    pub nic: crate::sys::load::NicPolicy,
     /// The file this came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -53,6 +55,7 @@ impl Default for Config {
             sparkline: SparkSource::Cps,
             flash: Duration::from_secs(3),
             keys: Keymap::defaults(),
+            nic: crate::sys::load::NicPolicy::default(),
             source: None,
         }
     }
@@ -81,6 +84,16 @@ struct FileConfig {
     sparkline: Option<String>,
     flash_seconds: Option<f64>,
     keys: Option<BTreeMap<String, KeyList>>,
+    nic: Option<NicFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct NicFile {
+    warn_percent: Option<f64>,
+    crit_percent: Option<f64>,
+    show_idle: Option<bool>,
+    limits: Option<BTreeMap<String, i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +183,41 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         let keys = list.iter().map(|k| Key::parse(k)).collect::<Result<Vec<_>, _>>().map_err(|e| err(&name, e))?;
         c.keys.rebind(action, &keys);
     }
+    if let Some(n) = parsed.nic {
+        for (key, v, slot) in [
+            ("warn-percent", n.warn_percent, &mut c.nic.warn_percent),
+            ("crit-percent", n.crit_percent, &mut c.nic.crit_percent),
+        ] {
+            if let Some(v) = v {
+                if !(1.0..=100.0).contains(&v) {
+                    return Err(err(key, format!("'{v}' is out of range: use 1 to 100 (percent)")));
+                }
+                *slot = v;
+            }
+        }
+        if c.nic.warn_percent > c.nic.crit_percent {
+            return Err(err(
+                "warn-percent",
+                format!(
+                    "'{}' is above crit-percent '{}': the warning must come first",
+                    c.nic.warn_percent, c.nic.crit_percent
+                ),
+            ));
+        }
+        if let Some(b) = n.show_idle {
+            c.nic.show_idle = b;
+        }
+        for (name, v) in n.limits.unwrap_or_default() {
+            if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) {
+                return Err(err(&name, format!("'{name}' is not an interface name")));
+            }
+            let v = u64::try_from(v)
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| err(&name, format!("'{v}' is not a packets/s limit: use a positive number")))?;
+            c.nic.limits.insert(name, v);
+        }
+    }
     if let Some(a) = c.keys.unbound().first() {
         return Err(err("keys", format!("these bindings leave '{}' without a key: give it one in [keys]", a.name())));
     }
@@ -246,6 +294,13 @@ mod tests {
         assert!(e.msg.contains("'fly' is not an action"), "{e}");
         let e = parse(p(), "[keys]\ndrain = \"q\"\n").expect_err("quit loses q");
         assert!(e.msg.contains("'quit'"), "{e}");
+        let e = parse(p(), "[nic]\nwarn-percent = 95.0\n").expect_err("warn above crit");
+        assert_eq!((e.line, e.key.as_str()), (2, "warn-percent"));
+        let e = parse(p(), "[nic.limits]\neth0 = -5\n").expect_err("negative limit");
+        assert_eq!((e.line, e.key.as_str()), (2, "eth0"));
+        let c = parse(p(), "[nic]\nshow-idle = true\n[nic.limits]\n\"eth0.100\" = 800000\n").expect("ok");
+        assert_eq!(c.nic.limits.get("eth0.100"), Some(&800_000));
+        assert!(c.nic.show_idle);
         let e = parse(p(), "interval = [\n").expect_err("syntax");
         assert!(e.line >= 1, "{e}");
     }

@@ -7,11 +7,11 @@ use neli::consts::socket::NlFamily;
 
 use super::error::IpvsError;
 use super::wire::{self, cmd, top, Attrs, TlvWriter};
-use crate::netlink::{NlConn, NlError, NLA_F_NESTED, NLM_F_ACK, NLM_F_DUMP};
 use crate::model::{
     Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service, ServiceFlags,
     ServiceKey, ServiceSpec, Snapshot, Source, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelType,
 };
+use crate::netlink::{NlConn, NlError, NLA_F_NESTED, NLM_F_ACK, NLM_F_DUMP};
 
 const GENL_ID_CTRL: u16 = 0x10;
 const CTRL_CMD_GETFAMILY: u8 = 3;
@@ -118,8 +118,8 @@ fn bad_reply(ctx: &Ctx, detail: impl Into<String>) -> IpvsError {
 impl NetlinkIpvs {
     /// Open a socket and resolve the IPVS family.
     pub fn connect() -> Result<Self, IpvsError> {
-        let conn =
-            NlConn::connect(NlFamily::Generic).map_err(|e| sock_err("open a generic netlink socket", format!("{e:?}")))?;
+        let conn = NlConn::connect(NlFamily::Generic)
+            .map_err(|e| sock_err("open a generic netlink socket", format!("{e:?}")))?;
         let mut me = NetlinkIpvs { conn, family: GENL_ID_CTRL };
         let ctx = Ctx::Read("the IPVS netlink family");
         let name = vec![(CTRL_ATTR_FAMILY_NAME, b"IPVS\0".to_vec())];

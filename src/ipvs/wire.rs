@@ -97,4 +97,3 @@ pub mod daemon {
     pub const MCAST_PORT: u16 = 7;
     pub const MCAST_TTL: u16 = 8;
 }
-

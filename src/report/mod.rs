@@ -5,11 +5,12 @@ mod save;
 mod table;
 
 pub use save::{dest_args, save_rules, service_args};
-pub use table::dump_text;
+pub use table::{director_text, dump_text};
 
 use serde::Serialize;
 
 use crate::model::Snapshot;
+use crate::sys::load::DirectorLoad;
 
 /// Version of the `lvstop dump --json` document shape (see README, "JSON output").
 pub const JSON_SCHEMA: u32 = 1;
@@ -20,14 +21,16 @@ struct JsonDoc<'a> {
     ipvs_version: Option<String>,
     #[serde(flatten)]
     snapshot: &'a Snapshot,
+    director: Option<&'a DirectorLoad>,
 }
 
 /// The `lvstop dump --json` document.
-pub fn dump_json(snap: &Snapshot) -> String {
+pub fn dump_json(snap: &Snapshot, director: Option<&DirectorLoad>) -> String {
     serde_json::to_string_pretty(&JsonDoc {
         schema: JSON_SCHEMA,
         ipvs_version: snap.info.map(|i| i.version()),
         snapshot: snap,
+        director,
     })
     .unwrap_or_else(|e| format!("{{\"error\": \"cannot encode snapshot: {e}\"}}"))
 }

@@ -137,3 +137,44 @@ pub fn dump_text(snap: &Snapshot) -> String {
     }
     out
 }
+
+/// The director section of `lvstop dump`: each interface's packet rates against its limits.
+pub fn director_text(load: &crate::sys::load::DirectorLoad) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "Director (over {:.1}s)", load.interval_secs);
+    if let (Some(c), Some(s)) = (load.cpu_percent, load.softirq_percent) {
+        let _ = write!(out, ": CPU {c:.1}%, softirq {s:.1}%");
+    }
+    out.push('\n');
+    for n in &load.nics {
+        let role = match (n.vips.is_empty(), n.to_realservers) {
+            (false, true) => " [VIP, realservers]",
+            (false, false) => " [VIP]",
+            (true, true) => " [realservers]",
+            (true, false) => "",
+        };
+        let limit = match (n.practical_pps, n.line_rate_pps) {
+            (Some(p), _) => format!("{:.1}% of practical limit {p} pps", n.practical_percent.unwrap_or(0.0)),
+            (None, Some(l)) => format!(
+                "{:.1}% of line rate {l} pps ({} Mb/s)",
+                n.line_percent.unwrap_or(0.0),
+                n.speed_mbps.unwrap_or(0)
+            ),
+            (None, None) => "limit unknown (set [nic.limits] in the config)".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}{role}{}: rx {:.0} pps {:.0} B/s, tx {:.0} pps {:.0} B/s, drops {:.0}/s, errors {:.0}/s; {limit}{}",
+            n.name,
+            if n.up { "" } else { " (down)" },
+            n.rates.rx_pps,
+            n.rates.rx_bps,
+            n.rates.tx_pps,
+            n.rates.tx_bps,
+            n.rates.drops_ps,
+            n.rates.errors_ps,
+            if n.rates.reset { " (counters reset)" } else { "" },
+        );
+    }
+    out
+}

@@ -1,6 +1,7 @@
 //! Readers of /proc and /sys. No netlink, no UI.
 
 pub mod ipvs_proc;
+pub mod load;
 pub mod managed;
 pub mod nic;
 pub mod rtnl;

@@ -167,14 +167,24 @@ pub fn read_sample(root: &Path) -> SysSample {
         if !dir.join("statistics").is_dir() {
             continue;
         }
-        let flags = read(&dir.join("flags")).and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok()).unwrap_or(0);
+        let flags = read(&dir.join("flags"))
+            .and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok())
+            .unwrap_or(0);
         let oper = read(&dir.join("operstate")).unwrap_or_default();
         let up = flags & 0x1 != 0 && oper != "down" && oper != "lowerlayerdown" && oper != "notpresent";
         // Reading speed fails (EINVAL) on down or speedless devices; -1 means unknown.
-        let speed_mbps = read(&dir.join("speed")).and_then(|s| s.parse::<i64>().ok()).filter(|s| *s > 0).map(|s| s as u64);
+        let speed_mbps =
+            read(&dir.join("speed")).and_then(|s| s.parse::<i64>().ok()).filter(|s| *s > 0).map(|s| s as u64);
         nics.insert(
             name.clone(),
-            Nic { name, ifindex: num(&dir.join("ifindex")) as u32, up, kind: kind(&dir, flags), speed_mbps, counters: counters(&dir) },
+            Nic {
+                name,
+                ifindex: num(&dir.join("ifindex")) as u32,
+                up,
+                kind: kind(&dir, flags),
+                speed_mbps,
+                counters: counters(&dir),
+            },
         );
     }
     let cpu = std::fs::read_to_string(root.join("proc/stat")).ok().and_then(|s| parse_cpu(&s));

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod format;
+mod nics;
 mod popups;
 mod rows;
 pub mod theme;
@@ -34,8 +35,9 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
     }
     f.render_widget(Block::default().style(theme.slot(Slot::Base)), area);
     let banner = u16::from(state.writable.is_err());
-    let [top, main, prompt, status] = Layout::vertical([
+    let [top, nic_area, main, prompt, status] = Layout::vertical([
         Constraint::Length(banner),
+        Constraint::Length(if area.height >= 20 { nics::height(state) } else { 0 }),
         Constraint::Min(4),
         Constraint::Length(u16::from(matches!(state.layers.last(), Some(Layer::Prompt { .. })))),
         Constraint::Length(1),
@@ -44,6 +46,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
     if let Err(why) = &state.writable {
         f.render_widget(Paragraph::new(format!(" READ-ONLY: {why}")).style(theme.slot(Slot::ReadOnly)), top);
     }
+    nics::render(state, theme, f, nic_area);
     // The services pane takes what its rows need, up to half; the realservers get the rest.
     let want = state.visible_services().len() as u16 + 3;
     let [svc_area, lower] =
@@ -93,6 +96,14 @@ fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     ));
     if !state.filter.is_empty() {
         spans.push(Span::styled(format!("│ filter '{}' ", state.filter), base.patch(theme.slot(Slot::Warning))));
+    }
+    if let Some(n) = state.load.as_ref().and_then(|l| l.worst()) {
+        let pct = nics::percent(n).unwrap_or(0.0);
+        let slot = if n.level == crate::sys::load::Level::Critical { Slot::Error } else { Slot::Warning };
+        spans.push(Span::styled(
+            format!("│ ⚠ {} at {pct:.0}% of its packet limit ", n.name),
+            base.patch(theme.slot(slot)),
+        ));
     }
     if let Some((text, outcome)) = &state.last_action {
         let (mark, slot) = match outcome {

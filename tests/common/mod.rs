@@ -10,6 +10,8 @@ use lvstop::model::{
     Counters, DestSpec, Destination, Family, ForwardMethod, Info, Rates, Service, ServiceKey, ServiceSpec, Snapshot,
     Source, Timeouts,
 };
+use lvstop::sys::load::Roles;
+use lvstop::sys::nic::{CpuTimes, Nic, NicCounters, NicKind, SysSample};
 
 fn dest(addr: &str, port: u16, fwd: ForwardMethod, weight: u32, active: u32, inact: u32, pps: u64) -> Destination {
     Destination {
@@ -82,7 +84,61 @@ pub fn state(writable: bool) -> (AppState, Instant) {
         s.services[0].rates.cps = 100 + i * 10;
         lvstop::app::update(&mut st, lvstop::app::Msg::Snapshot(Box::new(s), t0 + Duration::from_secs(i * 60)));
     }
+    // Interface readings: eth0 (1 Gb/s) carries the VIP, bond0.100 reaches the
+    // realservers (a VLAN on an active-backup bond of 10 Gb/s), veth9 has no speed.
+    for i in 0..=5u64 {
+        update_sys(&mut st, t0 + Duration::from_secs(i * 60), i);
+    }
     st.now = t0 + Duration::from_secs(300);
     st.snapshot_at = Some(st.now);
     (st, t0)
+}
+
+fn sys_sample(i: u64) -> SysSample {
+    let mut s = SysSample::default();
+    let mk = |name: &str, idx: u32, kind: NicKind, speed: Option<u64>, pps: u64| Nic {
+        name: name.into(),
+        ifindex: idx,
+        up: true,
+        kind,
+        speed_mbps: speed,
+        counters: NicCounters {
+            rx_packets: pps * 60 * i,
+            tx_packets: pps * 60 * i,
+            rx_bytes: pps * 60 * i * 80,
+            tx_bytes: pps * 60 * i * 80,
+            drops: 0,
+            errors: 0,
+        },
+    };
+    for n in [
+        mk("eth0", 2, NicKind::Device, Some(1000), 1_100_000 + i * 20_000),
+        mk("eth1", 3, NicKind::Device, Some(10000), 0),
+        mk("eth2", 4, NicKind::Device, Some(10000), 0),
+        mk(
+            "bond0",
+            5,
+            NicKind::Bond {
+                mode: "active-backup".into(),
+                slaves: vec!["eth1".into(), "eth2".into()],
+                active: Some("eth1".into()),
+            },
+            None,
+            0,
+        ),
+        mk("bond0.100", 6, NicKind::Vlan { parent: "bond0".into() }, None, 400_000),
+        mk("veth9", 7, NicKind::Device, None, 2_000),
+        mk("lo", 1, NicKind::Loopback, None, 99),
+    ] {
+        s.nics.insert(n.name.clone(), n);
+    }
+    s.cpu = Some(CpuTimes { total: 10_000 * i, idle: 7_000 * i, softirq: 1_200 * i });
+    s
+}
+
+fn update_sys(st: &mut AppState, at: Instant, i: u64) {
+    let mut roles = Roles::default();
+    roles.vips.insert("eth0".into(), vec!["198.51.100.100".parse().expect("ip")]);
+    roles.to_realservers.push("bond0.100".into());
+    lvstop::app::update(st, lvstop::app::Msg::Sys(Box::new(sys_sample(i)), roles, at));
 }
