@@ -83,6 +83,8 @@ pub struct NicLoad {
     pub to_realservers: bool,
     /// No packets in the interval.
     pub idle: bool,
+    /// The bond or bridge it is a port of.
+    pub master: Option<String>,
 }
 
 impl NicLoad {
@@ -163,6 +165,7 @@ pub fn compute(prev: &SysSample, cur: &SysSample, secs: f64, policy: &NicPolicy,
             vips: roles.vips.get(name).cloned().unwrap_or_default(),
             to_realservers: roles.to_realservers.contains(name),
             idle: r.rx_pps + r.tx_pps < 0.5,
+            master: nic.master.clone(),
         });
     }
     nics.sort_by(|a, b| {
@@ -212,6 +215,7 @@ mod tests {
             up: true,
             kind,
             speed_mbps: speed,
+            master: None,
             counters: NicCounters { rx_packets: rx, tx_packets: rx, ..Default::default() },
         }
     }

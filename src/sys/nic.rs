@@ -73,6 +73,8 @@ pub struct Nic {
     pub kind: NicKind,
     /// Link speed in Mb/s, if the driver knows it.
     pub speed_mbps: Option<u64>,
+    /// The bond or bridge this interface is a port of (its load counts there).
+    pub master: Option<String>,
     /// Counters.
     pub counters: NicCounters,
 }
@@ -183,6 +185,9 @@ pub fn read_sample(root: &Path) -> SysSample {
                 up,
                 kind: kind(&dir, flags),
                 speed_mbps,
+                master: std::fs::read_link(dir.join("master"))
+                    .ok()
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())),
                 counters: counters(&dir),
             },
         );

@@ -105,7 +105,20 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 }));
             }
             cells.push(Cell::from(gauge(n, gauge_w)).style(lvl));
-            cells.push(Cell::from(limit(n)));
+            if wide {
+                let of = |pct: Option<f64>, lim: Option<u64>| match (pct, lim) {
+                    (Some(p), Some(l)) => format!("{p:.0}% of {}", short(l)),
+                    _ => "-".to_string(),
+                };
+                cells.push(Cell::from(match n.line_rate_pps {
+                    Some(_) => of(n.line_percent, n.line_rate_pps),
+                    None if n.practical_pps.is_none() => "limit unknown".into(),
+                    None => "speed unknown".into(),
+                }));
+                cells.push(Cell::from(of(n.practical_percent, n.practical_pps)));
+            } else {
+                cells.push(Cell::from(limit(n)));
+            }
             if wide {
                 let hist = state
                     .nic_history
@@ -119,8 +132,24 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .collect();
     let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
         (
-            vec!["Interface", "Role", "RX pps", "TX pps", "RX B/s", "TX B/s", "Drop/s", "Load", "Limit", "PPS history"],
-            [14, 7, 8, 8, 8, 8, 7, 19, 12].iter().map(|w| Constraint::Length(*w)).chain([Constraint::Min(4)]).collect(),
+            vec![
+                "Interface",
+                "Role",
+                "RX pps",
+                "TX pps",
+                "RX B/s",
+                "TX B/s",
+                "Drop+err",
+                "Load",
+                "Line rate",
+                "Set limit",
+                "PPS history",
+            ],
+            [14, 7, 8, 8, 8, 8, 8, 19, 14, 13]
+                .iter()
+                .map(|w| Constraint::Length(*w))
+                .chain([Constraint::Min(4)])
+                .collect(),
         )
     } else {
         (

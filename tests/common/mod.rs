@@ -102,6 +102,7 @@ fn sys_sample(i: u64) -> SysSample {
         up: true,
         kind,
         speed_mbps: speed,
+        master: None,
         counters: NicCounters {
             rx_packets: pps * 60 * i,
             tx_packets: pps * 60 * i,

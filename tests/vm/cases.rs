@@ -25,6 +25,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_service_with_400_realservers_spans_dump_chunks", run: large_service },
     Case { name: "vm_console_in_tmux_drives_the_real_kernel", run: console_in_tmux },
     Case { name: "vm_console_restores_the_terminal_on_signals", run: console_signals },
+    Case { name: "vm_director_panel_with_dr_traffic", run: director_panel },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
@@ -694,4 +695,43 @@ fn console_signals() -> Result<(), String> {
         sh("tmux kill-session -t sig")?;
     }
     Ok(())
+}
+
+/// The director panel and `dump --json` show br0 (VIP and realservers) with the
+/// real DR traffic's packet rate against a configured practical limit.
+fn director_panel() -> Result<(), String> {
+    load_rules("-A -t 198.51.100.100:80 -s rr\n-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1\n-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 1\n")?;
+    sh(
+        "mkdir -p /tmp/nic && printf '[nic]\\nwarn-percent = 5.0\\n[nic.limits]\\nbr0 = 100\\n' > /tmp/nic/lvstop.toml",
+    )?;
+    sh(&format!("(for i in $(seq 150); do ip netns exec client curl -s -m 2 http://{VIP}/ >/dev/null; sleep 0.05; done) >/dev/null 2>&1 &"))?;
+    std::thread::sleep(Duration::from_secs(2));
+    let json = sh(&format!("LVSTOP_CONFIG=/tmp/nic/lvstop.toml {} dump --json", lvstop_bin()))?;
+    let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+    let nics = v["director"]["nics"].as_array().cloned().unwrap_or_default();
+    let br0 = nics.iter().find(|n| n["name"] == "br0").ok_or_else(|| format!("no br0 in {}", v["director"]))?;
+    ensure(br0["vips"].as_array().is_some_and(|a| a.iter().any(|x| x == "198.51.100.100")), || {
+        format!("br0 does not carry the VIP: {br0}")
+    })?;
+    ensure(br0["to_realservers"] == true, || format!("br0 does not reach the realservers: {br0}"))?;
+    ensure(br0["practical_pps"] == 100, || format!("limit not applied: {br0}"))?;
+    ensure(br0["rates"]["rx_pps"].as_f64().unwrap_or(0.0) > 1.0, || format!("no traffic measured on br0: {br0}"))?;
+    ensure(v["director"]["cpu_percent"].is_number(), || "no CPU figure".into())?;
+    ensure(!nics.iter().any(|n| n["name"] == "lo"), || "loopback listed".into())?;
+    let text = sh(&format!("LVSTOP_CONFIG=/tmp/nic/lvstop.toml {} dump", lvstop_bin()))?;
+    ensure(text.contains("br0 [VIP, realservers]"), || format!("text dump lacks the director section:\n{text}"))?;
+    let t = Tmux { session: "nic" };
+    sh(&format!(
+        "LVSTOP_CONFIG=/tmp/nic/lvstop.toml tmux new-session -d -s nic -x 160 -y 48 '{} --interval 0.5'",
+        lvstop_bin()
+    ))?;
+    let screen = t.wait("the director panel with br0 over its limit", |s| {
+        s.lines().any(|l| l.contains("│br0") && l.contains("VIP RS") && l.contains("% of 100"))
+            && s.contains("⚠ br0 at")
+    })?;
+    if let Ok(dir) = std::env::var("LVSTOP_OUT") {
+        let _ = sh(&format!("tmux capture-pane -e -p -t nic > {dir}/director.ans"));
+    }
+    sh("tmux kill-session -t nic")?;
+    ensure(screen.contains("Director · CPU"), || "no CPU in the panel title".into())
 }
