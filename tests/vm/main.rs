@@ -113,6 +113,7 @@ fn inside(filters: &[String]) -> i32 {
     let (mut passed, mut failed) = (0, 0);
     let mut failures = Vec::new();
     for c in cases {
+        util::reset();
         let t = Instant::now();
         let result = std::panic::catch_unwind(c.run).unwrap_or_else(|p| {
             Err(p
