@@ -670,13 +670,14 @@ fn large_service() -> Result<(), String> {
 }
 
 /// SIGTERM, SIGHUP and SIGINT each end the console with the terminal restored:
-/// cooked mode (icanon, echo) and the alternate screen left.
+/// the same termios settings as before (`stty -g`) and the alternate screen left.
 fn console_signals() -> Result<(), String> {
     load_rules("-A -t 198.51.100.100:80 -s rr\n-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1\n")?;
     for sig in ["TERM", "HUP", "INT"] {
         let t = Tmux { session: "sig" };
+        sh("rm -f /tmp/stty.before /tmp/stty.after")?;
         sh(&format!(
-            "tmux new-session -d -s sig -x 100 -y 30 'stty icanon echo; {} --interval 0.5; echo exited=$?; stty -a; sleep 30'",
+            "tmux new-session -d -s sig -x 100 -y 30 'stty -g > /tmp/stty.before; {} --interval 0.5; echo exited=$?; stty -g > /tmp/stty.after; echo done; sleep 30'",
             lvstop_bin()
         ))?;
         t.wait("the console", |s| s.contains("TCP 198.51.100.100:80"))?;
@@ -684,11 +685,10 @@ fn console_signals() -> Result<(), String> {
             "the console is not on the alternate screen".into()
         })?;
         sh(&format!("kill -{sig} $(pidof lvstop)"))?;
-        let screen = t.wait(&format!("the shell after SIG{sig}"), |s| s.contains("exited="))?;
+        let screen = t.wait(&format!("the shell after SIG{sig}"), |s| s.contains("done"))?;
         ensure(screen.contains("exited=0"), || format!("SIG{sig}: lvstop did not exit cleanly:\n{screen}"))?;
-        ensure(screen.contains(" icanon") && screen.contains(" echo"), || {
-            format!("SIG{sig}: terminal left raw:\n{screen}")
-        })?;
+        let (before, after) = (sh("cat /tmp/stty.before")?, sh("cat /tmp/stty.after")?);
+        ensure(before == after, || format!("SIG{sig}: terminal settings not restored: {before} became {after}"))?;
         ensure(sh("tmux display -p -t sig '#{alternate_on}'")?.trim() == "0", || {
             format!("SIG{sig}: alternate screen not left")
         })?;
