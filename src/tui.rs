@@ -93,11 +93,11 @@ fn execute_cmd(
                 let _ = tx.send(Msg::Done { id, result });
             });
         }
-        Command::SampleSys { vips, rips } => {
+        Command::SampleSys { roles_for } => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
                 let sample = crate::sys::nic::read_sample(std::path::Path::new("/"));
-                let roles = crate::sys::load::find_roles(&sample, &vips, &rips);
+                let roles = roles_for.map(|(vips, rips)| crate::sys::load::find_roles(&sample, &vips, &rips));
                 let _ = tx.send(Msg::Sys(Box::new(sample), roles, Instant::now()));
             });
         }

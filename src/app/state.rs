@@ -194,6 +194,13 @@ pub struct AppState {
     pub show_nics: bool,
     /// NIC thresholds and limits.
     pub nic_policy: crate::sys::load::NicPolicy,
+    /// Which interfaces carry VIPs and reach realservers (looked up every 10 s
+    /// or when the addresses change).
+    pub roles: crate::sys::load::Roles,
+    /// The addresses `roles` was looked up for.
+    pub roles_key: (Vec<IpAddr>, Vec<IpAddr>),
+    /// When `roles` was looked up.
+    pub roles_at: Option<Instant>,
 }
 
 /// Sparkline history length.
@@ -235,6 +242,9 @@ impl AppState {
             nic_history: HashMap::new(),
             show_nics: true,
             nic_policy: config.nic.clone(),
+            roles: crate::sys::load::Roles::default(),
+            roles_key: (Vec::new(), Vec::new()),
+            roles_at: None,
         }
     }
 

@@ -35,8 +35,8 @@ pub enum Msg {
     Saved(PathBuf, Result<(), String>),
     /// Services managed by keepalived/ldirectord.
     Managed(HashMap<ServiceKey, String>),
-    /// A reading of the interfaces and CPU, with the interfaces' roles.
-    Sys(Box<crate::sys::nic::SysSample>, crate::sys::load::Roles, Instant),
+    /// A reading of the interfaces and CPU, with the interfaces' roles if looked up.
+    Sys(Box<crate::sys::nic::SysSample>, Option<crate::sys::load::Roles>, Instant),
     /// SIGINT, SIGTERM or SIGHUP.
     Quit,
 }
@@ -56,10 +56,9 @@ pub enum Command {
     /// Read the interfaces and CPU, and which interfaces carry these VIPs and
     /// reach these realservers.
     SampleSys {
-        /// Service addresses.
-        vips: Vec<std::net::IpAddr>,
-        /// Realserver addresses.
-        rips: Vec<std::net::IpAddr>,
+        /// Service addresses and realserver addresses whose interfaces to look
+        /// up, when they changed or the last lookup is 10 s old (else None).
+        roles_for: Option<(Vec<std::net::IpAddr>, Vec<std::net::IpAddr>)>,
     },
     /// Write rules to a file.
     Save {
@@ -104,10 +103,21 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
                 svcs.iter().flat_map(|s| s.destinations.iter().map(|d| d.spec.addr)).collect();
             rips.sort();
             rips.dedup();
-            vec![Command::SampleSys { vips, rips }]
+            let roles_stale = state.roles_at.is_none_or(|t| now.saturating_duration_since(t).as_secs() >= 10);
+            let roles_for = (roles_stale || state.roles_key != (vips.clone(), rips.clone())).then(|| {
+                state.roles_key = (vips.clone(), rips.clone());
+                state.roles_at = Some(now);
+                (vips, rips)
+            });
+            vec![Command::SampleSys { roles_for }]
         }
         Msg::Sys(sample, roles, now) => {
+            if let Some(r) = roles {
+                state.roles = r;
+            }
+            let roles = std::mem::take(&mut state.roles);
             on_sys(state, *sample, &roles, now);
+            state.roles = roles;
             Vec::new()
         }
         Msg::SnapshotFailed(e, now) => {

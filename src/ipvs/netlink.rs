@@ -105,7 +105,12 @@ impl Ctx {
 pub struct NetlinkIpvs {
     conn: NlConn,
     family: u16,
+    /// Extra connections that list destinations in parallel on large tables.
+    helpers: Vec<NetlinkIpvs>,
 }
+
+/// Below this many services a snapshot lists destinations on one socket.
+const PARALLEL_FROM: usize = 64;
 
 fn sock_err(op: &str, e: impl std::fmt::Display) -> IpvsError {
     IpvsError::Socket { op: op.to_string(), msg: e.to_string() }
@@ -120,7 +125,7 @@ impl NetlinkIpvs {
     pub fn connect() -> Result<Self, IpvsError> {
         let conn = NlConn::connect(NlFamily::Generic)
             .map_err(|e| sock_err("open a generic netlink socket", format!("{e:?}")))?;
-        let mut me = NetlinkIpvs { conn, family: GENL_ID_CTRL };
+        let mut me = NetlinkIpvs { conn, family: GENL_ID_CTRL, helpers: Vec::new() };
         let ctx = Ctx::Read("the IPVS netlink family");
         let name = vec![(CTRL_ATTR_FAMILY_NAME, b"IPVS\0".to_vec())];
         let mut id = None;
@@ -290,9 +295,7 @@ impl NetlinkIpvs {
         let timeouts = self.timeouts()?;
         let daemons = self.daemons()?;
         let mut services = self.services()?;
-        for s in &mut services {
-            s.destinations = self.destinations(&s.spec.key)?;
-        }
+        self.fill_destinations(&mut services)?;
         let mut snap = Snapshot {
             source: Source::Netlink,
             info: Some(info),
@@ -303,6 +306,39 @@ impl NetlinkIpvs {
         };
         snap.sort();
         Ok(snap)
+    }
+
+    /// List every service's destinations: one GET_DEST dump per service (the
+    /// kernel has no all-destinations dump), spread over one socket per CPU
+    /// (up to 4) on large tables, since the dumps are kernel-bound.
+    fn fill_destinations(&mut self, services: &mut [Service]) -> Result<(), IpvsError> {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(4);
+        if services.len() < PARALLEL_FROM || threads < 2 {
+            for s in services.iter_mut() {
+                s.destinations = self.destinations(&s.spec.key)?;
+            }
+            return Ok(());
+        }
+        while self.helpers.len() < threads - 1 {
+            self.helpers.push(NetlinkIpvs::connect()?);
+        }
+        let chunk = services.len().div_ceil(threads);
+        let mut chunks = services.chunks_mut(chunk);
+        let mine = chunks.next().unwrap_or_default();
+        let mut helpers = std::mem::take(&mut self.helpers);
+        let fill = |nl: &mut NetlinkIpvs, part: &mut [Service]| {
+            part.iter_mut().try_for_each(|s| {
+                s.destinations = nl.destinations(&s.spec.key)?;
+                Ok::<(), IpvsError>(())
+            })
+        };
+        let result = std::thread::scope(|scope| {
+            let handles: Vec<_> = helpers.iter_mut().zip(chunks).map(|(h, part)| scope.spawn(move || fill(h, part))).collect();
+            let own = fill(self, mine);
+            handles.into_iter().map(|h| h.join().unwrap_or(Err(IpvsError::WorkerGone))).chain([own]).collect::<Result<(), _>>()
+        });
+        self.helpers = helpers;
+        result
     }
 
     /// Add a service.

@@ -62,6 +62,25 @@ fn ip_of(family: u8, b: &[u8]) -> Option<IpAddr> {
     }
 }
 
+const RTM_NEWNEIGH: u16 = 28;
+const RTM_GETNEIGH: u16 = 30;
+const NDA_DST: u16 = 1;
+
+/// The name of a neighbour state (`NUD_*`).
+pub fn nud_name(state: u16) -> &'static str {
+    match state {
+        0x01 => "INCOMPLETE",
+        0x02 => "REACHABLE",
+        0x04 => "STALE",
+        0x08 => "DELAY",
+        0x10 => "PROBE",
+        0x20 => "FAILED",
+        0x40 => "NOARP",
+        0x80 => "PERMANENT",
+        _ => "NONE",
+    }
+}
+
 /// An open rtnetlink socket.
 pub struct Rtnl {
     conn: NlConn,
@@ -92,6 +111,26 @@ impl Rtnl {
                 Ok(())
             })
             .map_err(|e| err("list addresses", e))?;
+        Ok(out)
+    }
+
+    /// The neighbour table: address → state name (`REACHABLE`, `FAILED`…).
+    pub fn neighbours(&mut self) -> Result<std::collections::BTreeMap<IpAddr, String>, String> {
+        let mut out = std::collections::BTreeMap::new();
+        let body = [0u8; 12]; // ndmsg: family AF_UNSPEC
+        self.conn
+            .request(RTM_GETNEIGH, NLM_F_DUMP, &body, |ty, p| {
+                if ty != RTM_NEWNEIGH || p.len() < 12 {
+                    return Ok(());
+                }
+                let state = u16::from_ne_bytes([p[8], p[9]]);
+                let a = Attrs::parse("neighbour", &p[12..])?;
+                if let Some(ip) = a.get(NDA_DST).and_then(|b| ip_of(p[0], b)) {
+                    out.insert(ip, nud_name(state).to_string());
+                }
+                Ok(())
+            })
+            .map_err(|e| err("list neighbours", e))?;
         Ok(out)
     }
 

@@ -141,5 +141,5 @@ fn update_sys(st: &mut AppState, at: Instant, i: u64) {
     let mut roles = Roles::default();
     roles.vips.insert("eth0".into(), vec!["198.51.100.100".parse().expect("ip")]);
     roles.to_realservers.push("bond0.100".into());
-    lvstop::app::update(st, lvstop::app::Msg::Sys(Box::new(sys_sample(i)), roles, at));
+    lvstop::app::update(st, lvstop::app::Msg::Sys(Box::new(sys_sample(i)), Some(roles), at));
 }

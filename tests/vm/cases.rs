@@ -666,7 +666,18 @@ fn large_service() -> Result<(), String> {
     let mut ipvs = nl()?;
     let snap = check(&mut ipvs, "400 realservers")?;
     let n = snap.services.first().map_or(0, |s| s.destinations.len());
-    ensure(n == 400, || format!("{n} realservers listed, expected 400"))
+    ensure(n == 400, || format!("{n} realservers listed, expected 400"))?;
+    // 120 services: large enough for the parallel listing of destinations.
+    let mut rules = String::new();
+    for port in 1..=120u16 {
+        rules.push_str(&format!("-A -t 198.51.100.100:{port} -s rr\n"));
+        for host in 11..=13 {
+            rules.push_str(&format!("-a -t 198.51.100.100:{port} -r 198.51.100.{host}:{port} -g -w {}\n", port % 7));
+        }
+    }
+    load_rules(&rules)?;
+    let snap = check(&mut ipvs, "120 services")?;
+    ensure(snap.services.len() == 120 && snap.services.iter().all(|s| s.destinations.len() == 3), || "services or realservers missing".into())
 }
 
 /// SIGTERM, SIGHUP and SIGINT each end the console with the terminal restored:
