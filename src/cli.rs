@@ -41,6 +41,12 @@ pub enum Cmd {
     },
     /// Print the rules in `ipvsadm -S -n` form, for `ipvsadm -R`.
     Save,
+    /// Run the LVS-DR checks once; exit 1 if any finding is an error (for cron and monitoring).
+    Check {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) and run a command in it.
     Lab {
         /// Shell command to run inside the lab as root (lvstop is `$LVSTOP_BIN`).

@@ -63,6 +63,18 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Cmd::Check { json } => {
+            let mut backend = ipvs::Backend::open()?;
+            let snap = backend.snapshot()?;
+            let report = checks::run_director(&snap);
+            let text = if json {
+                serde_json::to_string_pretty(&report).context("cannot encode the report")?
+            } else {
+                checks::report_text(&report)
+            };
+            print_out(&text)?;
+            Ok(i32::from(report.has_errors()))
+        }
         Cmd::Save => {
             let mut backend = ipvs::Backend::open()?;
             if let ipvs::Backend::Procfs { reason } = &backend {

@@ -69,14 +69,23 @@ pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Findi
     }
 
     // D-FWD-ON / D-FWD-NAT.
-    let forwarding: Vec<String> = facts.conf.iter().filter(|(d, c)| *d != "all" && *d != "lo" && c.forwarding != 0).map(|(d, _)| d.clone()).collect();
+    let forwarding: Vec<String> = facts
+        .conf
+        .iter()
+        .filter(|(d, c)| *d != "all" && *d != "lo" && c.forwarding != 0)
+        .map(|(d, _)| d.clone())
+        .collect();
     if facts.ip_forward != 0 && !has_nat && !snap.services.is_empty() {
         out.push(f(
             "D-FWD-ON",
             Severity::Warning,
             "net.ipv4.ip_forward".into(),
-            format!("ip_forward=1 (forwarding on {})", if forwarding.is_empty() { "no device".into() } else { forwarding.join(", ") }),
-            "IP forwarding is on but LVS-DR and LVS-TUN do not need it: the director routes anything sent to its MAC".into(),
+            format!(
+                "ip_forward=1 (forwarding on {})",
+                if forwarding.is_empty() { "no device".into() } else { forwarding.join(", ") }
+            ),
+            "IP forwarding is on but LVS-DR and LVS-TUN do not need it: the director routes anything sent to its MAC"
+                .into(),
             "sysctl -w net.ipv4.ip_forward=0   (and persist it in /etc/sysctl.d/)".into(),
         ));
     }
@@ -102,7 +111,9 @@ pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Findi
                     Severity::Error,
                     format!("realserver {rip}"),
                     format!("route via {}", r.gateway.map(|g| g.to_string()).unwrap_or_default()),
-                    format!("realserver {rip} is not on the director's segment: DR frames would go to the gateway's MAC"),
+                    format!(
+                        "realserver {rip} is not on the director's segment: DR frames would go to the gateway's MAC"
+                    ),
                     "put the realserver on the director's VLAN, or use tunnelling (ipvsadm -e … -i)".into(),
                 )),
                 Some(Err(e)) => out.push(f(
@@ -124,14 +135,15 @@ pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Findi
                     format!("no layer-2 reachability to realserver {rip}"),
                     format!("check its VLAN and cabling; ping -c1 {rip}"),
                 )),
-                None if !facts.routes.get(&rip).is_some_and(|r| r.as_ref().is_ok_and(|r| r.gateway.is_some())) => out.push(f(
-                    "D-RS-NEIGH",
-                    Severity::Info,
-                    format!("realserver {rip}"),
-                    "not in the neighbour table".into(),
-                    format!("realserver {rip} has no neighbour entry yet (no traffic sent to it recently)"),
-                    format!("ping -c1 {rip}"),
-                )),
+                None if !facts.routes.get(&rip).is_some_and(|r| r.as_ref().is_ok_and(|r| r.gateway.is_some())) => out
+                    .push(f(
+                        "D-RS-NEIGH",
+                        Severity::Info,
+                        format!("realserver {rip}"),
+                        "not in the neighbour table".into(),
+                        format!("realserver {rip} has no neighbour entry yet (no traffic sent to it recently)"),
+                        format!("ping -c1 {rip}"),
+                    )),
                 _ => {}
             }
         }
@@ -143,14 +155,31 @@ pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Findi
                     format!("realserver {} of {}", d.spec.addr_port(), svc.spec.key),
                     format!("port {} ≠ service port {port}", d.spec.port),
                     "DR and tunnelling cannot remap ports: the realserver must listen on VIP:service-port".into(),
-                    format!("ipvsadm -e {} -r {}:{port} {} -w {}", svc.spec.key.ipvsadm_args(), crate::model::fmt_addr_port(&rip, port).rsplit_once(':').map_or(String::new(), |(a, _)| a.to_string()), d.spec.forward.ipvsadm_switch(), d.spec.weight),
+                    format!(
+                        "ipvsadm -d {k} -r {}; ipvsadm -a {k} -r {} {} -w {}",
+                        d.spec.addr_port(),
+                        crate::model::fmt_addr_port(&rip, port),
+                        d.spec.forward.ipvsadm_switch(),
+                        d.spec.weight,
+                        k = svc.spec.key.ipvsadm_args()
+                    ),
                 ));
             }
         }
         if d.spec.weight == 0 {
             let quiescent = facts.vs.get("expire_quiescent_template").map(String::as_str);
-            let sev = if svc.spec.flags.is_persistent() && quiescent == Some("0") { Severity::Warning } else { Severity::Info };
-            let mut msg = format!("draining {} of {}: {} active, {} inactive connections", d.spec.addr_port(), svc.spec.key, d.active_conns, d.inact_conns);
+            let sev = if svc.spec.flags.is_persistent() && quiescent == Some("0") {
+                Severity::Warning
+            } else {
+                Severity::Info
+            };
+            let mut msg = format!(
+                "draining {} of {}: {} active, {} inactive connections",
+                d.spec.addr_port(),
+                svc.spec.key,
+                d.active_conns,
+                d.inact_conns
+            );
             if sev == Severity::Warning {
                 msg.push_str("; persistent clients still land here while their templates live");
             }
@@ -158,9 +187,17 @@ pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Findi
                 "D-DRAIN",
                 sev,
                 format!("realserver {} of {}", d.spec.addr_port(), svc.spec.key),
-                format!("weight 0, expire_quiescent_template={}, expire_nodest_conn={}", quiescent.unwrap_or("?"), facts.vs.get("expire_nodest_conn").map_or("?", String::as_str)),
+                format!(
+                    "weight 0, expire_quiescent_template={}, expire_nodest_conn={}",
+                    quiescent.unwrap_or("?"),
+                    facts.vs.get("expire_nodest_conn").map_or("?", String::as_str)
+                ),
                 msg,
-                if sev == Severity::Warning { "sysctl -w net.ipv4.vs.expire_quiescent_template=1".into() } else { "sysctl -w net.ipv4.vs.expire_nodest_conn=1   (reschedules port-reuse SYNs)".into() },
+                if sev == Severity::Warning {
+                    "sysctl -w net.ipv4.vs.expire_quiescent_template=1".into()
+                } else {
+                    "sysctl -w net.ipv4.vs.expire_nodest_conn=1   (reschedules port-reuse SYNs)".into()
+                },
             ));
         }
     }
@@ -219,4 +256,144 @@ pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Findi
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::facts::{ConfSysctls, DirectorFacts, Iface};
+    use super::*;
+    use crate::model::{Counters, DestSpec, Destination, Rates, Service, ServiceSpec, Source};
+    use crate::sys::rtnl::{IfAddr, Route};
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    fn dest(addr: &str, port: u16, fwd: ForwardMethod, w: u32) -> Destination {
+        Destination {
+            spec: DestSpec::new(ip(addr), port, fwd).weight(w),
+            active_conns: 2,
+            inact_conns: 5,
+            persist_conns: 0,
+            stats: Counters::default(),
+            rates: Rates::default(),
+        }
+    }
+
+    fn snap(services: Vec<(ServiceSpec, Vec<Destination>)>) -> Snapshot {
+        Snapshot {
+            source: Source::Netlink,
+            info: None,
+            timeouts: None,
+            daemons: Vec::new(),
+            services: services
+                .into_iter()
+                .map(|(spec, destinations)| Service {
+                    spec,
+                    stats: Counters::default(),
+                    rates: Rates::default(),
+                    destinations,
+                })
+                .collect(),
+            totals: None,
+        }
+    }
+
+    fn facts() -> DirectorFacts {
+        let mut f = DirectorFacts::default();
+        f.ifaces.insert(1, Iface { name: "lo".into(), flags: 0x49 });
+        f.ifaces.insert(2, Iface { name: "eth0".into(), flags: 0x1003 });
+        f.addrs.push(IfAddr { ifindex: 2, addr: ip("198.51.100.1"), prefix: 24, scope: 0, label: None });
+        f.addrs.push(IfAddr { ifindex: 2, addr: ip("198.51.100.100"), prefix: 32, scope: 0, label: None });
+        f.conf.insert("all".into(), ConfSysctls { log_martians: 1, ..Default::default() });
+        f.conf.insert("eth0".into(), ConfSysctls::default());
+        let onlink = Route { oif: Some(2), gateway: None, prefsrc: None, kind: 1 };
+        f.routes.insert(ip("198.51.100.11"), Ok(onlink.clone()));
+        f.routes.insert(ip("203.0.113.5"), Ok(Route { gateway: Some(ip("198.51.100.254")), ..onlink.clone() }));
+        f.routes.insert(super::super::CLIENT_PROBE, Ok(onlink));
+        f.neigh = BTreeMap::from([(ip("198.51.100.11"), "REACHABLE".to_string())]);
+        f.vs.insert("expire_quiescent_template".into(), "0".into());
+        f
+    }
+
+    fn ids(v: &[Finding]) -> Vec<&'static str> {
+        let mut ids: Vec<_> = v.iter().map(|f| f.id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn a_clean_director_has_no_findings() {
+        let s = snap(vec![(
+            ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+            vec![dest("198.51.100.11", 80, ForwardMethod::Route, 1)],
+        )]);
+        assert_eq!(ids(&check(&facts(), &s, super::super::CLIENT_PROBE)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn each_rule_fires_on_its_evidence() {
+        let mut f = facts();
+        f.ip_forward = 1;
+        f.conf.insert("all".into(), ConfSysctls { log_martians: 0, ..Default::default() });
+        f.vs.insert("run_estimation".into(), "0".into());
+        let s = snap(vec![
+            (
+                ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr").persistent(300),
+                vec![
+                    dest("198.51.100.11", 80, ForwardMethod::Route, 0),
+                    dest("203.0.113.5", 80, ForwardMethod::Route, 1),
+                ],
+            ),
+            (
+                ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.101"), 80), "rr"),
+                vec![dest("198.51.100.11", 8080, ForwardMethod::Route, 1)],
+            ),
+        ]);
+        let found = check(&f, &s, super::super::CLIENT_PROBE);
+        assert_eq!(
+            ids(&found),
+            vec![
+                "D-DRAIN",
+                "D-ESTIMATION-OFF",
+                "D-FWD-ON",
+                "D-MARTIAN-LOG",
+                "D-PORT-REMAP",
+                "D-RS-OFFLINK",
+                "D-VIP-ABSENT"
+            ]
+        );
+        let off = found.iter().find(|x| x.id == "D-RS-OFFLINK").expect("offlink");
+        assert_eq!((off.severity, off.value.as_str()), (Severity::Error, "route via 198.51.100.254"));
+        let drain = found.iter().find(|x| x.id == "D-DRAIN").expect("drain");
+        assert_eq!(drain.severity, Severity::Warning, "persistent + expire_quiescent_template=0");
+        assert!(drain.fix.contains("expire_quiescent_template=1"));
+    }
+
+    #[test]
+    fn vip_arp_and_forwarding_rules() {
+        let mut f = facts();
+        // VIP only on lo: nobody answers ARP for it.
+        f.addrs.retain(|a| a.addr != ip("198.51.100.100"));
+        f.addrs.push(IfAddr { ifindex: 1, addr: ip("198.51.100.100"), prefix: 32, scope: 0, label: None });
+        let nat = snap(vec![(
+            ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+            vec![dest("198.51.100.11", 8080, ForwardMethod::Masq, 1)],
+        )]);
+        assert_eq!(ids(&check(&f, &nat, super::super::CLIENT_PROBE)), vec!["D-FWD-NAT", "D-VIP-NOANSWER"]);
+        // arp_ignore=8 on eth0 silences the VIP there too; strict rp_filter with clients routed elsewhere.
+        let mut f = facts();
+        f.conf.insert("eth0".into(), ConfSysctls { arp_ignore: 8, rp_filter: 1, ..Default::default() });
+        f.routes.insert(
+            super::super::CLIENT_PROBE,
+            Ok(Route { oif: Some(3), gateway: Some(ip("192.0.2.1")), prefsrc: None, kind: 1 }),
+        );
+        let dr = snap(vec![(
+            ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+            vec![dest("198.51.100.11", 80, ForwardMethod::Route, 1)],
+        )]);
+        assert_eq!(ids(&check(&f, &dr, super::super::CLIENT_PROBE)), vec!["D-RPF-ASYM", "D-VIP-NOANSWER"]);
+    }
 }

@@ -70,3 +70,43 @@ impl CheckReport {
         self.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)).then(a.subject.cmp(&b.subject)));
     }
 }
+
+/// The off-link address whose route stands for the clients' (`ip route get`
+/// sends nothing).
+pub const CLIENT_PROBE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 254));
+
+/// Run the director checks against the local kernel and `snap`.
+pub fn run_director(snap: &crate::model::Snapshot) -> CheckReport {
+    let mut rips: Vec<std::net::IpAddr> =
+        snap.services.iter().flat_map(|s| s.destinations.iter().map(|d| d.spec.addr)).collect();
+    rips.sort();
+    rips.dedup();
+    let mut report = CheckReport::default();
+    match facts::gather(&rips, CLIENT_PROBE) {
+        Ok(f) => report.findings = director::check(&f, snap, CLIENT_PROBE),
+        Err(e) => report.skipped.push(format!("director checks: {e}")),
+    }
+    report
+        .skipped
+        .push("the active ARP probe (D-ARP-FOREIGN) and the realserver checks over ssh are not implemented yet".into());
+    report.sort();
+    report
+}
+
+/// The text form of a report.
+pub fn report_text(r: &CheckReport) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if r.findings.is_empty() {
+        out.push_str("no findings\n");
+    }
+    for f in &r.findings {
+        let _ = writeln!(out, "{:<7} {:<16} {}: {}", f.severity.label().to_uppercase(), f.id, f.host, f.message);
+        let _ = writeln!(out, "        read: {} = {}", f.subject, f.value);
+        let _ = writeln!(out, "        fix:  {}", f.fix);
+    }
+    for s in &r.skipped {
+        let _ = writeln!(out, "skipped: {s}");
+    }
+    out
+}

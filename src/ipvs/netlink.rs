@@ -333,9 +333,14 @@ impl NetlinkIpvs {
             })
         };
         let result = std::thread::scope(|scope| {
-            let handles: Vec<_> = helpers.iter_mut().zip(chunks).map(|(h, part)| scope.spawn(move || fill(h, part))).collect();
+            let handles: Vec<_> =
+                helpers.iter_mut().zip(chunks).map(|(h, part)| scope.spawn(move || fill(h, part))).collect();
             let own = fill(self, mine);
-            handles.into_iter().map(|h| h.join().unwrap_or(Err(IpvsError::WorkerGone))).chain([own]).collect::<Result<(), _>>()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(Err(IpvsError::WorkerGone)))
+                .chain([own])
+                .collect::<Result<(), _>>()
         });
         self.helpers = helpers;
         result

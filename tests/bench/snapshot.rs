@@ -131,7 +131,8 @@ fn inside() -> Result<(), String> {
     let med = |v: &Vec<Duration>| v[v.len() / 2];
     let min = |v: &Vec<Duration>| v[0];
     let (lv, adm, cat, lv_proc) = (med(&t[0]), med(&t[1]), med(&t[2]), med(&t[3]));
-    let lv_connect = median(|| NetlinkIpvs::connect().and_then(|mut c| c.snapshot()).map(|_| ()).map_err(|e| e.to_string()))?;
+    let lv_connect =
+        median(|| NetlinkIpvs::connect().and_then(|mut c| c.snapshot()).map(|_| ()).map_err(|e| e.to_string()))?;
     println!("\nbench snapshot: {SERVICES} services x {DESTS} destinations, median of {RUNS} interleaved runs (lab VM, qemu TCG)");
     println!("  lvstop snapshot (netlink, open socket)      {:9.2} ms", ms(lv));
     println!("  lvstop connect + snapshot                   {:9.2} ms", ms(lv_connect));
@@ -146,7 +147,10 @@ fn inside() -> Result<(), String> {
         "  ratio lvstop snapshot / cat /proc/net/ip_vs {:9.3}   (target <= 3)",
         lv.as_secs_f64() / cat.as_secs_f64()
     );
-    println!("  ratio lvstop dump --json / ipvsadm          {:9.3}   (dump waits 1 s to measure the NICs)", lv_proc.as_secs_f64() / adm.as_secs_f64());
+    println!(
+        "  ratio lvstop dump --json / ipvsadm          {:9.3}   (dump waits 1 s to measure the NICs)",
+        lv_proc.as_secs_f64() / adm.as_secs_f64()
+    );
     println!(
         "  best runs: lvstop {:.2} ms, ipvsadm {:.2} ms, cat {:.2} ms; ratios {:.3} and {:.3}",
         ms(min(&t[0])),

@@ -26,6 +26,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_console_in_tmux_drives_the_real_kernel", run: console_in_tmux },
     Case { name: "vm_console_restores_the_terminal_on_signals", run: console_signals },
     Case { name: "vm_director_panel_with_dr_traffic", run: director_panel },
+    Case { name: "vm_director_checks_against_the_real_kernel", run: director_checks },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
@@ -677,7 +678,9 @@ fn large_service() -> Result<(), String> {
     }
     load_rules(&rules)?;
     let snap = check(&mut ipvs, "120 services")?;
-    ensure(snap.services.len() == 120 && snap.services.iter().all(|s| s.destinations.len() == 3), || "services or realservers missing".into())
+    ensure(snap.services.len() == 120 && snap.services.iter().all(|s| s.destinations.len() == 3), || {
+        "services or realservers missing".into()
+    })
 }
 
 /// SIGTERM, SIGHUP and SIGINT each end the console with the terminal restored:
@@ -745,4 +748,66 @@ fn director_panel() -> Result<(), String> {
     }
     sh("tmux kill-session -t nic")?;
     ensure(screen.contains("Director · CPU"), || "no CPU in the panel title".into())
+}
+
+fn findings(json: &str) -> Result<Vec<(String, String, String, String)>, String> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
+    Ok(v["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (s("id"), s("severity"), s("subject"), s("value"))
+        })
+        .collect())
+}
+
+/// Director rules on a real IPVS table: a DR realserver behind a gateway,
+/// ip_forward on, a VIP the director does not hold, a drained realserver;
+/// fixed, the errors go away.
+fn director_checks() -> Result<(), String> {
+    sh("ip route replace 203.0.113.0/24 via 198.51.100.11 && sysctl -qw net.ipv4.ip_forward=1")?;
+    load_rules(
+        "-A -t 198.51.100.100:80 -s rr
+-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1
+-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 0
+-a -t 198.51.100.100:80 -r 203.0.113.5:80 -g -w 1
+-A -t 198.51.100.101:80 -s rr
+-a -t 198.51.100.101:80 -r 198.51.100.13:80 -g -w 1
+",
+    )?;
+    sh(&format!("ip netns exec client curl -s -m 2 http://{VIP}/ >/dev/null || true"))?;
+    let (code, json, err) = sh_status(&format!("{} check --json", lvstop_bin()));
+    let found = findings(&json)?;
+    let has = |id: &str, subject: &str| found.iter().any(|f| f.0 == id && f.2.contains(subject));
+    let result = (|| {
+        ensure(code == 1, || format!("check exited {code} with errors present: {err}"))?;
+        ensure(has("D-RS-OFFLINK", "203.0.113.5"), || format!("no D-RS-OFFLINK: {found:?}"))?;
+        ensure(found.iter().any(|f| f.0 == "D-RS-OFFLINK" && f.3 == "route via 198.51.100.11"), || {
+            format!("D-RS-OFFLINK does not show the route read: {found:?}")
+        })?;
+        ensure(has("D-FWD-ON", "ip_forward"), || format!("no D-FWD-ON: {found:?}"))?;
+        ensure(has("D-VIP-ABSENT", "198.51.100.101"), || format!("no D-VIP-ABSENT: {found:?}"))?;
+        ensure(!has("D-VIP-ABSENT", "198.51.100.100"), || format!("the held VIP is reported absent: {found:?}"))?;
+        ensure(has("D-DRAIN", "198.51.100.12:80"), || format!("no D-DRAIN: {found:?}"))?;
+        ensure(!has("D-RS-OFFLINK", "198.51.100.11"), || {
+            format!("an on-link realserver is reported off-link: {found:?}")
+        })?;
+        let text = sh_status(&format!("{} check", lvstop_bin())).1;
+        ensure(text.contains("fix:  sysctl -w net.ipv4.ip_forward=0"), || {
+            format!("text report lacks the fix:\n{text}")
+        })?;
+        // Fixed: no errors left, exit 0.
+        sh("sysctl -qw net.ipv4.ip_forward=0 && ipvsadm -d -t 198.51.100.100:80 -r 203.0.113.5:80 && ipvsadm -D -t 198.51.100.101:80")?;
+        let (code, json, _) = sh_status(&format!("{} check --json", lvstop_bin()));
+        let left = findings(&json)?;
+        ensure(code == 0 && left.iter().all(|f| f.1 != "error"), || {
+            format!("errors left after the fixes ({code}): {left:?}")
+        })?;
+        ensure(!left.iter().any(|f| f.0 == "D-FWD-ON"), || format!("D-FWD-ON after the fix: {left:?}"))
+    })();
+    let _ = sh("ip route del 203.0.113.0/24; sysctl -qw net.ipv4.ip_forward=0");
+    result
 }
