@@ -32,6 +32,7 @@ pub const MODULES: &[&str] = &[
     "virtio_pci",
     "9pnet_virtio",
     "9p",
+    "overlay",
     "crc32c_generic",
     "ip_vs",
     "ip_vs_rr",

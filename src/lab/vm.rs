@@ -92,7 +92,10 @@ for m in $($B cat /modules.list); do $B insmod /mod/$m.ko 2>/dev/null || echo "l
 share=$($B sed -n 's/.*lvstop.share=\([^ ]*\).*/\1/p' /proc/cmdline)
 fail() { echo "lvstop-lab: $*"; echo "LVSTOP-LAB-EXIT=125"; $B poweroff -f; }
 $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host || fail "cannot mount the host root"
-$B mount -t tmpfs tmpfs /host/tmp
+# /tmp stays writable but keeps showing the host's /tmp (a checkout may live there):
+# an overlay of a tmpfs on the read-only 9p view, or a plain tmpfs if overlay fails.
+$B mkdir -p /ovl && $B mount -t tmpfs tmpfs /ovl && $B mkdir -p /ovl/up /ovl/work
+$B mount -t overlay overlay -o lowerdir=/host/tmp,upperdir=/ovl/up,workdir=/ovl/work /host/tmp 2>/dev/null || $B mount -t tmpfs tmpfs /host/tmp
 $B mount -t tmpfs tmpfs /host/run
 $B mount -o bind /proc /host/proc
 $B mount -o bind /sys /host/sys
