@@ -101,6 +101,13 @@ fn execute_cmd(
                 let _ = tx.send(Msg::Sys(Box::new(sample), roles, Instant::now()));
             });
         }
+        Command::RunChecks(snap) => {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let report = crate::checks::run_director(&snap);
+                let _ = tx.send(Msg::Checks(Box::new(report), Instant::now()));
+            });
+        }
         Command::Save { path, rules } => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {

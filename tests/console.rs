@@ -210,3 +210,22 @@ fn bottom_selects_the_last_realserver() {
     update(&mut st, key('g'));
     assert_eq!(st.selected_dest().map(|d| d.spec.addr.to_string()).as_deref(), Some("198.51.100.11"));
 }
+
+#[test]
+fn checks_run_on_the_first_snapshot_and_on_c() {
+    let (mut st, _) = common::state(true);
+    let now = st.now;
+    st.checks_at = None;
+    let cmds = update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), now));
+    assert!(cmds.iter().any(|c| matches!(c, Command::RunChecks(_))), "{cmds:?}");
+    // Not again until the interval has passed.
+    let cmds = update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), now));
+    assert!(!cmds.iter().any(|c| matches!(c, Command::RunChecks(_))));
+    let cmds = update(&mut st, key('c'));
+    assert!(matches!(st.layers.last(), Some(Layer::Checks)));
+    assert!(cmds.iter().any(|c| matches!(c, Command::RunChecks(_))));
+    // c again re-runs, any other key closes.
+    assert!(update(&mut st, key('c')).iter().any(|c| matches!(c, Command::RunChecks(_))));
+    update(&mut st, key('x'));
+    assert!(st.layers.is_empty());
+}

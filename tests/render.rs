@@ -55,6 +55,12 @@ fn views() -> Vec<(&'static str, AppState)> {
     out.push(("read_only_help", st));
     let (st, _) = common::state(false);
     out.push(("read_only", st));
+    let (mut st, _) = common::state(true);
+    st.checks = Some(common::check_report());
+    out.push(("checks_markers", common::state_with_checks()));
+    keys(&mut st, &[Char('c')]);
+    st.checks = Some(common::check_report());
+    out.push(("checks_view", st));
     let mut empty = common::state(true).0;
     empty.snapshot = None;
     out.push(("loading", empty));

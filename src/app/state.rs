@@ -82,6 +82,8 @@ pub enum PromptKind {
 pub enum Layer {
     /// The help screen.
     Help,
+    /// The check findings.
+    Checks,
     /// A change waiting for y/n.
     Confirm {
         /// The change.
@@ -201,6 +203,12 @@ pub struct AppState {
     pub roles_key: (Vec<IpAddr>, Vec<IpAddr>),
     /// When `roles` was looked up.
     pub roles_at: Option<Instant>,
+    /// The last LVS-DR check report.
+    pub checks: Option<crate::checks::CheckReport>,
+    /// When the checks last ran (they re-run every `check_every`).
+    pub checks_at: Option<Instant>,
+    /// How often the checks re-run.
+    pub check_every: Duration,
 }
 
 /// Sparkline history length.
@@ -245,6 +253,9 @@ impl AppState {
             roles: crate::sys::load::Roles::default(),
             roles_key: (Vec::new(), Vec::new()),
             roles_at: None,
+            checks: None,
+            checks_at: None,
+            check_every: config.check_interval,
         }
     }
 
@@ -313,6 +324,11 @@ impl AppState {
         self.sel_dest
             .and_then(|k| vis.iter().find(|d| (d.spec.addr, d.spec.port) == k).copied())
             .or_else(|| vis.first().copied())
+    }
+
+    /// The worst finding about a service or realserver address, if any.
+    pub fn finding_for(&self, subject: &str) -> Option<crate::checks::Severity> {
+        self.checks.as_ref()?.findings.iter().filter(|f| f.subject.contains(subject)).map(|f| f.severity).max()
     }
 
     /// Whether a row changed recently.

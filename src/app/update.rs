@@ -37,6 +37,8 @@ pub enum Msg {
     Managed(HashMap<ServiceKey, String>),
     /// A reading of the interfaces and CPU, with the interfaces' roles if looked up.
     Sys(Box<crate::sys::nic::SysSample>, Option<crate::sys::load::Roles>, Instant),
+    /// A check report.
+    Checks(Box<crate::checks::CheckReport>, Instant),
     /// SIGINT, SIGTERM or SIGHUP.
     Quit,
 }
@@ -60,6 +62,8 @@ pub enum Command {
         /// up, when they changed or the last lookup is 10 s old (else None).
         roles_for: Option<(Vec<std::net::IpAddr>, Vec<std::net::IpAddr>)>,
     },
+    /// Run the LVS-DR checks on this snapshot.
+    RunChecks(Box<Snapshot>),
     /// Write rules to a file.
     Save {
         /// Where.
@@ -109,7 +113,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
                 state.roles_at = Some(now);
                 (vips, rips)
             });
-            vec![Command::SampleSys { roles_for }]
+            let mut cmds = vec![Command::SampleSys { roles_for }];
+            if state.checks_at.is_none_or(|t| now.saturating_duration_since(t) >= state.check_every) {
+                state.checks_at = Some(now);
+                if let Some(s) = &state.snapshot {
+                    cmds.push(Command::RunChecks(Box::new(s.clone())));
+                }
+            }
+            cmds
         }
         Msg::Sys(sample, roles, now) => {
             if let Some(r) = roles {
@@ -123,6 +134,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
         Msg::SnapshotFailed(e, now) => {
             state.now = now;
             state.snapshot_error = Some(e);
+            Vec::new()
+        }
+        Msg::Checks(report, now) => {
+            state.checks = Some(*report);
+            state.checks_at = Some(now);
             Vec::new()
         }
         Msg::Managed(m) => {
@@ -247,6 +263,13 @@ fn on_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
     };
     match top {
         Layer::Help => Vec::new(),
+        Layer::Checks => match k.code {
+            KeyCode::Char('c') => {
+                state.layers.push(Layer::Checks);
+                state.snapshot.as_ref().map(|s| vec![Command::RunChecks(Box::new(s.clone()))]).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        },
         Layer::Confirm { change, warning, is_undo } => match k.code {
             KeyCode::Char('y' | 'Y') | KeyCode::Enter => send(state, change, is_undo),
             KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
@@ -529,6 +552,10 @@ fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         Action::Refresh => vec![Command::Refresh],
+        Action::Checks => {
+            state.layers.push(Layer::Checks);
+            state.snapshot.as_ref().map(|s| vec![Command::RunChecks(Box::new(s.clone()))]).unwrap_or_default()
+        }
         Action::NicPanel => {
             state.show_nics = !state.show_nics;
             Vec::new()

@@ -46,6 +46,7 @@ actions! {
     SortReverse, "sort-reverse", false, "reverse the sort order", ["S"];
     Refresh, "refresh", false, "refresh now", ["ctrl-r", "f5"];
     NicPanel, "nic-panel", false, "show or hide the director (interface load) panel", ["n"];
+    Checks, "checks", false, "show the LVS-DR check findings (and run the checks again)", ["c"];
     Command, "command", false, "command line (:weight RIP N, :drain RIP, :restore RIP, :save FILE, :zero)", [":"];
     WeightUp, "weight-up", true, "raise the realserver's weight by the step", ["+", "="];
     WeightDown, "weight-down", true, "lower the realserver's weight by the step", ["-"];

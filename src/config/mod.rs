@@ -42,6 +42,8 @@ pub struct Config {
     pub keys: Keymap,
     /// NIC load thresholds and practical limits.
     pub nic: crate::sys::load::NicPolicy,
+    /// How often the console re-runs the LVS-DR checks.
+    pub check_interval: Duration,
     /// The file this came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -56,6 +58,7 @@ impl Default for Config {
             flash: Duration::from_secs(3),
             keys: Keymap::defaults(),
             nic: crate::sys::load::NicPolicy::default(),
+            check_interval: Duration::from_secs(60),
             source: None,
         }
     }
@@ -83,6 +86,7 @@ struct FileConfig {
     theme: Option<String>,
     sparkline: Option<String>,
     flash_seconds: Option<f64>,
+    check_interval: Option<f64>,
     keys: Option<BTreeMap<String, KeyList>>,
     nic: Option<NicFile>,
 }
@@ -162,6 +166,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
             return Err(err("flash-seconds", format!("'{f}' is out of range: use 0 to 60")));
         }
         c.flash = Duration::from_secs_f64(f);
+    }
+    if let Some(i) = parsed.check_interval {
+        if !(10.0..=86400.0).contains(&i) {
+            return Err(err("check-interval", format!("'{i}' is out of range: use 10 to 86400 seconds")));
+        }
+        c.check_interval = Duration::from_secs_f64(i);
     }
     for (name, keys) in parsed.keys.unwrap_or_default() {
         let action = Action::ALL.iter().copied().find(|a| a.name() == name).ok_or_else(|| {

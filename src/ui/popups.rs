@@ -68,6 +68,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                 f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup("Confirm", theme)), r);
             }
             Layer::Help => draw_help(state, theme, f, area),
+            Layer::Checks => draw_checks(state, theme, f, area),
         }
     }
 }
@@ -132,4 +133,42 @@ fn draw_help(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, r);
     let [inner] = Layout::vertical([Constraint::Min(0)]).areas(r);
     f.render_widget(Paragraph::new(lines).block(popup("Help", theme)), inner);
+}
+
+fn draw_checks(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    use crate::checks::Severity;
+    let mut lines = Vec::new();
+    match &state.checks {
+        None => lines.push(Line::from(Span::styled("running the checks…", theme.slot(Slot::Dim)))),
+        Some(r) => {
+            if r.findings.is_empty() {
+                lines.push(Line::from(Span::styled("no findings", theme.slot(Slot::Ok))));
+            }
+            for fd in &r.findings {
+                let slot = match fd.severity {
+                    Severity::Error => Slot::Error,
+                    Severity::Warning => Slot::Warning,
+                    Severity::Info => Slot::Dim,
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:<8}", fd.severity.label()), theme.slot(slot)),
+                    Span::styled(format!("{:<17}", fd.id), theme.slot(Slot::HelpKey)),
+                    Span::raw(format!("{}: {}", fd.host, fd.message)),
+                ]));
+                lines.push(Line::from(Span::styled(
+                    format!("{:>25}read {} = {}", "", fd.subject, fd.value),
+                    theme.slot(Slot::Dim),
+                )));
+                lines.push(Line::from(Span::styled(format!("{:>25}fix  {}", "", fd.fix), theme.slot(Slot::Dim))));
+            }
+            for s in &r.skipped {
+                lines.push(Line::from(Span::styled(format!("skipped: {s}"), theme.slot(Slot::Dim))));
+            }
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("c runs the checks again · any key closes", theme.slot(Slot::Dim))));
+    let r = centered(area, area.width.saturating_sub(4), (lines.len() as u16 + 2).min(area.height));
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup("LVS-DR checks", theme)), r);
 }

@@ -51,6 +51,17 @@ pub fn service_row<'a>(state: &AppState, s: &Service, theme: &Theme, spark_w: us
     if state.managed.contains_key(&s.spec.key) {
         name.push_str(" ⚙");
     }
+    let addr = match s.spec.key {
+        crate::model::ServiceKey::Addr { addr, .. } => addr.to_string(),
+        crate::model::ServiceKey::Fwmark { mark, .. } => format!("FWM {mark}"),
+    };
+    let worst = std::iter::once(state.finding_for(&addr))
+        .chain(s.destinations.iter().map(|d| state.finding_for(&d.spec.addr.to_string())))
+        .flatten()
+        .max();
+    if worst.is_some_and(|w| w >= crate::checks::Severity::Warning) {
+        name.push_str(" !");
+    }
     let name_style = if state.is_flashing(&(s.spec.key, None)) { theme.slot(Slot::Changed) } else { Style::default() };
     let hist = state.history.get(&s.spec.key);
     let spark = hist.map(|h| sparkline(h.iter().copied(), spark_w)).unwrap_or_default();
@@ -171,8 +182,12 @@ pub fn dest_row<'a>(
             other => other.name().to_string(),
         },
     };
+    let mut rip = d.spec.addr_port();
+    if state.finding_for(&d.spec.addr.to_string()).is_some_and(|w| w >= crate::checks::Severity::Warning) {
+        rip.push_str(" !");
+    }
     let mut cells = vec![
-        Cell::from(d.spec.addr_port()),
+        Cell::from(rip),
         Cell::from(fwd),
         Cell::from(d.spec.weight.to_string()).style(changed(Style::default())),
         Cell::from(state_text(d, true)).style(changed(theme.state(d.state()))),

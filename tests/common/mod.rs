@@ -143,3 +143,43 @@ fn update_sys(st: &mut AppState, at: Instant, i: u64) {
     roles.to_realservers.push("bond0.100".into());
     lvstop::app::update(st, lvstop::app::Msg::Sys(Box::new(sys_sample(i)), Some(roles), at));
 }
+
+/// A report with an error about a realserver and a warning about the director.
+pub fn check_report() -> lvstop::checks::CheckReport {
+    use lvstop::checks::{CheckReport, Finding, Severity};
+    let mut r = CheckReport::default();
+    r.findings.push(Finding {
+        id: "D-RS-OFFLINK",
+        severity: Severity::Error,
+        host: "director".into(),
+        subject: "realserver 198.51.100.13".into(),
+        value: "route via 198.51.100.254".into(),
+        message: "realserver 198.51.100.13 is not on the director's segment: DR frames would go to the gateway's MAC"
+            .into(),
+        fix: "put the realserver on the director's VLAN, or use tunnelling (ipvsadm -e … -i)".into(),
+    });
+    r.findings.push(Finding {
+        id: "D-FWD-ON",
+        severity: Severity::Warning,
+        host: "director".into(),
+        subject: "net.ipv4.ip_forward".into(),
+        value: "ip_forward=1 (forwarding on eth0)".into(),
+        message: "IP forwarding is on but LVS-DR and LVS-TUN do not need it".into(),
+        fix: "sysctl -w net.ipv4.ip_forward=0".into(),
+    });
+    r
+}
+
+/// The realservers view with findings marked.
+pub fn state_with_checks() -> AppState {
+    let (mut st, _) = state(true);
+    st.checks = Some(check_report());
+    lvstop::app::update(
+        &mut st,
+        lvstop::app::Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Tab,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    st
+}

@@ -799,6 +799,18 @@ fn director_checks() -> Result<(), String> {
         ensure(text.contains("fix:  sysctl -w net.ipv4.ip_forward=0"), || {
             format!("text report lacks the fix:\n{text}")
         })?;
+        // The console's checks view shows the same findings, and marks the realserver.
+        let t = Tmux { session: "chk" };
+        sh(&format!("tmux new-session -d -s chk -x 160 -y 48 '{} --interval 0.5'", lvstop_bin()))?;
+        t.wait("the marked realserver", |s| s.contains("TCP 198.51.100.100:80 !"))?;
+        t.keys(&["c"])?;
+        t.wait("the checks view", |s| {
+            s.contains("LVS-DR checks") && s.contains("D-RS-OFFLINK") && s.contains("D-FWD-ON")
+        })?;
+        if let Ok(dir) = std::env::var("LVSTOP_OUT") {
+            let _ = sh(&format!("tmux capture-pane -e -p -t chk > {dir}/checks.ans"));
+        }
+        sh("tmux kill-session -t chk")?;
         // Fixed: no errors left, exit 0.
         sh("sysctl -qw net.ipv4.ip_forward=0 && ipvsadm -d -t 198.51.100.100:80 -r 203.0.113.5:80 && ipvsadm -D -t 198.51.100.101:80")?;
         let (code, json, _) = sh_status(&format!("{} check --json", lvstop_bin()));
