@@ -46,6 +46,10 @@ pub enum Cmd {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also probe this VIP for the ARP problem (repeatable); with --vip the
+        /// checks run even where IPVS is not loaded yet.
+        #[arg(long = "vip")]
+        vips: Vec<std::net::IpAddr>,
     },
     /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) and run a command in it.
     Lab {

@@ -63,10 +63,20 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Cmd::Check { json } => {
-            let mut backend = ipvs::Backend::open()?;
-            let snap = backend.snapshot()?;
-            let report = checks::run_director(&snap);
+        Cmd::Check { json, vips } => {
+            let snap = match ipvs::Backend::open().and_then(|mut b| b.snapshot()) {
+                Ok(s) => s,
+                Err(ipvs::IpvsError::NotAvailable) if !vips.is_empty() => model::Snapshot {
+                    source: model::Source::Netlink,
+                    info: None,
+                    timeouts: None,
+                    daemons: Vec::new(),
+                    services: Vec::new(),
+                    totals: None,
+                },
+                Err(e) => return Err(e.into()),
+            };
+            let report = checks::run_director(&snap, &vips);
             let text = if json {
                 serde_json::to_string_pretty(&report).context("cannot encode the report")?
             } else {

@@ -104,7 +104,7 @@ fn execute_cmd(
         Command::RunChecks(snap) => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
-                let report = crate::checks::run_director(&snap);
+                let report = crate::checks::run_director(&snap, &[]);
                 let _ = tx.send(Msg::Checks(Box::new(report), Instant::now()));
             });
         }

@@ -171,7 +171,7 @@ fn measured_packet_rate_matches_what_was_sent() {
         let _ = run(&format!("ip link del {host_if}; ip netns del {ns}"));
     };
     // Let ARP and any link-up chatter settle, then send 20 000 packets at ~10 000/s.
-    let _ = run(&format!("ip netns exec {ns} ping -c 1 -W 1 198.51.100.1"));
+    let _ = run(&format!("ip netns exec {ns} busybox ping -c 1 -W 1 198.51.100.1"));
     std::thread::sleep(Duration::from_millis(300));
     let sender = r#"
 import socket, time

@@ -258,6 +258,76 @@ pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Findi
     out
 }
 
+/// D-ARP-FOREIGN: probe each IPv4 VIP on the interfaces that hold it.
+/// Returns the findings and the probes that could not run.
+pub fn arp_problem(facts: &DirectorFacts, vips: &[IpAddr], rips: &[IpAddr]) -> (Vec<Finding>, Vec<String>) {
+    let (mut out, mut skipped) = (Vec::new(), Vec::new());
+    let neigh: Vec<(IpAddr, [u8; 6])> = facts.neigh_macs.clone();
+    for vip in vips {
+        let IpAddr::V4(v4) = vip else { continue };
+        for a in facts.addrs.iter().filter(|a| a.addr == *vip) {
+            let Some(iface) = facts.ifaces.get(&a.ifindex).filter(|i| !i.is_noarp()) else { continue };
+            // The sender: another IPv4 address of this interface (the DIP), else 0.0.0.0; never the VIP.
+            let sender = facts
+                .addrs
+                .iter()
+                .filter(|b| b.ifindex == a.ifindex && b.addr != *vip)
+                .find_map(|b| match b.addr {
+                    IpAddr::V4(x) => Some(x),
+                    IpAddr::V6(_) => None,
+                })
+                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+            let others: Vec<std::net::Ipv4Addr> =
+                rips.iter()
+                    .filter_map(|r| match r {
+                        IpAddr::V4(x) => Some(*x),
+                        IpAddr::V6(_) => None,
+                    })
+                    .filter(|r| {
+                        facts.routes.get(&IpAddr::V4(*r)).is_some_and(|rt| {
+                            rt.as_ref().is_ok_and(|rt| rt.gateway.is_none() && rt.oif == Some(a.ifindex))
+                        })
+                    })
+                    .take(64)
+                    .collect();
+            match super::arp::probe(&iface.name, *v4, sender, &others, 2, std::time::Duration::from_millis(700)) {
+                Err(e) => skipped.push(format!("D-ARP-FOREIGN for {vip} on {}: {e}", iface.name)),
+                Ok(r) => {
+                    for mac in &r.vip_owners {
+                        let names: Vec<String> = r
+                            .who
+                            .get(mac)
+                            .map(|ips| ips.iter().map(ToString::to_string).collect::<Vec<_>>())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .chain(neigh.iter().filter(|(_, m)| m == mac).map(|(ip, _)| ip.to_string()))
+                            .collect::<BTreeSet<_>>()
+                            .into_iter()
+                            .collect();
+                        let who = if names.is_empty() {
+                            "an unknown host".to_string()
+                        } else {
+                            format!("realserver {}", names.join(", "))
+                        };
+                        out.push(f(
+                            "D-ARP-FOREIGN",
+                            Severity::Error,
+                            format!("VIP {vip}"),
+                            format!("{} ({who}) answers ARP for {vip} on {}", super::arp::fmt_mac(mac), iface.name),
+                            format!("ARP problem: {who} answers ARP for VIP {vip}, so clients or the router may bypass the director"),
+                            format!(
+                                "on {who}: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2; then here: arping -U -c 3 -I {} {vip}",
+                                iface.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    (out, skipped)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

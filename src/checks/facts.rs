@@ -58,6 +58,8 @@ pub struct DirectorFacts {
     pub routes: BTreeMap<IpAddr, Result<Route, String>>,
     /// Neighbour state of each realserver address (`REACHABLE`, `FAILED`…), if known.
     pub neigh: BTreeMap<IpAddr, String>,
+    /// Neighbours' MAC addresses, to name who answers ARP.
+    pub neigh_macs: Vec<(IpAddr, [u8; 6])>,
 }
 
 impl DirectorFacts {
@@ -132,7 +134,9 @@ pub fn gather(rips: &[IpAddr], probe: IpAddr) -> Result<DirectorFacts, String> {
     for ip in rips.iter().chain(std::iter::once(&probe)).take(257) {
         routes.entry(*ip).or_insert_with(|| rt.route_to(*ip));
     }
-    let neigh = rt.neighbours().unwrap_or_default();
+    let entries = rt.neighbour_entries().unwrap_or_default();
+    let neigh = entries.iter().map(|(ip, st, _)| (*ip, st.clone())).collect();
+    let neigh_macs = entries.iter().filter_map(|(ip, _, m)| m.map(|m| (*ip, m))).collect();
     Ok(DirectorFacts {
         ifaces,
         addrs,
@@ -141,5 +145,6 @@ pub fn gather(rips: &[IpAddr], probe: IpAddr) -> Result<DirectorFacts, String> {
         vs,
         routes,
         neigh,
+        neigh_macs,
     })
 }

@@ -3,6 +3,7 @@
 //! functions of facts gathered elsewhere (sysctls, rtnetlink, the IPVS table),
 //! so they are tested on fixtures and run against the real kernel in the VM.
 
+pub mod arp;
 pub mod director;
 pub mod facts;
 
@@ -75,20 +76,35 @@ impl CheckReport {
 /// sends nothing).
 pub const CLIENT_PROBE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 254));
 
-/// Run the director checks against the local kernel and `snap`.
-pub fn run_director(snap: &crate::model::Snapshot) -> CheckReport {
+/// Run the director checks against the local kernel and `snap`, including
+/// the active ARP probe for every IPv4 VIP the director holds (plus `extra_vips`).
+pub fn run_director(snap: &crate::model::Snapshot, extra_vips: &[std::net::IpAddr]) -> CheckReport {
     let mut rips: Vec<std::net::IpAddr> =
         snap.services.iter().flat_map(|s| s.destinations.iter().map(|d| d.spec.addr)).collect();
     rips.sort();
     rips.dedup();
     let mut report = CheckReport::default();
     match facts::gather(&rips, CLIENT_PROBE) {
-        Ok(f) => report.findings = director::check(&f, snap, CLIENT_PROBE),
+        Ok(f) => {
+            report.findings = director::check(&f, snap, CLIENT_PROBE);
+            let mut vips: Vec<std::net::IpAddr> = snap
+                .services
+                .iter()
+                .filter_map(|s| match s.spec.key {
+                    crate::model::ServiceKey::Addr { addr, .. } => Some(addr),
+                    crate::model::ServiceKey::Fwmark { .. } => None,
+                })
+                .chain(extra_vips.iter().copied())
+                .collect();
+            vips.sort();
+            vips.dedup();
+            let (found, skipped) = director::arp_problem(&f, &vips, &rips);
+            report.findings.extend(found);
+            report.skipped.extend(skipped);
+        }
         Err(e) => report.skipped.push(format!("director checks: {e}")),
     }
-    report
-        .skipped
-        .push("the active ARP probe (D-ARP-FOREIGN) and the realserver checks over ssh are not implemented yet".into());
+    report.skipped.push("the realserver checks over ssh are not implemented yet".into());
     report.sort();
     report
 }

@@ -65,6 +65,7 @@ fn ip_of(family: u8, b: &[u8]) -> Option<IpAddr> {
 const RTM_NEWNEIGH: u16 = 28;
 const RTM_GETNEIGH: u16 = 30;
 const NDA_DST: u16 = 1;
+const NDA_LLADDR: u16 = 2;
 
 /// The name of a neighbour state (`NUD_*`).
 pub fn nud_name(state: u16) -> &'static str {
@@ -116,7 +117,12 @@ impl Rtnl {
 
     /// The neighbour table: address → state name (`REACHABLE`, `FAILED`…).
     pub fn neighbours(&mut self) -> Result<std::collections::BTreeMap<IpAddr, String>, String> {
-        let mut out = std::collections::BTreeMap::new();
+        Ok(self.neighbour_entries()?.into_iter().map(|(ip, state, _)| (ip, state)).collect())
+    }
+
+    /// The neighbour table with link-layer addresses: (address, state, MAC).
+    pub fn neighbour_entries(&mut self) -> Result<Vec<(IpAddr, String, Option<[u8; 6]>)>, String> {
+        let mut out = Vec::new();
         let body = [0u8; 12]; // ndmsg: family AF_UNSPEC
         self.conn
             .request(RTM_GETNEIGH, NLM_F_DUMP, &body, |ty, p| {
@@ -126,7 +132,8 @@ impl Rtnl {
                 let state = u16::from_ne_bytes([p[8], p[9]]);
                 let a = Attrs::parse("neighbour", &p[12..])?;
                 if let Some(ip) = a.get(NDA_DST).and_then(|b| ip_of(p[0], b)) {
-                    out.insert(ip, nud_name(state).to_string());
+                    let mac = a.get(NDA_LLADDR).and_then(|m| <[u8; 6]>::try_from(m).ok());
+                    out.push((ip, nud_name(state).to_string(), mac));
                 }
                 Ok(())
             })

@@ -1,0 +1,123 @@
+//! The active ARP probe (D-ARP-FOREIGN): from the director, ask "who has VIP"
+//! on the VIP's segment (sender address: the director's own address on that
+//! interface, or 0.0.0.0 — never the VIP) and flag every MAC other than the
+//! director's that answers, naming the realserver it belongs to. The
+//! realservers' addresses are asked for in the same window, to attribute MACs.
+//! Needs CAP_NET_RAW.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use pnet_datalink::{Channel, Config};
+
+/// A MAC address.
+pub type Mac = [u8; 6];
+
+/// Format a MAC as `aa:bb:cc:dd:ee:ff`.
+pub fn fmt_mac(m: &Mac) -> String {
+    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+/// An ARP request frame (Ethernet broadcast) asking who has `target`.
+pub fn request(own: Mac, sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+    let mut f = Vec::with_capacity(42);
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&own);
+    f.extend_from_slice(&[0x08, 0x06]); // ARP
+    f.extend_from_slice(&[0, 1, 0x08, 0, 6, 4, 0, 1]); // Ethernet, IPv4, request
+    f.extend_from_slice(&own);
+    f.extend_from_slice(&sender.octets());
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&target.octets());
+    f
+}
+
+/// Parse an Ethernet frame as ARP: (op, sender MAC, sender IP, target IP).
+pub fn parse(frame: &[u8]) -> Option<(u16, Mac, Ipv4Addr, Ipv4Addr)> {
+    if frame.len() < 42 || frame[12..14] != [0x08, 0x06] || frame[14..20] != [0, 1, 0x08, 0, 6, 4] {
+        return None;
+    }
+    let op = u16::from_be_bytes([frame[20], frame[21]]);
+    let sha: Mac = frame[22..28].try_into().ok()?;
+    let spa = Ipv4Addr::new(frame[28], frame[29], frame[30], frame[31]);
+    let tpa = Ipv4Addr::new(frame[38], frame[39], frame[40], frame[41]);
+    Some((op, sha, spa, tpa))
+}
+
+/// What a probe heard.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeResult {
+    /// The director's MAC on the interface.
+    pub own: Option<Mac>,
+    /// MACs that claimed the VIP (answers, or requests with the VIP as sender).
+    pub vip_owners: BTreeSet<Mac>,
+    /// MAC → addresses it answered for (from the realserver queries).
+    pub who: BTreeMap<Mac, BTreeSet<Ipv4Addr>>,
+}
+
+/// Probe `vip` on interface `iface`, asking also for `others` (realservers),
+/// `rounds` times, listening `window` after each.
+pub fn probe(
+    iface: &str,
+    vip: Ipv4Addr,
+    sender: Ipv4Addr,
+    others: &[Ipv4Addr],
+    rounds: u32,
+    window: Duration,
+) -> Result<ProbeResult, String> {
+    let nic = pnet_datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == iface)
+        .ok_or_else(|| format!("interface '{iface}' not found"))?;
+    let own: Mac = nic.mac.map(|m| m.octets()).ok_or_else(|| format!("interface '{iface}' has no MAC address"))?;
+    let cfg = Config { read_timeout: Some(Duration::from_millis(50)), promiscuous: false, ..Config::default() };
+    let (mut tx, mut rx) = match pnet_datalink::channel(&nic, cfg) {
+        Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
+        Ok(_) => return Err("unsupported channel type".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(format!(
+                "the ARP probe needs CAP_NET_RAW ({e}): run lvstop with sudo, or `sudo setcap cap_net_admin,cap_net_raw+ep $(command -v lvstop)`"
+            ))
+        }
+        Err(e) => return Err(format!("cannot open a packet socket on {iface}: {e}")),
+    };
+    let mut result = ProbeResult { own: Some(own), ..ProbeResult::default() };
+    for _ in 0..rounds {
+        for target in std::iter::once(&vip).chain(others) {
+            match tx.send_to(&request(own, sender, *target), None) {
+                Some(Ok(())) | None => {}
+                Some(Err(e)) => return Err(format!("cannot send an ARP request on {iface}: {e}")),
+            }
+        }
+        let deadline = Instant::now() + window;
+        while Instant::now() < deadline {
+            let Ok(frame) = rx.next() else { continue };
+            let Some((op, sha, spa, _)) = parse(frame) else { continue };
+            if sha == own || !(op == 1 || op == 2) {
+                continue;
+            }
+            if spa == vip {
+                result.vip_owners.insert(sha);
+            } else if op == 2 {
+                result.who.entry(sha).or_default().insert(spa);
+            }
+        }
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_round_trips() {
+        let own = [2, 0, 0, 0, 0, 1];
+        let f = request(own, Ipv4Addr::new(198, 51, 100, 1), Ipv4Addr::new(198, 51, 100, 100));
+        assert_eq!(f.len(), 42);
+        assert_eq!(parse(&f), Some((1, own, Ipv4Addr::new(198, 51, 100, 1), Ipv4Addr::new(198, 51, 100, 100))));
+        assert_eq!(parse(&f[..30]), None);
+        assert_eq!(fmt_mac(&own), "02:00:00:00:00:01");
+    }
+}
