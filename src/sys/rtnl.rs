@@ -82,6 +82,9 @@ pub fn nud_name(state: u16) -> &'static str {
     }
 }
 
+/// A neighbour entry: address, state name, MAC.
+pub type Neighbour = (IpAddr, String, Option<[u8; 6]>);
+
 /// An open rtnetlink socket.
 pub struct Rtnl {
     conn: NlConn,
@@ -120,8 +123,8 @@ impl Rtnl {
         Ok(self.neighbour_entries()?.into_iter().map(|(ip, state, _)| (ip, state)).collect())
     }
 
-    /// The neighbour table with link-layer addresses: (address, state, MAC).
-    pub fn neighbour_entries(&mut self) -> Result<Vec<(IpAddr, String, Option<[u8; 6]>)>, String> {
+    /// The neighbour table with link-layer addresses.
+    pub fn neighbour_entries(&mut self) -> Result<Vec<Neighbour>, String> {
         let mut out = Vec::new();
         let body = [0u8; 12]; // ndmsg: family AF_UNSPEC
         self.conn
