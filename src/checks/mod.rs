@@ -6,6 +6,7 @@
 pub mod arp;
 pub mod director;
 pub mod facts;
+pub mod realserver;
 
 use serde::Serialize;
 
