@@ -4,16 +4,11 @@
 //! exactly that one by MAC and RIP; fixed, it reports none.
 #![allow(clippy::panic)] // a failing test panics
 
+mod common;
+
 use std::process::Command;
 
-fn run(cmd: &str) -> Result<String, String> {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!("'{cmd}': {}", String::from_utf8_lossy(&out.stderr)))
-    }
-}
+use common::run;
 
 struct Netns(Vec<String>);
 

@@ -3,8 +3,11 @@
 #![allow(clippy::panic)] // a failing test panics
 #![allow(clippy::float_cmp)] // zero rates are exact
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::run;
 use std::time::{Duration, Instant};
 
 use lvstop::sys::load::{compute, Level, NicPolicy, Roles};
@@ -138,15 +141,6 @@ fn a_line_rate_limit_sets_the_level() {
     let load = compute(&read_sample(&a.0), &read_sample(&b.0), 1.0, &NicPolicy::default(), &Roles::default());
     assert_eq!(load.nics[0].level, Level::Critical);
     assert!((load.nics[0].line_percent.unwrap_or(0.0) - 94.08).abs() < 0.01);
-}
-
-fn run(cmd: &str) -> Result<String, String> {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!("'{cmd}': {}", String::from_utf8_lossy(&out.stderr)))
-    }
 }
 
 /// A sender in a namespace sends a known number of UDP packets in a known

@@ -183,3 +183,13 @@ pub fn state_with_checks() -> AppState {
     );
     st
 }
+
+/// Run a shell command: stdout on success, the command and stderr on failure.
+pub fn run(cmd: &str) -> Result<String, String> {
+    let out = std::process::Command::new("sh").arg("-c").arg(cmd).output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("'{cmd}': {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
