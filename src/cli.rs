@@ -50,6 +50,12 @@ pub enum Cmd {
         /// checks run even where IPVS is not loaded yet.
         #[arg(long = "vip")]
         vips: Vec<std::net::IpAddr>,
+        /// Also read this DR realserver of the first --vip over ssh (repeatable; RIP:PORT).
+        #[arg(long = "realserver", value_parser = parse_rs)]
+        realservers: Vec<std::net::SocketAddr>,
+        /// Skip the realserver checks over ssh.
+        #[arg(long)]
+        no_ssh: bool,
     },
     /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) and run a command in it.
     Lab {
@@ -69,4 +75,8 @@ pub enum Cmd {
         #[arg(long)]
         no_ipv6: bool,
     },
+}
+
+fn parse_rs(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_| format!("'{s}' is not a realserver: use RIP:PORT, e.g. 198.51.100.11:80"))
 }

@@ -14,6 +14,7 @@ pub mod lab;
 pub mod model;
 pub mod netlink;
 pub mod privilege;
+pub mod remote;
 pub mod report;
 pub mod sys;
 pub mod tui;
@@ -63,7 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Cmd::Check { json, vips } => {
+        Cmd::Check { json, vips, realservers, no_ssh } => {
             let snap = match ipvs::Backend::open().and_then(|mut b| b.snapshot()) {
                 Ok(s) => s,
                 Err(ipvs::IpvsError::NotAvailable) if !vips.is_empty() => model::Snapshot {
@@ -76,7 +77,22 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 },
                 Err(e) => return Err(e.into()),
             };
-            let report = checks::run_director(&snap, &vips);
+            let mut report = checks::run_director(&snap, &vips);
+            if !no_ssh {
+                let cfg = config::load(cli.config.as_deref())?;
+                let mut targets = checks::realserver::targets(&snap);
+                if let Some(std::net::IpAddr::V4(vip)) = vips.first() {
+                    for rs in &realservers {
+                        targets
+                            .push(checks::realserver::Target { rip: rs.ip(), serves: vec![(*vip, rs.port(), false)] });
+                    }
+                }
+                let director = checks::director_addresses();
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                report.findings.extend(rt.block_on(checks::realserver::run_all(targets, director, cfg.ssh)));
+                report.skipped.retain(|s| !s.contains("over ssh"));
+                report.sort();
+            }
             let text = if json {
                 serde_json::to_string_pretty(&report).context("cannot encode the report")?
             } else {
@@ -155,6 +171,6 @@ fn console(
     state.managed = sys::managed::detect();
     let audit = audit::AuditLog::new(audit::default_path(), audit::operator());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(tui::run(tui::Console { state, theme, ipvs, audit, interval: cfg.interval }))?;
+    rt.block_on(tui::run(tui::Console { state, theme, ipvs, audit, interval: cfg.interval, ssh: cfg.ssh.clone() }))?;
     Ok(0)
 }

@@ -59,15 +59,12 @@ pub struct Console {
     pub audit: AuditLog,
     /// Refresh interval.
     pub interval: Duration,
+    /// How to read realservers for the checks.
+    pub ssh: crate::remote::SshConfig,
 }
 
-fn execute_cmd(
-    c: Command,
-    ipvs: &IpvsHandle,
-    audit: &AuditLog,
-    tx: &mpsc::UnboundedSender<Msg>,
-    refreshing: &mut bool,
-) -> bool {
+fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refreshing: &mut bool) -> bool {
+    let (ipvs, audit) = (&con.ipvs, &con.audit);
     match c {
         Command::Quit => return false,
         Command::Refresh => {
@@ -102,9 +99,17 @@ fn execute_cmd(
             });
         }
         Command::RunChecks(snap) => {
-            let tx = tx.clone();
-            tokio::task::spawn_blocking(move || {
-                let report = crate::checks::run_director(&snap, &[]);
+            let (tx, ssh) = (tx.clone(), con.ssh.clone());
+            tokio::spawn(async move {
+                let s2 = (*snap).clone();
+                let mut report = tokio::task::spawn_blocking(move || crate::checks::run_director(&s2, &[]))
+                    .await
+                    .unwrap_or_default();
+                let director = tokio::task::spawn_blocking(crate::checks::director_addresses).await.unwrap_or_default();
+                let targets = crate::checks::realserver::targets(&snap);
+                report.findings.extend(crate::checks::realserver::run_all(targets, director, ssh).await);
+                report.skipped.retain(|s| !s.contains("over ssh"));
+                report.sort();
                 let _ = tx.send(Msg::Checks(Box::new(report), Instant::now()));
             });
         }
@@ -175,7 +180,7 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
             cmds.extend(update(&mut c.state, m));
         }
         for cmd in cmds {
-            if !execute_cmd(cmd, &c.ipvs, &c.audit, &tx, &mut refreshing) {
+            if !execute_cmd(cmd, &c, &tx, &mut refreshing) {
                 return Ok(());
             }
         }

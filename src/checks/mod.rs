@@ -105,7 +105,7 @@ pub fn run_director(snap: &crate::model::Snapshot, extra_vips: &[std::net::IpAdd
         }
         Err(e) => report.skipped.push(format!("director checks: {e}")),
     }
-    report.skipped.push("the realserver checks over ssh are not implemented yet".into());
+    report.skipped.push("realserver checks over ssh: not run here".into());
     report.sort();
     report
 }
@@ -126,4 +126,12 @@ pub fn report_text(r: &CheckReport) -> String {
         let _ = writeln!(out, "skipped: {s}");
     }
     out
+}
+
+/// The director's own addresses (for R-GW-DIRECTOR).
+pub fn director_addresses() -> Vec<std::net::IpAddr> {
+    crate::sys::rtnl::Rtnl::connect()
+        .and_then(|mut r| r.addresses())
+        .map(|a| a.into_iter().map(|x| x.addr).collect())
+        .unwrap_or_default()
 }

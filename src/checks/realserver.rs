@@ -14,7 +14,7 @@ echo @@sysctl; grep -H . /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*
 echo @@addr; ip -o -4 addr show
 echo @@link; ip -o link show
 echo @@route; ip -4 route show; ip -4 route show table local
-echo @@tcp; cat /proc/net/tcp 2>/dev/null
+echo @@tcp; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 echo @@end";
 
 /// An IPv4 address on an interface.
@@ -104,10 +104,18 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                 let w: Vec<&str> = line.split_whitespace().collect();
                 if w.get(3) == Some(&"0A") {
                     if let Some((a, p)) = w.get(1).and_then(|l| l.split_once(':')) {
-                        let raw = u32::from_str_radix(a, 16).map_err(|_| bad("bad local address"))?;
-                        // /proc/net/tcp prints the network-order u32 in host order.
-                        let addr = Ipv4Addr::from(raw.to_ne_bytes());
-                        f.listen.push((addr, u16::from_str_radix(p, 16).map_err(|_| bad("bad port"))?));
+                        let port = u16::from_str_radix(p, 16).map_err(|_| bad("bad port"))?;
+                        if a.len() == 8 {
+                            let raw = u32::from_str_radix(a, 16).map_err(|_| bad("bad local address"))?;
+                            // /proc/net/tcp prints the network-order u32 in host order.
+                            f.listen.push((Ipv4Addr::from(raw.to_ne_bytes()), port));
+                        } else if a.len() == 32 && a.bytes().all(|b| b == b'0') {
+                            // [::]:port, dual-stack unless v6only: it takes IPv4 too.
+                            f.listen.push((Ipv4Addr::UNSPECIFIED, port));
+                        } else if a.len() == 32 && a[..24].eq_ignore_ascii_case("0000000000000000FFFF0000") {
+                            let raw = u32::from_str_radix(&a[24..], 16).map_err(|_| bad("bad local address"))?;
+                            f.listen.push((Ipv4Addr::from(raw.to_ne_bytes()), port));
+                        }
                     }
                 }
             }
@@ -349,4 +357,64 @@ mod live {
         assert!(f.addrs.iter().any(|a| a.addr.is_loopback()), "{f:?}");
         assert!(f.sysctl.contains_key("all/arp_ignore"), "{f:?}");
     }
+}
+
+/// A realserver to read, with the services it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Its address.
+    pub rip: IpAddr,
+    /// (VIP, port, tunnelled) of each DR/TUN service it is in.
+    pub serves: Vec<(Ipv4Addr, u16, bool)>,
+}
+
+/// The DR and tunnel realservers of a snapshot, by address.
+pub fn targets(snap: &crate::model::Snapshot) -> Vec<Target> {
+    let mut by: BTreeMap<IpAddr, Vec<(Ipv4Addr, u16, bool)>> = BTreeMap::new();
+    for s in &snap.services {
+        let crate::model::ServiceKey::Addr { addr: IpAddr::V4(vip), port, .. } = s.spec.key else { continue };
+        for d in s.destinations.iter().filter(|d| d.spec.forward.is_one_way()) {
+            by.entry(d.spec.addr).or_default().push((vip, port, d.spec.forward == crate::model::ForwardMethod::Tunnel));
+        }
+    }
+    by.into_iter().map(|(rip, serves)| Target { rip, serves }).collect()
+}
+
+/// Read every target over ssh (a bounded number at once) and judge it. A host
+/// that cannot be read is reported (R-UNREACHABLE), never waited on forever.
+pub async fn run_all(targets: Vec<Target>, director: Vec<IpAddr>, cfg: crate::remote::SshConfig) -> Vec<Finding> {
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(cfg.parallel.max(1)));
+    let cfg = std::sync::Arc::new(cfg);
+    let director = std::sync::Arc::new(director);
+    let mut tasks = Vec::new();
+    for t in targets {
+        let host = match cfg.hosts.get(&t.rip) {
+            Some(None) => continue,
+            Some(Some(alias)) => alias.clone(),
+            None => t.rip.to_string(),
+        };
+        let (sem, cfg, director) = (sem.clone(), cfg.clone(), director.clone());
+        tasks.push(tokio::spawn(async move {
+            let Ok(_permit) = sem.acquire().await else { return Vec::new() };
+            let name = format!("realserver {}", t.rip);
+            let text = crate::remote::run(&host, SCRIPT, &cfg).await;
+            match text.and_then(|t| parse(&t).map_err(|e| format!("unexpected output from {host}: {e}"))) {
+                Err(e) => vec![Finding {
+                    id: "R-UNREACHABLE",
+                    severity: Severity::Warning,
+                    host: name,
+                    subject: format!("ssh {host}"),
+                    value: e.clone(),
+                    message: format!("cannot read realserver {}: {e}", t.rip),
+                    fix: format!("check access without a prompt: ssh -o BatchMode=yes {host} true (keys, known_hosts, [ssh] in lvstop.toml)"),
+                }],
+                Ok(facts) => t.serves.iter().flat_map(|(vip, port, tun)| check(&name, &facts, *vip, *port, *tun, &director)).collect(),
+            }
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.extend(t.await.unwrap_or_default());
+    }
+    out
 }

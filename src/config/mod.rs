@@ -44,6 +44,8 @@ pub struct Config {
     pub nic: crate::sys::load::NicPolicy,
     /// How often the console re-runs the LVS-DR checks.
     pub check_interval: Duration,
+    /// How to read realservers over ssh.
+    pub ssh: crate::remote::SshConfig,
     /// The file this came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -59,6 +61,7 @@ impl Default for Config {
             keys: Keymap::defaults(),
             nic: crate::sys::load::NicPolicy::default(),
             check_interval: Duration::from_secs(60),
+            ssh: crate::remote::SshConfig::default(),
             source: None,
         }
     }
@@ -89,6 +92,20 @@ struct FileConfig {
     check_interval: Option<f64>,
     keys: Option<BTreeMap<String, KeyList>>,
     nic: Option<NicFile>,
+    ssh: Option<SshFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SshFile {
+    user: Option<String>,
+    port: Option<u16>,
+    identity_file: Option<PathBuf>,
+    known_hosts: Option<PathBuf>,
+    connect_timeout: Option<u64>,
+    timeout: Option<u64>,
+    parallel: Option<usize>,
+    hosts: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,6 +243,53 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
                 .filter(|v| *v > 0)
                 .ok_or_else(|| err(&name, format!("'{v}' is not a packets/s limit: use a positive number")))?;
             c.nic.limits.insert(name, v);
+        }
+    }
+    if let Some(ssh) = parsed.ssh {
+        let t = &mut c.ssh;
+        if let Some(u) = ssh.user {
+            if !crate::remote::valid_host(&u) || u.contains('@') {
+                return Err(err("user", format!("'{u}' is not a user name")));
+            }
+            t.user = Some(u);
+        }
+        t.port = ssh.port.or(t.port);
+        t.identity = ssh.identity_file.or(t.identity.take());
+        t.known_hosts = ssh.known_hosts.or(t.known_hosts.take());
+        if let Some(v) = ssh.connect_timeout {
+            if !(1..=60).contains(&v) {
+                return Err(err("connect-timeout", format!("'{v}' is out of range: use 1 to 60 seconds")));
+            }
+            t.connect_timeout = Duration::from_secs(v);
+        }
+        if let Some(v) = ssh.timeout {
+            if !(1..=600).contains(&v) {
+                return Err(err("timeout", format!("'{v}' is out of range: use 1 to 600 seconds")));
+            }
+            t.timeout = Duration::from_secs(v);
+        }
+        if let Some(v) = ssh.parallel {
+            if !(1..=64).contains(&v) {
+                return Err(err("parallel", format!("'{v}' is out of range: use 1 to 64")));
+            }
+            t.parallel = v;
+        }
+        for (ip, host) in ssh.hosts.unwrap_or_default() {
+            let addr: std::net::IpAddr =
+                ip.parse().map_err(|_| err(&ip, format!("'{ip}' is not a realserver address")))?;
+            let target = if host == "-" {
+                None
+            } else if crate::remote::valid_host(&host) {
+                Some(host)
+            } else {
+                return Err(err(
+                    &ip,
+                    format!(
+                        "'{host}' is not an ssh host: use an address, an alias from ~/.ssh/config, or \"-\" to skip"
+                    ),
+                ));
+            };
+            t.hosts.insert(addr, target);
         }
     }
     if let Some(a) = c.keys.unbound().first() {
