@@ -326,9 +326,19 @@ impl AppState {
             .or_else(|| vis.first().copied())
     }
 
-    /// The worst finding about a service or realserver address, if any.
-    pub fn finding_for(&self, subject: &str) -> Option<crate::checks::Severity> {
-        self.checks.as_ref()?.findings.iter().filter(|f| f.subject.contains(subject)).map(|f| f.severity).max()
+    /// The worst finding about a service or realserver address, if any (a host
+    /// that could not be read over ssh is not a finding about its configuration).
+    pub fn finding_for(&self, addr: &str) -> Option<crate::checks::Severity> {
+        let names = |text: &str| {
+            text.split_whitespace().any(|t| t == addr || t.strip_prefix(addr).is_some_and(|r| r.starts_with(':')))
+        };
+        self.checks
+            .as_ref()?
+            .findings
+            .iter()
+            .filter(|f| f.id != "R-UNREACHABLE" && (names(&f.subject) || names(&f.host)))
+            .map(|f| f.severity)
+            .max()
     }
 
     /// Whether a row changed recently.

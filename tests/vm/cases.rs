@@ -555,7 +555,7 @@ fn screen_row(screen: &str, rip: &str) -> Vec<String> {
         .lines()
         .filter_map(|l| l.split('│').nth(1))
         .find(|cell| cell.trim_start().starts_with(rip))
-        .map(|cell| cell.split_whitespace().map(str::to_string).collect())
+        .map(|cell| cell.split_whitespace().filter(|w| *w != "!").map(str::to_string).collect())
         .unwrap_or_default()
 }
 
