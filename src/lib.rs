@@ -42,16 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             std::thread::sleep(std::time::Duration::from_secs(1).saturating_sub(t0.elapsed()));
             let after = sys::nic::read_sample(std::path::Path::new("/"));
             let secs = t0.elapsed().as_secs_f64();
-            let vips: Vec<_> = snap
-                .services
-                .iter()
-                .filter_map(|s| match s.spec.key {
-                    model::ServiceKey::Addr { addr, .. } => Some(addr),
-                    model::ServiceKey::Fwmark { .. } => None,
-                })
-                .collect();
-            let rips: Vec<_> = snap.services.iter().flat_map(|s| s.destinations.iter().map(|d| d.spec.addr)).collect();
-            let roles = sys::load::find_roles(&after, &vips, &rips);
+            let roles = sys::load::find_roles(&after, &snap.vips(), &snap.rips());
             let load = sys::load::compute(&before, &after, secs, &policy, &roles);
             let text = if json {
                 report::dump_json(&snap, Some(&load))

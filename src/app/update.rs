@@ -92,21 +92,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
         }
         Msg::Snapshot(snap, now) => {
             on_snapshot(state, *snap, now);
-            let snap = state.snapshot.as_ref();
-            let svcs = snap.map(|s| s.services.as_slice()).unwrap_or_default();
-            let mut vips: Vec<std::net::IpAddr> = svcs
-                .iter()
-                .filter_map(|s| match s.spec.key {
-                    ServiceKey::Addr { addr, .. } => Some(addr),
-                    ServiceKey::Fwmark { .. } => None,
-                })
-                .collect();
-            vips.sort();
-            vips.dedup();
-            let mut rips: Vec<std::net::IpAddr> =
-                svcs.iter().flat_map(|s| s.destinations.iter().map(|d| d.spec.addr)).collect();
-            rips.sort();
-            rips.dedup();
+            let (vips, rips) = state.snapshot.as_ref().map(|s| (s.vips(), s.rips())).unwrap_or_default();
             let roles_stale = state.roles_at.is_none_or(|t| now.saturating_duration_since(t).as_secs() >= 10);
             let roles_for = (roles_stale || state.roles_key != (vips.clone(), rips.clone())).then(|| {
                 state.roles_key = (vips.clone(), rips.clone());

@@ -15,14 +15,7 @@ fn f(id: &'static str, severity: Severity, subject: String, value: String, messa
 /// Run every director rule.
 pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Finding> {
     let mut out = Vec::new();
-    let vips: BTreeSet<IpAddr> = snap
-        .services
-        .iter()
-        .filter_map(|s| match s.spec.key {
-            ServiceKey::Addr { addr, .. } => Some(addr),
-            ServiceKey::Fwmark { .. } => None,
-        })
-        .collect();
+    let vips = snap.vips();
     let dests = || snap.services.iter().flat_map(|s| s.destinations.iter().map(move |d| (s, d)));
     let has_nat = dests().any(|(_, d)| d.spec.forward == ForwardMethod::Masq);
 

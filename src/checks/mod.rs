@@ -80,23 +80,13 @@ pub const CLIENT_PROBE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Ad
 /// Run the director checks against the local kernel and `snap`, including
 /// the active ARP probe for every IPv4 VIP the director holds (plus `extra_vips`).
 pub fn run_director(snap: &crate::model::Snapshot, extra_vips: &[std::net::IpAddr]) -> CheckReport {
-    let mut rips: Vec<std::net::IpAddr> =
-        snap.services.iter().flat_map(|s| s.destinations.iter().map(|d| d.spec.addr)).collect();
-    rips.sort();
-    rips.dedup();
+    let rips = snap.rips();
     let mut report = CheckReport::default();
     match facts::gather(&rips, CLIENT_PROBE) {
         Ok(f) => {
             report.findings = director::check(&f, snap, CLIENT_PROBE);
-            let mut vips: Vec<std::net::IpAddr> = snap
-                .services
-                .iter()
-                .filter_map(|s| match s.spec.key {
-                    crate::model::ServiceKey::Addr { addr, .. } => Some(addr),
-                    crate::model::ServiceKey::Fwmark { .. } => None,
-                })
-                .chain(extra_vips.iter().copied())
-                .collect();
+            let mut vips = snap.vips();
+            vips.extend_from_slice(extra_vips);
             vips.sort();
             vips.dedup();
             let (found, skipped) = director::arp_problem(&f, &vips, &rips);

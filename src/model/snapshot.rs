@@ -107,6 +107,29 @@ impl Snapshot {
         }
     }
 
+    /// The virtual addresses of address-based services, sorted, without repeats.
+    pub fn vips(&self) -> Vec<std::net::IpAddr> {
+        let mut v: Vec<_> = self
+            .services
+            .iter()
+            .filter_map(|s| match s.spec.key {
+                super::ServiceKey::Addr { addr, .. } => Some(addr),
+                super::ServiceKey::Fwmark { .. } => None,
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Every realserver address, sorted, without repeats.
+    pub fn rips(&self) -> Vec<std::net::IpAddr> {
+        let mut v: Vec<_> = self.services.iter().flat_map(|s| s.destinations.iter().map(|d| d.spec.addr)).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// Sort services and destinations into lvstop's stable order.
     pub fn sort(&mut self) {
         self.services.sort_by_key(|a| a.spec.key);
