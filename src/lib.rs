@@ -68,22 +68,16 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 },
                 Err(e) => return Err(e.into()),
             };
-            let mut report = checks::run_director(&snap, &vips);
-            if !no_ssh {
-                let cfg = config::load(cli.config.as_deref())?;
-                let mut targets = checks::realserver::targets(&snap);
-                if let Some(std::net::IpAddr::V4(vip)) = vips.first() {
-                    for rs in &realservers {
-                        targets
-                            .push(checks::realserver::Target { rip: rs.ip(), serves: vec![(*vip, rs.port(), false)] });
-                    }
-                }
-                let director = checks::director_addresses();
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                report.findings.extend(rt.block_on(checks::realserver::run_all(targets, director, cfg.ssh)));
-                report.skipped.retain(|s| !s.contains("over ssh"));
-                report.sort();
-            }
+            let ssh = if no_ssh { None } else { Some(config::load(cli.config.as_deref())?.ssh) };
+            let targets = match vips.first() {
+                Some(std::net::IpAddr::V4(vip)) => realservers
+                    .iter()
+                    .map(|rs| checks::realserver::Target { rip: rs.ip(), serves: vec![(*vip, rs.port(), false)] })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let report = rt.block_on(checks::run(snap, vips, targets, ssh));
             let text = if json {
                 serde_json::to_string_pretty(&report).context("cannot encode the report")?
             } else {

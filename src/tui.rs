@@ -101,15 +101,7 @@ fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refre
         Command::RunChecks(snap) => {
             let (tx, ssh) = (tx.clone(), con.ssh.clone());
             tokio::spawn(async move {
-                let s2 = (*snap).clone();
-                let mut report = tokio::task::spawn_blocking(move || crate::checks::run_director(&s2, &[]))
-                    .await
-                    .unwrap_or_default();
-                let director = tokio::task::spawn_blocking(crate::checks::director_addresses).await.unwrap_or_default();
-                let targets = crate::checks::realserver::targets(&snap);
-                report.findings.extend(crate::checks::realserver::run_all(targets, director, ssh).await);
-                report.skipped.retain(|s| !s.contains("over ssh"));
-                report.sort();
+                let report = crate::checks::run(*snap, Vec::new(), Vec::new(), Some(ssh)).await;
                 let _ = tx.send(Msg::Checks(Box::new(report), Instant::now()));
             });
         }

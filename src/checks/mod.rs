@@ -77,9 +77,13 @@ impl CheckReport {
 /// sends nothing).
 pub const CLIENT_PROBE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 254));
 
-/// Run the director checks against the local kernel and `snap`, including
-/// the active ARP probe for every IPv4 VIP the director holds (plus `extra_vips`).
-pub fn run_director(snap: &crate::model::Snapshot, extra_vips: &[std::net::IpAddr]) -> CheckReport {
+/// The director checks against the local kernel and `snap`, including the
+/// active ARP probe for every IPv4 VIP the director holds (plus `extra_vips`).
+/// Also returns the director's own addresses, read once for all the rules.
+fn run_director(
+    snap: &crate::model::Snapshot,
+    extra_vips: &[std::net::IpAddr],
+) -> (CheckReport, Vec<std::net::IpAddr>) {
     let rips = snap.rips();
     let mut report = CheckReport::default();
     match facts::gather(&rips, CLIENT_PROBE) {
@@ -92,10 +96,33 @@ pub fn run_director(snap: &crate::model::Snapshot, extra_vips: &[std::net::IpAdd
             let (found, skipped) = director::arp_problem(&f, &vips, &rips);
             report.findings.extend(found);
             report.skipped.extend(skipped);
+            (report, f.addrs.iter().map(|a| a.addr).collect())
         }
-        Err(e) => report.skipped.push(format!("director checks: {e}")),
+        Err(e) => {
+            report.skipped.push(format!("director checks: {e}"));
+            (report, Vec::new())
+        }
     }
-    report.skipped.push("realserver checks over ssh: not run here".into());
+}
+
+/// Run every check: the director's, then (with `ssh`) the realservers' of
+/// `snap` plus `extra_targets`, read over ssh.
+pub async fn run(
+    snap: crate::model::Snapshot,
+    extra_vips: Vec<std::net::IpAddr>,
+    extra_targets: Vec<realserver::Target>,
+    ssh: Option<crate::remote::SshConfig>,
+) -> CheckReport {
+    let mut targets = realserver::targets(&snap);
+    targets.extend(extra_targets);
+    let (mut report, director) =
+        tokio::task::spawn_blocking(move || run_director(&snap, &extra_vips)).await.unwrap_or_else(|e| {
+            (CheckReport { skipped: vec![format!("director checks: {e}")], ..CheckReport::default() }, Vec::new())
+        });
+    match ssh {
+        Some(cfg) => report.findings.extend(realserver::run_all(targets, director, cfg).await),
+        None => report.skipped.push("realserver checks over ssh: skipped (--no-ssh)".into()),
+    }
     report.sort();
     report
 }
@@ -116,12 +143,4 @@ pub fn report_text(r: &CheckReport) -> String {
         let _ = writeln!(out, "skipped: {s}");
     }
     out
-}
-
-/// The director's own addresses (for R-GW-DIRECTOR).
-pub fn director_addresses() -> Vec<std::net::IpAddr> {
-    crate::sys::rtnl::Rtnl::connect()
-        .and_then(|mut r| r.addresses())
-        .map(|a| a.into_iter().map(|x| x.addr).collect())
-        .unwrap_or_default()
 }
