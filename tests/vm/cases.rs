@@ -9,7 +9,7 @@ use lvstop::model::{
     DestSpec, ForwardMethod, Netmask, ServiceFlags, ServiceKey, ServiceSpec, Snapshot, Timeouts, TunnelCsum, TunnelType,
 };
 
-use super::ipvsadm::{self, compare_all, Format};
+use super::ipvsadm::{self, Format};
 use super::util::{ensure, load_rules, lvstop_bin, nl, sh, sh_in, sh_status};
 use super::Case;
 
@@ -77,9 +77,7 @@ fn snapshot(ipvs: &mut NetlinkIpvs) -> Result<Snapshot, String> {
 }
 
 fn check(ipvs: &mut NetlinkIpvs, step: &str) -> Result<Snapshot, String> {
-    let snap = snapshot(ipvs)?;
-    compare_all(&snap).map_err(|e| format!("after {step}: lvstop and ipvsadm disagree:\n{e}"))?;
-    Ok(snap)
+    ipvsadm::compare(|| snapshot(ipvs)).map_err(|e| format!("after {step}: lvstop and ipvsadm disagree:\n{e}"))
 }
 
 fn saved() -> Result<String, String> {
@@ -369,31 +367,6 @@ fn save_restore_roundtrip() -> Result<(), String> {
     ensure(saved()? == ipvsadm_before, || "ipvsadm sees a different table after the restore".into())
 }
 
-/// Compare with ipvsadm while traffic counters and rates may move: accept only a
-/// reading bracketed by two identical ipvsadm readings.
-fn stable_compare(ipvs: &mut NetlinkIpvs) -> Result<Snapshot, String> {
-    let mut last = String::new();
-    for _ in 0..20 {
-        let a: Vec<_> = Format::ALL.iter().map(|f| ipvsadm::list(*f)).collect::<Result<_, _>>()?;
-        let snap = snapshot(ipvs)?;
-        let b: Vec<_> = Format::ALL.iter().map(|f| ipvsadm::list(*f)).collect::<Result<_, _>>()?;
-        if a != b {
-            continue;
-        }
-        let problems: Vec<String> = Format::ALL
-            .iter()
-            .zip(&a)
-            .map(|(f, t)| ipvsadm::parse(&ipvsadm::render(&snap, *f)).map(|o| ipvsadm::diff(*f, t, &o)))
-            .collect::<Result<Vec<_>, _>>()?
-            .concat();
-        if problems.is_empty() {
-            return Ok(snap);
-        }
-        last = problems.join("\n");
-    }
-    Err(format!("no stable agreement with ipvsadm in 20 tries; last differences:\n{last}"))
-}
-
 fn dr_traffic() -> Result<(), String> {
     load_rules(
         "-A -t 198.51.100.100:80 -s rr
@@ -419,7 +392,7 @@ fn dr_traffic() -> Result<(), String> {
     // A few long-lived connections to show ActiveConn.
     sh(&format!("for i in 1 2 3; do ip netns exec client sh -c 'sleep 30 | busybox nc {VIP} 80' >/dev/null 2>&1 & done; sleep 2"))?;
     std::thread::sleep(Duration::from_secs(4));
-    let snap = stable_compare(&mut ipvs)?;
+    let snap = check(&mut ipvs, "DR traffic")?;
     let s = snap.service(&vip_key(80)).ok_or("no service")?;
     ensure(s.stats.conns == 33, || {
         format!("service counted {} connections, expected 33 (30 requests + 3 held)", s.stats.conns)
@@ -441,12 +414,12 @@ fn dr_traffic() -> Result<(), String> {
     // Zero one service, then all.
     ipvs.zero(Some(&vip_key(80))).map_err(|e| e.to_string())?;
     std::thread::sleep(Duration::from_secs(3));
-    let snap = stable_compare(&mut ipvs)?;
+    let snap = check(&mut ipvs, "DR traffic")?;
     ensure(snap.service(&vip_key(80)).is_some_and(|s| s.stats.conns == 0), || "zero did not clear the service".into())?;
     ensure(snap.services.iter().any(|s| s.stats.conns > 0), || "zeroing one service cleared the other".into())?;
     ipvs.zero(None).map_err(|e| e.to_string())?;
     std::thread::sleep(Duration::from_secs(3));
-    let snap = stable_compare(&mut ipvs)?;
+    let snap = check(&mut ipvs, "DR traffic")?;
     ensure(snap.services.iter().all(|s| s.stats.conns == 0), || "zero all left counters".into())?;
     let _ = CLIENT;
     Ok(())
@@ -503,15 +476,12 @@ fn unprivileged_fallback() -> Result<(), String> {
 fn worker_thread() -> Result<(), String> {
     load_rules(RICH)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let (h, _) = lvstop::ipvs::IpvsHandle::spawn(false).map_err(|e| e.to_string())?;
-        let key = vip_key(9000);
-        let added = h.run(move |b| b.writer("add service")?.add_service(&ServiceSpec::new(key, "rr"))).await;
-        added.map_err(|e| e.to_string())?;
-        let snap = h.run(lvstop::ipvs::Backend::snapshot).await.map_err(|e| e.to_string())?;
-        compare_all(&snap)?;
-        ensure(snap.service(&key).is_some(), || "service added through the worker is missing".into())
-    })
+    let (h, _) = lvstop::ipvs::IpvsHandle::spawn(false).map_err(|e| e.to_string())?;
+    let key = vip_key(9000);
+    rt.block_on(h.run(move |b| b.writer("add service")?.add_service(&ServiceSpec::new(key, "rr"))))
+        .map_err(|e| e.to_string())?;
+    let snap = ipvsadm::compare(|| rt.block_on(h.run(lvstop::ipvs::Backend::snapshot)).map_err(|e| e.to_string()))?;
+    ensure(snap.service(&key).is_some(), || "service added through the worker is missing".into())
 }
 
 struct Tmux {

@@ -206,13 +206,16 @@ pub fn list(f: Format) -> Result<Table, String> {
     parse(&sh(&format!("ipvsadm -L -n --exact {}", f.flag()))?)
 }
 
-/// Compare one snapshot with ipvsadm in every format, plus the header and timeouts.
-pub fn compare_all(snap: &Snapshot) -> Result<(), String> {
+fn all_lists() -> Result<Vec<Table>, String> {
+    Format::ALL.iter().map(|f| list(*f)).collect()
+}
+
+/// lvstop's differences from ipvsadm's `lists` (one per format, in `Format::ALL`
+/// order), plus the header and timeouts.
+fn problems(snap: &Snapshot, lists: &[Table]) -> Result<Vec<String>, String> {
     let mut problems = Vec::new();
-    for f in Format::ALL {
-        let reference = list(f)?;
-        let ours = parse(&render(snap, f))?;
-        problems.extend(diff(f, &reference, &ours));
+    for (f, reference) in Format::ALL.iter().zip(lists) {
+        problems.extend(diff(*f, reference, &parse(&render(snap, *f))?));
     }
     let header = sh("ipvsadm -L -n | head -1")?;
     if let Some(info) = snap.info {
@@ -228,9 +231,26 @@ pub fn compare_all(snap: &Snapshot) -> Result<(), String> {
             problems.push(format!("timeouts: ipvsadm '{}' vs lvstop '{expect}'", line.trim()));
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
+    Ok(problems)
+}
+
+/// Take a snapshot with `take` and compare it with ipvsadm in every format,
+/// field by field. Counters and rates may move (traffic, the estimator, a
+/// revived realserver's stats), so a reading counts only when bracketed by two
+/// identical ipvsadm readings; up to 20 tries.
+pub fn compare(mut take: impl FnMut() -> Result<Snapshot, String>) -> Result<Snapshot, String> {
+    let mut last = String::new();
+    for _ in 0..20 {
+        let before = all_lists()?;
+        let snap = take()?;
+        if all_lists()? != before {
+            continue;
+        }
+        let found = problems(&snap, &before)?;
+        if found.is_empty() {
+            return Ok(snap);
+        }
+        last = found.join("\n");
     }
+    Err(format!("no stable agreement with ipvsadm in 20 tries; last differences:\n{last}"))
 }
