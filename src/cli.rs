@@ -56,6 +56,10 @@ pub enum Cmd {
         /// Skip the realserver checks over ssh.
         #[arg(long)]
         no_ssh: bool,
+        /// Listen this many seconds in all for ARP frames that carry a VIP as
+        /// their sender (D-ARP-ANNOUNCE catches realservers that announce the VIP).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=600))]
+        listen: u32,
     },
     /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) and run a command in it.
     Lab {

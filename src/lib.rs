@@ -55,20 +55,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Cmd::Check { json, vips, realservers, no_ssh } => {
+        Cmd::Check { json, vips, realservers, no_ssh, listen } => {
             let snap = match ipvs::Backend::open().and_then(|mut b| b.snapshot()) {
                 Ok(s) => s,
-                Err(ipvs::IpvsError::NotAvailable) if !vips.is_empty() => model::Snapshot {
-                    source: model::Source::Netlink,
-                    info: None,
-                    timeouts: None,
-                    daemons: Vec::new(),
-                    services: Vec::new(),
-                    totals: None,
-                },
+                Err(ipvs::IpvsError::NotAvailable) if !vips.is_empty() => model::Snapshot::empty(),
                 Err(e) => return Err(e.into()),
             };
-            let ssh = if no_ssh { None } else { Some(config::load(cli.config.as_deref())?.ssh) };
+            let cfg = config::load(cli.config.as_deref())?;
+            let ssh = if no_ssh { None } else { Some(cfg.ssh) };
             let targets = match vips.first() {
                 Some(std::net::IpAddr::V4(vip)) => realservers
                     .iter()
@@ -77,7 +71,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 _ => Vec::new(),
             };
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let report = rt.block_on(checks::run(snap, vips, targets, ssh));
+            let opts = checks::CheckOptions {
+                extra_vips: vips,
+                extra_targets: targets,
+                ssh,
+                nic: cfg.nic,
+                listen_secs: listen,
+            };
+            let report = rt.block_on(checks::run(snap, opts));
             let text = if json {
                 serde_json::to_string_pretty(&report).context("cannot encode the report")?
             } else {
@@ -156,6 +157,7 @@ fn console(
     state.managed = sys::managed::detect();
     let audit = audit::AuditLog::new(audit::default_path(), audit::operator());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(tui::run(tui::Console { state, theme, ipvs, audit, interval: cfg.interval, ssh: cfg.ssh.clone() }))?;
+    let (interval, ssh, nic) = (cfg.interval, cfg.ssh.clone(), cfg.nic.clone());
+    rt.block_on(tui::run(tui::Console { state, theme, ipvs, audit, interval, ssh, nic }))?;
     Ok(0)
 }

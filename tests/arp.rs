@@ -20,9 +20,10 @@ impl Drop for Netns {
     }
 }
 
-fn check(director: &str) -> (i32, serde_json::Value) {
+fn check(director: &str, extra: &[&str]) -> (i32, serde_json::Value) {
     let out = Command::new("ip")
         .args(["netns", "exec", director, env!("CARGO_BIN_EXE_lvstop"), "check", "--json", "--vip", "198.51.100.100"])
+        .args(extra)
         .output()
         .expect("run lvstop check");
     let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -59,27 +60,76 @@ fn the_arp_probe_names_exactly_the_misconfigured_realserver() {
         println!("SKIP: cannot create network namespaces here (need root and iproute2): {e}");
         return;
     }
-    // The director has talked to its realservers: they are in its neighbour table.
-    for n in 1..=3 {
-        run(&format!("ip netns exec {d} busybox ping -c 1 -W 2 198.51.100.1{n}")).expect("ping");
-    }
     let mac3 = run(&format!("ip -n {} -o link show eth0", rs[2])).expect("link");
     let mac3 = mac3.split("link/ether ").nth(1).and_then(|s| s.split_whitespace().next()).expect("mac").to_string();
+    // The director has never talked to its realservers (empty neighbour table):
+    // the MACs are named from the probe's own questions to the --realserver RIPs.
+    let targets = ["--no-ssh", "--realserver", "198.51.100.11:80", "--realserver", "198.51.100.12:80"];
+    let mut targets = targets.to_vec();
+    targets.extend(["--realserver", "198.51.100.13:80"]);
+    let by_id = |v: &serde_json::Value, id: &str| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|f| f["id"] == id)
+                    .map(|f| f["value"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // rs3 sends from the VIP to an absent neighbour while lvstop listens: with
+    // arp_announce=0 its ARP requests carry the VIP as sender.
+    let announce = |r: &str| {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                r,
+                "busybox",
+                "ping",
+                "-I",
+                "198.51.100.100",
+                "-c",
+                "4",
+                "-W",
+                "1",
+                "198.51.100.50",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("ping")
+    };
+    let mut listen = targets.clone();
+    listen.extend(["--listen", "4"]);
 
-    let (code, v) = check(&d);
-    let arp: Vec<&serde_json::Value> =
-        v["findings"].as_array().map(|a| a.iter().filter(|f| f["id"] == "D-ARP-FOREIGN").collect()).unwrap_or_default();
+    let mut ping = announce(&rs[2]);
+    let (code, v) = check(&d, &listen);
+    let _ = ping.wait();
+    let arp = by_id(&v, "D-ARP-FOREIGN");
     assert_eq!(arp.len(), 1, "expected one ARP offender: {v:#}");
-    let value = arp[0]["value"].as_str().unwrap_or_default();
-    assert!(value.contains(&mac3) && value.contains("198.51.100.13"), "the finding names {value}, not rs3 {mac3}");
-    assert!(!value.contains("198.51.100.11") && !value.contains("198.51.100.12"), "{value}");
+    assert!(arp[0].contains(&mac3) && arp[0].contains("198.51.100.13"), "the finding names {}, not rs3 {mac3}", arp[0]);
+    assert!(!arp[0].contains("198.51.100.11") && !arp[0].contains("198.51.100.12"), "{}", arp[0]);
+    let ann = by_id(&v, "D-ARP-ANNOUNCE");
+    assert_eq!(ann.len(), 1, "rs3 announced the VIP as its ARP sender: {v:#}");
+    assert!(ann[0].contains(&mac3) && ann[0].contains("198.51.100.13"), "{}", ann[0]);
     assert_eq!(code, 1, "an ARP problem is an error");
 
-    // Fixed, the probe finds nobody.
-    run(&format!("ip netns exec {} sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2", rs[2]))
-        .expect("fix");
-    let (code, v) = check(&d);
-    let left = v["findings"].as_array().map_or(0, |a| a.iter().filter(|f| f["id"] == "D-ARP-FOREIGN").count());
+    // arp_ignore fixed, arp_announce still 0: rs3 no longer answers but still announces.
+    run(&format!("ip netns exec {} sysctl -qw net.ipv4.conf.all.arp_ignore=1", rs[2])).expect("fix ignore");
+    let mut ping = announce(&rs[2]);
+    let (_, v) = check(&d, &listen);
+    let _ = ping.wait();
+    assert!(by_id(&v, "D-ARP-FOREIGN").is_empty(), "{v:#}");
+    assert_eq!(by_id(&v, "D-ARP-ANNOUNCE").len(), 1, "{v:#}");
+
+    // Fixed, the probe finds nobody, even while rs3 sends from the VIP.
+    run(&format!("ip netns exec {} sysctl -qw net.ipv4.conf.all.arp_announce=2", rs[2])).expect("fix announce");
+    let mut ping = announce(&rs[2]);
+    let (code, v) = check(&d, &listen);
+    let _ = ping.wait();
+    let left = by_id(&v, "D-ARP-FOREIGN").len() + by_id(&v, "D-ARP-ANNOUNCE").len();
     assert_eq!(left, 0, "still flagged after the fix: {v:#}");
     assert_eq!(code, 0, "{v:#}");
 }

@@ -50,14 +50,17 @@ pub fn parse(frame: &[u8]) -> Option<(u16, Mac, Ipv4Addr, Ipv4Addr)> {
 pub struct ProbeResult {
     /// The director's MAC on the interface.
     pub own: Option<Mac>,
-    /// MACs that claimed the VIP (answers, or requests with the VIP as sender).
-    pub vip_owners: BTreeSet<Mac>,
+    /// MACs that answered for the VIP (ARP replies with the VIP as sender).
+    pub vip_answers: BTreeSet<Mac>,
+    /// MACs that sent ARP requests with the VIP as their sender address.
+    pub vip_announcers: BTreeSet<Mac>,
     /// MAC → addresses it answered for (from the realserver queries).
     pub who: BTreeMap<Mac, BTreeSet<Ipv4Addr>>,
 }
 
 /// Probe `vip` on interface `iface`, asking also for `others` (realservers),
-/// `rounds` times, listening `window` after each.
+/// `rounds` times, listening `window` after each; then go on listening
+/// passively until `listen` has passed since the start.
 pub fn probe(
     iface: &str,
     vip: Ipv4Addr,
@@ -65,7 +68,9 @@ pub fn probe(
     others: &[Ipv4Addr],
     rounds: u32,
     window: Duration,
+    listen: Duration,
 ) -> Result<ProbeResult, String> {
+    let start = Instant::now();
     let nic = pnet_datalink::interfaces()
         .into_iter()
         .find(|i| i.name == iface)
@@ -83,22 +88,27 @@ pub fn probe(
         Err(e) => return Err(format!("cannot open a packet socket on {iface}: {e}")),
     };
     let mut result = ProbeResult { own: Some(own), ..ProbeResult::default() };
-    for _ in 0..rounds {
+    for round in 0..rounds {
         for target in std::iter::once(&vip).chain(others) {
             match tx.send_to(&request(own, sender, *target), None) {
                 Some(Ok(())) | None => {}
                 Some(Err(e)) => return Err(format!("cannot send an ARP request on {iface}: {e}")),
             }
         }
-        let deadline = Instant::now() + window;
+        let mut deadline = Instant::now() + window;
+        if round + 1 == rounds {
+            deadline = deadline.max(start + listen);
+        }
         while Instant::now() < deadline {
             let Ok(frame) = rx.next() else { continue };
             let Some((op, sha, spa, _)) = parse(frame) else { continue };
             if sha == own || !(op == 1 || op == 2) {
                 continue;
             }
-            if spa == vip {
-                result.vip_owners.insert(sha);
+            if spa == vip && op == 2 {
+                result.vip_answers.insert(sha);
+            } else if spa == vip {
+                result.vip_announcers.insert(sha);
             } else if op == 2 {
                 result.who.entry(sha).or_default().insert(spa);
             }

@@ -251,9 +251,126 @@ pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Findi
     out
 }
 
-/// D-ARP-FOREIGN: probe each IPv4 VIP on the interfaces that hold it.
-/// Returns the findings and the probes that could not run.
-pub fn arp_problem(facts: &DirectorFacts, vips: &[IpAddr], rips: &[IpAddr]) -> (Vec<Finding>, Vec<String>) {
+/// D-LOAD and D-NIC-DROPS, judged on the load between two samples.
+pub fn load_findings(load: &crate::sys::load::DirectorLoad, policy: &crate::sys::load::NicPolicy) -> Vec<Finding> {
+    use crate::sys::load::Level;
+    let mut out = Vec::new();
+    for n in load.nics.iter().filter(|n| n.up) {
+        let pps = n.pps();
+        let line_pct = n.line_percent.unwrap_or(0.0);
+        if n.level >= Level::Warning {
+            let sev = if n.level == Level::Critical || line_pct >= 90.0 { Severity::Error } else { Severity::Warning };
+            let (pct, of) = match (n.practical_percent, n.practical_pps, n.line_percent, n.line_rate_pps) {
+                (Some(p), Some(l), _, _) if p >= n.line_percent.unwrap_or(0.0) => {
+                    (p, format!("practical limit {l} pps"))
+                }
+                (_, _, Some(p), Some(l)) => (p, format!("line rate {l} pps")),
+                _ => (0.0, "its limit".into()),
+            };
+            out.push(f(
+                "D-LOAD",
+                sev,
+                format!("interface {}", n.name),
+                format!(
+                    "{pps:.0} pps over {:.1} s = {pct:.0}% of {of} (warn {:.0}%, critical {:.0}%)",
+                    load.interval_secs, policy.warn_percent, policy.crit_percent
+                ),
+                format!("{} is at {pct:.0}% of its packet limit: the director is near saturation", n.name),
+                format!(
+                    "spread the load (RSS queues and IRQ affinity over all CPUs, more directors), or if {} really handles more, raise [nic.limits] \"{}\" in lvstop.toml",
+                    n.name, n.name
+                ),
+            ));
+        }
+        if n.rates.drops_ps > 0.0 && !n.rates.reset {
+            out.push(f(
+                "D-NIC-DROPS",
+                Severity::Warning,
+                format!("interface {}", n.name),
+                format!("{:.0} drops/s (rx_dropped + rx_missed_errors + rx_fifo_errors)", n.rates.drops_ps),
+                format!("{} is dropping received packets", n.name),
+                format!("ethtool -S {0}; enlarge the RX ring: ethtool -G {0} rx 4096; spread IRQs over CPUs", n.name),
+            ));
+        }
+    }
+    if let Some(b) = load.backlog_drops_ps.filter(|b| *b > 0.0) {
+        out.push(f(
+            "D-NIC-DROPS",
+            Severity::Warning,
+            "CPU backlog".into(),
+            format!("{b:.0} drops/s (/proc/net/softnet_stat column 2)"),
+            "packets are dropped because a CPU's input backlog is full".into(),
+            "sysctl -w net.core.netdev_max_backlog=16384; spread RX over CPUs (RSS/RPS)".into(),
+        ));
+    }
+    out
+}
+
+/// Destinations worth reading /proc/net/ip_vs_conn for: no active and some inactive connections.
+pub fn handshake_suspects(snap: &Snapshot) -> bool {
+    snap.services.iter().flat_map(|s| &s.destinations).any(|d| d.active_conns == 0 && d.inact_conns >= HANDSHAKE_MIN)
+}
+
+/// The fewest SYN_RECV entries that count as a pattern rather than noise.
+pub const HANDSHAKE_MIN: u32 = 5;
+
+/// D-HANDSHAKE: a destination with no established connection in either
+/// reading, entries not falling, and more than 80% of them in SYN_RECV.
+pub fn handshake(
+    snap: &Snapshot,
+    before: &std::collections::BTreeMap<(IpAddr, u16), crate::sys::ipvs_proc::ConnCount>,
+    after: &std::collections::BTreeMap<(IpAddr, u16), crate::sys::ipvs_proc::ConnCount>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for svc in &snap.services {
+        for d in &svc.destinations {
+            let key = (d.spec.addr, d.spec.port);
+            if !seen.insert(key) {
+                continue;
+            }
+            let (Some(a), Some(b)) = (before.get(&key), after.get(&key)) else { continue };
+            let share = b.syn_recv as f64 / b.total.max(1) as f64;
+            if a.established == 0
+                && b.established == 0
+                && b.total >= a.total
+                && b.syn_recv >= u64::from(HANDSHAKE_MIN)
+                && share > 0.8
+            {
+                out.push(f(
+                    "D-HANDSHAKE",
+                    Severity::Error,
+                    format!("realserver {}", d.spec.addr_port()),
+                    format!(
+                        "0 established, {} -> {} entries, {} SYN_RECV ({:.0}%) in /proc/net/ip_vs_conn",
+                        a.total,
+                        b.total,
+                        b.syn_recv,
+                        share * 100.0
+                    ),
+                    format!("realserver {} does not complete TCP handshakes: clients keep retrying their SYNs", d.spec.addr),
+                    format!(
+                        "check it: lvstop check --realserver {} (VIP on lo, a listener on VIP:port, rp_filter, its gateway); meanwhile drain it (d in the console): ipvsadm -e {}",
+                        d.spec.addr_port(),
+                        crate::report::dest_args(&svc.spec.key, &d.spec.clone().weight(0))
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// D-ARP-FOREIGN and D-ARP-ANNOUNCE: probe each IPv4 VIP on the interfaces
+/// that hold it, listening at least `listen_secs` in all for ARP frames that
+/// carry the VIP as their sender. Returns the findings and the probes that
+/// could not run.
+pub fn arp_problem(
+    facts: &DirectorFacts,
+    vips: &[IpAddr],
+    rips: &[IpAddr],
+    listen_secs: u32,
+) -> (Vec<Finding>, Vec<String>) {
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
     let neigh: Vec<(IpAddr, [u8; 6])> = facts.neigh_macs.clone();
     for vip in vips {
@@ -283,25 +400,28 @@ pub fn arp_problem(facts: &DirectorFacts, vips: &[IpAddr], rips: &[IpAddr]) -> (
                     })
                     .take(64)
                     .collect();
-            match super::arp::probe(&iface.name, *v4, sender, &others, 2, std::time::Duration::from_millis(700)) {
+            let listen = std::time::Duration::from_secs(u64::from(listen_secs));
+            match super::arp::probe(&iface.name, *v4, sender, &others, 2, std::time::Duration::from_millis(700), listen)
+            {
                 Err(e) => skipped.push(format!("D-ARP-FOREIGN for {vip} on {}: {e}", iface.name)),
                 Ok(r) => {
-                    for mac in &r.vip_owners {
-                        let names: Vec<String> = r
+                    let who = |mac: &super::arp::Mac| {
+                        let names: BTreeSet<String> = r
                             .who
                             .get(mac)
-                            .map(|ips| ips.iter().map(ToString::to_string).collect::<Vec<_>>())
-                            .unwrap_or_default()
                             .into_iter()
+                            .flatten()
+                            .map(ToString::to_string)
                             .chain(neigh.iter().filter(|(_, m)| m == mac).map(|(ip, _)| ip.to_string()))
-                            .collect::<BTreeSet<_>>()
-                            .into_iter()
                             .collect();
-                        let who = if names.is_empty() {
+                        if names.is_empty() {
                             "an unknown host".to_string()
                         } else {
-                            format!("realserver {}", names.join(", "))
-                        };
+                            format!("realserver {}", names.into_iter().collect::<Vec<_>>().join(", "))
+                        }
+                    };
+                    for mac in &r.vip_answers {
+                        let who = who(mac);
                         out.push(f(
                             "D-ARP-FOREIGN",
                             Severity::Error,
@@ -310,6 +430,20 @@ pub fn arp_problem(facts: &DirectorFacts, vips: &[IpAddr], rips: &[IpAddr]) -> (
                             format!("ARP problem: {who} answers ARP for VIP {vip}, so clients or the router may bypass the director"),
                             format!(
                                 "on {who}: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2; then here: arping -U -c 3 -I {} {vip}",
+                                iface.name
+                            ),
+                        ));
+                    }
+                    for mac in &r.vip_announcers {
+                        let who = who(mac);
+                        out.push(f(
+                            "D-ARP-ANNOUNCE",
+                            Severity::Error,
+                            format!("VIP {vip}"),
+                            format!("{} ({who}) sent an ARP request with sender {vip} on {}", super::arp::fmt_mac(mac), iface.name),
+                            format!("{who} announces VIP {vip} as its ARP sender address: neighbours may learn its MAC for the VIP"),
+                            format!(
+                                "on {who}: sysctl -w net.ipv4.conf.all.arp_announce=2; then here: arping -U -c 3 -I {} {vip}",
                                 iface.name
                             ),
                         ));
@@ -458,5 +592,78 @@ mod tests {
             vec![dest("198.51.100.11", 80, ForwardMethod::Route, 1)],
         )]);
         assert_eq!(ids(&check(&f, &dr, super::super::CLIENT_PROBE)), vec!["D-RPF-ASYM", "D-VIP-NOANSWER"]);
+    }
+
+    #[test]
+    fn load_and_drop_rules_use_the_configured_limits() {
+        use crate::sys::load::{compute, NicPolicy, Roles};
+        use crate::sys::nic::{Nic, NicCounters, NicKind, SysSample};
+        let sample = |rx: u64, drops: u64, backlog: u64| {
+            let mut s = SysSample { backlog_drops: Some(backlog), ..SysSample::default() };
+            let counters = NicCounters { rx_packets: rx, drops, ..NicCounters::default() };
+            let nic = |name: &str, ifindex| Nic {
+                name: name.into(),
+                ifindex,
+                up: true,
+                kind: NicKind::Device,
+                speed_mbps: Some(1000),
+                master: None,
+                counters,
+            };
+            s.nics.insert("eth0".into(), nic("eth0", 2));
+            s.nics.insert("eth1".into(), Nic { counters: NicCounters::default(), ..nic("eth1", 3) });
+            s
+        };
+        let mut policy = NicPolicy::default();
+        policy.limits.insert("eth0".into(), 100_000);
+        // 75 000 pps of a 100 000 practical limit: warning; no drops.
+        let load = compute(&sample(0, 0, 7), &sample(75_000, 0, 7), 1.0, &policy, &Roles::default());
+        let found = load_findings(&load, &policy);
+        assert_eq!(ids(&found), vec!["D-LOAD"]);
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(found[0].value.contains("75000 pps") && found[0].value.contains("75% of practical limit 100000"));
+        // 95 000 pps: error; drops on the NIC and in the backlog.
+        let load = compute(&sample(0, 0, 7), &sample(95_000, 40, 9), 1.0, &policy, &Roles::default());
+        let found = load_findings(&load, &policy);
+        assert_eq!(ids(&found), vec!["D-LOAD", "D-NIC-DROPS", "D-NIC-DROPS"]);
+        assert_eq!(found[0].severity, Severity::Error);
+        assert_eq!(found[2].subject, "CPU backlog");
+        // Below the warning level and without drops: nothing.
+        let load = compute(&sample(0, 0, 7), &sample(10_000, 0, 7), 1.0, &policy, &Roles::default());
+        assert!(load_findings(&load, &policy).is_empty());
+    }
+
+    #[test]
+    fn handshake_rule_wants_syn_recv_without_established() {
+        use crate::sys::ipvs_proc::ConnCount;
+        let mut s = snap(vec![(
+            ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+            vec![
+                dest("198.51.100.11", 80, ForwardMethod::Route, 1),
+                dest("198.51.100.12", 80, ForwardMethod::Route, 1),
+            ],
+        )]);
+        assert!(!handshake_suspects(&s), "every realserver has active connections");
+        s.services[0].destinations[0].active_conns = 0;
+        s.services[0].destinations[0].inact_conns = 30;
+        assert!(handshake_suspects(&s));
+        let c = |established, syn_recv, total| ConnCount { established, syn_recv, total };
+        let key = |a: &str| (ip(a), 80);
+        let before = BTreeMap::from([(key("198.51.100.11"), c(0, 20, 22)), (key("198.51.100.12"), c(3, 20, 30))]);
+        let after = BTreeMap::from([(key("198.51.100.11"), c(0, 28, 30)), (key("198.51.100.12"), c(3, 28, 40))]);
+        let found = handshake(&s, &before, &after);
+        assert_eq!(ids(&found), vec!["D-HANDSHAKE"]);
+        assert!(found[0].subject.contains("198.51.100.11:80") && found[0].value.contains("22 -> 30 entries"));
+        assert!(
+            found[0].fix.contains("ipvsadm -e -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 0"),
+            "{}",
+            found[0].fix
+        );
+        // Mostly FIN_WAIT (short connections, healthy): no finding.
+        let after = BTreeMap::from([(key("198.51.100.11"), c(0, 2, 30))]);
+        assert!(handshake(&s, &before, &after).is_empty());
+        // Falling: the pile-up is clearing.
+        let after = BTreeMap::from([(key("198.51.100.11"), c(0, 19, 20))]);
+        assert!(handshake(&s, &before, &after).is_empty());
     }
 }

@@ -77,46 +77,85 @@ impl CheckReport {
 /// sends nothing).
 pub const CLIENT_PROBE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 254));
 
+/// What a run of the checks looks at beyond the IPVS table.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// VIPs to probe even if no service uses them (`lvstop check --vip`).
+    pub extra_vips: Vec<std::net::IpAddr>,
+    /// Realservers to read even if no service lists them (`--realserver`).
+    pub extra_targets: Vec<realserver::Target>,
+    /// How to read realservers; `None` skips them.
+    pub ssh: Option<crate::remote::SshConfig>,
+    /// Thresholds and practical limits for D-LOAD.
+    pub nic: crate::sys::load::NicPolicy,
+    /// Listen at least this long for ARP frames with a VIP as sender (D-ARP-ANNOUNCE).
+    pub listen_secs: u32,
+}
+
 /// The director checks against the local kernel and `snap`, including the
-/// active ARP probe for every IPv4 VIP the director holds (plus `extra_vips`).
-/// Also returns the director's own addresses, read once for all the rules.
+/// active ARP probe for every IPv4 VIP the director holds (plus the extra
+/// VIPs), and the rules that compare two readings taken at least a second
+/// apart (D-LOAD, D-NIC-DROPS, D-HANDSHAKE). Also returns the director's own
+/// addresses, read once for all the rules.
 fn run_director(
     snap: &crate::model::Snapshot,
-    extra_vips: &[std::net::IpAddr],
+    opts: &CheckOptions,
+    rips: &[std::net::IpAddr],
 ) -> (CheckReport, Vec<std::net::IpAddr>) {
-    let rips = snap.rips();
+    let root = std::path::Path::new("/");
+    let t0 = std::time::Instant::now();
+    let sample0 = crate::sys::nic::read_sample(root);
+    let suspects = director::handshake_suspects(snap);
+    let read_conns = || crate::sys::ipvs_proc::read_conns(CONN_LINES_MAX);
+    let conns0 = if suspects { Some(read_conns()) } else { None };
     let mut report = CheckReport::default();
-    match facts::gather(&rips, CLIENT_PROBE) {
+    let mut vips = snap.vips();
+    vips.extend_from_slice(&opts.extra_vips);
+    vips.sort();
+    vips.dedup();
+    let addrs = match facts::gather(rips, CLIENT_PROBE) {
         Ok(f) => {
             report.findings = director::check(&f, snap, CLIENT_PROBE);
-            let mut vips = snap.vips();
-            vips.extend_from_slice(extra_vips);
-            vips.sort();
-            vips.dedup();
-            let (found, skipped) = director::arp_problem(&f, &vips, &rips);
+            let (found, skipped) = director::arp_problem(&f, &vips, rips, opts.listen_secs);
             report.findings.extend(found);
             report.skipped.extend(skipped);
-            (report, f.addrs.iter().map(|a| a.addr).collect())
+            f.addrs.iter().map(|a| a.addr).collect()
         }
         Err(e) => {
             report.skipped.push(format!("director checks: {e}"));
-            (report, Vec::new())
+            Vec::new()
         }
+    };
+    // Rates need two readings: the second at least a second after the first.
+    std::thread::sleep(std::time::Duration::from_secs(1).saturating_sub(t0.elapsed()));
+    let sample1 = crate::sys::nic::read_sample(root);
+    let secs = t0.elapsed().as_secs_f64();
+    let roles = crate::sys::load::find_roles(&sample1, &vips, rips);
+    let load = crate::sys::load::compute(&sample0, &sample1, secs, &opts.nic, &roles);
+    report.findings.extend(director::load_findings(&load, &opts.nic));
+    match (conns0, suspects.then(read_conns)) {
+        (Some(Ok(a)), Some(Ok(b))) => report.findings.extend(director::handshake(snap, &a, &b)),
+        (Some(Err(e)), _) | (_, Some(Err(e))) => report.skipped.push(format!("D-HANDSHAKE: {e}")),
+        _ => {}
     }
+    (report, addrs)
 }
 
+/// The most /proc/net/ip_vs_conn lines read for D-HANDSHAKE.
+const CONN_LINES_MAX: usize = 2_000_000;
+
 /// Run every check: the director's, then (with `ssh`) the realservers' of
-/// `snap` plus `extra_targets`, read over ssh.
-pub async fn run(
-    snap: crate::model::Snapshot,
-    extra_vips: Vec<std::net::IpAddr>,
-    extra_targets: Vec<realserver::Target>,
-    ssh: Option<crate::remote::SshConfig>,
-) -> CheckReport {
+/// `snap` plus the extra targets, read over ssh.
+pub async fn run(snap: crate::model::Snapshot, opts: CheckOptions) -> CheckReport {
     let mut targets = realserver::targets(&snap);
-    targets.extend(extra_targets);
+    targets.extend(opts.extra_targets.iter().cloned());
+    let mut rips = snap.rips();
+    rips.extend(targets.iter().map(|t| t.rip));
+    rips.sort();
+    rips.dedup();
+    let ssh = opts.ssh.clone();
     let (mut report, director) =
-        tokio::task::spawn_blocking(move || run_director(&snap, &extra_vips)).await.unwrap_or_else(|e| {
+        tokio::task::spawn_blocking(move || run_director(&snap, &opts, &rips)).await.unwrap_or_else(|e| {
             (CheckReport { skipped: vec![format!("director checks: {e}")], ..CheckReport::default() }, Vec::new())
         });
     match ssh {

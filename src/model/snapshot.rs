@@ -93,6 +93,18 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A snapshot with no services (a kernel without IPVS, or a test).
+    pub fn empty() -> Self {
+        Snapshot {
+            source: Source::Netlink,
+            info: None,
+            timeouts: None,
+            daemons: Vec::new(),
+            services: Vec::new(),
+            totals: None,
+        }
+    }
+
     /// Whether the snapshot is the degraded /proc one.
     pub fn is_degraded(&self) -> bool {
         matches!(self.source, Source::Procfs { .. })

@@ -2,6 +2,7 @@
 //! the source of lvstop's degraded read-only view when CAP_NET_ADMIN is missing.
 //! Every parse error names the file, the line and the text.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
@@ -94,6 +95,69 @@ pub fn read_table() -> Result<ProcTable, ProcError> {
 /// Read and parse /proc/net/ip_vs_stats.
 pub fn read_totals() -> Result<(Counters, Rates), ProcError> {
     parse_totals(IP_VS_STATS, &read(IP_VS_STATS)?)
+}
+
+/// Connection entries of one destination in /proc/net/ip_vs_conn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnCount {
+    /// ESTABLISHED (what ActiveConn counts for TCP).
+    pub established: u64,
+    /// SYN_RECV: the director saw the client's SYN but not yet its ACK.
+    pub syn_recv: u64,
+    /// Every entry, templates excluded.
+    pub total: u64,
+}
+
+/// Count /proc/net/ip_vs_conn entries per destination (address, port), reading
+/// at most `max_lines` lines (the table can hold millions).
+pub fn read_conns(max_lines: usize) -> Result<BTreeMap<(IpAddr, u16), ConnCount>, ProcError> {
+    use std::io::BufRead as _;
+    let path = "/proc/net/ip_vs_conn";
+    let file = std::fs::File::open(path).map_err(|e| ProcError::Read { path: path.into(), msg: e.to_string() })?;
+    let lines = std::io::BufReader::new(file).lines().map_while(Result::ok).take(max_lines);
+    parse_conns(path, lines)
+}
+
+/// Parse /proc/net/ip_vs_conn lines: `TCP C6336401 D431 C6336464 0050 C633640B 0050 ESTABLISHED 899`.
+/// Addresses are hex in host order for IPv4 and full `%pI6` for IPv6.
+pub fn parse_conns<I, S>(path: &str, lines: I) -> Result<BTreeMap<(IpAddr, u16), ConnCount>, ProcError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut out: BTreeMap<(IpAddr, u16), ConnCount> = BTreeMap::new();
+    for (n, line) in lines.into_iter().enumerate() {
+        let line = line.as_ref();
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if n == 0 && w.first() == Some(&"Pro") || w.is_empty() {
+            continue;
+        }
+        let bad = || ProcError::Parse {
+            path: path.into(),
+            line: n + 1,
+            text: line.chars().take(120).collect(),
+            why: "expected Pro FromIP FPrt ToIP TPrt DestIP DPrt State Expires".into(),
+        };
+        let (Some(addr), Some(port), Some(state)) = (w.get(5), w.get(6), w.get(7)) else { return Err(bad()) };
+        let addr: IpAddr = if addr.contains(':') {
+            IpAddr::V6(addr.parse().map_err(|_| bad())?)
+        } else {
+            IpAddr::V4(Ipv4Addr::from(u32::from_str_radix(addr, 16).map_err(|_| bad())?))
+        };
+        let port = u16::from_str_radix(port, 16).map_err(|_| bad())?;
+        // Persistence templates have client port 0 and state NONE; they are not connections.
+        if *state == "NONE" {
+            continue;
+        }
+        let c = out.entry((addr, port)).or_default();
+        c.total += 1;
+        match *state {
+            "ESTABLISHED" => c.established += 1,
+            "SYN_RECV" => c.syn_recv += 1,
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 fn addr_port(s: &str) -> Option<(IpAddr, u16)> {
@@ -261,6 +325,24 @@ FWM  00000001 wlc persistent 75000 FFFFFF00
             .expect_err("bad");
         assert!(e.to_string().contains("line 4"), "{e}");
         assert!(parse_table(IP_VS, "").is_err());
+    }
+
+    #[test]
+    fn connection_entries_per_destination() {
+        let text = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
+TCP CB0071FE D431 C6336464 0050 C633640B 0050 SYN_RECV         55
+TCP CB0071FE D432 C6336464 0050 C633640B 0050 SYN_RECV         56
+TCP CB0071FE D433 C6336464 0050 C633640C 0050 ESTABLISHED     899
+TCP CB0071FE 0000 C6336464 0050 C633640C 0050 NONE            299
+TCP 2001:0db8:0000:0000:0000:0000:0000:0001 D431 2001:0db8:0000:0000:0000:0000:0000:0064 0050 2001:0db8:0000:0000:0000:0000:0000:000b 0050 FIN_WAIT 100
+";
+        let m = parse_conns("/proc/net/ip_vs_conn", text.lines()).expect("parse");
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        assert_eq!(m[&(ip("198.51.100.11"), 80)], ConnCount { established: 0, syn_recv: 2, total: 2 });
+        assert_eq!(m[&(ip("198.51.100.12"), 80)], ConnCount { established: 1, syn_recv: 0, total: 1 });
+        assert_eq!(m[&(ip("2001:db8::b"), 80)].total, 1);
+        let e = parse_conns(IP_VS, ["Pro x", "TCP 1 2 3 4 ZZZZ 0050 SYN_RECV 5"]).expect_err("bad");
+        assert!(e.to_string().contains("line 2"), "{e}");
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub struct DirectorLoad {
     pub softirq_percent: Option<f64>,
     /// Interfaces (loopback excluded), busiest role first.
     pub nics: Vec<NicLoad>,
+    /// Packets/s dropped because a CPU's backlog was full (softnet_stat).
+    pub backlog_drops_ps: Option<f64>,
 }
 
 impl DirectorLoad {
@@ -176,7 +178,17 @@ pub fn compute(prev: &SysSample, cur: &SysSample, secs: f64, policy: &NicPolicy,
         (Some(a), Some(b)) => cpu_percent(a, b),
         _ => None,
     };
-    DirectorLoad { interval_secs: secs, cpu_percent: cpu.map(|c| c.0), softirq_percent: cpu.map(|c| c.1), nics }
+    let backlog_drops_ps = match (prev.backlog_drops, cur.backlog_drops) {
+        (Some(a), Some(b)) if b >= a && secs > 0.0 => Some((b - a) as f64 / secs),
+        _ => None,
+    };
+    DirectorLoad {
+        interval_secs: secs,
+        cpu_percent: cpu.map(|c| c.0),
+        softirq_percent: cpu.map(|c| c.1),
+        nics,
+        backlog_drops_ps,
+    }
 }
 
 /// Which interfaces carry `vips` and which reach `rips` (route lookups only;

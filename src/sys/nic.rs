@@ -97,6 +97,8 @@ pub struct SysSample {
     pub nics: BTreeMap<String, Nic>,
     /// CPU times, if readable.
     pub cpu: Option<CpuTimes>,
+    /// Packets dropped because a CPU's backlog queue was full (/proc/net/softnet_stat, all CPUs).
+    pub backlog_drops: Option<u64>,
 }
 
 fn read(p: &Path) -> Option<String> {
@@ -159,6 +161,16 @@ pub fn parse_cpu(stat: &str) -> Option<CpuTimes> {
     Some(CpuTimes { total: (0..8).map(get).sum(), idle: get(3) + get(4), softirq: get(6) })
 }
 
+/// Sum the second column (backlog drops, hex) of /proc/net/softnet_stat over all CPUs.
+pub fn parse_softnet(text: &str) -> Option<u64> {
+    let mut sum = 0u64;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let col = line.split_whitespace().nth(1)?;
+        sum = sum.wrapping_add(u64::from_str_radix(col, 16).ok()?);
+    }
+    Some(sum)
+}
+
 /// Read every interface under `root`/sys/class/net and the CPU from `root`/proc/stat.
 pub fn read_sample(root: &Path) -> SysSample {
     let mut nics = BTreeMap::new();
@@ -193,7 +205,9 @@ pub fn read_sample(root: &Path) -> SysSample {
         );
     }
     let cpu = std::fs::read_to_string(root.join("proc/stat")).ok().and_then(|s| parse_cpu(&s));
-    SysSample { nics, cpu }
+    let backlog_drops =
+        std::fs::read_to_string(root.join("proc/net/softnet_stat")).ok().and_then(|s| parse_softnet(&s));
+    SysSample { nics, cpu, backlog_drops }
 }
 
 /// The speed that limits `name`: its own, a bond's active slaves', a VLAN's parent's.
