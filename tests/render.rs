@@ -97,3 +97,30 @@ fn no_color_and_every_theme_render() {
         term.draw(|f| render(&st, &t, f)).expect("draw");
     }
 }
+
+#[test]
+fn a_long_checks_view_scrolls_to_its_last_finding_and_back() {
+    use KeyCode::{Char, Down, End, Home, Up};
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Char('c')]);
+    let mut report = common::check_report();
+    let model = report.findings[1].clone();
+    for i in 0..30 {
+        report.findings.push(lvstop::checks::Finding { subject: format!("finding number {i:02}"), ..model.clone() });
+    }
+    st.checks = Some(report);
+    let first = draw(&st, 80, 24);
+    assert!(first.contains("D-RS-OFFLINK") && !first.contains("finding number 29"), "{first}");
+    assert!(first.contains("1/"), "the footer shows the position: {first}");
+    keys(&mut st, &[End]);
+    let last = draw(&st, 80, 24);
+    assert!(last.contains("finding number 29") && !last.contains("D-RS-OFFLINK"), "{last}");
+    keys(&mut st, &[Up, Up, Down]);
+    assert!(draw(&st, 80, 24).contains("finding number 28"));
+    keys(&mut st, &[Home]);
+    assert_eq!(draw(&st, 80, 24), first);
+    // Scrolling keys keep the view open; another key closes it.
+    assert!(matches!(st.layers.last(), Some(lvstop::app::Layer::Checks)));
+    keys(&mut st, &[Char('x')]);
+    assert!(st.layers.is_empty());
+}

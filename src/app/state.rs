@@ -205,6 +205,10 @@ pub struct AppState {
     pub roles_at: Option<Instant>,
     /// The last LVS-DR check report.
     pub checks: Option<crate::checks::CheckReport>,
+    /// First line shown in the checks view.
+    pub checks_scroll: u16,
+    /// The furthest the checks view can scroll, as last drawn (the view knows how its lines wrap).
+    pub checks_scroll_max: std::cell::Cell<u16>,
     /// When the checks last ran (they re-run every `check_every`).
     pub checks_at: Option<Instant>,
     /// How often the checks re-run.
@@ -254,6 +258,8 @@ impl AppState {
             roles_key: (Vec::new(), Vec::new()),
             roles_at: None,
             checks: None,
+            checks_scroll: 0,
+            checks_scroll_max: std::cell::Cell::new(0),
             checks_at: None,
             check_every: config.check_interval,
         }

@@ -249,13 +249,29 @@ fn on_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
     };
     match top {
         Layer::Help => Vec::new(),
-        Layer::Checks => match k.code {
-            KeyCode::Char('c') => {
-                state.layers.push(Layer::Checks);
-                state.snapshot.as_ref().map(|s| vec![Command::RunChecks(Box::new(s.clone()))]).unwrap_or_default()
-            }
-            _ => Vec::new(),
-        },
+        Layer::Checks => {
+            let scroll = &mut state.checks_scroll;
+            let to = match k.code {
+                KeyCode::Char('c') => {
+                    state.layers.push(Layer::Checks);
+                    return state
+                        .snapshot
+                        .as_ref()
+                        .map(|s| vec![Command::RunChecks(Box::new(s.clone()))])
+                        .unwrap_or_default();
+                }
+                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+                KeyCode::PageUp => scroll.saturating_sub(10),
+                KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+                KeyCode::Home | KeyCode::Char('g') => 0,
+                KeyCode::End | KeyCode::Char('G') => u16::MAX,
+                _ => return Vec::new(),
+            };
+            *scroll = to.min(state.checks_scroll_max.get());
+            state.layers.push(Layer::Checks);
+            Vec::new()
+        }
         Layer::Confirm { change, warning, is_undo } => match k.code {
             KeyCode::Char('y' | 'Y') | KeyCode::Enter => send(state, change, is_undo),
             KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {

@@ -166,9 +166,16 @@ fn draw_checks(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             }
         }
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("c runs the checks again · any key closes", theme.slot(Slot::Dim))));
-    let r = centered(area, area.width.saturating_sub(4), (lines.len() as u16 + 2).min(area.height));
+    let width = area.width.saturating_sub(4);
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
+    // Wrapped rows inside the borders; scrolling stops when the last one is at the bottom.
+    let rows = u16::try_from(para.line_count(width.saturating_sub(2))).unwrap_or(u16::MAX);
+    let r = centered(area, width, rows.saturating_add(2).min(area.height));
+    let max = rows.saturating_sub(r.height.saturating_sub(2));
+    state.checks_scroll_max.set(max);
+    let scroll = state.checks_scroll.min(max);
+    let more = if max > 0 { format!(" {}/{} ↑↓ PgUp PgDn ·", scroll + 1, max + 1) } else { String::new() };
+    let footer = Span::styled(format!("{more} c runs again · other keys close "), theme.slot(Slot::Dim));
     f.render_widget(Clear, r);
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup("LVS-DR checks", theme)), r);
+    f.render_widget(para.scroll((scroll, 0)).block(popup("LVS-DR checks", theme).title_bottom(footer)), r);
 }
