@@ -61,9 +61,11 @@ pub enum Cmd {
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=600))]
         listen: u32,
     },
-    /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) and run a command in it.
+    /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) with live
+    /// traffic, and open the console in it (q quits and shuts the VM down).
     Lab {
-        /// Shell command to run inside the lab as root (lvstop is `$LVSTOP_BIN`).
+        /// Run this shell command inside the lab as root instead of the console
+        /// (lvstop is `$LVSTOP_BIN`); the exit status is the command's.
         #[arg(long)]
         run: Option<String>,
         /// Copy the files the command writes to `$LVSTOP_OUT` into this directory.
@@ -75,10 +77,59 @@ pub enum Cmd {
         /// Number of realservers (1-50).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=50))]
         realservers: u8,
+        /// Number of IPv4 TCP services (1-20): port 80, then 8001, 8002…
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=20))]
+        services: u8,
         /// Leave IPv6 out.
         #[arg(long)]
         no_ipv6: bool,
+        /// Mean client requests per second (0.1-500; the rate varies ±50% over two minutes).
+        #[arg(long, default_value_t = 20.0, value_parser = parse_rate)]
+        rate: f64,
+        /// An incident to practise (repeatable, or comma-separated).
+        #[arg(long = "scenario", value_enum, value_delimiter = ',')]
+        scenarios: Vec<crate::lab::scenario::Scenario>,
     },
+    /// Inside the lab VM: the realservers' server, the clients, the services.
+    #[command(hide = true)]
+    LabGuest {
+        /// What to run.
+        #[command(subcommand)]
+        what: LabGuest,
+    },
+}
+
+/// The lab's parts that run inside the VM.
+#[derive(Debug, Subcommand)]
+pub enum LabGuest {
+    /// Serve HTTP on these ports (a realserver).
+    Serve {
+        /// Ports, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        ports: Vec<u16>,
+    },
+    /// Send the plan's client traffic.
+    Client {
+        /// The lab plan (JSON).
+        #[arg(long)]
+        plan: std::path::PathBuf,
+        /// Which client: `wan` (IPv4 beyond the router) or `v6` (the on-link IPv6 client).
+        #[arg(long)]
+        from: String,
+    },
+    /// Create the plan's IPVS services.
+    Services {
+        /// The lab plan (JSON).
+        #[arg(long)]
+        plan: std::path::PathBuf,
+    },
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.1..=500.0).contains(&r) => Ok(r),
+        _ => Err(format!("'{s}' is not a rate: give requests per second from 0.1 to 500, e.g. --rate 20")),
+    }
 }
 
 fn parse_rs(s: &str) -> Result<std::net::SocketAddr, String> {

@@ -98,30 +98,84 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             print_out(&report::save_rules(&snap))?;
             Ok(0)
         }
-        Cmd::Lab { run, out, fetch, realservers, no_ipv6 } => {
-            let topo = lab::topology::Topology { realservers, ipv6: !no_ipv6, arp_problem: Vec::new() };
+        Cmd::Lab { run, out, fetch, realservers, services, no_ipv6, rate, scenarios } => {
             lab::vm::check_tools()?;
             let kernel = lab::ensure_kernel(&mut |m| eprintln!("lvstop lab: {m}"))?;
             if fetch {
                 eprintln!("lvstop lab: kernel ready: {} ({})", kernel.vmlinuz.display(), kernel.origin);
                 return Ok(0);
             }
-            let Some(run) = run else {
-                anyhow::bail!("the interactive lab console is not built yet: use `lvstop lab --run CMD` (or --fetch)");
-            };
+            let (plan, note) = lab::scenario::LabPlan::new(realservers, services, !no_ipv6, rate, scenarios);
+            if let Some(note) = note {
+                eprintln!("lvstop lab: {note}");
+            }
             let exe = std::env::current_exe().context("cannot find the lvstop binary")?;
-            let script = format!(
-                "{}\n{}\nset +e\n{run}",
-                lab::topology::setup_script(&topo),
-                lab::topology::services_script(&topo)
-            );
-            let mut lab_run = lab::LabRun::new(script);
+            let interactive = run.is_none();
+            let command = run.map_or_else(|| LAB_CONSOLE.to_string(), |r| format!("set +e\n{r}"));
+            let mut lab_run = lab::LabRun::new(plan.guest_script(&command));
             lab_run.env.push(("LVSTOP_BIN".into(), exe.display().to_string()));
+            lab_run.env.push(("LVSTOP_LAB_PLAN".into(), serde_json::to_string(&plan)?));
+            for var in ["TERM", "COLORTERM", "NO_COLOR"] {
+                if let Some(v) = std::env::var_os(var) {
+                    lab_run.env.push((var.into(), v.to_string_lossy().into_owned()));
+                }
+            }
             lab_run.out_dir = out;
+            lab_run.interactive = interactive;
+            if interactive {
+                lab_run.timeout = std::time::Duration::from_secs(24 * 3600);
+                let how = if lab::vm::kvm_usable() { "KVM" } else { "software emulation: about a minute" };
+                eprintln!(
+                    "lvstop lab: booting {} under qemu ({how}); the console opens here, q quits and shuts the VM down (Ctrl-A x forces it off)",
+                    kernel.origin
+                );
+            }
             let out = lab::vm::run_in_vm(&kernel, &lab_run)?;
+            if interactive {
+                eprintln!("lvstop lab: the VM has shut down ({:.0} s)", out.elapsed.as_secs_f64());
+            }
             Ok(out.exit_code)
         }
+        Cmd::LabGuest { what } => lab_guest(what),
     }
+}
+
+/// The console inside the lab: on the serial terminal, as its session's
+/// controlling terminal, at the size the host writes to `$LVSTOP_SHARE/winsize`
+/// (re-read every second, so resizing the host terminal resizes the console).
+const LAB_CONSOLE: &str = r#"W=$LVSTOP_SHARE/winsize
+setsize() { read r c < "$W" && stty -F /dev/ttyS0 rows "$r" cols "$c"; }
+setsize
+( last=$(cat "$W"); while sleep 1; do cur=$(cat "$W" 2>/dev/null); [ "$cur" = "$last" ] || { last=$cur; setsize; }; done ) &
+setsid -c -w "$LVSTOP_BIN" </dev/ttyS0 >/dev/ttyS0 2>&1
+"#;
+
+/// The lab's parts that run inside the VM (never on a real network).
+fn lab_guest(what: cli::LabGuest) -> anyhow::Result<i32> {
+    if std::env::var_os("LVSTOP_IN_VM").is_none() {
+        anyhow::bail!("lab-guest runs only inside the lab VM: use `lvstop lab`");
+    }
+    let read_plan = |p: &std::path::Path| -> anyhow::Result<lab::scenario::LabPlan> {
+        let text = std::fs::read_to_string(p).with_context(|| format!("cannot read the lab plan {}", p.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("bad lab plan {}", p.display()))
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    match what {
+        cli::LabGuest::Serve { ports } => rt.block_on(lab::traffic::serve(&ports)).context("lab server")?,
+        cli::LabGuest::Client { plan, from } => {
+            let plan = read_plan(&plan)?;
+            let traffic = match from.as_str() {
+                "wan" => plan.wan_traffic(),
+                "v6" => plan.v6_traffic().context("the plan has no IPv6")?,
+                other => anyhow::bail!("'{other}' is not a lab client: use wan or v6"),
+            };
+            rt.block_on(lab::traffic::client(traffic));
+        }
+        cli::LabGuest::Services { plan } => {
+            lab::scenario::create_services(&read_plan(&plan)?)?;
+        }
+    }
+    Ok(0)
 }
 
 fn print_out(text: &str) -> anyhow::Result<()> {

@@ -5,7 +5,9 @@
 
 pub mod cpio;
 pub mod kernel;
+pub mod scenario;
 pub mod topology;
+pub mod traffic;
 pub mod vm;
 
 use thiserror::Error;

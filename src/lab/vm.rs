@@ -29,6 +29,9 @@ pub struct LabRun {
     pub echo: bool,
     /// Copy what the guest writes to `$LVSTOP_OUT` into this directory.
     pub out_dir: Option<PathBuf>,
+    /// Give the guest console this terminal (stdin and stdout, raw), at its
+    /// size, instead of capturing it: the command is a full-screen program.
+    pub interactive: bool,
 }
 
 impl LabRun {
@@ -41,6 +44,7 @@ impl LabRun {
             timeout: Duration::from_secs(1200),
             echo: true,
             out_dir: None,
+            interactive: false,
         }
     }
 }
@@ -108,7 +112,9 @@ $B mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share /host$share |
 $B hostname lvstop-lab
 $B ip link set lo up
 $B chroot /host /bin/sh -c "cd $share && . ./env.sh && /bin/sh ./run.sh"
-echo "LVSTOP-LAB-EXIT=$?"
+code=$?
+echo $code > /host$share/exit-code
+$B grep -q lvstop.interactive /proc/cmdline || echo "LVSTOP-LAB-EXIT=$code"
 $B sync
 $B poweroff -f
 "#;
@@ -163,6 +169,99 @@ fn tempdir_in(path: &Path) -> Result<PathBuf, LabError> {
     Err(LabError::Vm(format!("cannot create a run directory near {}", path.display())))
 }
 
+/// Whether this user can use KVM (hardware virtualisation): much faster than TCG.
+pub fn kvm_usable() -> bool {
+    std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+}
+
+fn qemu_command(kernel: &Kernel, run: &LabRun, qemu: &Path, initrd: &Path, share: &Path) -> Command {
+    let mut cmd = Command::new(qemu);
+    if kvm_usable() {
+        cmd.args(["-accel", "kvm", "-cpu", "host"]);
+    } else {
+        cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]);
+    }
+    cmd.args(["-smp", "2", "-no-reboot", "-nic", "none"]);
+    if run.interactive {
+        // The guest's serial console is this terminal; Ctrl-C goes to the guest,
+        // and qemu's escape Ctrl-A x stays as an emergency exit.
+        cmd.args(["-display", "none", "-chardev", "stdio,id=con,mux=on,signal=off"]).args([
+            "-serial",
+            "chardev:con",
+            "-mon",
+            "chardev=con,mode=readline",
+        ]);
+    } else {
+        cmd.arg("-nographic");
+    }
+    cmd.args(["-m", &run.memory_mib.to_string()]).arg("-kernel").arg(&kernel.vmlinuz).arg("-initrd").arg(initrd);
+    cmd.arg("-append").arg(format!(
+        "console=ttyS0 quiet loglevel=1 panic=-1 lvstop.share={}{}",
+        share.display(),
+        if run.interactive { " lvstop.interactive=1" } else { "" }
+    ));
+    cmd.args(["-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"])
+        .arg("-virtfs")
+        .arg(format!("local,path={},mount_tag=share,security_model=none,multidevs=remap", share.display()));
+    cmd
+}
+
+/// Puts the terminal back however the interactive lab ends.
+struct RawGuard;
+
+impl Drop for RawGuard {
+    fn drop(&mut self) {
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
+}
+
+/// Run qemu on this terminal. The guest reads the terminal's size from
+/// `winsize` in the share, which a thread here rewrites when it changes.
+fn run_interactive(mut cmd: Command, run: &LabRun, share: &Path, start: Instant) -> Result<LabOutcome, LabError> {
+    let winsize = share.join("winsize");
+    let write_size = |(cols, rows): (u16, u16)| {
+        let tmp = share.join("winsize.new");
+        let _ = std::fs::write(&tmp, format!("{rows} {cols}\n")).and_then(|()| std::fs::rename(&tmp, &winsize));
+    };
+    let mut size = crossterm::terminal::size().unwrap_or((80, 24));
+    write_size(size);
+    crossterm::terminal::enable_raw_mode()
+        .map_err(|e| LabError::Vm(format!("the interactive lab needs a terminal (or use --run): {e}")))?;
+    let guard = RawGuard;
+    let mut child = cmd
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| LabError::Vm(format!("cannot start qemu: {e}")))?;
+    let deadline = start + run.timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) => {}
+            Err(e) => return Err(LabError::Vm(format!("lost qemu: {e}"))),
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            drop(guard);
+            return Err(LabError::Vm(format!("the lab ran longer than {:?}: stopped", run.timeout)));
+        }
+        let now = crossterm::terminal::size().unwrap_or(size);
+        if now != size {
+            size = now;
+            write_size(size);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    drop(guard);
+    let code = std::fs::read_to_string(share.join("exit-code")).ok().and_then(|c| c.trim().parse().ok());
+    match code {
+        Some(exit_code) => Ok(LabOutcome { exit_code, console: String::new(), elapsed: start.elapsed() }),
+        None => Err(LabError::Vm(format!("the VM stopped ({status}) before the lab finished"))),
+    }
+}
+
 fn run_with_share(
     kernel: &Kernel,
     run: &LabRun,
@@ -185,22 +284,19 @@ fn run_with_share(
     std::fs::create_dir_all(&out).map_err(|e| LabError::Vm(format!("cannot create {}: {e}", out.display())))?;
     std::fs::write(
         share.join("env.sh"),
-        format!("{env}export LVSTOP_OUT={}\n", shell_quote(&out.display().to_string())),
+        format!(
+            "{env}export LVSTOP_OUT={} LVSTOP_SHARE={}\n",
+            shell_quote(&out.display().to_string()),
+            shell_quote(&share_abs.display().to_string())
+        ),
     )
     .map_err(|e| LabError::Vm(format!("cannot write env.sh: {e}")))?;
     let start = Instant::now();
-    let mut child = Command::new(qemu)
-        .args(["-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2", "-nographic", "-no-reboot", "-nic", "none"])
-        .args(["-m", &run.memory_mib.to_string()])
-        .arg("-kernel")
-        .arg(&kernel.vmlinuz)
-        .arg("-initrd")
-        .arg(&initrd)
-        .arg("-append")
-        .arg(format!("console=ttyS0 quiet loglevel=1 panic=-1 lvstop.share={}", share_abs.display()))
-        .args(["-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"])
-        .arg("-virtfs")
-        .arg(format!("local,path={},mount_tag=share,security_model=none,multidevs=remap", share_abs.display()))
+    let mut cmd = qemu_command(kernel, run, qemu, &initrd, &share_abs);
+    if run.interactive {
+        return run_interactive(cmd, run, &share_abs, start);
+    }
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
