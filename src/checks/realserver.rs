@@ -388,16 +388,16 @@ pub async fn run_all(targets: Vec<Target>, director: Vec<IpAddr>, cfg: crate::re
     let director = std::sync::Arc::new(director);
     let mut tasks = Vec::new();
     for t in targets {
-        let host = match cfg.hosts.get(&t.rip) {
+        let (host, user, port) = match cfg.hosts.get(&t.rip) {
             Some(None) => continue,
-            Some(Some(alias)) => alias.clone(),
-            None => t.rip.to_string(),
+            Some(Some(h)) => (h.host.clone().unwrap_or_else(|| t.rip.to_string()), h.user.clone(), h.port),
+            None => (t.rip.to_string(), None, None),
         };
         let (sem, cfg, director) = (sem.clone(), cfg.clone(), director.clone());
         tasks.push(tokio::spawn(async move {
             let Ok(_permit) = sem.acquire().await else { return Vec::new() };
             let name = format!("realserver {}", t.rip);
-            let text = crate::remote::run(&host, SCRIPT, &cfg).await;
+            let text = crate::remote::run(&host, user.as_deref(), port, SCRIPT, &cfg).await;
             match text.and_then(|t| parse(&t).map_err(|e| format!("unexpected output from {host}: {e}"))) {
                 Err(e) => vec![Finding {
                     id: "R-UNREACHABLE",
