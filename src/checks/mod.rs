@@ -75,15 +75,19 @@ impl CheckReport {
 
 /// The off-link address whose route stands for the clients' (`ip route get`
 /// sends nothing).
-pub const CLIENT_PROBE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 254));
+pub const CLIENT_PROBE: std::net::IpAddr = std::net::IpAddr::V4(CLIENT_PROBE_V4);
+
+/// [`CLIENT_PROBE`] as the IPv4 address it is.
+pub const CLIENT_PROBE_V4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(203, 0, 113, 254);
 
 /// The director checks against the local kernel and `snap`, including the
 /// active ARP probe for every IPv4 VIP the director holds (plus `extra_vips`).
-/// Also returns the director's own addresses, read once for all the rules.
+/// Also returns the director's own addresses with their prefix lengths, read
+/// once for all the rules.
 fn run_director(
     snap: &crate::model::Snapshot,
     extra_vips: &[std::net::IpAddr],
-) -> (CheckReport, Vec<std::net::IpAddr>) {
+) -> (CheckReport, Vec<(std::net::IpAddr, u8)>) {
     let rips = snap.rips();
     let mut report = CheckReport::default();
     match facts::gather(&rips, CLIENT_PROBE) {
@@ -96,7 +100,7 @@ fn run_director(
             let (found, skipped) = director::arp_problem(&f, &vips, &rips);
             report.findings.extend(found);
             report.skipped.extend(skipped);
-            (report, f.addrs.iter().map(|a| a.addr).collect())
+            (report, f.addrs.iter().map(|a| (a.addr, a.prefix)).collect())
         }
         Err(e) => {
             report.skipped.push(format!("director checks: {e}"));
