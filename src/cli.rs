@@ -53,6 +53,9 @@ pub enum Cmd {
         /// Also read this DR realserver of the first --vip over ssh (repeatable; RIP:PORT).
         #[arg(long = "realserver", value_parser = parse_rs)]
         realservers: Vec<std::net::SocketAddr>,
+        /// Also read this LVS-TUN realserver of the first --vip over ssh (repeatable; RIP:PORT).
+        #[arg(long = "tunnel-realserver", value_parser = parse_rs)]
+        tunnel_realservers: Vec<std::net::SocketAddr>,
         /// Skip the realserver checks over ssh.
         #[arg(long)]
         no_ssh: bool,

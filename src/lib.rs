@@ -55,7 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Cmd::Check { json, vips, realservers, no_ssh, listen } => {
+        Cmd::Check { json, vips, realservers, tunnel_realservers, no_ssh, listen } => {
             let snap = match ipvs::Backend::open().and_then(|mut b| b.snapshot()) {
                 Ok(s) => s,
                 Err(ipvs::IpvsError::NotAvailable) if !vips.is_empty() => model::Snapshot::empty(),
@@ -66,7 +66,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let targets = match vips.first() {
                 Some(std::net::IpAddr::V4(vip)) => realservers
                     .iter()
-                    .map(|rs| checks::realserver::Target { rip: rs.ip(), serves: vec![(*vip, rs.port(), false)] })
+                    .map(|rs| (rs, false))
+                    .chain(tunnel_realservers.iter().map(|rs| (rs, true)))
+                    .map(|(rs, tunnel)| checks::realserver::Target {
+                        rip: rs.ip(),
+                        serves: vec![checks::realserver::Serve {
+                            vip: *vip,
+                            port: rs.port(),
+                            tunnel,
+                            active_conns: None,
+                        }],
+                    })
                     .collect(),
                 _ => Vec::new(),
             };

@@ -251,6 +251,11 @@ pub fn check(facts: &DirectorFacts, snap: &Snapshot, probe: IpAddr) -> Vec<Findi
     out
 }
 
+/// IPv6 link-local addresses name no realserver an operator would recognise.
+fn is_link_local(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+}
+
 /// D-LOAD and D-NIC-DROPS, judged on the load between two samples.
 pub fn load_findings(load: &crate::sys::load::DirectorLoad, policy: &crate::sys::load::NicPolicy) -> Vec<Finding> {
     use crate::sys::load::Level;
@@ -412,7 +417,12 @@ pub fn arp_problem(
                             .into_iter()
                             .flatten()
                             .map(ToString::to_string)
-                            .chain(neigh.iter().filter(|(_, m)| m == mac).map(|(ip, _)| ip.to_string()))
+                            .chain(
+                                neigh
+                                    .iter()
+                                    .filter(|(ip, m)| m == mac && !is_link_local(ip))
+                                    .map(|(ip, _)| ip.to_string()),
+                            )
                             .collect();
                         if names.is_empty() {
                             "an unknown host".to_string()

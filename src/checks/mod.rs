@@ -75,7 +75,10 @@ impl CheckReport {
 
 /// The off-link address whose route stands for the clients' (`ip route get`
 /// sends nothing).
-pub const CLIENT_PROBE: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 254));
+pub const CLIENT_PROBE: std::net::IpAddr = std::net::IpAddr::V4(CLIENT_PROBE_V4);
+
+/// [`CLIENT_PROBE`] as the IPv4 address it is.
+pub const CLIENT_PROBE_V4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(203, 0, 113, 254);
 
 /// What a run of the checks looks at beyond the IPVS table.
 #[derive(Debug, Clone, Default)]
@@ -96,12 +99,12 @@ pub struct CheckOptions {
 /// active ARP probe for every IPv4 VIP the director holds (plus the extra
 /// VIPs), and the rules that compare two readings taken at least a second
 /// apart (D-LOAD, D-NIC-DROPS, D-HANDSHAKE). Also returns the director's own
-/// addresses, read once for all the rules.
+/// addresses with their prefix lengths, read once for all the rules.
 fn run_director(
     snap: &crate::model::Snapshot,
     opts: &CheckOptions,
     rips: &[std::net::IpAddr],
-) -> (CheckReport, Vec<std::net::IpAddr>) {
+) -> (CheckReport, Vec<(std::net::IpAddr, u8)>) {
     let root = std::path::Path::new("/");
     let t0 = std::time::Instant::now();
     let sample0 = crate::sys::nic::read_sample(root);
@@ -119,7 +122,7 @@ fn run_director(
             let (found, skipped) = director::arp_problem(&f, &vips, rips, opts.listen_secs);
             report.findings.extend(found);
             report.skipped.extend(skipped);
-            f.addrs.iter().map(|a| a.addr).collect()
+            f.addrs.iter().map(|a| (a.addr, a.prefix)).collect()
         }
         Err(e) => {
             report.skipped.push(format!("director checks: {e}"));

@@ -99,13 +99,13 @@ struct FileConfig {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct SshFile {
     user: Option<String>,
-    port: Option<u16>,
+    port: Option<i64>,
     identity_file: Option<PathBuf>,
     known_hosts: Option<PathBuf>,
     connect_timeout: Option<u64>,
     timeout: Option<u64>,
     parallel: Option<usize>,
-    hosts: Option<BTreeMap<String, String>>,
+    hosts: Option<BTreeMap<String, toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,6 +130,7 @@ fn line_of(text: &str, key: &str) -> usize {
             let l = l.trim_start();
             l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
                 || l.strip_prefix(&format!("\"{key}\"")).is_some()
+                || (l.starts_with('[') && l.contains(&format!(".\"{key}\"]")))
         })
         .map_or(0, |i| i + 1)
 }
@@ -248,12 +249,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
     if let Some(ssh) = parsed.ssh {
         let t = &mut c.ssh;
         if let Some(u) = ssh.user {
-            if !crate::remote::valid_host(&u) || u.contains('@') {
-                return Err(err("user", format!("'{u}' is not a user name")));
+            if !crate::remote::valid_user(&u) {
+                return Err(err("user", format!("'{u}' is not a user name: use letters, digits, '.', '_' or '-'")));
             }
             t.user = Some(u);
         }
-        t.port = ssh.port.or(t.port);
+        if let Some(p) = ssh.port {
+            t.port = Some(valid_port(p).ok_or_else(|| err("port", format!("'{p}' is out of range: use 1 to 65535")))?);
+        }
         t.identity = ssh.identity_file.or(t.identity.take());
         t.known_hosts = ssh.known_hosts.or(t.known_hosts.take());
         if let Some(v) = ssh.connect_timeout {
@@ -274,21 +277,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
             }
             t.parallel = v;
         }
-        for (ip, host) in ssh.hosts.unwrap_or_default() {
+        for (ip, value) in ssh.hosts.unwrap_or_default() {
             let addr: std::net::IpAddr =
                 ip.parse().map_err(|_| err(&ip, format!("'{ip}' is not a realserver address")))?;
-            let target = if host == "-" {
-                None
-            } else if crate::remote::valid_host(&host) {
-                Some(host)
-            } else {
-                return Err(err(
-                    &ip,
-                    format!(
-                        "'{host}' is not an ssh host: use an address, an alias from ~/.ssh/config, or \"-\" to skip"
-                    ),
-                ));
-            };
+            let target = ssh_host(&value).map_err(|msg| err(&ip, msg))?;
             t.hosts.insert(addr, target);
         }
     }
@@ -296,6 +288,53 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         return Err(err("keys", format!("these bindings leave '{}' without a key: give it one in [keys]", a.name())));
     }
     Ok(c)
+}
+
+fn valid_port(p: i64) -> Option<u16> {
+    u16::try_from(p).ok().filter(|p| *p != 0)
+}
+
+/// One value of `[ssh.hosts]`: an ssh host, "-" (skip: `None`), or a table
+/// `{ host = "...", user = "...", port = N }` with every key optional.
+fn ssh_host(value: &toml::Value) -> Result<Option<crate::remote::SshHost>, String> {
+    const USE: &str =
+        "use an address, an alias from ~/.ssh/config, \"-\" to skip, or { host = \"rs1\", user = \"ops\", port = 2222 }";
+    let valid_host = |h: &str| -> Result<String, String> {
+        if crate::remote::valid_host(h) {
+            Ok(h.to_string())
+        } else {
+            Err(format!("'{h}' is not an ssh host: {USE}"))
+        }
+    };
+    match value {
+        toml::Value::String(s) if s == "-" => Ok(None),
+        toml::Value::String(s) => {
+            Ok(Some(crate::remote::SshHost { host: Some(valid_host(s)?), ..crate::remote::SshHost::default() }))
+        }
+        toml::Value::Table(table) => {
+            let mut h = crate::remote::SshHost::default();
+            for (k, v) in table {
+                match (k.as_str(), v) {
+                    ("host", toml::Value::String(s)) => h.host = Some(valid_host(s)?),
+                    ("user", toml::Value::String(u)) => {
+                        if !crate::remote::valid_user(u) {
+                            return Err(format!("user '{u}' is not a user name: use letters, digits, '.', '_' or '-'"));
+                        }
+                        h.user = Some(u.clone());
+                    }
+                    ("port", toml::Value::Integer(p)) => {
+                        h.port =
+                            Some(valid_port(*p).ok_or_else(|| format!("port '{p}' is out of range: use 1 to 65535"))?);
+                    }
+                    ("host" | "user", v) => return Err(format!("{k} = {v} is not a string: {USE}")),
+                    ("port", v) => return Err(format!("port = {v} is not a number: use 1 to 65535")),
+                    (k, _) => return Err(format!("unknown key '{k}' in the table: use host, user or port")),
+                }
+            }
+            Ok(Some(h))
+        }
+        v => Err(format!("{v} is not an ssh host: {USE}")),
+    }
 }
 
 /// Where lvstop looks for its configuration, in order.
@@ -350,6 +389,18 @@ mod tests {
         for a in Action::ALL {
             assert!(EXAMPLE.contains(&format!("{} = ", a.name())), "example lacks {}", a.name());
         }
+        // The commented [ssh] example, uncommented, is a valid file.
+        let ssh: String = EXAMPLE
+            .lines()
+            .skip_while(|l| *l != "# [ssh]")
+            .take_while(|l| l.starts_with("# "))
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with('[') || l.starts_with('"') || l.contains(" = "))
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        let c = parse(p(), &ssh).map_err(|e| format!("{e}\n{ssh}")).expect("the [ssh] example parses");
+        assert_eq!(c.ssh.hosts.len(), 4, "{ssh}");
+        assert_eq!(c.ssh.port, Some(22));
     }
 
     #[test]
@@ -377,6 +428,63 @@ mod tests {
         assert!(c.nic.show_idle);
         let e = parse(p(), "interval = [\n").expect_err("syntax");
         assert!(e.line >= 1, "{e}");
+    }
+
+    #[test]
+    fn ssh_hosts_take_an_alias_a_skip_or_a_table() {
+        use crate::remote::SshHost;
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        let c = parse(
+            p(),
+            "[ssh]\nuser = \"lvstop\"\nport = 22\n[ssh.hosts]\n\"198.51.100.11\" = \"rs1\"\n\"198.51.100.12\" = \"-\"\n\
+             \"198.51.100.13\" = { host = \"rs3.example.net\", user = \"ops\", port = 2222 }\n\
+             \"198.51.100.14\" = { port = 2200 }\n\"2001:db8::11\" = {}\n\
+             [ssh.hosts.\"198.51.100.15\"]\nuser = \"root\"\n",
+        )
+        .expect("ok");
+        assert_eq!((c.ssh.user.as_deref(), c.ssh.port), (Some("lvstop"), Some(22)));
+        let h = &c.ssh.hosts;
+        assert_eq!(h[&ip("198.51.100.11")], Some(SshHost { host: Some("rs1".into()), user: None, port: None }));
+        assert_eq!(h[&ip("198.51.100.12")], None);
+        assert_eq!(
+            h[&ip("198.51.100.13")],
+            Some(SshHost { host: Some("rs3.example.net".into()), user: Some("ops".into()), port: Some(2222) })
+        );
+        assert_eq!(h[&ip("198.51.100.14")], Some(SshHost { host: None, user: None, port: Some(2200) }));
+        assert_eq!(h[&ip("2001:db8::11")], Some(SshHost::default()));
+        assert_eq!(h[&ip("198.51.100.15")], Some(SshHost { host: None, user: Some("root".into()), port: None }));
+    }
+
+    #[test]
+    fn bad_ssh_hosts_name_the_key_and_the_fix() {
+        let bad = |body: &str| parse(p(), &format!("[ssh]\n[ssh.hosts]\n{body}\n")).expect_err(body);
+        for (body, needle) in [
+            ("\"198.51.100.11\" = \"rs1;reboot\"", "'rs1;reboot' is not an ssh host: use an address"),
+            ("\"198.51.100.11\" = { host = \"-oProxyCommand=sh\" }", "is not an ssh host"),
+            ("\"198.51.100.11\" = { user = \"root@rs1\" }", "user 'root@rs1' is not a user name"),
+            ("\"198.51.100.11\" = { user = \"-oX\" }", "user '-oX' is not a user name"),
+            ("\"198.51.100.11\" = { port = 0 }", "port '0' is out of range: use 1 to 65535"),
+            ("\"198.51.100.11\" = { port = 65536 }", "port '65536' is out of range"),
+            ("\"198.51.100.11\" = { port = \"22\" }", "is not a number: use 1 to 65535"),
+            ("\"198.51.100.11\" = { user = 7 }", "is not a string"),
+            ("\"198.51.100.11\" = { hots = \"rs1\" }", "unknown key 'hots' in the table: use host, user or port"),
+            ("\"198.51.100.11\" = 22", "is not an ssh host"),
+            ("\"rs1\" = \"rs1\"", "'rs1' is not a realserver address"),
+        ] {
+            let e = bad(body);
+            assert!(e.msg.contains(needle), "{body}: {e}");
+            assert_eq!(e.line, 3, "{body}: {e}");
+        }
+        let e = bad("[ssh.hosts.\"198.51.100.11\"]\nport = -1");
+        assert_eq!((e.line, e.key.as_str()), (3, "198.51.100.11"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "/etc/lvstop/lvstop.toml:3: 198.51.100.11: port '-1' is out of range: use 1 to 65535"
+        );
+        let e = parse(p(), "[ssh]\nport = 0\n").expect_err("port 0");
+        assert_eq!((e.line, e.key.as_str()), (2, "port"), "{e}");
+        let e = parse(p(), "[ssh]\nuser = \"a@b\"\n").expect_err("user");
+        assert!(e.msg.contains("is not a user name"), "{e}");
     }
 
     #[test]

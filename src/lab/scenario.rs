@@ -165,8 +165,8 @@ impl LabPlan {
     /// The lvstop configuration used inside the lab.
     pub fn config_toml(&self, ssh_dir: &str) -> String {
         format!(
-            "# Written by lvstop lab.\ncheck-interval = 20.0\n\n[nic.limits]\nbr0 = {LAB_LIMIT_PPS}\n\n[ssh]\nuser = \"root\"\n\
-             identity-file = \"{ssh_dir}/client\"\nknown-hosts = \"{ssh_dir}/known_hosts\"\nconnect-timeout = 3\ntimeout = 10\n"
+            "# Written by lvstop lab.\ncheck-interval = 60.0\n\n[nic.limits]\nbr0 = {LAB_LIMIT_PPS}\n\n[ssh]\nuser = \"root\"\n\
+             identity-file = \"{ssh_dir}/client\"\nknown-hosts = \"{ssh_dir}/known_hosts\"\nconnect-timeout = 20\ntimeout = 45\n"
         )
     }
 

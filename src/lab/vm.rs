@@ -169,9 +169,19 @@ fn tempdir_in(path: &Path) -> Result<PathBuf, LabError> {
     Err(LabError::Vm(format!("cannot create a run directory near {}", path.display())))
 }
 
-/// Whether this user can use KVM (hardware virtualisation): much faster than TCG.
+/// Whether to use KVM (hardware virtualisation, much faster than TCG): the
+/// CPU must offer it (a /dev/kvm without vmx/svm, as in some sandboxes, hangs
+/// qemu) and this user must be able to open /dev/kvm. `LVSTOP_LAB_ACCEL=tcg`
+/// or `=kvm` decides instead.
 pub fn kvm_usable() -> bool {
-    std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+    match std::env::var("LVSTOP_LAB_ACCEL").as_deref() {
+        Ok("tcg") => return false,
+        Ok("kvm") => return true,
+        _ => {}
+    }
+    let cpu_has_it = std::fs::read_to_string("/proc/cpuinfo")
+        .is_ok_and(|c| c.lines().any(|l| l.starts_with("flags") && (l.contains(" vmx") || l.contains(" svm"))));
+    cpu_has_it && std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
 }
 
 fn qemu_command(kernel: &Kernel, run: &LabRun, qemu: &Path, initrd: &Path, share: &Path) -> Command {

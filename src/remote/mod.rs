@@ -27,8 +27,20 @@ pub struct SshConfig {
     pub timeout: Duration,
     /// Hosts read at once.
     pub parallel: usize,
-    /// Realserver address → ssh host (alias) to use, or None to skip it.
-    pub hosts: BTreeMap<IpAddr, Option<String>>,
+    /// Realserver address → how to reach it, or None to skip it.
+    pub hosts: BTreeMap<IpAddr, Option<SshHost>>,
+}
+
+/// How to reach one realserver (an entry of `[ssh.hosts]`); unset fields fall
+/// back to the realserver's address and to `[ssh]`'s user and port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SshHost {
+    /// The ssh host: an address or an alias from ~/.ssh/config.
+    pub host: Option<String>,
+    /// Remote user.
+    pub user: Option<String>,
+    /// Port.
+    pub port: Option<u16>,
 }
 
 impl Default for SshConfig {
@@ -56,10 +68,30 @@ pub fn valid_host(host: &str) -> bool {
             && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@')))
 }
 
-/// Run `script` on `host`; stdout, or a message naming the host and the cause.
-pub async fn run(host: &str, script: &str, cfg: &SshConfig) -> Result<String, String> {
+/// Whether `user` is safe to put on an ssh command line: letters, digits,
+/// `.`, `_`, `-`, not starting with `-` (a host name's characters without `@`).
+pub fn valid_user(user: &str) -> bool {
+    !user.is_empty()
+        && user.len() <= 253
+        && !user.starts_with('-')
+        && user.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Run `script` on `host`, as `user` on `port` when given (else as `cfg`
+/// says); stdout, or a message naming the host and the cause.
+pub async fn run(
+    host: &str,
+    user: Option<&str>,
+    port: Option<u16>,
+    script: &str,
+    cfg: &SshConfig,
+) -> Result<String, String> {
     if !valid_host(host) {
         return Err(format!("'{host}' is not a valid host name: use an IP address or an ssh alias"));
+    }
+    let user = user.or(cfg.user.as_deref());
+    if let Some(u) = user.filter(|u| !valid_user(u)) {
+        return Err(format!("'{u}' is not a valid user name"));
     }
     let mut cmd = Command::new("ssh");
     cmd.args(["-T", "-n", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"])
@@ -73,10 +105,10 @@ pub async fn run(host: &str, script: &str, cfg: &SshConfig) -> Result<String, St
     if let Some(i) = &cfg.identity {
         cmd.arg("-i").arg(i).args(["-o", "IdentitiesOnly=yes"]);
     }
-    if let Some(p) = cfg.port {
+    if let Some(p) = port.or(cfg.port) {
         cmd.arg("-p").arg(p.to_string());
     }
-    if let Some(u) = &cfg.user {
+    if let Some(u) = user {
         cmd.arg("-l").arg(u);
     }
     cmd.arg("--").arg(host).arg(script);
@@ -105,6 +137,12 @@ mod tests {
         }
         for bad in ["-oProxyCommand=sh", "rs1;reboot", "rs1 rs2", "$(id)", "", "a`b`"] {
             assert!(!valid_host(bad), "{bad}");
+        }
+        for ok in ["root", "ops", "lvs-check", "svc_lvstop", "a.b"] {
+            assert!(valid_user(ok), "{ok}");
+        }
+        for bad in ["root@rs1", "-l", "", "a b", "$(id)", "::1", "a;b"] {
+            assert!(!valid_user(bad), "{bad}");
         }
     }
 }
