@@ -107,9 +107,12 @@ pub enum Cmd {
 pub enum LabGuest {
     /// Serve HTTP on these ports (a realserver).
     Serve {
-        /// Ports, comma-separated.
+        /// TCP ports, comma-separated.
         #[arg(long, value_delimiter = ',', required = true)]
         ports: Vec<u16>,
+        /// UDP ports to receive on, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        udp_ports: Vec<u16>,
     },
     /// Send the plan's client traffic.
     Client {

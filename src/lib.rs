@@ -75,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                             port: rs.port(),
                             tunnel,
                             active_conns: None,
+                            protocol: model::Protocol::Tcp,
                         }],
                     })
                     .collect(),
@@ -171,7 +172,9 @@ fn lab_guest(what: cli::LabGuest) -> anyhow::Result<i32> {
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match what {
-        cli::LabGuest::Serve { ports } => rt.block_on(lab::traffic::serve(&ports)).context("lab server")?,
+        cli::LabGuest::Serve { ports, udp_ports } => {
+            rt.block_on(lab::traffic::serve(&ports, &udp_ports)).context("lab server")?;
+        }
         cli::LabGuest::Client { plan, from } => {
             let plan = read_plan(&plan)?;
             let traffic = match from.as_str() {

@@ -27,6 +27,7 @@ echo @@route; ip -4 route show; ip -4 route show table local
 echo @@routeget-dip;{dip}
 echo @@routeget-client; ip -o route get {client_probe} 2>/dev/null
 echo @@tcp; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
+echo @@udp; cat /proc/net/udp /proc/net/udp6 2>/dev/null
 sleep 1
 echo @@netstat2; grep '^TcpExt:' /proc/net/netstat 2>/dev/null
 echo @@end"
@@ -70,6 +71,8 @@ pub struct RemoteFacts {
     pub listen: Vec<(Ipv4Addr, u16)>,
     /// ESTABLISHED TCP sockets by local (address, port); IPv4-mapped IPv6 ones included.
     pub established: BTreeMap<(Ipv4Addr, u16), u64>,
+    /// Bound, unconnected UDP sockets (address, port).
+    pub udp_listen: Vec<(Ipv4Addr, u16)>,
     /// The route to the director's address on this segment (none if unknown or unroutable).
     pub route_dip: Option<RouteGet>,
     /// The route to the client probe address (none if unroutable).
@@ -168,6 +171,7 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                 "routeget-dip" => "routeget-dip",
                 "routeget-client" => "routeget-client",
                 "tcp" => "tcp",
+                "udp" => "udp",
                 "end" => {
                     ended = true;
                     "end"
@@ -242,7 +246,7 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                     f.route_client = Some(r);
                 }
             }
-            "tcp" => {
+            "tcp" | "udp" => {
                 // "   0: 00000000:0050 00000000:0000 0A ..." (a header line starts with "sl")
                 let w: Vec<&str> = line.split_whitespace().collect();
                 if w.first() == Some(&"sl") || w.is_empty() {
@@ -253,9 +257,11 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                 let st = w.get(3).ok_or_else(|| bad("no state"))?;
                 let st = u8::from_str_radix(st, 16).map_err(|_| bad(&format!("bad state '{st}'")))?;
                 let Some(addr) = proc_tcp_v4(a).map_err(|e| bad(&e))? else { continue };
-                match st {
-                    0x0A => f.listen.push((addr, port)),
-                    0x01 => *f.established.entry((addr, port)).or_default() += 1,
+                match (section, st) {
+                    ("tcp", 0x0A) => f.listen.push((addr, port)),
+                    ("tcp", 0x01) => *f.established.entry((addr, port)).or_default() += 1,
+                    // An unconnected UDP socket shows as 07 (TCP_CLOSE).
+                    ("udp", 0x07) => f.udp_listen.push((addr, port)),
                     _ => {}
                 }
             }
@@ -326,6 +332,8 @@ pub struct Serve {
     pub tunnel: bool,
     /// The director's ActiveConn for this destination, when known (TCP services of the IPVS table).
     pub active_conns: Option<u32>,
+    /// The service's protocol (R-LISTEN reads TCP or UDP sockets; SCTP is not read).
+    pub protocol: crate::model::Protocol,
 }
 
 /// Run the realserver rules for `host` in service `s`, behind director
@@ -503,13 +511,18 @@ pub fn check(host: &str, f: &RemoteFacts, s: &Serve, dip: Option<Ipv4Addr>, dire
                 "ip route replace default via <the real router>".into()));
         }
     }
-    let listening = f.listen.iter().any(|(a, p)| *p == port && (*a == vip || a.is_unspecified()));
+    let (sockets, proto) = match s.protocol {
+        crate::model::Protocol::Tcp => (Some(&f.listen), "TCP"),
+        crate::model::Protocol::Udp => (Some(&f.udp_listen), "UDP"),
+        _ => (None, ""),
+    };
+    let listening = sockets.is_none_or(|l| l.iter().any(|(a, p)| *p == port && (*a == vip || a.is_unspecified())));
     if port != 0 && !listening {
         out.push(mk(
             "R-LISTEN",
             Severity::Error,
             format!("{vip}:{port}"),
-            format!("no TCP listener on {vip}:{port} or 0.0.0.0:{port}"),
+            format!("no {proto} listener on {vip}:{port} or 0.0.0.0:{port}"),
             format!("nothing on {host} listens on VIP {vip} port {port} (a RIP-only bind resets DR traffic)"),
             "bind the service to the VIP or to 0.0.0.0".into(),
         ));
@@ -530,6 +543,7 @@ pub fn check(host: &str, f: &RemoteFacts, s: &Serve, dip: Option<Ipv4Addr>, dire
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Protocol;
 
     const GOOD: &str = "@@netstat1
 TcpExt: SyncookiesSent ArpFilter IPReversePathFilter ListenOverflows
@@ -570,7 +584,7 @@ TcpExt: 0 0 5 0
     }
 
     fn dr(active: Option<u32>) -> Serve {
-        Serve { vip: ip("198.51.100.100"), port: 80, tunnel: false, active_conns: active }
+        Serve { vip: ip("198.51.100.100"), port: 80, tunnel: false, active_conns: active, protocol: Protocol::Tcp }
     }
 
     /// The director: DIP 198.51.100.1/24 and the VIP.
@@ -900,14 +914,46 @@ TcpExt: 0 0 5 0
         assert_eq!(
             t[0].serves,
             vec![
-                Serve { vip: ip("198.51.100.100"), port: 80, tunnel: false, active_conns: Some(7) },
-                Serve { vip: ip("198.51.100.100"), port: 53, tunnel: false, active_conns: None },
+                Serve {
+                    vip: ip("198.51.100.100"),
+                    port: 80,
+                    tunnel: false,
+                    active_conns: Some(7),
+                    protocol: Protocol::Tcp
+                },
+                Serve {
+                    vip: ip("198.51.100.100"),
+                    port: 53,
+                    tunnel: false,
+                    active_conns: None,
+                    protocol: Protocol::Udp
+                },
             ]
         );
         assert_eq!(
             t[1].serves,
-            vec![Serve { vip: ip("198.51.100.100"), port: 80, tunnel: true, active_conns: Some(2) }]
+            vec![Serve {
+                vip: ip("198.51.100.100"),
+                port: 80,
+                tunnel: true,
+                active_conns: Some(2),
+                protocol: Protocol::Tcp
+            }]
         );
+    }
+
+    #[test]
+    fn udp_services_look_for_udp_sockets() {
+        let udp = Serve { port: 53, protocol: Protocol::Udp, ..dr(None) };
+        // GOOD has a TCP listener on port 80 only: nothing on UDP 53.
+        assert!(ids(GOOD, &udp).contains(&"R-LISTEN"));
+        let bound = GOOD.replace(
+            "@@end",
+            "@@udp\n   sl  local_address rem_address   st\n  1: 00000000:0035 00000000:0000 07 0\n@@end",
+        );
+        assert!(!ids(&bound, &udp).contains(&"R-LISTEN"), "a wildcard UDP socket on 53 listens");
+        // An SCTP service is not judged on sockets lvstop does not read.
+        assert!(!ids(GOOD, &Serve { port: 9, protocol: Protocol::Sctp, ..dr(None) }).contains(&"R-LISTEN"));
     }
 }
 
@@ -947,6 +993,7 @@ pub fn targets(snap: &crate::model::Snapshot) -> Vec<Target> {
                 port,
                 tunnel: d.spec.forward == crate::model::ForwardMethod::Tunnel,
                 active_conns: (protocol == crate::model::Protocol::Tcp).then_some(d.active_conns),
+                protocol,
             });
         }
     }

@@ -109,11 +109,7 @@ pub fn ensure_kernel(say: &mut dyn FnMut(&str)) -> Result<Kernel, LabError> {
     let tmp = cache.join(format!("{package}.download"));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| LabError::Kernel(format!("cannot create {}: {e}", tmp.display())))?;
-    say(&format!("Downloading Debian's kernel package {package} (about 70 MB, once) into {}", cache.display()));
-    run(
-        Command::new("apt-get").args(["download", "-q", &package]).current_dir(&tmp),
-        &format!("apt-get download {package}"),
-    )?;
+    download(&package, &tmp, &cache, say)?;
     let deb = std::fs::read_dir(&tmp)
         .map_err(|e| LabError::Kernel(e.to_string()))?
         .filter_map(Result::ok)
@@ -130,6 +126,106 @@ pub fn ensure_kernel(say: &mut dyn FnMut(&str)) -> Result<Kernel, LabError> {
     let _ = std::fs::remove_dir_all(&tmp);
     from_tree(&dir, &format!("{package} (cached in {})", dir.display()))
         .ok_or_else(|| LabError::Kernel(format!("{package} has no IPVS modules")))
+}
+
+/// What `apt-get download --print-uris` says about a package:
+/// `'URL' FILE SIZE SHA256:HEX`.
+pub fn parse_print_uris(text: &str) -> Option<(String, String, u64, Option<String>)> {
+    let line = text.lines().find(|l| l.starts_with('\''))?;
+    let mut w = line.split_whitespace();
+    let url = w.next()?.trim_matches('\'').to_string();
+    let file = w.next()?.to_string();
+    let size = w.next()?.parse().ok()?;
+    let sha = w.next().and_then(|h| h.strip_prefix("SHA256:")).map(str::to_string);
+    let safe = |s: &str| !s.is_empty() && !s.contains('/') && !s.starts_with('.');
+    (url.starts_with("http") && safe(&file)).then_some((url, file, size, sha))
+}
+
+/// A progress bar line: `[#####.....]  45%  31.5 / 70.6 MB`.
+pub fn progress_line(done: u64, total: u64) -> String {
+    let pct = (done.min(total) * 100).checked_div(total).unwrap_or(0) as usize;
+    let filled = pct * 30 / 100;
+    format!(
+        "[{}{}] {pct:>3}%  {:.1} / {:.1} MB",
+        "#".repeat(filled),
+        ".".repeat(30 - filled),
+        done as f64 / 1e6,
+        total as f64 / 1e6
+    )
+}
+
+/// Fetch `package` into `tmp`: with curl and a progress bar (checked against
+/// apt's SHA256) when curl is there, else with `apt-get download`.
+fn download(package: &str, tmp: &Path, cache: &Path, say: &mut dyn FnMut(&str)) -> Result<(), LabError> {
+    use std::io::{IsTerminal as _, Write as _};
+    let uris =
+        run(Command::new("apt-get").args(["download", "--print-uris", package]), "apt-get download --print-uris");
+    let have_curl = Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
+    let Some((url, file, size, sha)) = uris.ok().as_deref().and_then(parse_print_uris).filter(|_| have_curl) else {
+        say(&format!(
+            "Downloading Debian's kernel package {package} (about 70 MB, once) with apt-get into {}",
+            cache.display()
+        ));
+        run(
+            Command::new("apt-get").args(["download", "-q", package]).current_dir(tmp),
+            &format!("apt-get download {package}"),
+        )?;
+        return Ok(());
+    };
+    say(&format!(
+        "Downloading Debian's kernel package {package} ({:.1} MB, once) from {url} into {}",
+        size as f64 / 1e6,
+        cache.display()
+    ));
+    let dest = tmp.join(&file);
+    let mut child = Command::new("curl")
+        .args(["-fsSL", "--retry", "3", "-o"])
+        .arg(&dest)
+        .arg(&url)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| LabError::Kernel(format!("cannot run curl: {e}")))?;
+    let tty = std::io::stderr().is_terminal();
+    let mut last_pct = None;
+    let status = loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            break st;
+        }
+        let done = std::fs::metadata(&dest).map_or(0, |m| m.len());
+        let pct = done.min(size) * 100 / size.max(1);
+        if tty {
+            eprint!("\r  {}", progress_line(done, size));
+            let _ = std::io::stderr().flush();
+        } else if last_pct.is_none_or(|p| pct >= p + 25) {
+            eprintln!("  {}", progress_line(done, size));
+            last_pct = Some(pct);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    if tty {
+        eprintln!("\r  {}", progress_line(std::fs::metadata(&dest).map_or(0, |m| m.len()), size));
+    }
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        return Err(LabError::Kernel(format!(
+            "downloading {url} failed ({status}): {}; check the network or apt's proxy settings, then retry",
+            err.trim()
+        )));
+    }
+    if let Some(sha) = sha {
+        let sum = run(Command::new("sha256sum").arg(&dest), "sha256sum")?;
+        if !sum.starts_with(&sha) {
+            let _ = std::fs::remove_file(&dest);
+            return Err(LabError::Kernel(format!(
+                "{} does not match apt's SHA256 {sha}: the download was damaged; retry",
+                dest.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Index every module file under `modules` by its name (with `-` as `_`).
@@ -196,6 +292,20 @@ pub fn module_closure(index: &HashMap<String, PathBuf>, wanted: &[&str]) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn download_plan_and_progress() {
+        let text = "'http://deb.debian.org/debian-security/pool/updates/main/l/linux-signed-amd64/linux-image-6.1.0-56-amd64_6.1.192-2_amd64.deb' linux-image-6.1.0-56-amd64_6.1.192-2_amd64.deb 70550672 SHA256:a86e20\n";
+        let (url, file, size, sha) = parse_print_uris(text).expect("parsed");
+        assert!(url.starts_with("http://deb.debian.org/") && file.ends_with("_amd64.deb"));
+        assert_eq!((size, sha.as_deref()), (70_550_672, Some("a86e20")));
+        assert!(parse_print_uris("'http://x/y' ../evil.deb 1 SHA256:00").is_none());
+        assert!(parse_print_uris("E: Unable to locate package").is_none());
+        assert_eq!(
+            progress_line(35_275_336, 70_550_672),
+            format!("[{}{}]  50%  35.3 / 70.6 MB", "#".repeat(15), ".".repeat(15))
+        );
+    }
 
     #[test]
     fn depends_are_read_from_modinfo() {

@@ -195,10 +195,11 @@ impl LabPlan {
         s.push_str(&setup_script(&t));
         s.push_str(") >$L/setup.log 2>&1 || { echo 'lvstop lab: building the network failed:' >&2; cat $L/setup.log >&2; exit 1; }\n");
         let ports: Vec<String> = self.ports().iter().map(ToString::to_string).collect();
+        let udp = if self.has(Scenario::Overload) { " --udp-ports 53" } else { "" };
         for i in 1..=self.realservers {
             let _ = writeln!(
                 s,
-                "LAB_NAME=rs{i} ip netns exec rs{i} \"$LVSTOP_BIN\" lab-guest serve --ports {} >$L/serve{i}.log 2>&1 &",
+                "LAB_NAME=rs{i} ip netns exec rs{i} \"$LVSTOP_BIN\" lab-guest serve --ports {}{udp} >$L/serve{i}.log 2>&1 &",
                 ports.join(",")
             );
         }

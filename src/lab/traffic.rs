@@ -32,10 +32,20 @@ fn host_name() -> String {
 }
 
 /// Serve HTTP/1.1 on every port of `ports` (all addresses): each request gets
-/// the host's name; a connection stays open until the client closes it.
-pub async fn serve(ports: &[u16]) -> std::io::Result<()> {
+/// the host's name; a connection stays open until the client closes it. UDP
+/// datagrams to `udp_ports` are received and dropped.
+pub async fn serve(ports: &[u16], udp_ports: &[u16]) -> std::io::Result<()> {
     let body: Arc<str> = Arc::from(format!("{}\n", host_name()));
     let mut tasks = Vec::new();
+    for port in udp_ports {
+        let sock = UdpSocket::bind(("::", *port)).await?;
+        tasks.push(tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            loop {
+                let _ = sock.recv_from(&mut buf).await;
+            }
+        }));
+    }
     for port in ports {
         let listener = TcpListener::bind(("::", *port)).await?;
         let body = body.clone();
