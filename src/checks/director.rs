@@ -311,16 +311,28 @@ pub fn load_findings(load: &crate::sys::load::DirectorLoad, policy: &crate::sys:
     out
 }
 
-/// Destinations worth reading /proc/net/ip_vs_conn for: no active and some inactive connections.
-pub fn handshake_suspects(snap: &Snapshot) -> bool {
-    snap.services.iter().flat_map(|s| &s.destinations).any(|d| d.active_conns == 0 && d.inact_conns >= HANDSHAKE_MIN)
+/// Whether /proc/net/ip_vs_conn is worth reading for D-HANDSHAKE, and small
+/// enough: some destination holds at least [`HANDSHAKE_MIN`] connections and
+/// the table holds at most `max` (`Err` says why it is not read). The
+/// counters alone cannot single out a realserver that fails handshakes: since
+/// Linux 4.8 SYN_RECV entries count in ActiveConn, like ESTABLISHED ones.
+pub fn handshake_readable(snap: &Snapshot, max: u64) -> Result<bool, String> {
+    let dests = || snap.services.iter().flat_map(|s| &s.destinations);
+    let total: u64 = dests().map(|d| u64::from(d.active_conns) + u64::from(d.inact_conns)).sum();
+    if total > max {
+        return Err(format!(
+            "D-HANDSHAKE not run: {total} connections are more than the {max} lvstop reads from /proc/net/ip_vs_conn"
+        ));
+    }
+    Ok(dests().any(|d| d.active_conns + d.inact_conns >= HANDSHAKE_MIN))
 }
 
 /// The fewest SYN_RECV entries that count as a pattern rather than noise.
 pub const HANDSHAKE_MIN: u32 = 5;
 
 /// D-HANDSHAKE: a destination with no established connection in either
-/// reading, entries not falling, and more than 80% of them in SYN_RECV.
+/// reading, its entries not falling (by more than a tenth: old SYN_RECV
+/// entries expire while new ones arrive), and more than 80% of them in SYN_RECV.
 pub fn handshake(
     snap: &Snapshot,
     before: &std::collections::BTreeMap<(IpAddr, u16), crate::sys::ipvs_proc::ConnCount>,
@@ -338,7 +350,7 @@ pub fn handshake(
             let share = b.syn_recv as f64 / b.total.max(1) as f64;
             if a.established == 0
                 && b.established == 0
-                && b.total >= a.total
+                && b.total + b.total / 10 >= a.total
                 && b.syn_recv >= u64::from(HANDSHAKE_MIN)
                 && share > 0.8
             {
@@ -430,33 +442,33 @@ pub fn arp_problem(
                             format!("realserver {}", names.into_iter().collect::<Vec<_>>().join(", "))
                         }
                     };
-                    for mac in &r.vip_answers {
-                        let who = who(mac);
-                        out.push(f(
+                    // Answers mean arp_ignore is wrong there; requests sent from the VIP, arp_announce.
+                    let kinds = [
+                        (
                             "D-ARP-FOREIGN",
-                            Severity::Error,
-                            format!("VIP {vip}"),
-                            format!("{} ({who}) answers ARP for {vip} on {}", super::arp::fmt_mac(mac), iface.name),
-                            format!("ARP problem: {who} answers ARP for VIP {vip}, so clients or the router may bypass the director"),
-                            format!(
-                                "on {who}: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2; then here: arping -U -c 3 -I {} {vip}",
-                                iface.name
-                            ),
-                        ));
-                    }
-                    for mac in &r.vip_announcers {
-                        let who = who(mac);
-                        out.push(f(
+                            &r.vip_answers,
+                            "answers ARP for",
+                            "net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2",
+                        ),
+                        (
                             "D-ARP-ANNOUNCE",
-                            Severity::Error,
-                            format!("VIP {vip}"),
-                            format!("{} ({who}) sent an ARP request with sender {vip} on {}", super::arp::fmt_mac(mac), iface.name),
-                            format!("{who} announces VIP {vip} as its ARP sender address: neighbours may learn its MAC for the VIP"),
-                            format!(
-                                "on {who}: sysctl -w net.ipv4.conf.all.arp_announce=2; then here: arping -U -c 3 -I {} {vip}",
-                                iface.name
-                            ),
-                        ));
+                            &r.vip_announcers,
+                            "sends ARP requests as",
+                            "net.ipv4.conf.all.arp_announce=2",
+                        ),
+                    ];
+                    for (id, macs, verb, sysctl) in kinds {
+                        for mac in macs {
+                            let who = who(mac);
+                            out.push(f(
+                                id,
+                                Severity::Error,
+                                format!("VIP {vip}"),
+                                format!("{} ({who}) {verb} {vip} on {}", super::arp::fmt_mac(mac), iface.name),
+                                format!("ARP problem: {who} {verb} VIP {vip}, so clients or the router may bypass the director"),
+                                format!("on {who}: sysctl -w {sysctl}; then here: arping -U -c 3 -I {} {vip}", iface.name),
+                            ));
+                        }
                     }
                 }
             }
@@ -653,10 +665,14 @@ mod tests {
                 dest("198.51.100.12", 80, ForwardMethod::Route, 1),
             ],
         )]);
-        assert!(!handshake_suspects(&s), "every realserver has active connections");
-        s.services[0].destinations[0].active_conns = 0;
-        s.services[0].destinations[0].inact_conns = 30;
-        assert!(handshake_suspects(&s));
+        assert_eq!(handshake_readable(&s, 1000), Ok(true), "7 connections each");
+        for d in &mut s.services[0].destinations {
+            (d.active_conns, d.inact_conns) = (1, 1);
+        }
+        assert_eq!(handshake_readable(&s, 1000), Ok(false), "too few to judge");
+        s.services[0].destinations[0].active_conns = 30;
+        assert_eq!(handshake_readable(&s, 1000), Ok(true));
+        assert!(handshake_readable(&s, 20).expect_err("too big").contains("33 connections"));
         let c = |established, syn_recv, total| ConnCount { established, syn_recv, total };
         let key = |a: &str| (ip(a), 80);
         let before = BTreeMap::from([(key("198.51.100.11"), c(0, 20, 22)), (key("198.51.100.12"), c(3, 20, 30))]);
@@ -673,7 +689,7 @@ mod tests {
         let after = BTreeMap::from([(key("198.51.100.11"), c(0, 2, 30))]);
         assert!(handshake(&s, &before, &after).is_empty());
         // Falling: the pile-up is clearing.
-        let after = BTreeMap::from([(key("198.51.100.11"), c(0, 19, 20))]);
+        let after = BTreeMap::from([(key("198.51.100.11"), c(0, 17, 19))]);
         assert!(handshake(&s, &before, &after).is_empty());
     }
 }

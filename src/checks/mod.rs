@@ -108,8 +108,9 @@ fn run_director(
     let root = std::path::Path::new("/");
     let t0 = std::time::Instant::now();
     let sample0 = crate::sys::nic::read_sample(root);
-    let suspects = director::handshake_suspects(snap);
-    let read_conns = || crate::sys::ipvs_proc::read_conns(CONN_LINES_MAX);
+    let read_conns = || crate::sys::ipvs_proc::read_conns(CONN_LINES_MAX as usize);
+    let readable = director::handshake_readable(snap, CONN_LINES_MAX);
+    let suspects = readable.as_ref().is_ok_and(|r| *r);
     let conns0 = if suspects { Some(read_conns()) } else { None };
     let mut report = CheckReport::default();
     let mut vips = snap.vips();
@@ -136,6 +137,9 @@ fn run_director(
     let roles = crate::sys::load::find_roles(&sample1, &vips, rips);
     let load = crate::sys::load::compute(&sample0, &sample1, secs, &opts.nic, &roles);
     report.findings.extend(director::load_findings(&load, &opts.nic));
+    if let Err(e) = readable {
+        report.skipped.push(e);
+    }
     match (conns0, suspects.then(read_conns)) {
         (Some(Ok(a)), Some(Ok(b))) => report.findings.extend(director::handshake(snap, &a, &b)),
         (Some(Err(e)), _) | (_, Some(Err(e))) => report.skipped.push(format!("D-HANDSHAKE: {e}")),
@@ -145,7 +149,7 @@ fn run_director(
 }
 
 /// The most /proc/net/ip_vs_conn lines read for D-HANDSHAKE.
-const CONN_LINES_MAX: usize = 2_000_000;
+const CONN_LINES_MAX: u64 = 500_000;
 
 /// Run every check: the director's, then (with `ssh`) the realservers' of
 /// `snap` plus the extra targets, read over ssh.

@@ -22,7 +22,7 @@ pub enum Scenario {
     RpFilter,
     /// Client packets/s near the director's configured practical limit.
     Overload,
-    /// A realserver stops answering; its connections pile up as inactive.
+    /// A realserver stops answering (its VIP is gone); its connections pile up as inactive.
     DeadRealserver,
     /// Long-lived connections, to practise draining a realserver until it is safe to remove.
     Drain,
@@ -223,8 +223,12 @@ impl LabPlan {
         s.push_str("export LVSTOP_CONFIG=$L/lvstop.toml\n");
         s.push_str("\"$LVSTOP_BIN\" lab-guest services --plan $L/plan.json || exit 1\n");
         if let Some(i) = self.victim(Scenario::DeadRealserver) {
-            // The realserver's host dies: its link goes down, nothing it had answers.
-            let _ = writeln!(s, "ip netns exec rs{i} ip link set eth0 down");
+            // The realserver stops answering: its VIP is gone, so it drops every
+            // client packet silently (forwarding is off) while the host stays up.
+            let _ = writeln!(s, "ip netns exec rs{i} ip addr del {VIP}/32 dev lo");
+            if self.ipv6 {
+                let _ = writeln!(s, "ip netns exec rs{i} ip addr del {VIP6}/128 dev lo");
+            }
         }
         say(&mut s, "starting client traffic");
         let _ = writeln!(
@@ -301,7 +305,7 @@ mod tests {
     fn the_guest_script_builds_serves_and_breaks_what_it_should() {
         let (p, _) = LabPlan::new(3, 1, true, 20.0, vec![Scenario::DeadRealserver]);
         let s = p.guest_script("\"$LVSTOP_BIN\"");
-        assert!(s.contains("ip netns exec rs1 ip link set eth0 down"), "{s}");
+        assert!(s.contains("ip netns exec rs1 ip addr del 198.51.100.100/32 dev lo"), "{s}");
         assert!(s.contains("lab-guest services --plan"));
         assert!(s.contains("lab-guest client --plan $L/plan.json --from wan"));
         assert!(s.contains("br0 = 2000"));

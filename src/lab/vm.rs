@@ -151,11 +151,24 @@ pub fn run_in_vm(kernel: &Kernel, run: &LabRun) -> Result<LabOutcome, LabError> 
     let (qemu, busybox) = check_tools()?;
     let base = super::cache_dir().join("runs");
     std::fs::create_dir_all(&base).map_err(|e| LabError::Vm(format!("cannot create {}: {e}", base.display())))?;
+    prune_runs(&base);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let share = tempdir_in(&base.join(format!("{}-{nanos}", std::process::id())))?;
     let result = run_with_share(kernel, run, &qemu, &busybox, &share);
     let _ = std::fs::remove_dir_all(&share);
     result
+}
+
+/// Remove run directories left by lab processes that no longer exist (killed
+/// before they could clean up): each is named after its process id.
+fn prune_runs(base: &Path) {
+    for e in std::fs::read_dir(base).into_iter().flatten().filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name.split(['-', '.']).next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 fn tempdir_in(path: &Path) -> Result<PathBuf, LabError> {
