@@ -202,9 +202,9 @@ fn download(package: &str, tmp: &Path, cache: &Path, say: &mut dyn FnMut(&str)) 
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    if tty {
-        eprintln!("\r  {}", progress_line(std::fs::metadata(&dest).map_or(0, |m| m.len()), size));
-    }
+    // The last line shows where it ended (100%, or how far a failed download got).
+    let got = std::fs::metadata(&dest).map_or(0, |m| m.len());
+    eprintln!("{}  {}", if tty { "\r" } else { "" }, progress_line(got, size));
     if !status.success() {
         let mut err = String::new();
         if let Some(mut e) = child.stderr.take() {
