@@ -7,7 +7,7 @@
 //! with every realserver's veth on it:
 //! * rs1 .11: done right; must pass cleanly.
 //! * rs2 .12: VIP/28 on lo, arp_ignore=4 on eth0 overriding all=1, nothing listening.
-//! * rs3 .13: accepts TCP on 22 and never speaks (hangs); .19 does not exist.
+//! * rs3 .13: accepts TCP on 22 and never sends a byte (hangs); .19 does not exist.
 //! * rs4 .14: rp_filter=1 on eth0 while its route to the clients (203.0.113.0/24)
 //!   leaves by a second veth: R-RPF-STRICT. A client namespace on br0 pings it
 //!   from 203.0.113.7, which rp_filter drops: R-RPF-COUNTER.
@@ -155,7 +155,12 @@ fn realserver_rules_over_ssh() {
     }
     std::fs::write(dir.join("known_hosts"), known).expect("known_hosts");
     // rs3 hangs: it accepts the connection and never speaks.
-    run(&format!("(ip netns exec {} busybox nc -l -p 22 </dev/null >/dev/null 2>&1 &)", rs[2])).expect("nc");
+    // Its input is a pipe that stays open and silent, so nc holds the connection without a byte.
+    run(&format!(
+        "(sleep 120 2>/dev/null | ip netns exec {} busybox nc -l -p 22 >/dev/null 2>&1 &) >/dev/null 2>&1",
+        rs[2]
+    ))
+    .expect("nc");
     // rp_filter drops on rs4 while lvstop reads it (5 a second).
     run(&format!("(ip netns exec {c} busybox ping -q -i 0.2 -w 60 198.51.100.14 </dev/null >/dev/null 2>&1 &)"))
         .expect("ping");
@@ -210,6 +215,15 @@ fn realserver_rules_over_ssh() {
     for id in ["R-VIP-PREFIX", "R-ARP-IGNORE", "R-LISTEN"] {
         assert!(rs2.contains(&id.to_string()), "rs2 lacks {id}: {rs2:?}\n{v:#}");
     }
+    // The silent host is given up on by ssh's own timeout or lvstop's kill timer.
+    let hung = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["host"] == "realserver 198.51.100.13")
+        .map(|f| f["value"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    assert!(hung.contains("timed out") || hung.contains("did not answer within"), "rs3 hangs: {hung}");
     for host in ["realserver 198.51.100.13", "realserver 198.51.100.19"] {
         let ids: Vec<String> = of(host).into_iter().map(|x| x.0).collect();
         assert_eq!(ids, vec!["R-UNREACHABLE".to_string()], "{host}: {v:#}");
