@@ -50,3 +50,34 @@ fn a_bad_config_or_theme_stops_the_console_before_the_terminal_is_touched() {
     assert!(err.contains("'0' is not an interval"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_lab_says_what_to_install_and_checks_its_options() {
+    // No qemu on this PATH: the message names the package and the command.
+    let empty = std::env::temp_dir().join(format!("lvstop-empty-path-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&empty);
+    let out = Command::new(env!("CARGO_BIN_EXE_lvstop"))
+        .args(["lab", "--run", "true"])
+        .env("PATH", &empty)
+        .output()
+        .expect("run lvstop");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("qemu-system-x86") && err.contains("sudo apt-get install -y qemu-system-x86"), "{err}");
+    let _ = std::fs::remove_dir(&empty);
+    // Bad options are named with the fix, before anything is booted.
+    for (args, needle) in [
+        (&["lab", "--rate", "0"][..], "from 0.1 to 500"),
+        (&["lab", "--scenario", "arp"], "arp-problem"),
+        (&["lab", "--realservers", "51"], "1..=50"),
+        (&["lab", "--services", "0"], "1..=20"),
+    ] {
+        let (code, _, err) = lvstop(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // lab-guest parts refuse to run outside the lab VM (they send traffic).
+    let (code, _, err) = lvstop(&["lab-guest", "serve", "--ports", "80"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("only inside the lab VM"), "{err}");
+}

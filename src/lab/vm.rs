@@ -79,7 +79,7 @@ pub fn check_tools() -> Result<(PathBuf, PathBuf), LabError> {
                 missing.push("busybox-static");
             }
             Err(LabError::Missing(format!(
-                "the lab needs {}: install with `sudo apt-get install -y qemu-system-x86 busybox-static ipvsadm iproute2 curl`",
+                "the lab needs {}: install with `sudo apt-get install -y qemu-system-x86 busybox-static iproute2`",
                 missing.join(" and ")
             )))
         }
