@@ -158,6 +158,8 @@ const LAB_CONSOLE: &str = r#"W=$LVSTOP_SHARE/winsize
 setsize() { read r c < "$W" && stty -F /dev/ttyS0 rows "$r" cols "$c"; }
 setsize
 ( last=$(cat "$W"); while sleep 1; do cur=$(cat "$W" 2>/dev/null); [ "$cur" = "$last" ] || { last=$cur; setsize; }; done ) &
+# Keys typed during the boot would reach the console at once (a stray q quits it): drop them.
+stty -F /dev/ttyS0 -icanon min 0 time 0 2>/dev/null && cat /dev/ttyS0 >/dev/null
 setsid -c -w "$LVSTOP_BIN" </dev/ttyS0 >/dev/ttyS0 2>&1
 "#;
 

@@ -555,6 +555,7 @@ fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Command> {
         }
         Action::Refresh => vec![Command::Refresh],
         Action::Checks => {
+            state.checks_scroll = 0;
             state.layers.push(Layer::Checks);
             state.snapshot.as_ref().map(|s| vec![Command::RunChecks(Box::new(s.clone()))]).unwrap_or_default()
         }

@@ -287,7 +287,8 @@ pub fn load_findings(load: &crate::sys::load::DirectorLoad, policy: &crate::sys:
                 ),
             ));
         }
-        if n.rates.drops_ps > 0.0 && !n.rates.reset {
+        // At least one a second: a stray rx_dropped (unknown protocols, for one) is no alarm.
+        if n.rates.drops_ps >= 1.0 && !n.rates.reset {
             out.push(f(
                 "D-NIC-DROPS",
                 Severity::Warning,
@@ -298,7 +299,7 @@ pub fn load_findings(load: &crate::sys::load::DirectorLoad, policy: &crate::sys:
             ));
         }
     }
-    if let Some(b) = load.backlog_drops_ps.filter(|b| *b > 0.0) {
+    if let Some(b) = load.backlog_drops_ps.filter(|b| *b >= 1.0) {
         out.push(f(
             "D-NIC-DROPS",
             Severity::Warning,
@@ -324,7 +325,7 @@ pub fn handshake_readable(snap: &Snapshot, max: u64) -> Result<bool, String> {
             "D-HANDSHAKE not run: {total} connections are more than the {max} lvstop reads from /proc/net/ip_vs_conn"
         ));
     }
-    Ok(dests().any(|d| d.active_conns + d.inact_conns >= HANDSHAKE_MIN))
+    Ok(dests().any(|d| u64::from(d.active_conns) + u64::from(d.inact_conns) >= u64::from(HANDSHAKE_MIN)))
 }
 
 /// The fewest SYN_RECV entries that count as a pattern rather than noise.
@@ -389,6 +390,7 @@ pub fn arp_problem(
     listen_secs: u32,
 ) -> (Vec<Finding>, Vec<String>) {
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
+    let listen_until = std::time::Instant::now() + std::time::Duration::from_secs(u64::from(listen_secs));
     let neigh: Vec<(IpAddr, [u8; 6])> = facts.neigh_macs.clone();
     for vip in vips {
         let IpAddr::V4(v4) = vip else { continue };
@@ -417,7 +419,8 @@ pub fn arp_problem(
                     })
                     .take(64)
                     .collect();
-            let listen = std::time::Duration::from_secs(u64::from(listen_secs));
+            // `listen_secs` is the whole listening time, shared by every probe.
+            let listen = listen_until.saturating_duration_since(std::time::Instant::now());
             match super::arp::probe(&iface.name, *v4, sender, &others, 2, std::time::Duration::from_millis(700), listen)
             {
                 Err(e) => skipped.push(format!("D-ARP-FOREIGN for {vip} on {}: {e}", iface.name)),

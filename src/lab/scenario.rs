@@ -191,9 +191,9 @@ impl LabPlan {
         );
         s.push_str("L=/tmp/lab; mkdir -p $L; dmesg -n 1 2>/dev/null || true\n");
         s.push_str("printf '%s\\n' \"$LVSTOP_LAB_PLAN\" > $L/plan.json\n");
-        s.push_str("(\n");
-        s.push_str(&setup_script(&t));
-        s.push_str(") >$L/setup.log 2>&1 || { echo 'lvstop lab: building the network failed:' >&2; cat $L/setup.log >&2; exit 1; }\n");
+        // A script of its own, run by `sh -e`: inside `( … ) || …` the shell would ignore `set -e`.
+        let _ = writeln!(s, "cat > $L/setup.sh <<'LVSTOP_SETUP'\n{}LVSTOP_SETUP", setup_script(&t));
+        s.push_str("sh -e $L/setup.sh >$L/setup.log 2>&1 || { echo 'lvstop lab: building the network failed:' >&2; cat $L/setup.log >&2; exit 1; }\n");
         let ports: Vec<String> = self.ports().iter().map(ToString::to_string).collect();
         let udp = if self.has(Scenario::Overload) { " --udp-ports 53" } else { "" };
         for i in 1..=self.realservers {
@@ -215,7 +215,7 @@ impl LabPlan {
                 "  ssh-keygen -q -t ed25519 -N '' -f $L/ssh/host{i} && printf 'ListenAddress {r}\\nHostKey %s\\nPidFile %s\\n\
                  AuthorizedKeysFile %s\\nPermitRootLogin prohibit-password\\nPasswordAuthentication no\\nKbdInteractiveAuthentication no\\n\
                  UsePAM no\\nStrictModes no\\n' $L/ssh/host{i} $L/ssh/sshd{i}.pid $L/ssh/authorized_keys > $L/ssh/sshd{i}.conf && \
-                 ip netns exec rs{i} /usr/sbin/sshd -f $L/ssh/sshd{i}.conf && echo \"{r} $(cut -d' ' -f1,2 $L/ssh/host{i}.pub)\" >> $L/ssh/known_hosts"
+                 ip netns exec rs{i} /usr/sbin/sshd -f $L/ssh/sshd{i}.conf && echo \"{r} $(cut -d' ' -f1,2 $L/ssh/host{i}.pub)\" >> $L/ssh/known_hosts \\\n    || echo 'lvstop lab: sshd did not start on rs{i}: its realserver checks will say unreachable' >&2"
             );
         }
         s.push_str("else echo 'lvstop lab: no OpenSSH server on this host: the realserver checks will say unreachable' >&2; fi\n");
@@ -225,9 +225,9 @@ impl LabPlan {
         if let Some(i) = self.victim(Scenario::DeadRealserver) {
             // The realserver stops answering: its VIP is gone, so it drops every
             // client packet silently (forwarding is off) while the host stays up.
-            let _ = writeln!(s, "ip netns exec rs{i} ip addr del {VIP}/32 dev lo");
+            let _ = writeln!(s, "ip netns exec rs{i} ip addr del {VIP}/32 dev lo || exit 1");
             if self.ipv6 {
-                let _ = writeln!(s, "ip netns exec rs{i} ip addr del {VIP6}/128 dev lo");
+                let _ = writeln!(s, "ip netns exec rs{i} ip addr del {VIP6}/128 dev lo || exit 1");
             }
         }
         say(&mut s, "starting client traffic");
@@ -305,7 +305,10 @@ mod tests {
     fn the_guest_script_builds_serves_and_breaks_what_it_should() {
         let (p, _) = LabPlan::new(3, 1, true, 20.0, vec![Scenario::DeadRealserver]);
         let s = p.guest_script("\"$LVSTOP_BIN\"");
-        assert!(s.contains("ip netns exec rs1 ip addr del 198.51.100.100/32 dev lo"), "{s}");
+        assert!(s.contains("ip netns exec rs1 ip addr del 198.51.100.100/32 dev lo || exit 1"), "{s}");
+        assert!(s.contains("sh -e $L/setup.sh"), "{s}");
+        let setup = s.split("<<'LVSTOP_SETUP'").nth(1).and_then(|r| r.split("\nLVSTOP_SETUP").next()).expect("setup");
+        assert!(setup.starts_with("\nset -e") && !setup.contains(" && "), "one command per line: {setup}");
         assert!(s.contains("lab-guest services --plan"));
         assert!(s.contains("lab-guest client --plan $L/plan.json --from wan"));
         assert!(s.contains("br0 = 2000"));

@@ -140,7 +140,8 @@ pub fn setup_script(t: &Topology) -> String {
         }
     }
     let _ = writeln!(s, "ip netns exec client ip route add default via {DIP}");
-    s
+    // One command per line: under `set -e` a failure on the left of `&&` would not stop the script.
+    s.replace(" && ", "\n")
 }
 
 /// ipvsadm-free service setup is done by lvstop itself in the tests; for demos

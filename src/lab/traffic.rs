@@ -51,7 +51,11 @@ pub async fn serve(ports: &[u16], udp_ports: &[u16]) -> std::io::Result<()> {
         let body = body.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
                 tokio::spawn(answer(stream, body.clone()));
             }
         }));

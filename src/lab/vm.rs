@@ -200,7 +200,8 @@ pub fn kvm_usable() -> bool {
 fn qemu_command(kernel: &Kernel, run: &LabRun, qemu: &Path, initrd: &Path, share: &Path) -> Command {
     let mut cmd = Command::new(qemu);
     if kvm_usable() {
-        cmd.args(["-accel", "kvm", "-cpu", "host"]);
+        // KVM can still fail at start (another hypervisor holds VT-x): qemu then falls back to TCG.
+        cmd.args(["-accel", "kvm", "-accel", "tcg,thread=multi", "-cpu", "max"]);
     } else {
         cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]);
     }
@@ -229,11 +230,19 @@ fn qemu_command(kernel: &Kernel, run: &LabRun, qemu: &Path, initrd: &Path, share
     cmd
 }
 
-/// Puts the terminal back however the interactive lab ends.
+/// Puts the terminal back however the interactive lab ends: the guest's
+/// console may have left the alternate screen on and the cursor hidden (qemu
+/// forced off, the guest killed).
 struct RawGuard;
 
 impl Drop for RawGuard {
     fn drop(&mut self) {
+        let _ = crossterm::execute!(
+            std::io::stdout(),
+            crossterm::terminal::LeaveAlternateScreen,
+            crossterm::cursor::Show,
+            crossterm::style::ResetColor
+        );
         let _ = crossterm::terminal::disable_raw_mode();
     }
 }
@@ -248,6 +257,11 @@ fn run_interactive(mut cmd: Command, run: &LabRun, share: &Path, start: Instant)
     };
     let mut size = crossterm::terminal::size().unwrap_or((80, 24));
     write_size(size);
+    // A SIGTERM or SIGHUP to lvstop stops qemu and restores the terminal too.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
     crossterm::terminal::enable_raw_mode()
         .map_err(|e| LabError::Vm(format!("the interactive lab needs a terminal (or use --run): {e}")))?;
     let guard = RawGuard;
@@ -259,16 +273,18 @@ fn run_interactive(mut cmd: Command, run: &LabRun, share: &Path, start: Instant)
         .map_err(|e| LabError::Vm(format!("cannot start qemu: {e}")))?;
     let deadline = start + run.timeout;
     let status = loop {
-        match child.try_wait() {
+        let why = match child.try_wait() {
             Ok(Some(st)) => break st,
-            Ok(None) => {}
-            Err(e) => return Err(LabError::Vm(format!("lost qemu: {e}"))),
-        }
-        if Instant::now() >= deadline {
+            Ok(None) if stop.load(std::sync::atomic::Ordering::Relaxed) => "lvstop was told to stop (signal)".into(),
+            Ok(None) if Instant::now() >= deadline => format!("the lab ran longer than {:?}", run.timeout),
+            Ok(None) => String::new(),
+            Err(e) => format!("lost track of qemu: {e}"),
+        };
+        if !why.is_empty() {
             let _ = child.kill();
             let _ = child.wait();
             drop(guard);
-            return Err(LabError::Vm(format!("the lab ran longer than {:?}: stopped", run.timeout)));
+            return Err(LabError::Vm(format!("{why}: the VM was stopped")));
         }
         let now = crossterm::terminal::size().unwrap_or(size);
         if now != size {

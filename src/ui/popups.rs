@@ -174,7 +174,11 @@ fn draw_checks(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let max = rows.saturating_sub(r.height.saturating_sub(2));
     state.checks_scroll_max.set(max);
     let scroll = state.checks_scroll.min(max);
-    let more = if max > 0 { format!(" {}/{} ↑↓ PgUp PgDn ·", scroll + 1, max + 1) } else { String::new() };
+    let more = if max > 0 {
+        format!(" {}/{} ↑↓ PgUp PgDn ·", scroll.saturating_add(1), max.saturating_add(1))
+    } else {
+        String::new()
+    };
     let footer = Span::styled(format!("{more} c runs again · other keys close "), theme.slot(Slot::Dim));
     f.render_widget(Clear, r);
     f.render_widget(para.scroll((scroll, 0)).block(popup("LVS-DR checks", theme).title_bottom(footer)), r);
