@@ -237,10 +237,18 @@ fn problems(snap: &Snapshot, lists: &[Table]) -> Result<Vec<String>, String> {
 /// Take a snapshot with `take` and compare it with ipvsadm in every format,
 /// field by field. Counters and rates may move (traffic, the estimator, a
 /// revived realserver's stats), so a reading counts only when bracketed by two
-/// identical ipvsadm readings; up to 20 tries.
+/// identical ipvsadm readings, taken just after an estimator tick; up to 20 tries.
 pub fn compare(mut take: impl FnMut() -> Result<Snapshot, String>) -> Result<Snapshot, String> {
     let mut last = String::new();
     for _ in 0..20 {
+        // The kernel's estimator moves the rates every 2 s, and they decay for
+        // minutes after traffic: start right after a tick, so that the two
+        // bracketing readings (about a second under emulation) fit between two.
+        let rates = list(Format::Rate)?;
+        let start = std::time::Instant::now();
+        while list(Format::Rate)? == rates && start.elapsed() < std::time::Duration::from_millis(2500) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let before = all_lists()?;
         let snap = take()?;
         if all_lists()? != before {
