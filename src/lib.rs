@@ -34,16 +34,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match command {
         Cmd::Dump { json } => {
             let policy = config::load(cli.config.as_deref())?.nic;
-            let t0 = std::time::Instant::now();
-            let before = sys::nic::read_sample(std::path::Path::new("/"));
+            // Interface rates need two readings: the second comes a second after the first.
+            let window = sys::load::LoadWindow::open();
             let mut backend = ipvs::Backend::open()?;
             let snap = backend.snapshot()?;
-            // Interface rates need two readings: the second comes a second after the first.
-            std::thread::sleep(std::time::Duration::from_secs(1).saturating_sub(t0.elapsed()));
-            let after = sys::nic::read_sample(std::path::Path::new("/"));
-            let secs = t0.elapsed().as_secs_f64();
-            let roles = sys::load::find_roles(&after, &snap.vips(), &snap.rips());
-            let load = sys::load::compute(&before, &after, secs, &policy, &roles);
+            let load = window.close(&policy, &snap.vips(), &snap.rips());
             let text = if json {
                 report::dump_json(&snap, Some(&load))
             } else {
@@ -226,7 +221,6 @@ fn console(
     state.managed = sys::managed::detect();
     let audit = audit::AuditLog::new(audit::default_path(), audit::operator());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (interval, ssh, nic) = (cfg.interval, cfg.ssh.clone(), cfg.nic.clone());
-    rt.block_on(tui::run(tui::Console { state, theme, ipvs, audit, interval, ssh, nic }))?;
+    rt.block_on(tui::run(tui::Console { state, theme, ipvs, audit, interval: cfg.interval, ssh: cfg.ssh.clone() }))?;
     Ok(0)
 }

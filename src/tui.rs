@@ -61,8 +61,6 @@ pub struct Console {
     pub interval: Duration,
     /// How to read realservers for the checks.
     pub ssh: crate::remote::SshConfig,
-    /// Load thresholds for the checks.
-    pub nic: crate::sys::load::NicPolicy,
 }
 
 fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refreshing: &mut bool) -> bool {
@@ -102,8 +100,11 @@ fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refre
         }
         Command::RunChecks(snap) => {
             let tx = tx.clone();
-            let opts =
-                crate::checks::CheckOptions { ssh: Some(con.ssh.clone()), nic: con.nic.clone(), ..Default::default() };
+            let opts = crate::checks::CheckOptions {
+                ssh: Some(con.ssh.clone()),
+                nic: con.state.nic_policy.clone(),
+                ..Default::default()
+            };
             tokio::spawn(async move {
                 let report = crate::checks::run(*snap, opts).await;
                 let _ = tx.send(Msg::Checks(Box::new(report), Instant::now()));

@@ -105,9 +105,7 @@ fn run_director(
     opts: &CheckOptions,
     rips: &[std::net::IpAddr],
 ) -> (CheckReport, Vec<(std::net::IpAddr, u8)>) {
-    let root = std::path::Path::new("/");
-    let t0 = std::time::Instant::now();
-    let sample0 = crate::sys::nic::read_sample(root);
+    let window = crate::sys::load::LoadWindow::open();
     let read_conns = || crate::sys::ipvs_proc::read_conns(CONN_LINES_MAX as usize);
     let readable = director::handshake_readable(snap, CONN_LINES_MAX);
     let suspects = readable.as_ref().is_ok_and(|r| *r);
@@ -131,11 +129,7 @@ fn run_director(
         }
     };
     // Rates need two readings: the second at least a second after the first.
-    std::thread::sleep(std::time::Duration::from_secs(1).saturating_sub(t0.elapsed()));
-    let sample1 = crate::sys::nic::read_sample(root);
-    let secs = t0.elapsed().as_secs_f64();
-    let roles = crate::sys::load::find_roles(&sample1, &vips, rips);
-    let load = crate::sys::load::compute(&sample0, &sample1, secs, &opts.nic, &roles);
+    let load = window.close(&opts.nic, &vips, rips);
     report.findings.extend(director::load_findings(&load, &opts.nic));
     if let Err(e) = readable {
         report.skipped.push(e);

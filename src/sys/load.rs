@@ -191,6 +191,29 @@ pub fn compute(prev: &SysSample, cur: &SysSample, secs: f64, policy: &NicPolicy,
     }
 }
 
+/// The first of the two readings a director load is measured between.
+pub struct LoadWindow {
+    start: std::time::Instant,
+    before: SysSample,
+}
+
+impl LoadWindow {
+    /// Take the first reading of this host's interfaces and CPU.
+    pub fn open() -> Self {
+        LoadWindow { start: std::time::Instant::now(), before: super::nic::read_sample(std::path::Path::new("/")) }
+    }
+
+    /// Wait until a second has passed since [`LoadWindow::open`], take the
+    /// second reading, and compute the load, with the roles of `vips` and `rips`.
+    pub fn close(self, policy: &NicPolicy, vips: &[IpAddr], rips: &[IpAddr]) -> DirectorLoad {
+        std::thread::sleep(std::time::Duration::from_secs(1).saturating_sub(self.start.elapsed()));
+        let after = super::nic::read_sample(std::path::Path::new("/"));
+        let secs = self.start.elapsed().as_secs_f64();
+        let roles = find_roles(&after, vips, rips);
+        compute(&self.before, &after, secs, policy, &roles)
+    }
+}
+
 /// Which interfaces carry `vips` and which reach `rips` (route lookups only;
 /// nothing is sent). At most 256 distinct realservers are looked up.
 pub fn find_roles(sample: &SysSample, vips: &[IpAddr], rips: &[IpAddr]) -> Roles {
