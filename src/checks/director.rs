@@ -486,7 +486,7 @@ mod tests {
 
     use super::super::facts::{ConfSysctls, DirectorFacts, Iface};
     use super::*;
-    use crate::model::{Counters, DestSpec, Destination, Rates, Service, ServiceSpec, Source};
+    use crate::model::{Counters, DestSpec, Destination, Rates, Service, ServiceSpec};
     use crate::sys::rtnl::{IfAddr, Route};
 
     fn ip(s: &str) -> IpAddr {
@@ -506,10 +506,6 @@ mod tests {
 
     fn snap(services: Vec<(ServiceSpec, Vec<Destination>)>) -> Snapshot {
         Snapshot {
-            source: Source::Netlink,
-            info: None,
-            timeouts: None,
-            daemons: Vec::new(),
             services: services
                 .into_iter()
                 .map(|(spec, destinations)| Service {
@@ -519,7 +515,7 @@ mod tests {
                     destinations,
                 })
                 .collect(),
-            totals: None,
+            ..Snapshot::empty()
         }
     }
 

@@ -892,10 +892,6 @@ TcpExt: 0 0 5 0
         };
         let vip = IpAddr::V4(ip("198.51.100.100"));
         let snap = crate::model::Snapshot {
-            source: crate::model::Source::Netlink,
-            info: None,
-            timeouts: None,
-            daemons: Vec::new(),
             services: vec![
                 svc(
                     ServiceKey::tcp(vip, 80),
@@ -907,7 +903,7 @@ TcpExt: 0 0 5 0
                 ),
                 svc(ServiceKey::udp(vip, 53), vec![dest("198.51.100.11", ForwardMethod::Route, 4)]),
             ],
-            totals: None,
+            ..crate::model::Snapshot::empty()
         };
         let t = targets(&snap);
         assert_eq!(t.len(), 2, "{t:?}");

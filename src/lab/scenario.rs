@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
-use super::topology::{rip, rip6, setup_script, Topology, CLIENT6, VIP, VIP6, WAN_CLIENT};
+use super::topology::{rip, rip6, setup_script, Topology, VIP, VIP6};
 use super::traffic::ClientPlan;
 use crate::model::{DestSpec, ForwardMethod, ServiceKey, ServiceSpec};
 
@@ -245,11 +245,6 @@ impl LabPlan {
         s
     }
 }
-
-/// The address of the clients' network host (for messages and tests).
-pub const WAN: std::net::Ipv4Addr = WAN_CLIENT;
-/// The on-link IPv6 client.
-pub const V6_CLIENT: std::net::Ipv6Addr = CLIENT6;
 
 /// Create the plan's services (inside the lab, over netlink).
 pub fn create_services(plan: &LabPlan) -> Result<(), crate::ipvs::IpvsError> {
