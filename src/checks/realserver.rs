@@ -1027,18 +1027,22 @@ pub async fn run_all(targets: Vec<Target>, director: Vec<(IpAddr, u8)>, cfg: cra
                     message: format!("cannot read realserver {}: {e}", t.rip),
                     fix: format!("check access without a prompt: ssh -o BatchMode=yes {host} true (keys, known_hosts, [ssh] in lvstop.toml)"),
                 }],
-                Ok(facts) => t.serves.iter().flat_map(|s| check(&name, &facts, s, dip, &director)).collect(),
+                Ok(facts) => {
+                    // Host-wide findings (R-FWD, R-RPF-COUNTER, ...) come once per service: keep one.
+                    let mut found: Vec<Finding> = Vec::new();
+                    for f in t.serves.iter().flat_map(|s| check(&name, &facts, s, dip, &director)) {
+                        if !found.contains(&f) {
+                            found.push(f);
+                        }
+                    }
+                    found
+                }
             }
         }));
     }
-    let mut out: Vec<Finding> = Vec::new();
+    let mut out = Vec::new();
     for t in tasks {
-        // Host-wide findings (R-FWD, R-RPF-COUNTER, ...) come once per service: keep one.
-        for f in t.await.unwrap_or_default() {
-            if !out.contains(&f) {
-                out.push(f);
-            }
-        }
+        out.extend(t.await.unwrap_or_default());
     }
     out
 }
