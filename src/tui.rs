@@ -5,9 +5,9 @@
 use std::io::{self, Stdout};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event, EventStream};
-use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
-use crossterm::{cursor, execute};
+use ratatui::crossterm::event::{Event, EventStream};
+use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::crossterm::{cursor, execute};
 use futures_util::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use lvstop::app::{update, Change, Command, Focus, Layer, Msg};
 
 fn key(c: char) -> Msg {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use lvstop::app::{update, AppState, Msg};
 use lvstop::ui::{render, Theme};
 use ratatui::backend::TestBackend;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 macro_rules! actions {
     ($( $variant:ident, $name:literal, $write:literal, $desc:literal, [$($key:literal),*]; )*) => {

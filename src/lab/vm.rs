@@ -237,13 +237,13 @@ struct RawGuard;
 
 impl Drop for RawGuard {
     fn drop(&mut self) {
-        let _ = crossterm::execute!(
+        let _ = ratatui::crossterm::execute!(
             std::io::stdout(),
-            crossterm::terminal::LeaveAlternateScreen,
-            crossterm::cursor::Show,
-            crossterm::style::ResetColor
+            ratatui::crossterm::terminal::LeaveAlternateScreen,
+            ratatui::crossterm::cursor::Show,
+            ratatui::crossterm::style::ResetColor
         );
-        let _ = crossterm::terminal::disable_raw_mode();
+        let _ = ratatui::crossterm::terminal::disable_raw_mode();
     }
 }
 
@@ -255,14 +255,14 @@ fn run_interactive(mut cmd: Command, run: &LabRun, share: &Path, start: Instant)
         let tmp = share.join("winsize.new");
         let _ = std::fs::write(&tmp, format!("{rows} {cols}\n")).and_then(|()| std::fs::rename(&tmp, &winsize));
     };
-    let mut size = crossterm::terminal::size().unwrap_or((80, 24));
+    let mut size = ratatui::crossterm::terminal::size().unwrap_or((80, 24));
     write_size(size);
     // A SIGTERM or SIGHUP to lvstop stops qemu and restores the terminal too.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         let _ = signal_hook::flag::register(sig, stop.clone());
     }
-    crossterm::terminal::enable_raw_mode()
+    ratatui::crossterm::terminal::enable_raw_mode()
         .map_err(|e| LabError::Vm(format!("the interactive lab needs a terminal (or use --run): {e}")))?;
     let guard = RawGuard;
     let mut child = cmd
@@ -286,7 +286,7 @@ fn run_interactive(mut cmd: Command, run: &LabRun, share: &Path, start: Instant)
             drop(guard);
             return Err(LabError::Vm(format!("{why}: the VM was stopped")));
         }
-        let now = crossterm::terminal::size().unwrap_or(size);
+        let now = ratatui::crossterm::terminal::size().unwrap_or(size);
         if now != size {
             size = now;
             write_size(size);

@@ -176,9 +176,9 @@ pub fn state_with_checks() -> AppState {
     st.checks = Some(check_report());
     lvstop::app::update(
         &mut st,
-        lvstop::app::Msg::Key(crossterm::event::KeyEvent::new(
-            crossterm::event::KeyCode::Tab,
-            crossterm::event::KeyModifiers::NONE,
+        lvstop::app::Msg::Key(ratatui::crossterm::event::KeyEvent::new(
+            ratatui::crossterm::event::KeyCode::Tab,
+            ratatui::crossterm::event::KeyModifiers::NONE,
         )),
     );
     st
