@@ -218,7 +218,7 @@ fn console(
     let host = sys::read_trimmed("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
     let writable = reason.map_or(Ok(()), Err);
     let mut state = app::AppState::new(&cfg, writable, host, std::time::Instant::now());
-    state.managed = sys::managed::detect();
+    app::update(&mut state, app::Msg::Managed(sys::managed::detect()));
     let audit = audit::AuditLog::new(audit::default_path(), audit::operator());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(tui::run(tui::Console { state, theme, ipvs, audit, interval: cfg.interval, ssh: cfg.ssh.clone() }))?;

@@ -5,16 +5,16 @@
 use std::io::{self, Stdout};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{Event, EventStream};
 use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::crossterm::{cursor, execute};
-use futures_util::StreamExt;
-use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::app::{update, AppState, Change, Command, Msg};
+use crate::app::{update, AppState, Change, Effect, Msg};
 use crate::audit::AuditLog;
 use crate::ipvs::IpvsHandle;
 use crate::ui::{self, Theme};
@@ -63,24 +63,22 @@ pub struct Console {
     pub ssh: crate::remote::SshConfig,
 }
 
-fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refreshing: &mut bool) -> bool {
+/// Start the work an effect asks for; false when the console should end.
+fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool {
     let (ipvs, audit) = (&con.ipvs, &con.audit);
-    match c {
-        Command::Quit => return false,
-        Command::Refresh => {
-            if !*refreshing {
-                *refreshing = true;
-                let (ipvs, tx) = (ipvs.clone(), tx.clone());
-                tokio::spawn(async move {
-                    let msg = match ipvs.run(super::ipvs::Backend::snapshot).await {
-                        Ok(s) => Msg::Snapshot(Box::new(s), Instant::now()),
-                        Err(e) => Msg::SnapshotFailed(e.to_string(), Instant::now()),
-                    };
-                    let _ = tx.send(msg);
-                });
-            }
+    match e {
+        Effect::Quit => return false,
+        Effect::Refresh => {
+            let (ipvs, tx) = (ipvs.clone(), tx.clone());
+            tokio::spawn(async move {
+                let msg = match ipvs.run(super::ipvs::Backend::snapshot).await {
+                    Ok(s) => Msg::Snapshot(Box::new(s), Instant::now()),
+                    Err(e) => Msg::SnapshotFailed(e.to_string(), Instant::now()),
+                };
+                let _ = tx.send(msg);
+            });
         }
-        Command::Apply { id, change } => {
+        Effect::Apply { id, change } => {
             let (ipvs, tx, audit) = (ipvs.clone(), tx.clone(), audit.clone());
             tokio::spawn(async move {
                 let result = ipvs
@@ -90,7 +88,7 @@ fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refre
                 let _ = tx.send(Msg::Done { id, result });
             });
         }
-        Command::SampleSys { roles_for } => {
+        Effect::SampleSys { roles_for } => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
                 let sample = crate::sys::nic::read_sample(std::path::Path::new("/"));
@@ -98,11 +96,11 @@ fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refre
                 let _ = tx.send(Msg::Sys(Box::new(sample), roles, Instant::now()));
             });
         }
-        Command::RunChecks(snap) => {
+        Effect::RunChecks(snap) => {
             let tx = tx.clone();
             let opts = crate::checks::CheckOptions {
                 ssh: Some(con.ssh.clone()),
-                nic: con.state.nic_policy.clone(),
+                nic: con.state.settings.nic_policy.clone(),
                 ..Default::default()
             };
             tokio::spawn(async move {
@@ -110,7 +108,7 @@ fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refre
                 let _ = tx.send(Msg::Checks(Box::new(report), Instant::now()));
             });
         }
-        Command::Save { path, rules } => {
+        Effect::Save { path, rules } => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
                 let r = std::fs::write(&path, rules).map_err(|e| e.to_string());
@@ -148,21 +146,23 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
-    let mut refreshing = false;
+    let size = terminal.size()?;
+    update(&mut c.state, Msg::Resize(size.width, size.height));
     terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
     loop {
         let mut msgs = Vec::new();
-        let mut cmds = Vec::new();
+        let mut effects = Vec::new();
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => msgs.push(Msg::Key(k)),
+                Some(Ok(Event::Resize(w, h))) => msgs.push(Msg::Resize(w, h)),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(anyhow::anyhow!("terminal input failed: {e}")),
                 None => msgs.push(Msg::Quit),
             },
             Some(m) = rx.recv() => msgs.push(m),
             _ = tick.tick() => msgs.push(Msg::Tick(Instant::now())),
-            _ = poll.tick() => cmds.push(Command::Refresh),
+            _ = poll.tick() => msgs.push(Msg::Poll),
             _ = sigterm.recv() => msgs.push(Msg::Quit),
             _ = sighup.recv() => msgs.push(Msg::Quit),
             _ = sigint.recv() => msgs.push(Msg::Quit),
@@ -171,13 +171,10 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
             msgs.push(m);
         }
         for m in msgs {
-            if matches!(m, Msg::Snapshot(..) | Msg::SnapshotFailed(..)) {
-                refreshing = false;
-            }
-            cmds.extend(update(&mut c.state, m));
+            effects.extend(update(&mut c.state, m));
         }
-        for cmd in cmds {
-            if !execute_cmd(cmd, &c, &tx, &mut refreshing) {
+        for e in effects {
+            if !run_effect(e, &c, &tx) {
                 return Ok(());
             }
         }

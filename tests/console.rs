@@ -3,8 +3,8 @@
 
 mod common;
 
+use lvstop::app::{update, Change, Effect, Focus, Layer, Msg};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use lvstop::app::{update, Change, Command, Focus, Layer, Msg};
 
 fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
@@ -14,9 +14,9 @@ fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
-fn apply_of(cmds: &[Command]) -> Option<&Change> {
+fn apply_of(cmds: &[Effect]) -> Option<&Change> {
     cmds.iter().find_map(|c| match c {
-        Command::Apply { change, .. } => Some(change),
+        Effect::Apply { change, .. } => Some(change),
         _ => None,
     })
 }
@@ -25,15 +25,15 @@ fn apply_of(cmds: &[Command]) -> Option<&Change> {
 fn weight_up_is_sent_at_once_and_can_be_undone() {
     let (mut st, _) = common::state(true);
     update(&mut st, code(KeyCode::Tab));
-    assert_eq!(st.focus, Focus::Dests);
+    assert_eq!(st.sel.focus, Focus::Dests);
     let cmds = update(&mut st, key('+'));
     let Some(Change::EditDest { before, after, .. }) = apply_of(&cmds) else { panic!("no apply: {cmds:?}") };
     assert_eq!((before.weight, after.weight), (3, 4));
     let id = match &cmds[0] {
-        Command::Apply { id, .. } => *id,
+        Effect::Apply { id, .. } => *id,
         _ => 0,
     };
-    assert_eq!(update(&mut st, Msg::Done { id, result: Ok(()) }), vec![Command::Refresh]);
+    assert_eq!(update(&mut st, Msg::Done { id, result: Ok(()) }), vec![Effect::Refresh]);
     // u sends the inverse without confirmation (raising a weight back is not dangerous).
     let cmds = update(&mut st, key('u'));
     let Some(Change::EditDest { after, .. }) = apply_of(&cmds) else { panic!("undo sent nothing: {cmds:?}") };
@@ -53,7 +53,7 @@ fn drain_needs_confirmation_and_restore_remembers_the_weight() {
     assert!(st.layers.is_empty());
     update(&mut st, key('d'));
     let cmds = update(&mut st, key('y'));
-    let Some(Command::Apply { id, change }) = cmds.first() else { panic!("not sent after y") };
+    let Some(Effect::Apply { id, change }) = cmds.first() else { panic!("not sent after y") };
     assert_eq!(change.kind(), "drain");
     update(&mut st, Msg::Done { id: *id, result: Ok(()) });
     // The kernel now reports weight 0; r restores 3.
@@ -108,7 +108,7 @@ fn read_only_has_no_write_commands_at_all() {
     }
     assert!(apply_of(&all).is_none(), "read-only produced a write: {all:?}");
     for a in lvstop::config::Action::ALL.iter().filter(|a| a.is_write()) {
-        assert!(st.keys.keys_of(*a).is_empty(), "{a:?} is bound in read-only mode");
+        assert!(st.settings.keys.keys_of(*a).is_empty(), "{a:?} is bound in read-only mode");
     }
 }
 
@@ -151,7 +151,7 @@ fn forms_validate_as_you_type() {
     }
     let Some(Layer::Form(f)) = st.layers.last() else { panic!("form closed") };
     let (field, msg) = f.error.clone().expect("weight error");
-    assert_eq!(f.fields[field].label, "weight");
+    assert_eq!(field, lvstop::app::form::FieldId::Weight);
     assert!(msg.contains("'70000'"), "{msg}");
     assert!(update(&mut st, code(KeyCode::Enter)).is_empty(), "an invalid form was submitted");
     for _ in 0..4 {
@@ -182,18 +182,19 @@ fn filter_sort_and_navigation() {
     update(&mut st, key('s'));
     update(&mut st, key('s'));
     update(&mut st, key('s'));
-    assert_eq!(st.sort, lvstop::app::SortCol::Inactive);
+    assert_eq!(st.table.sort(), (lvstop::app::SortCol::Inactive, false));
     update(&mut st, key('j'));
     update(&mut st, key('G'));
     assert_eq!(st.selected_service().map(|s| s.spec.key.to_string()).as_deref(), Some("FWM 7"));
-    assert_eq!(update(&mut st, key('q')), vec![Command::Quit]);
+    assert_eq!(update(&mut st, key('q')), vec![Effect::Quit]);
 }
 
 #[test]
 fn keepalived_managed_services_warn_before_any_edit() {
     let (mut st, _) = common::state(true);
     let key80 = common::snapshot().services[0].spec.key;
-    st.managed.insert(key80, "keepalived (/etc/keepalived/keepalived.conf)".into());
+    let managed = [(key80, "keepalived (/etc/keepalived/keepalived.conf)".to_string())].into();
+    update(&mut st, Msg::Managed(managed));
     update(&mut st, code(KeyCode::Tab));
     let cmds = update(&mut st, key('+'));
     assert!(cmds.is_empty(), "an edit of a managed service went out unconfirmed");
@@ -215,17 +216,127 @@ fn bottom_selects_the_last_realserver() {
 fn checks_run_on_the_first_snapshot_and_on_c() {
     let (mut st, _) = common::state(true);
     let now = st.now;
-    st.checks_at = None;
+    st.checks.at = None;
     let cmds = update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), now));
-    assert!(cmds.iter().any(|c| matches!(c, Command::RunChecks(_))), "{cmds:?}");
+    assert!(cmds.iter().any(|c| matches!(c, Effect::RunChecks(_))), "{cmds:?}");
     // Not again until the interval has passed.
     let cmds = update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), now));
-    assert!(!cmds.iter().any(|c| matches!(c, Command::RunChecks(_))));
+    assert!(!cmds.iter().any(|c| matches!(c, Effect::RunChecks(_))));
     let cmds = update(&mut st, key('c'));
     assert!(matches!(st.layers.last(), Some(Layer::Checks)));
-    assert!(cmds.iter().any(|c| matches!(c, Command::RunChecks(_))));
+    assert!(cmds.iter().any(|c| matches!(c, Effect::RunChecks(_))));
     // c again re-runs, any other key closes.
-    assert!(update(&mut st, key('c')).iter().any(|c| matches!(c, Command::RunChecks(_))));
+    assert!(update(&mut st, key('c')).iter().any(|c| matches!(c, Effect::RunChecks(_))));
     update(&mut st, key('x'));
     assert!(st.layers.is_empty());
+}
+
+#[test]
+fn every_realserver_action_targets_the_selected_realserver_and_only_with_the_realservers_focused() {
+    use lvstop::app::actions::{target_dest, SELECT_A_REALSERVER};
+    for k in ['+', '-', 'w', 'd', 'r', 'D'] {
+        // The services pane has the focus: nothing is targeted, whatever the key.
+        let (mut st, _) = common::state(true);
+        assert!(target_dest(&st).is_err());
+        assert!(update(&mut st, key(k)).is_empty(), "{k} acted from the services pane");
+        assert!(st.layers.is_empty(), "{k} opened {:?} from the services pane", st.layers.last());
+        assert_eq!(st.last_action.as_ref().map(|(t, _)| t.as_str()), Some(SELECT_A_REALSERVER), "{k}");
+        // The realservers pane has the focus: the selected (third) realserver is the target.
+        update(&mut st, code(KeyCode::Tab));
+        update(&mut st, key('j'));
+        update(&mut st, key('j'));
+        let (_, d) = target_dest(&st).expect("a target");
+        assert_eq!(d.spec.addr.to_string(), "198.51.100.13", "{k}");
+        let mut sent = update(&mut st, key(k));
+        if let Some(Layer::Confirm { .. }) = st.layers.last() {
+            sent.extend(update(&mut st, key('y')));
+        } else if let Some(Layer::Prompt { .. }) = st.layers.last() {
+            sent.extend(update(&mut st, key('9')));
+            sent.extend(update(&mut st, code(KeyCode::Enter)));
+        }
+        let targets: Vec<String> = match apply_of(&sent) {
+            Some(Change::EditDest { before, .. }) => vec![before.addr.to_string()],
+            Some(Change::Batch { changes, .. }) => changes
+                .iter()
+                .filter_map(|c| match c {
+                    Change::EditDest { before, .. } => Some(before.addr.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            other => {
+                // r on a realserver with no remembered weight says so and sends nothing.
+                assert_eq!(k, 'r', "{k} sent {other:?}");
+                assert!(st.last_action.as_ref().is_some_and(|(t, _)| t.contains("198.51.100.13")), "{k}");
+                continue;
+            }
+        };
+        assert!(!targets.is_empty() && targets.iter().all(|a| a == "198.51.100.13"), "{k}: {targets:?}");
+    }
+}
+
+#[test]
+fn locked_identity_fields_cannot_be_edited() {
+    use lvstop::app::form::FieldId;
+    let (mut st, _) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('e'));
+    let Some(Layer::Form(f)) = st.layers.last() else { panic!("no edit form") };
+    assert_eq!(f.focus, FieldId::Method, "the cursor starts on the first field that can change");
+    // Up from the first editable field wraps to the last, never onto address or port.
+    for _ in 0..20 {
+        update(&mut st, code(KeyCode::Up));
+        let Some(Layer::Form(f)) = st.layers.last() else { panic!("form closed") };
+        assert!(!matches!(f.focus, FieldId::Address | FieldId::Port), "the cursor reached {:?}", f.focus);
+    }
+    // Even with the cursor forced onto a locked field, no key edits it.
+    let Some(Layer::Form(f)) = st.layers.last_mut() else { panic!("form closed") };
+    f.focus = FieldId::Address;
+    update(&mut st, code(KeyCode::Backspace));
+    update(&mut st, Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    update(&mut st, key('9'));
+    let Some(Layer::Form(f)) = st.layers.last() else { panic!("form closed") };
+    assert_eq!(f.field(FieldId::Address).map(|x| x.value.as_str()), Some("198.51.100.11"));
+    // The change keeps the realserver's identity.
+    let cmds = update(&mut st, code(KeyCode::Enter));
+    let Some(Change::EditDest { before, after, .. }) = apply_of(&cmds) else { panic!("{cmds:?}") };
+    assert_eq!((before.addr, before.port), (after.addr, after.port));
+}
+
+#[test]
+fn overlay_keys_come_from_the_keymap() {
+    use lvstop::config::{Action, Key};
+    let (mut st, _) = common::state(true);
+    let k = |s: &str| Key::parse(s).expect("key");
+    st.settings.keys.rebind(Action::ConfirmYes, &[k("o")]);
+    st.settings.keys.rebind(Action::Submit, &[k("ctrl-s")]);
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('d'));
+    assert!(update(&mut st, key('y')).is_empty(), "y no longer confirms");
+    assert!(matches!(st.layers.last(), Some(Layer::Confirm { .. })));
+    assert!(apply_of(&update(&mut st, key('o'))).is_some(), "o confirms");
+    // In a prompt, Enter is no longer bound: it is not typed either, and ctrl-s applies.
+    update(&mut st, key('w'));
+    update(&mut st, code(KeyCode::Backspace));
+    update(&mut st, key('4'));
+    assert!(update(&mut st, code(KeyCode::Enter)).is_empty());
+    let cmds = update(&mut st, Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)));
+    let Some(Change::EditDest { after, .. }) = apply_of(&cmds) else { panic!("{cmds:?}") };
+    assert_eq!(after.weight, 4);
+}
+
+#[test]
+fn the_visible_rows_follow_the_snapshot_filter_and_sort() {
+    let (mut st, t0) = common::state(true);
+    assert_eq!(st.visible_services().len(), 3);
+    // A snapshot without the IPv6 service: the visible rows follow at once.
+    let mut snap = common::snapshot();
+    snap.services.remove(1);
+    update(&mut st, Msg::Snapshot(Box::new(snap), t0));
+    let shown: Vec<String> = st.visible_services().map(|s| s.spec.key.to_string()).collect();
+    assert_eq!(shown, vec!["TCP 198.51.100.100:80", "FWM 7"]);
+    // The selection is kept by identity when the rows around it change.
+    update(&mut st, key('G'));
+    update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), t0));
+    assert_eq!(st.selected_service().map(|s| s.spec.key.to_string()).as_deref(), Some("FWM 7"));
+    assert_eq!(st.selected_service_pos(), Some(2));
 }

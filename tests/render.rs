@@ -4,10 +4,10 @@
 
 mod common;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use lvstop::app::{update, AppState, Msg};
 use lvstop::ui::{render, Theme};
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
 fn draw(st: &AppState, w: u16, h: u16) -> String {
@@ -55,15 +55,12 @@ fn views() -> Vec<(&'static str, AppState)> {
     out.push(("read_only_help", st));
     let (st, _) = common::state(false);
     out.push(("read_only", st));
-    let (mut st, _) = common::state(true);
-    st.checks = Some(common::check_report());
     out.push(("checks_markers", common::state_with_checks()));
+    let (mut st, _) = common::state(true);
     keys(&mut st, &[Char('c')]);
-    st.checks = Some(common::check_report());
+    common::give_checks(&mut st, common::check_report());
     out.push(("checks_view", st));
-    let mut empty = common::state(true).0;
-    empty.snapshot = None;
-    out.push(("loading", empty));
+    out.push(("loading", common::loading_state()));
     out
 }
 
@@ -102,13 +99,14 @@ fn no_color_and_every_theme_render() {
 fn a_long_checks_view_scrolls_to_its_last_finding_and_back() {
     use KeyCode::{Char, Down, End, Home, Up};
     let (mut st, _) = common::state(true);
+    update(&mut st, Msg::Resize(80, 24));
     keys(&mut st, &[Char('c')]);
     let mut report = common::check_report();
     let model = report.findings[1].clone();
     for i in 0..30 {
         report.findings.push(lvstop::checks::Finding { subject: format!("finding number {i:02}"), ..model.clone() });
     }
-    st.checks = Some(report);
+    common::give_checks(&mut st, report);
     let first = draw(&st, 80, 24);
     assert!(first.contains("D-RS-OFFLINK") && !first.contains("finding number 29"), "{first}");
     assert!(first.contains("1/"), "the footer shows the position: {first}");

@@ -1,13 +1,17 @@
-//! Everything the console knows, owned by the main task.
+//! Everything the console knows, owned by the main task and grouped by
+//! concern: the settings, the table (with its visible rows derived once when
+//! the snapshot, the filter or the sort change), the selection, the changes in
+//! flight and their undo, the NIC panel and the checks view.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::change::Change;
-use super::form::Form;
+use super::layer::Layer;
+use super::table::TableView;
 use crate::config::{Config, Keymap, SparkSource};
-use crate::model::{Destination, Service, ServiceKey, Snapshot};
+use crate::model::{Destination, Service, ServiceKey};
 
 /// Which list has the cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,94 +20,6 @@ pub enum Focus {
     Services,
     /// The selected service's realservers.
     Dests,
-}
-
-/// Sort column of the services table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortCol {
-    /// Protocol, address, port (ipvsadm's order).
-    Address,
-    /// Scheduler name.
-    Scheduler,
-    /// ActiveConn.
-    Active,
-    /// InActConn.
-    Inactive,
-    /// Connections per second.
-    Cps,
-    /// Incoming packets per second.
-    Pps,
-    /// Incoming bytes per second.
-    Bps,
-}
-
-impl SortCol {
-    /// The next column (`s`).
-    #[must_use]
-    pub fn next(self) -> SortCol {
-        match self {
-            SortCol::Address => SortCol::Scheduler,
-            SortCol::Scheduler => SortCol::Active,
-            SortCol::Active => SortCol::Inactive,
-            SortCol::Inactive => SortCol::Cps,
-            SortCol::Cps => SortCol::Pps,
-            SortCol::Pps => SortCol::Bps,
-            SortCol::Bps => SortCol::Address,
-        }
-    }
-
-    /// Shown in the title.
-    pub fn name(self) -> &'static str {
-        match self {
-            SortCol::Address => "address",
-            SortCol::Scheduler => "scheduler",
-            SortCol::Active => "active",
-            SortCol::Inactive => "inactive",
-            SortCol::Cps => "cps",
-            SortCol::Pps => "pps",
-            SortCol::Bps => "bytes/s",
-        }
-    }
-}
-
-/// What a text prompt is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PromptKind {
-    /// `/` filter (applied as typed).
-    Filter,
-    /// `:` command line.
-    Command,
-    /// `w` exact weight of the selected realserver.
-    Weight,
-}
-
-/// An overlay that takes the keys while it is on top.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Layer {
-    /// The help screen.
-    Help,
-    /// The check findings.
-    Checks,
-    /// A change waiting for y/n.
-    Confirm {
-        /// The change.
-        change: Change,
-        /// A warning to show (e.g. managed by keepalived).
-        warning: Option<String>,
-        /// Whether this is an undo (its inverse is not pushed).
-        is_undo: bool,
-    },
-    /// An add/edit form.
-    Form(Form),
-    /// A one-line prompt.
-    Prompt {
-        /// What for.
-        kind: PromptKind,
-        /// Typed text.
-        text: String,
-        /// Validation error of the text, shown inline.
-        error: Option<String>,
-    },
 }
 
 /// Result of the last action.
@@ -119,29 +35,15 @@ pub enum Outcome {
     Info,
 }
 
-/// A change sent to the executor.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    /// The change.
-    pub change: Change,
-    /// Whether it undoes an earlier change.
-    pub is_undo: bool,
-}
+/// A realserver of a service, by identity: address and port.
+pub type DestId = (IpAddr, u16);
 
 /// A row in either table, for highlights.
-pub type RowId = (ServiceKey, Option<(IpAddr, u16)>);
+pub type RowId = (ServiceKey, Option<DestId>);
 
-/// The console's whole state.
-#[derive(Debug)]
-pub struct AppState {
-    /// The last snapshot.
-    pub snapshot: Option<Snapshot>,
-    /// When it arrived.
-    pub snapshot_at: Option<Instant>,
-    /// The last snapshot error, shown until the next success.
-    pub snapshot_error: Option<String>,
-    /// The time of the last message.
-    pub now: Instant,
+/// What the operator set, fixed for the session.
+#[derive(Debug, Clone)]
+pub struct Settings {
     /// Host name for the status line.
     pub host: String,
     /// Ok, or why lvstop is read-only.
@@ -154,48 +56,56 @@ pub struct AppState {
     pub flash_for: Duration,
     /// Sparkline source.
     pub spark: SparkSource,
+    /// How often the checks re-run.
+    pub check_every: Duration,
+    /// NIC thresholds and limits.
+    pub nic_policy: crate::sys::load::NicPolicy,
+}
+
+/// The selection, by identity (a refresh never moves it to another row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
     /// Which list has the cursor.
     pub focus: Focus,
-    /// Selected service.
-    pub sel_svc: Option<ServiceKey>,
-    /// Selected realserver of the selected service.
-    pub sel_dest: Option<(IpAddr, u16)>,
-    /// Sort column.
-    pub sort: SortCol,
-    /// Descending order.
-    pub sort_rev: bool,
-    /// Filter text (empty = all).
-    pub filter: String,
-    /// Overlays, top last.
-    pub layers: Vec<Layer>,
-    /// Recent sparkline values per service (oldest first).
-    pub history: HashMap<ServiceKey, VecDeque<u64>>,
-    /// When a row's weight or state last changed.
-    pub flashes: HashMap<RowId, Instant>,
-    /// Weights remembered by drain, for restore.
-    pub drained: HashMap<(ServiceKey, IpAddr, u16), u32>,
-    /// Inverses of applied changes, newest last.
-    pub undo: Vec<Change>,
-    /// The last action and its outcome.
-    pub last_action: Option<(String, Outcome)>,
-    /// Services managed by a daemon: key → "keepalived (/etc/keepalived/keepalived.conf)".
-    pub managed: HashMap<ServiceKey, String>,
+    /// The selected service (None: the first shown).
+    pub service: Option<ServiceKey>,
+    /// The selected realserver of that service (None: the first shown).
+    pub dest: Option<DestId>,
+}
+
+/// A change sent to the executor.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The change.
+    pub change: Change,
+    /// Whether it undoes an earlier change.
+    pub is_undo: bool,
+}
+
+/// Changes in flight, their undo, and the weights drains replaced.
+#[derive(Debug, Clone, Default)]
+pub struct Edits {
     /// Changes in flight by id.
     pub pending: HashMap<u64, Pending>,
-    /// Next change id.
-    pub next_id: u64,
-    /// Set when lvstop should exit.
-    pub quit: bool,
+    /// The id of the last change sent.
+    pub last_id: u64,
+    /// Inverses of applied changes, newest last.
+    pub undo: Vec<Change>,
+    /// Weights remembered by drain, for restore.
+    pub drained: HashMap<(ServiceKey, IpAddr, u16), u32>,
+}
+
+/// The director panel: interface load and its history.
+#[derive(Debug, Clone, Default)]
+pub struct NicPanel {
+    /// Whether the panel is shown.
+    pub show: bool,
     /// Director load from the last two interface samples.
     pub load: Option<crate::sys::load::DirectorLoad>,
     /// The previous interface sample and its time.
-    pub sys_prev: Option<(crate::sys::nic::SysSample, Instant)>,
+    pub prev: Option<(crate::sys::nic::SysSample, Instant)>,
     /// Recent max(rx, tx) packets/s per interface (oldest first).
-    pub nic_history: HashMap<String, VecDeque<f64>>,
-    /// Whether the director panel is shown.
-    pub show_nics: bool,
-    /// NIC thresholds and limits.
-    pub nic_policy: crate::sys::load::NicPolicy,
+    pub history: HashMap<String, VecDeque<f64>>,
     /// Which interfaces carry VIPs and reach realservers (looked up every 10 s
     /// or when the addresses change).
     pub roles: crate::sys::load::Roles,
@@ -203,16 +113,48 @@ pub struct AppState {
     pub roles_key: (Vec<IpAddr>, Vec<IpAddr>),
     /// When `roles` was looked up.
     pub roles_at: Option<Instant>,
-    /// The last LVS-DR check report.
-    pub checks: Option<crate::checks::CheckReport>,
-    /// First line shown in the checks view.
-    pub checks_scroll: u16,
-    /// The furthest the checks view can scroll, as last drawn (the view knows how its lines wrap).
-    pub checks_scroll_max: std::cell::Cell<u16>,
+}
+
+/// The LVS-DR checks: the last report, its row markers and the view's scroll.
+#[derive(Debug, Clone, Default)]
+pub struct ChecksView {
+    /// The last report.
+    pub report: Option<crate::checks::CheckReport>,
+    /// The worst finding per address and per service, built when the report arrives.
+    pub markers: super::markers::Markers,
     /// When the checks last ran (they re-run every `check_every`).
-    pub checks_at: Option<Instant>,
-    /// How often the checks re-run.
-    pub check_every: Duration,
+    pub at: Option<Instant>,
+    /// First line shown in the checks view.
+    pub scroll: u16,
+    /// The furthest the view can scroll at the terminal's size (set in `update`).
+    pub scroll_max: u16,
+}
+
+/// The console's whole state.
+#[derive(Debug)]
+pub struct AppState {
+    /// Fixed settings.
+    pub settings: Settings,
+    /// The time of the last message.
+    pub now: Instant,
+    /// The terminal's size (columns, rows).
+    pub viewport: (u16, u16),
+    /// The table and its derived visible rows.
+    pub table: TableView,
+    /// The selection.
+    pub sel: Selection,
+    /// Changes.
+    pub edits: Edits,
+    /// The director panel.
+    pub nics: NicPanel,
+    /// The checks view.
+    pub checks: ChecksView,
+    /// Overlays, top last.
+    pub layers: Vec<Layer>,
+    /// The last action and its outcome, for the status line.
+    pub last_action: Option<(String, Outcome)>,
+    /// Set when lvstop should exit.
+    pub quit: bool,
 }
 
 /// Sparkline history length.
@@ -223,132 +165,77 @@ impl AppState {
     pub fn new(config: &Config, writable: Result<(), String>, host: String, now: Instant) -> Self {
         let keys = if writable.is_ok() { config.keys.clone() } else { config.keys.read_only() };
         AppState {
-            snapshot: None,
-            snapshot_at: None,
-            snapshot_error: None,
+            settings: Settings {
+                host,
+                writable,
+                keys,
+                weight_step: config.weight_step,
+                flash_for: config.flash,
+                spark: config.sparkline,
+                check_every: config.check_interval,
+                nic_policy: config.nic.clone(),
+            },
             now,
-            host,
-            writable,
-            keys,
-            weight_step: config.weight_step,
-            flash_for: config.flash,
-            spark: config.sparkline,
-            focus: Focus::Services,
-            sel_svc: None,
-            sel_dest: None,
-            sort: SortCol::Address,
-            sort_rev: false,
-            filter: String::new(),
+            viewport: (80, 24),
+            table: TableView::default(),
+            sel: Selection { focus: Focus::Services, service: None, dest: None },
+            edits: Edits::default(),
+            nics: NicPanel { show: true, ..NicPanel::default() },
+            checks: ChecksView::default(),
             layers: Vec::new(),
-            history: HashMap::new(),
-            flashes: HashMap::new(),
-            drained: HashMap::new(),
-            undo: Vec::new(),
             last_action: None,
-            managed: HashMap::new(),
-            pending: HashMap::new(),
-            next_id: 1,
             quit: false,
-            load: None,
-            sys_prev: None,
-            nic_history: HashMap::new(),
-            show_nics: true,
-            nic_policy: config.nic.clone(),
-            roles: crate::sys::load::Roles::default(),
-            roles_key: (Vec::new(), Vec::new()),
-            roles_at: None,
-            checks: None,
-            checks_scroll: 0,
-            checks_scroll_max: std::cell::Cell::new(0),
-            checks_at: None,
-            check_every: config.check_interval,
         }
     }
 
     /// Whether changes are allowed.
     pub fn is_writable(&self) -> bool {
-        self.writable.is_ok()
-    }
-
-    fn matches(&self, s: &Service) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        let f = self.filter.to_ascii_lowercase();
-        let hit = |t: &str| t.to_ascii_lowercase().contains(&f);
-        hit(&s.spec.key.to_string())
-            || hit(&s.spec.scheduler)
-            || s.destinations.iter().any(|d| Self::dest_matches(d, &f))
-    }
-
-    fn dest_matches(d: &Destination, f: &str) -> bool {
-        d.spec.addr_port().to_ascii_lowercase().contains(f) || d.state().word().contains(f)
+        self.settings.writable.is_ok()
     }
 
     /// Services after the filter, in sort order.
-    pub fn visible_services(&self) -> Vec<&Service> {
-        let Some(snap) = &self.snapshot else {
-            return Vec::new();
-        };
-        let mut v: Vec<&Service> = snap.services.iter().filter(|s| self.matches(s)).collect();
-        match self.sort {
-            SortCol::Address => {}
-            SortCol::Scheduler => v.sort_by(|a, b| a.spec.scheduler.cmp(&b.spec.scheduler)),
-            SortCol::Active => v.sort_by_key(|s| std::cmp::Reverse(s.active_conns())),
-            SortCol::Inactive => v.sort_by_key(|s| std::cmp::Reverse(s.inact_conns())),
-            SortCol::Cps => v.sort_by_key(|s| std::cmp::Reverse(s.rates.cps)),
-            SortCol::Pps => v.sort_by_key(|s| std::cmp::Reverse(s.rates.inpps)),
-            SortCol::Bps => v.sort_by_key(|s| std::cmp::Reverse(s.rates.inbps)),
-        }
-        if self.sort_rev {
-            v.reverse();
-        }
-        v
+    pub fn visible_services(&self) -> impl ExactSizeIterator<Item = &Service> + '_ {
+        self.table.visible_services()
     }
 
-    /// The selected service, if visible.
+    /// The selected service (the first shown if none is chosen), if any is shown.
     pub fn selected_service(&self) -> Option<&Service> {
-        let vis = self.visible_services();
-        self.sel_svc.and_then(|k| vis.iter().find(|s| s.spec.key == k).copied()).or_else(|| vis.first().copied())
+        self.table.selected_service()
+    }
+
+    /// The position of the selected service among the visible ones.
+    pub fn selected_service_pos(&self) -> Option<usize> {
+        self.table.selected_pos()
     }
 
     /// The selected service's realservers after the filter.
-    pub fn visible_dests(&self) -> Vec<&Destination> {
-        let Some(s) = self.selected_service() else {
-            return Vec::new();
-        };
-        let f = self.filter.to_ascii_lowercase();
-        let own = f.is_empty()
-            || s.spec.key.to_string().to_ascii_lowercase().contains(&f)
-            || s.spec.scheduler.to_ascii_lowercase().contains(&f);
-        s.destinations.iter().filter(|d| own || Self::dest_matches(d, &f)).collect()
+    pub fn visible_dests(&self) -> impl ExactSizeIterator<Item = &Destination> + '_ {
+        self.table.visible_dests()
     }
 
-    /// The selected realserver, if any.
+    /// The selected realserver (the first shown if none is chosen), if any.
     pub fn selected_dest(&self) -> Option<&Destination> {
-        let vis = self.visible_dests();
-        self.sel_dest
-            .and_then(|k| vis.iter().find(|d| (d.spec.addr, d.spec.port) == k).copied())
-            .or_else(|| vis.first().copied())
+        self.table.selected_dest()
     }
 
-    /// The worst finding about a service or realserver address, if any (a host
-    /// that could not be read over ssh is not a finding about its configuration).
-    pub fn finding_for(&self, addr: &str) -> Option<crate::checks::Severity> {
-        let names = |text: &str| {
-            text.split_whitespace().any(|t| t == addr || t.strip_prefix(addr).is_some_and(|r| r.starts_with(':')))
-        };
-        self.checks
-            .as_ref()?
-            .findings
-            .iter()
-            .filter(|f| f.id != "R-UNREACHABLE" && (names(&f.subject) || names(&f.host)))
-            .map(|f| f.severity)
-            .max()
+    /// The position of the selected realserver among the visible ones.
+    pub fn selected_dest_pos(&self) -> Option<usize> {
+        self.table.selected_dest_pos()
     }
 
     /// Whether a row changed recently.
     pub fn is_flashing(&self, row: &RowId) -> bool {
-        self.flashes.get(row).is_some_and(|t| self.now.saturating_duration_since(*t) < self.flash_for)
+        self.table.flashes.get(row).is_some_and(|t| self.now.saturating_duration_since(*t) < self.settings.flash_for)
+    }
+
+    /// Derive the visible rows again after the snapshot, the filter or the sort changed.
+    pub(super) fn refilter(&mut self) {
+        self.table.refilter();
+        self.reselect();
+    }
+
+    /// Resolve the selection against the visible rows after it (or they) changed.
+    pub(super) fn reselect(&mut self) {
+        self.table.reselect(&self.sel);
     }
 }

@@ -6,9 +6,22 @@ use std::fmt;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+/// Where a key binding applies: the main view, a confirmation, or text entry
+/// (forms and prompts, where unbound printable keys are typed). The checks
+/// view scrolls with the main view's movement keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// The tables.
+    Main,
+    /// A change waiting for yes or no.
+    Confirm,
+    /// A form or a one-line prompt.
+    Input,
+}
+
 macro_rules! actions {
-    ($( $variant:ident, $name:literal, $write:literal, $desc:literal, [$($key:literal),*]; )*) => {
-        /// Everything a key can do in the main view.
+    ($( $variant:ident, $ctx:ident, $name:literal, $write:literal, $desc:literal, [$($key:literal),*]; )*) => {
+        /// Everything a key can do, in the main view and in the overlays.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Action { $( #[doc = $desc] $variant, )* }
 
@@ -27,38 +40,49 @@ macro_rules! actions {
 
             /// Default keys.
             pub fn default_keys(self) -> &'static [&'static str] { match self { $(Action::$variant => &[$($key),*],)* } }
+
+            /// Where its keys apply.
+            pub fn context(self) -> Context { match self { $(Action::$variant => Context::$ctx,)* } }
         }
     };
 }
 
 actions! {
-    Quit, "quit", false, "quit lvstop", ["q"];
-    Help, "help", false, "show this help", ["?", "f1"];
-    Up, "up", false, "select the previous row", ["up", "k"];
-    Down, "down", false, "select the next row", ["down", "j"];
-    PageUp, "page-up", false, "scroll a page up", ["pageup"];
-    PageDown, "page-down", false, "scroll a page down", ["pagedown"];
-    Top, "top", false, "select the first row", ["home", "g"];
-    Bottom, "bottom", false, "select the last row", ["end", "G"];
-    Focus, "focus", false, "switch between services and realservers", ["tab", "backtab", "enter"];
-    Filter, "filter", false, "filter by address, port, scheduler or state", ["/"];
-    Sort, "sort", false, "cycle the sort column", ["s"];
-    SortReverse, "sort-reverse", false, "reverse the sort order", ["S"];
-    Refresh, "refresh", false, "refresh now", ["ctrl-r", "f5"];
-    NicPanel, "nic-panel", false, "show or hide the director (interface load) panel", ["n"];
-    Checks, "checks", false, "show the LVS-DR check findings (and run the checks again)", ["c"];
-    Command, "command", false, "command line (:weight RIP N, :drain RIP, :restore RIP, :save FILE, :zero)", [":"];
-    WeightUp, "weight-up", true, "raise the realserver's weight by the step", ["+", "="];
-    WeightDown, "weight-down", true, "lower the realserver's weight by the step", ["-"];
-    WeightSet, "weight-set", true, "type an exact weight", ["w"];
-    Drain, "drain", true, "drain the realserver (weight 0, old weight remembered)", ["d"];
-    Restore, "restore", true, "restore a drained realserver's weight", ["r"];
-    DrainEverywhere, "drain-everywhere", true, "drain this realserver in every service", ["D"];
-    Add, "add", true, "add a service, or a realserver to the selected service", ["a"];
-    Edit, "edit", true, "edit the selected service or realserver", ["e"];
-    Delete, "delete", true, "delete the selected service or realserver", ["x", "delete"];
-    Zero, "zero", true, "zero the counters of the selected service", ["z"];
-    Undo, "undo", true, "undo the last change", ["u"];
+    Quit, Main, "quit", false, "quit lvstop", ["q"];
+    Help, Main, "help", false, "show this help", ["?", "f1"];
+    Up, Main, "up", false, "select the previous row", ["up", "k"];
+    Down, Main, "down", false, "select the next row", ["down", "j"];
+    PageUp, Main, "page-up", false, "scroll a page up", ["pageup"];
+    PageDown, Main, "page-down", false, "scroll a page down", ["pagedown", "space"];
+    Top, Main, "top", false, "select the first row", ["home", "g"];
+    Bottom, Main, "bottom", false, "select the last row", ["end", "G"];
+    Focus, Main, "focus", false, "switch between services and realservers", ["tab", "backtab", "enter"];
+    Filter, Main, "filter", false, "filter by address, port, scheduler or state", ["/"];
+    Sort, Main, "sort", false, "cycle the sort column", ["s"];
+    SortReverse, Main, "sort-reverse", false, "reverse the sort order", ["S"];
+    Refresh, Main, "refresh", false, "refresh now", ["ctrl-r", "f5"];
+    NicPanel, Main, "nic-panel", false, "show or hide the director (interface load) panel", ["n"];
+    Checks, Main, "checks", false, "show the LVS-DR check findings (and run the checks again)", ["c"];
+    CommandLine, Main, "command", false, "command line (:weight RIP N, :drain RIP, :restore RIP, :save FILE, :zero)", [":"];
+    WeightUp, Main, "weight-up", true, "raise the realserver's weight by the step", ["+", "="];
+    WeightDown, Main, "weight-down", true, "lower the realserver's weight by the step", ["-"];
+    WeightSet, Main, "weight-set", true, "type an exact weight", ["w"];
+    Drain, Main, "drain", true, "drain the realserver (weight 0, old weight remembered)", ["d"];
+    Restore, Main, "restore", true, "restore a drained realserver's weight", ["r"];
+    DrainEverywhere, Main, "drain-everywhere", true, "drain this realserver in every service", ["D"];
+    Add, Main, "add", true, "add a service, or a realserver to the selected service", ["a"];
+    Edit, Main, "edit", true, "edit the selected service or realserver", ["e"];
+    Delete, Main, "delete", true, "delete the selected service or realserver", ["x", "delete"];
+    Zero, Main, "zero", true, "zero the counters of the selected service", ["z"];
+    Undo, Main, "undo", true, "undo the last change", ["u"];
+    ConfirmYes, Confirm, "confirm", false, "apply the change shown", ["y", "Y", "enter"];
+    ConfirmNo, Confirm, "cancel", false, "cancel the change shown", ["n", "N", "q", "esc"];
+    Submit, Input, "submit", false, "apply the form or the prompt", ["enter"];
+    InputCancel, Input, "input-cancel", false, "close the form or the prompt without applying it", ["esc"];
+    NextField, Input, "next-field", false, "move to the next field of a form", ["tab", "down"];
+    PrevField, Input, "prev-field", false, "move to the previous field of a form", ["backtab", "up"];
+    DeleteChar, Input, "delete-char", false, "delete the character before the cursor", ["backspace"];
+    ClearField, Input, "clear-field", false, "clear the field or the prompt", ["ctrl-u"];
 }
 
 /// A key with modifiers, as written in the config file (`q`, `ctrl-r`, `f5`, `delete`).
@@ -133,6 +157,41 @@ impl Key {
         Ok(Key { code, ctrl, alt })
     }
 
+    /// The key as hints show it (`Enter`, `Shift-Tab`, `↑`, `Ctrl-R`, `y`).
+    pub fn label(&self) -> String {
+        let mut out = String::new();
+        if self.ctrl {
+            out.push_str("Ctrl-");
+        }
+        if self.alt {
+            out.push_str("Alt-");
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => out.push_str("Space"),
+            KeyCodeOrd::Char(c) => out.push(c),
+            KeyCodeOrd::F(n) => out.push_str(&format!("F{n}")),
+            KeyCodeOrd::Named(n) => out.push_str(match n {
+                "enter" => "Enter",
+                "esc" => "Esc",
+                "tab" => "Tab",
+                "backtab" => "Shift-Tab",
+                "backspace" => "Backspace",
+                "delete" => "Delete",
+                "insert" => "Insert",
+                "up" => "↑",
+                "down" => "↓",
+                "left" => "←",
+                "right" => "→",
+                "home" => "Home",
+                "end" => "End",
+                "pageup" => "PgUp",
+                "pagedown" => "PgDn",
+                other => other,
+            }),
+        }
+        out
+    }
+
     /// The key of a terminal event (shift is folded into the character).
     pub fn from_event(e: &KeyEvent) -> Option<Key> {
         let ctrl = e.modifiers.contains(KeyModifiers::CONTROL);
@@ -163,10 +222,10 @@ impl fmt::Display for Key {
     }
 }
 
-/// Key → action, plus the reverse for help.
+/// Key → action in each context, plus the reverse for help.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
-    bindings: BTreeMap<Key, Action>,
+    bindings: BTreeMap<(Context, Key), Action>,
 }
 
 impl Keymap {
@@ -176,7 +235,7 @@ impl Keymap {
         for a in Action::ALL {
             for k in a.default_keys() {
                 if let Ok(key) = Key::parse(k) {
-                    bindings.insert(key, *a);
+                    bindings.insert((a.context(), key), *a);
                 }
             }
         }
@@ -184,11 +243,12 @@ impl Keymap {
     }
 
     /// Give `keys` to `action` (an override from the config file). A key taken
-    /// from another action leaves that action its other keys; see [`Keymap::unbound`].
+    /// from another action of the same context leaves that action its other
+    /// keys; see [`Keymap::unbound`].
     pub fn rebind(&mut self, action: Action, keys: &[Key]) {
         self.bindings.retain(|_, a| *a != action);
         for k in keys {
-            self.bindings.insert(*k, action);
+            self.bindings.insert((action.context(), *k), action);
         }
     }
 
@@ -197,14 +257,37 @@ impl Keymap {
         Action::ALL.iter().copied().filter(|a| self.keys_of(*a).is_empty()).collect()
     }
 
-    /// The action bound to `key`.
+    /// The main view's action bound to `key`.
     pub fn action(&self, key: &Key) -> Option<Action> {
-        self.bindings.get(key).copied()
+        self.action_in(Context::Main, key)
+    }
+
+    /// The action bound to `key` in `context`.
+    pub fn action_in(&self, context: Context, key: &Key) -> Option<Action> {
+        self.bindings.get(&(context, *key)).copied()
+    }
+
+    /// The action a terminal key event means in `context`.
+    pub fn action_of(&self, context: Context, e: &KeyEvent) -> Option<Action> {
+        Key::from_event(e).and_then(|k| self.action_in(context, &k))
     }
 
     /// Keys bound to `action`, in a stable order.
     pub fn keys_of(&self, action: Action) -> Vec<Key> {
-        self.bindings.iter().filter(|(_, a)| **a == action).map(|(k, _)| *k).collect()
+        self.bindings.iter().filter(|(_, a)| **a == action).map(|((_, k), _)| *k).collect()
+    }
+
+    /// The key to show for `action` in hints: its first default key that is
+    /// still bound to it, else its first key, in the terminal's usual words.
+    pub fn label(&self, action: Action) -> String {
+        let bound = self.keys_of(action);
+        let primary = action
+            .default_keys()
+            .iter()
+            .filter_map(|k| Key::parse(k).ok())
+            .find(|k| bound.contains(k))
+            .or_else(|| bound.first().copied());
+        primary.map_or_else(|| "(unbound)".to_string(), |k| k.label())
     }
 
     /// The same keymap without write actions (read-only mode: they are not bound at all).
@@ -237,13 +320,19 @@ mod tests {
             assert!(!map.keys_of(*a).is_empty(), "{a:?} has no key");
             total += a.default_keys().len();
         }
-        assert_eq!(map.bindings.len(), total, "two actions share a default key");
+        assert_eq!(map.bindings.len(), total, "two actions of one context share a default key");
+        // The same key means different things in different contexts.
+        let enter = Key::parse("enter").expect("enter");
+        assert_eq!(map.action_in(Context::Main, &enter), Some(Action::Focus));
+        assert_eq!(map.action_in(Context::Confirm, &enter), Some(Action::ConfirmYes));
+        assert_eq!(map.action_in(Context::Input, &enter), Some(Action::Submit));
     }
 
     #[test]
     fn read_only_binds_no_write_action() {
         let ro = Keymap::defaults().read_only();
         assert!(ro.bindings.values().all(|a| !a.is_write()));
+        assert_eq!(ro.action_in(Context::Confirm, &Key::parse("y").expect("y")), Some(Action::ConfirmYes));
         assert_eq!(ro.action(&Key::parse("d").expect("d")), None);
         assert_eq!(ro.action(&Key::parse("q").expect("q")), Some(Action::Quit));
     }

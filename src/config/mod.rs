@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
-pub use keymap::{Action, Key, Keymap};
+pub use keymap::{Action, Context, Key, Keymap};
 
 /// The documented example, which must equal the defaults (tested).
 pub const EXAMPLE: &str = include_str!("../../assets/lvstop.example.toml");

@@ -223,7 +223,7 @@ impl NetlinkIpvs {
         for v in [t.tcp, t.tcp_fin, t.udp] {
             if v > MAX {
                 return Err(crate::model::ValidationError {
-                    field: "timeout",
+                    field: crate::model::SpecField::Timeout,
                     value: v.to_string(),
                     reason: format!("use 0 (unchanged) to {MAX} seconds"),
                 }

@@ -305,6 +305,11 @@ impl DestState {
 }
 
 impl Destination {
+    /// Its identity within a service: address and port.
+    pub fn id(&self) -> (IpAddr, u16) {
+        (self.spec.addr, self.spec.port)
+    }
+
     /// The realserver's state.
     pub fn state(&self) -> DestState {
         let conns = u64::from(self.active_conns) + u64::from(self.inact_conns);

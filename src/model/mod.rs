@@ -12,7 +12,7 @@ pub use dest::{DestSpec, DestState, Destination, ForwardMethod, TunnelCsum, Tunn
 pub use service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey, ServiceSpec};
 pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts};
 pub use stats::{Counters, Rates};
-pub use validate::ValidationError;
+pub use validate::{Field as SpecField, ValidationError, WEIGHT_MAX};
 
 use std::net::IpAddr;
 

@@ -19,7 +19,7 @@ fn weights_follow_ipvsadm() {
         assert!(DestSpec::new(ip("198.51.100.11"), 80, ForwardMethod::Route).weight(w).validate(&s).is_ok());
     }
     let e = DestSpec::new(ip("198.51.100.11"), 80, ForwardMethod::Route).weight(65536).validate(&s).expect_err("65536");
-    assert_eq!(e.field, "weight");
+    assert_eq!(e.field, crate::model::SpecField::Weight);
     assert_eq!(e.to_string(), "invalid weight '65536': use 0 to 65535 (0 drains the realserver)");
 }
 

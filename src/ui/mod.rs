@@ -1,5 +1,8 @@
-//! Rendering: a pure function of the state. Nothing here reads /proc, talks
-//! netlink or looks at the clock (`state.now` is the time).
+//! Rendering: a pure function of the state, which it reads and never writes.
+//! Nothing here reads /proc, talks netlink or looks at the clock (`state.now`
+//! is the time). One file per region: `rows` (the tables and the detail
+//! pane), `nics` (the director panel), `popups` (prompt, forms, confirmation,
+//! help) and `checks` (the checks view).
 //!
 //! ```text
 //! ┌ READ-ONLY banner (only when read-only) ───────────────────────────┐
@@ -8,9 +11,10 @@
 //! ┌ Realservers of <service> ───────────────┐┌ Detail ────────────────┐
 //! │ table of the selected service's RS      ││ every field (wide)     │
 //! status line: host · IPVS version · age · RW/READ-ONLY · last action
-//! overlays in z-order: prompt, form, confirm, help
+//! overlays in z-order (the stack's order): prompt, form, confirm, help, checks
 //! ```
 
+mod checks;
 pub mod format;
 mod nics;
 mod popups;
@@ -22,6 +26,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
+pub use checks::rows as checks_rows;
 pub use theme::{Slot, Theme};
 
 use crate::app::{AppState, Focus, Layer, Outcome};
@@ -34,7 +39,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
         return;
     }
     f.render_widget(Block::default().style(theme.slot(Slot::Base)), area);
-    let banner = u16::from(state.writable.is_err());
+    let banner = u16::from(state.settings.writable.is_err());
     let [top, nic_area, main, prompt, status] = Layout::vertical([
         Constraint::Length(banner),
         Constraint::Length(if area.height >= 20 { nics::height(state) } else { 0 }),
@@ -43,12 +48,12 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    if let Err(why) = &state.writable {
+    if let Err(why) = &state.settings.writable {
         f.render_widget(Paragraph::new(format!(" READ-ONLY: {why}")).style(theme.slot(Slot::ReadOnly)), top);
     }
     nics::render(state, theme, f, nic_area);
     // The services pane takes what its rows need, up to half; the realservers get the rest.
-    let want = state.visible_services().len() as u16 + 3;
+    let want = state.visible_services().len().min(usize::from(u16::MAX - 3)) as u16 + 3;
     let [svc_area, lower] =
         Layout::vertical([Constraint::Length(want.max(5).min((main.height / 2).max(1))), Constraint::Min(4)])
             .areas(main);
@@ -70,14 +75,15 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
 
 fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let base = theme.slot(Slot::StatusBar);
-    let mut spans = vec![Span::styled(format!(" {} ", state.host), base.patch(theme.slot(Slot::Title)))];
+    let mut spans = vec![Span::styled(format!(" {} ", state.settings.host), base.patch(theme.slot(Slot::Title)))];
     let version = state
+        .table
         .snapshot
         .as_ref()
         .and_then(|s| s.info)
         .map_or_else(|| "IPVS ?".into(), |i| format!("IPVS {}", i.version()));
     spans.push(Span::styled(format!("│ {version} "), base));
-    let age = match (state.snapshot_at, &state.snapshot_error) {
+    let age = match (state.table.at, &state.table.error) {
         (_, Some(e)) => Span::styled(format!("│ refresh failed: {e} "), base.patch(theme.slot(Slot::Error))),
         (Some(t), None) => {
             Span::styled(format!("│ {:.1}s ago ", state.now.saturating_duration_since(t).as_secs_f64()), base)
@@ -85,19 +91,19 @@ fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         (None, None) => Span::styled("│ loading… ".to_string(), base),
     };
     spans.push(age);
-    spans.push(match &state.writable {
+    spans.push(match &state.settings.writable {
         Ok(()) => Span::styled("│ RW ".to_string(), base),
         Err(_) => Span::styled("│ READ-ONLY ".to_string(), base.patch(theme.slot(Slot::Warning))),
     });
-    let focus = if state.focus == Focus::Services { "services" } else { "realservers" };
+    let focus = if state.sel.focus == Focus::Services { "services" } else { "realservers" };
     spans.push(Span::styled(
-        format!("│ {focus} · sort {}{} ", state.sort.name(), if state.sort_rev { " ↑" } else { "" }),
+        format!("│ {focus} · sort {}{} ", state.table.sort.name(), if state.table.sort_rev { " ↑" } else { "" }),
         base,
     ));
-    if !state.filter.is_empty() {
-        spans.push(Span::styled(format!("│ filter '{}' ", state.filter), base.patch(theme.slot(Slot::Warning))));
+    if !state.table.filter.is_empty() {
+        spans.push(Span::styled(format!("│ filter '{}' ", state.table.filter), base.patch(theme.slot(Slot::Warning))));
     }
-    if let Some(n) = state.load.as_ref().and_then(|l| l.worst()) {
+    if let Some(n) = state.nics.load.as_ref().and_then(|l| l.worst()) {
         let pct = nics::percent(n).unwrap_or(0.0);
         let slot = if n.level == crate::sys::load::Level::Critical { Slot::Error } else { Slot::Warning };
         spans.push(Span::styled(

@@ -13,11 +13,11 @@ use crate::sys::load::{Level, NicLoad};
 
 /// Rows the panel wants (0 when hidden or nothing to show).
 pub fn height(state: &AppState) -> u16 {
-    if !state.show_nics {
+    if !state.nics.show {
         return 0;
     }
-    match &state.load {
-        Some(l) => (l.shown(state.nic_policy.show_idle).len().min(6) as u16) + 3,
+    match &state.nics.load {
+        Some(l) => (l.shown(state.settings.nic_policy.show_idle).len().min(6) as u16) + 3,
         None => 0,
     }
 }
@@ -70,7 +70,7 @@ fn role(n: &NicLoad) -> String {
 
 /// Draw the panel into `area`.
 pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
-    let Some(load) = &state.load else { return };
+    let Some(load) = &state.nics.load else { return };
     let mut title = String::from(" Director");
     if let (Some(c), Some(s)) = (load.cpu_percent, load.softirq_percent) {
         title.push_str(&format!(" · CPU {c:.1}% · softirq {s:.1}%"));
@@ -79,7 +79,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let wide = area.width >= 120;
     let gauge_w: usize = if wide { 14 } else { 8 };
     let rows: Vec<Row> = load
-        .shown(state.nic_policy.show_idle)
+        .shown(state.settings.nic_policy.show_idle)
         .into_iter()
         .take(6)
         .map(|n| {
@@ -121,7 +121,8 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             }
             if wide {
                 let hist = state
-                    .nic_history
+                    .nics
+                    .history
                     .get(&n.name)
                     .map(|h| sparkline(h.iter().map(|v| v.round() as u64), 40))
                     .unwrap_or_default();

@@ -8,15 +8,17 @@ use ratatui::Frame;
 use super::theme::{Slot, Theme};
 use crate::app::form::Form;
 use crate::app::{AppState, Layer, PromptKind};
-use crate::config::Action;
+use crate::config::{Action, Context, Keymap};
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+/// A `w`×`h` rectangle in the middle of `area` (clipped to it).
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
-fn popup<'a>(title: &str, theme: &Theme) -> Block<'a> {
+/// The frame of an overlay.
+pub fn popup<'a>(title: &str, theme: &Theme) -> Block<'a> {
     Block::bordered()
         .title(Span::styled(format!(" {title} "), theme.slot(Slot::TitleFocused)))
         .border_style(theme.slot(Slot::BorderFocused))
@@ -40,7 +42,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                 }
                 f.render_widget(Paragraph::new(Line::from(spans)), prompt_area);
             }
-            Layer::Form(form) => draw_form(form, theme, f, area),
+            Layer::Form(form) => draw_form(form, &state.settings.keys, theme, f, area),
             Layer::Confirm { change, warning, .. } => {
                 let (before, after) = change.before_after();
                 let mut lines = vec![
@@ -57,10 +59,11 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                     lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.slot(Slot::Warning))));
                 }
                 lines.push(Line::from(""));
+                let keys = &state.settings.keys;
                 lines.push(Line::from(vec![
-                    Span::styled("y", theme.slot(Slot::HelpKey)),
+                    Span::styled(keys.label(Action::ConfirmYes), theme.slot(Slot::HelpKey)),
                     Span::raw(" apply   "),
-                    Span::styled("n", theme.slot(Slot::HelpKey)),
+                    Span::styled(keys.label(Action::ConfirmNo), theme.slot(Slot::HelpKey)),
                     Span::raw(" cancel"),
                 ]));
                 let r = centered(area, 90, lines.len() as u16 + 2);
@@ -68,15 +71,15 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                 f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup("Confirm", theme)), r);
             }
             Layer::Help => draw_help(state, theme, f, area),
-            Layer::Checks => draw_checks(state, theme, f, area),
+            Layer::Checks => super::checks::render(state, theme, f, area),
         }
     }
 }
 
-fn draw_form(form: &Form, theme: &Theme, f: &mut Frame, area: Rect) {
+fn draw_form(form: &Form, keys: &Keymap, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
-    for (i, fld) in form.fields.iter().enumerate() {
-        let focused = i == form.focus;
+    for fld in &form.fields {
+        let focused = fld.id == form.focus;
         let label = Span::styled(
             format!("{:>16} ", fld.label),
             if focused { theme.slot(Slot::HelpKey) } else { theme.slot(Slot::Dim) },
@@ -91,18 +94,24 @@ fn draw_form(form: &Form, theme: &Theme, f: &mut Frame, area: Rect) {
             lines.push(Line::from(Span::styled(format!("{:>17}{}", "", fld.hint), theme.slot(Slot::Dim))));
         }
         if let Some((at, e)) = &form.error {
-            if *at == i {
+            if *at == fld.id {
                 lines.push(Line::from(Span::styled(format!("{:>17}{e}", ""), theme.slot(Slot::Error))));
             }
         }
     }
     lines.push(Line::from(""));
+    let first = if form.error.is_none() {
+        format!("{} apply", keys.label(Action::Submit))
+    } else {
+        "fix the field in red".to_string()
+    };
     lines.push(Line::from(Span::styled(
-        if form.error.is_none() {
-            "Enter apply · Esc cancel · Tab/↑↓ move"
-        } else {
-            "fix the field in red · Esc cancel · Tab/↑↓ move"
-        },
+        format!(
+            "{first} · {} cancel · {}/{} move",
+            keys.label(Action::InputCancel),
+            keys.label(Action::NextField),
+            keys.label(Action::PrevField)
+        ),
         theme.slot(Slot::Dim),
     )));
     let r = centered(area, 96, lines.len() as u16 + 2);
@@ -112,8 +121,8 @@ fn draw_form(form: &Form, theme: &Theme, f: &mut Frame, area: Rect) {
 
 fn draw_help(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
-    for a in Action::ALL {
-        let keys = state.keys.keys_of(*a);
+    for a in Action::ALL.iter().filter(|a| a.context() == Context::Main) {
+        let keys = state.settings.keys.keys_of(*a);
         if keys.is_empty() {
             continue;
         }
@@ -133,53 +142,4 @@ fn draw_help(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, r);
     let [inner] = Layout::vertical([Constraint::Min(0)]).areas(r);
     f.render_widget(Paragraph::new(lines).block(popup("Help", theme)), inner);
-}
-
-fn draw_checks(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
-    use crate::checks::Severity;
-    let mut lines = Vec::new();
-    match &state.checks {
-        None => lines.push(Line::from(Span::styled("running the checks…", theme.slot(Slot::Dim)))),
-        Some(r) => {
-            if r.findings.is_empty() {
-                lines.push(Line::from(Span::styled("no findings", theme.slot(Slot::Ok))));
-            }
-            for fd in &r.findings {
-                let slot = match fd.severity {
-                    Severity::Error => Slot::Error,
-                    Severity::Warning => Slot::Warning,
-                    Severity::Info => Slot::Dim,
-                };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{:<8}", fd.severity.label()), theme.slot(slot)),
-                    Span::styled(format!("{:<17}", fd.id), theme.slot(Slot::HelpKey)),
-                    Span::raw(format!("{}: {}", fd.host, fd.message)),
-                ]));
-                lines.push(Line::from(Span::styled(
-                    format!("{:>25}read {} = {}", "", fd.subject, fd.value),
-                    theme.slot(Slot::Dim),
-                )));
-                lines.push(Line::from(Span::styled(format!("{:>25}fix  {}", "", fd.fix), theme.slot(Slot::Dim))));
-            }
-            for s in &r.skipped {
-                lines.push(Line::from(Span::styled(format!("skipped: {s}"), theme.slot(Slot::Dim))));
-            }
-        }
-    }
-    let width = area.width.saturating_sub(4);
-    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
-    // Wrapped rows inside the borders; scrolling stops when the last one is at the bottom.
-    let rows = u16::try_from(para.line_count(width.saturating_sub(2))).unwrap_or(u16::MAX);
-    let r = centered(area, width, rows.saturating_add(2).min(area.height));
-    let max = rows.saturating_sub(r.height.saturating_sub(2));
-    state.checks_scroll_max.set(max);
-    let scroll = state.checks_scroll.min(max);
-    let more = if max > 0 {
-        format!(" {}/{} ↑↓ PgUp PgDn ·", scroll.saturating_add(1), max.saturating_add(1))
-    } else {
-        String::new()
-    };
-    let footer = Span::styled(format!("{more} c runs again · other keys close "), theme.slot(Slot::Dim));
-    f.render_widget(Clear, r);
-    f.render_widget(para.scroll((scroll, 0)).block(popup("LVS-DR checks", theme).title_bottom(footer)), r);
 }

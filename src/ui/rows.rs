@@ -48,22 +48,24 @@ fn svc_sched(s: &Service) -> String {
 pub fn service_row<'a>(state: &AppState, s: &Service, theme: &Theme, spark_w: usize, wide: bool) -> Row<'a> {
     let in_service = s.destinations.iter().filter(|d| d.spec.weight > 0).count();
     let mut name = s.spec.key.to_string();
-    if state.managed.contains_key(&s.spec.key) {
+    if state.table.managed.contains_key(&s.spec.key) {
         name.push_str(" ⚙");
     }
-    let addr = match s.spec.key {
-        crate::model::ServiceKey::Addr { addr, .. } => addr.to_string(),
-        crate::model::ServiceKey::Fwmark { mark, .. } => format!("FWM {mark}"),
+    let markers = &state.checks.markers;
+    let vip = match s.spec.key {
+        crate::model::ServiceKey::Addr { addr, .. } => markers.addr(addr),
+        crate::model::ServiceKey::Fwmark { .. } => None,
     };
-    let worst = std::iter::once(state.finding_for(&addr))
-        .chain(s.destinations.iter().map(|d| state.finding_for(&d.spec.addr.to_string())))
+    let worst = [vip, markers.service(&s.spec.key)]
+        .into_iter()
+        .chain(s.destinations.iter().map(|d| markers.addr(d.spec.addr)))
         .flatten()
         .max();
     if worst.is_some_and(|w| w >= crate::checks::Severity::Warning) {
         name.push_str(" !");
     }
     let name_style = if state.is_flashing(&(s.spec.key, None)) { theme.slot(Slot::Changed) } else { Style::default() };
-    let hist = state.history.get(&s.spec.key);
+    let hist = state.table.history.get(&s.spec.key);
     let spark = hist.map(|h| sparkline(h.iter().copied(), spark_w)).unwrap_or_default();
     let mut cells = vec![
         Cell::from(name).style(name_style),
@@ -83,20 +85,22 @@ pub fn service_row<'a>(state: &AppState, s: &Service, theme: &Theme, spark_w: us
 
 /// Draw the services table.
 pub fn services(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
-    let vis = state.visible_services();
-    let total = state.snapshot.as_ref().map_or(0, |s| s.services.len());
-    let title = if vis.len() == total {
-        format!(" Services ({total}) ")
-    } else {
-        format!(" Services ({} of {total}) ", vis.len())
-    };
-    let focused = state.focus == Focus::Services;
+    let shown = state.visible_services().len();
+    let total = state.table.total();
+    let title =
+        if shown == total { format!(" Services ({total}) ") } else { format!(" Services ({shown} of {total}) ") };
+    let focused = state.sel.focus == Focus::Services;
     let wide = area.width >= 110;
-    let sel = state.selected_service().and_then(|s| vis.iter().position(|v| v.spec.key == s.spec.key));
-    let (start, end) = window(vis.len(), sel, area.height.saturating_sub(3) as usize);
+    let sel = state.selected_service_pos();
+    let (start, end) = window(shown, sel, area.height.saturating_sub(3) as usize);
     let fixed: u16 = if wide { 24 + 18 + 5 + 7 + 7 + 6 + 7 + 8 + 10 } else { 24 + 14 + 5 + 6 + 6 + 5 + 6 + 8 };
     let spark_w = area.width.saturating_sub(fixed).clamp(4, 60) as usize;
-    let rows: Vec<Row> = vis[start..end].iter().map(|s| service_row(state, s, theme, spark_w, wide)).collect();
+    let rows: Vec<Row> = state
+        .visible_services()
+        .skip(start)
+        .take(end - start)
+        .map(|s| service_row(state, s, theme, spark_w, wide))
+        .collect();
     let mut header = vec!["Service", "Sched", "RS", "Active", "InAct", "CPS", "InPPS"];
     let mut widths = vec![
         Constraint::Length(24),
@@ -111,7 +115,7 @@ pub fn services(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         header.push("In B/s");
         widths.push(Constraint::Length(8));
     }
-    header.push(match state.spark {
+    header.push(match state.settings.spark {
         crate::config::SparkSource::Cps => "CPS history",
         crate::config::SparkSource::Pps => "PPS history",
     });
@@ -122,8 +126,8 @@ pub fn services(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .row_highlight_style(if focused { theme.slot(Slot::Selected) } else { Style::default() });
     let mut ts = TableState::default().with_selected(sel.map(|s| s - start));
     f.render_stateful_widget(table, area, &mut ts);
-    if vis.is_empty() {
-        let msg = match (&state.snapshot, state.filter.is_empty()) {
+    if shown == 0 {
+        let msg = match (&state.table.snapshot, state.table.filter.is_empty()) {
             (None, _) => "waiting for the first snapshot…",
             (Some(_), false) => "no service matches the filter (Esc in / clears it)",
             (Some(_), true) => "no virtual service: press a to add one",
@@ -160,7 +164,7 @@ pub fn dest_row<'a>(
     share_w: usize,
     narrow: bool,
 ) -> Row<'a> {
-    let flashing = state.is_flashing(&(svc.spec.key, Some((d.spec.addr, d.spec.port))));
+    let flashing = state.is_flashing(&(svc.spec.key, Some(d.id())));
     let changed = |st: Style| {
         if flashing {
             theme.slot(Slot::Changed)
@@ -183,7 +187,7 @@ pub fn dest_row<'a>(
         },
     };
     let mut rip = d.spec.addr_port();
-    if state.finding_for(&d.spec.addr.to_string()).is_some_and(|w| w >= crate::checks::Severity::Warning) {
+    if state.checks.markers.addr(d.spec.addr).is_some_and(|w| w >= crate::checks::Severity::Warning) {
         rip.push_str(" !");
     }
     let mut cells = vec![
@@ -208,20 +212,17 @@ pub fn dest_row<'a>(
 
 /// Draw the selected service's realservers.
 pub fn dests(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
-    let focused = state.focus == Focus::Dests;
+    let focused = state.sel.focus == Focus::Dests;
     let Some(svc) = state.selected_service() else {
         f.render_widget(block(" Realservers ".into(), focused, theme), area);
         return;
     };
-    let vis = state.visible_dests();
     let mut title = format!(" Realservers of {} ", svc.spec.key);
-    if let Some(by) = state.managed.get(&svc.spec.key) {
+    if let Some(by) = state.table.managed.get(&svc.spec.key) {
         title.push_str(&format!("· managed by {by} "));
     }
-    let sel = state
-        .selected_dest()
-        .and_then(|d| vis.iter().position(|v| v.spec.addr == d.spec.addr && v.spec.port == d.spec.port));
-    let (start, end) = window(vis.len(), sel, area.height.saturating_sub(3) as usize);
+    let sel = state.selected_dest_pos();
+    let (start, end) = window(state.visible_dests().len(), sel, area.height.saturating_sub(3) as usize);
     let narrow = area.width < 110;
     let (widths, header): (Vec<Constraint>, Vec<&str>) = if narrow {
         (
@@ -237,7 +238,12 @@ pub fn dests(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     // Borders, fixed columns and one space between columns; the rest is the share bar and its percentage.
     let fixed: u16 = if narrow { 2 + 62 + 7 } else { 2 + 95 + 10 };
     let share_w = (area.width.saturating_sub(fixed + 5) as usize).clamp(1, 20);
-    let rows: Vec<Row> = vis[start..end].iter().map(|d| dest_row(state, svc, d, theme, share_w, narrow)).collect();
+    let rows: Vec<Row> = state
+        .visible_dests()
+        .skip(start)
+        .take(end - start)
+        .map(|d| dest_row(state, svc, d, theme, share_w, narrow))
+        .collect();
     let mut widths = widths;
     widths.push(Constraint::Length(share_w as u16 + 5));
     let table = Table::new(rows, widths)
@@ -257,14 +263,14 @@ fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {
 pub fn detail(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     let svc = state.selected_service();
-    let dest = if state.focus == Focus::Dests { state.selected_dest() } else { None };
+    let dest = if state.sel.focus == Focus::Dests { state.selected_dest() } else { None };
     let title = match (svc, dest) {
         (Some(s), Some(d)) => {
             let ds = &d.spec;
             lines.push(kv("forward", ds.forward.name().into(), theme));
             lines.push(kv("weight", ds.weight.to_string(), theme));
             lines.push(kv("state", state_text(d, false), theme));
-            if let Some(w) = state.drained.get(&(s.spec.key, ds.addr, ds.port)) {
+            if let Some(w) = state.edits.drained.get(&(s.spec.key, ds.addr, ds.port)) {
                 lines.push(kv("drained from", format!("weight {w} (r restores)"), theme));
             }
             lines.push(kv("thresholds", format!("upper {} lower {}", ds.u_thresh, ds.l_thresh), theme));

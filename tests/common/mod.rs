@@ -74,12 +74,23 @@ pub fn snapshot() -> Snapshot {
 
 /// A state holding the snapshot, as of `t0`.
 pub fn state(writable: bool) -> (AppState, Instant) {
+    build(writable, true)
+}
+
+/// The same state before its first snapshot arrived.
+pub fn loading_state() -> AppState {
+    build(true, false).0
+}
+
+fn build(writable: bool, with_snapshots: bool) -> (AppState, Instant) {
     let t0 = Instant::now();
     let w = if writable { Ok(()) } else { Err("started with --read-only".to_string()) };
     let mut st = AppState::new(&Config::default(), w, "director1".into(), t0);
-    lvstop::app::update(&mut st, lvstop::app::Msg::Snapshot(Box::new(snapshot()), t0));
+    if with_snapshots {
+        lvstop::app::update(&mut st, lvstop::app::Msg::Snapshot(Box::new(snapshot()), t0));
+    }
     // A second snapshot builds a little history for the sparklines.
-    for i in 1..=5u64 {
+    for i in (1..=5u64).filter(|_| with_snapshots) {
         let mut s = snapshot();
         s.services[0].rates.cps = 100 + i * 10;
         lvstop::app::update(&mut st, lvstop::app::Msg::Snapshot(Box::new(s), t0 + Duration::from_secs(i * 60)));
@@ -90,8 +101,16 @@ pub fn state(writable: bool) -> (AppState, Instant) {
         update_sys(&mut st, t0 + Duration::from_secs(i * 60), i);
     }
     st.now = t0 + Duration::from_secs(300);
-    st.snapshot_at = Some(st.now);
+    if with_snapshots {
+        st.table.at = Some(st.now);
+    }
     (st, t0)
+}
+
+/// Give the state a check report, as the checks worker does.
+pub fn give_checks(st: &mut AppState, report: lvstop::checks::CheckReport) {
+    let now = st.now;
+    lvstop::app::update(st, lvstop::app::Msg::Checks(Box::new(report), now));
 }
 
 fn sys_sample(i: u64) -> SysSample {
@@ -173,7 +192,7 @@ pub fn check_report() -> lvstop::checks::CheckReport {
 /// The realservers view with findings marked.
 pub fn state_with_checks() -> AppState {
     let (mut st, _) = state(true);
-    st.checks = Some(check_report());
+    give_checks(&mut st, check_report());
     lvstop::app::update(
         &mut st,
         lvstop::app::Msg::Key(ratatui::crossterm::event::KeyEvent::new(

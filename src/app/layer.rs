@@ -1,0 +1,230 @@
+//! Overlays. Only the top one takes keys; each handles its own keys (from the
+//! keymap) and answers what happens next: it stays, it closes, or it asks the
+//! console for something ([`Intent`]) and stays or closes.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::change::Change;
+use super::cmdline::{self, CmdLine};
+use super::form::{Form, FormEvent};
+use crate::config::{Action, Context, Keymap};
+
+/// What a text prompt is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `/` filter (applied as typed).
+    Filter,
+    /// `:` command line.
+    Command,
+    /// `w` exact weight of the selected realserver.
+    Weight,
+}
+
+/// An overlay that takes the keys while it is on top.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layer {
+    /// The help screen.
+    Help,
+    /// The check findings.
+    Checks,
+    /// A change waiting for yes or no.
+    Confirm {
+        /// The change.
+        change: Change,
+        /// A warning to show (e.g. managed by keepalived).
+        warning: Option<String>,
+        /// Whether this is an undo (its inverse is not pushed).
+        is_undo: bool,
+    },
+    /// An add/edit form.
+    Form(Form),
+    /// A one-line prompt.
+    Prompt {
+        /// What for.
+        kind: PromptKind,
+        /// Typed text.
+        text: String,
+        /// Validation error of the text, shown inline.
+        error: Option<String>,
+    },
+}
+
+/// Where to scroll the checks view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scroll {
+    /// By this many lines (negative: up).
+    By(i32),
+    /// To the first line.
+    Top,
+    /// To the last page.
+    Bottom,
+}
+
+/// What an overlay asks of the console.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intent {
+    /// Send a confirmed change.
+    Send {
+        /// The change.
+        change: Change,
+        /// Whether it undoes an earlier change.
+        is_undo: bool,
+    },
+    /// The operator declined a change.
+    Cancelled(Change),
+    /// A form produced a change (confirmed first if it needs it).
+    Submit(Change),
+    /// Filter the tables by this text.
+    Filter(String),
+    /// Set the selected realserver's weight.
+    Weight(u32),
+    /// Run a command line.
+    CmdLine(CmdLine),
+    /// Run the checks again.
+    RunChecks,
+    /// Scroll the checks view.
+    Scroll(Scroll),
+}
+
+/// An overlay's answer to a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// Whether the overlay closes.
+    pub close: bool,
+    /// What it asks of the console.
+    pub intent: Option<Intent>,
+}
+
+impl Reply {
+    /// Stay open, ask nothing.
+    pub fn stay() -> Self {
+        Reply { close: false, intent: None }
+    }
+
+    /// Close, ask nothing.
+    pub fn close() -> Self {
+        Reply { close: true, intent: None }
+    }
+
+    /// Close and ask.
+    pub fn emit(intent: Intent) -> Self {
+        Reply { close: true, intent: Some(intent) }
+    }
+
+    /// Stay open and ask.
+    pub fn emit_and_stay(intent: Intent) -> Self {
+        Reply { close: false, intent: Some(intent) }
+    }
+}
+
+/// The longest prompt text kept.
+const PROMPT_MAX: usize = 200;
+
+/// An exact weight as typed in the `w` prompt.
+pub fn weight_of(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|w| *w <= crate::model::WEIGHT_MAX)
+        .ok_or_else(|| format!("invalid weight '{}': use 0 to {}", text.trim(), crate::model::WEIGHT_MAX))
+}
+
+/// How a text-entry key edits a line: typed, deleted, cleared, or not an edit.
+pub(super) enum Edit {
+    /// The text changed.
+    Changed,
+    /// The key is not an edit of the text.
+    Other(Option<Action>),
+}
+
+/// Apply a text-entry key to `text` (at most `max` bytes): the keymap's input
+/// actions first, then printable characters are typed. `locked` text never changes.
+pub(super) fn edit_text(text: &mut String, k: &KeyEvent, keys: &Keymap, max: usize, locked: bool) -> Edit {
+    match keys.action_of(Context::Input, k) {
+        Some(Action::DeleteChar) => {
+            if !locked {
+                text.pop();
+            }
+            Edit::Changed
+        }
+        Some(Action::ClearField) => {
+            if !locked {
+                text.clear();
+            }
+            Edit::Changed
+        }
+        Some(a) => Edit::Other(Some(a)),
+        None => match k.code {
+            KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                if !locked && text.len() + c.len_utf8() <= max {
+                    text.push(c);
+                }
+                Edit::Changed
+            }
+            _ => Edit::Other(None),
+        },
+    }
+}
+
+impl Layer {
+    /// Handle a key on top of the stack.
+    pub fn on_key(&mut self, k: &KeyEvent, keys: &Keymap) -> Reply {
+        match self {
+            Layer::Help => Reply::close(),
+            Layer::Checks => match keys.action_of(Context::Main, k) {
+                Some(Action::Checks) => Reply::emit_and_stay(Intent::RunChecks),
+                Some(Action::Up) => Reply::emit_and_stay(Intent::Scroll(Scroll::By(-1))),
+                Some(Action::Down) => Reply::emit_and_stay(Intent::Scroll(Scroll::By(1))),
+                Some(Action::PageUp) => Reply::emit_and_stay(Intent::Scroll(Scroll::By(-10))),
+                Some(Action::PageDown) => Reply::emit_and_stay(Intent::Scroll(Scroll::By(10))),
+                Some(Action::Top) => Reply::emit_and_stay(Intent::Scroll(Scroll::Top)),
+                Some(Action::Bottom) => Reply::emit_and_stay(Intent::Scroll(Scroll::Bottom)),
+                _ => Reply::close(),
+            },
+            Layer::Confirm { change, is_undo, .. } => match keys.action_of(Context::Confirm, k) {
+                Some(Action::ConfirmYes) => Reply::emit(Intent::Send { change: change.clone(), is_undo: *is_undo }),
+                Some(Action::ConfirmNo) => Reply::emit(Intent::Cancelled(change.clone())),
+                _ => Reply::stay(),
+            },
+            Layer::Form(form) => match form.handle_key(k, keys) {
+                FormEvent::Stay => Reply::stay(),
+                FormEvent::Cancel => Reply::close(),
+                FormEvent::Submit(change) => Reply::emit(Intent::Submit(change)),
+            },
+            Layer::Prompt { kind, text, error } => {
+                let kind = *kind;
+                match edit_text(text, k, keys, PROMPT_MAX, false) {
+                    Edit::Changed => {
+                        *error = match kind {
+                            PromptKind::Weight => weight_of(text).err(),
+                            PromptKind::Filter | PromptKind::Command => None,
+                        };
+                        match kind {
+                            PromptKind::Filter => Reply::emit_and_stay(Intent::Filter(text.clone())),
+                            PromptKind::Weight | PromptKind::Command => Reply::stay(),
+                        }
+                    }
+                    Edit::Other(Some(Action::InputCancel)) => match kind {
+                        PromptKind::Filter => Reply::emit(Intent::Filter(String::new())),
+                        PromptKind::Weight | PromptKind::Command => Reply::close(),
+                    },
+                    Edit::Other(Some(Action::Submit)) => {
+                        let done = match kind {
+                            PromptKind::Filter => Ok(Intent::Filter(text.clone())),
+                            PromptKind::Weight => weight_of(text).map(Intent::Weight),
+                            PromptKind::Command => cmdline::parse(text).map(Intent::CmdLine),
+                        };
+                        match done {
+                            Ok(intent) => Reply::emit(intent),
+                            Err(e) => {
+                                *error = Some(e);
+                                Reply::stay()
+                            }
+                        }
+                    }
+                    Edit::Other(_) => Reply::stay(),
+                }
+            }
+        }
+    }
+}
