@@ -5,6 +5,7 @@
 
 pub mod arp;
 pub mod director;
+pub mod explain;
 pub mod facts;
 pub mod realserver;
 

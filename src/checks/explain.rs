@@ -1,0 +1,799 @@
+//! The long explanation of every check rule, for `lvstop check --explain RULE`.
+use super::Severity;
+
+/// One rule's documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleDoc {
+    /// Rule id, as findings carry it (`D-FWD-ON`).
+    pub id: &'static str,
+    /// One line saying what the rule flags.
+    pub title: &'static str,
+    /// The severity the rule usually reports (the higher one where it can report two; the
+    /// explanation says when it is lower).
+    pub severity: Severity,
+    /// Three paragraphs, `What:`, `Why:` and `Fix:`, wrapped at 100 columns.
+    pub explain: &'static str,
+}
+
+/// Every rule, in report order (director rules, then realserver rules).
+pub const DOCS: &[RuleDoc] = &[
+    RuleDoc {
+        id: "D-VIP-ABSENT",
+        title: "A service VIP is not configured on the director",
+        severity: Severity::Error,
+        explain: "\
+What: the VIP of a service in the IPVS table (IPv4 or IPv6; fwmark services have none) is on none
+of the director's interfaces, as rtnetlink lists its addresses. On a keepalived/VRRP BACKUP this
+is expected: the MASTER holds the VIP.
+
+Why: IPVS takes new connections in the LOCAL_IN hook, so only packets routed to a local address
+reach it. Without the VIP the director neither answers ARP (or IPv6 neighbour solicitations) for
+it nor accepts packets sent to it: clients time out, or a stale router entry delivers them to a
+host that drops them. If traffic still flows, some other host holds the VIP: the other director,
+or a realserver that answers ARP for it (the ARP problem, D-ARP-FOREIGN).
+
+Fix: with VRRP, first check which director is MASTER (journalctl -u keepalived) and fix that
+instead of adding the address by hand. Otherwise add it to the client-facing interface:
+  ip addr add VIP/32 dev eth0        (ip -6 addr add VIP/128 dev eth0 for IPv6)
+  arping -U -c 3 -I eth0 VIP         (tell the router and clients its new MAC)
+and persist it in the network configuration or keepalived's virtual_ipaddress.
+Verify: ip -br addr | grep VIP; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-VIP-NOANSWER",
+        title: "The director will not answer ARP for a VIP",
+        severity: Severity::Error,
+        explain: "\
+What: an IPv4 VIP is configured on the director, but on no interface where lvstop expects an ARP
+reply: every copy is on a loopback or NOARP device (lo, a dummy), or on an interface whose
+effective arp_ignore, max(conf/all, conf/<dev>), is 8, or 3 while the VIP has scope host.
+lvstop counts every other value as answering (though 2 answers only senders inside a subnet of
+that interface that also holds the VIP).
+
+Why: the router must resolve the VIP to the director's MAC. arp_ignore 1 and 2 answer only for
+addresses on the receiving interface, 8 answers nothing, 3 skips scope-host addresses; with no
+reply the router's ARP fails and clients get nothing. A VIP only on lo is answered on eth0 while
+eth0's arp_ignore is 0 (Linux answers for any local address), so traffic may flow today, but it
+rests on the same host-wide behaviour that causes the ARP problem, and stops once arp_ignore is
+raised to 1.
+
+Fix: put the VIP on the client-facing interface and give that interface arp_ignore 0, 1 or 2:
+  ip addr add VIP/32 dev eth0
+  sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1
+The kernel uses the larger of all and eth0, so lowering all alone leaves eth0=8 in force.
+Persist both in /etc/sysctl.d/90-lvs.conf. Verify from another host on the segment:
+arping -c 3 -I IF VIP answers with the director's MAC; then lvstop check.",
+    },
+    RuleDoc {
+        id: "D-FWD-ON",
+        title: "IP forwarding is on, but no NAT realserver needs it",
+        severity: Severity::Warning,
+        explain: "\
+What: net.ipv4.ip_forward is 1 on the director, the IPVS table has services, and none of their
+realservers uses masquerading (-m). The value read lists the devices with forwarding on.
+
+Why: LVS-DR and LVS-TUN do not need forwarding: IPVS takes requests for the local VIP in LOCAL_IN
+and sends them out through LOCAL_OUT. With forwarding on, the director routes anything sent to
+its MAC: when the VIP moves away (VRRP failover) or realservers use it as their gateway, traffic
+is quietly routed instead of failing visibly, and the box is a router for all its segments.
+(Writing ip_forward also resets accept_redirects, and turning it on disables LRO on all devices.)
+
+Fix: if the director does not route on purpose (a firewall, a NAT gateway), turn it off:
+  sysctl -w net.ipv4.ip_forward=0
+persist net.ipv4.ip_forward = 0 in /etc/sysctl.d/90-lvs.conf, and find what else turns it on
+(grep -r ip_forward /etc/sysctl.conf /etc/sysctl.d /usr/lib/sysctl.d; Docker and libvirt do).
+If realservers route their replies through the director, fix them first (R-GW-DIRECTOR).
+Verify: sysctl net.ipv4.ip_forward; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-FWD-NAT",
+        title: "A NAT realserver exists but IP forwarding is off",
+        severity: Severity::Error,
+        explain: "\
+What: at least one realserver uses masquerading (LVS-NAT, -m) and net.ipv4.ip_forward is 0.
+
+Why: in LVS-NAT the realservers' replies (source RIP, destination client) come back through the
+director, their gateway, and IPVS rewrites them back to the VIP in the FORWARD hook. With
+forwarding off the kernel drops those replies in input routing, before IPVS sees them: clients
+never get a SYN-ACK and the director's entries for that realserver stay in SYN_RECV.
+
+Fix: sysctl -w net.ipv4.ip_forward=1, persisted as net.ipv4.ip_forward = 1 in
+/etc/sysctl.d/90-lvs.conf (writing it also resets accept_redirects and disables LRO, as routing
+needs). The NAT realservers' default route must point at the director's address on their segment.
+Verify: ipvsadm -L -n -c shows ESTABLISHED entries for the NAT realserver; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-RS-OFFLINK",
+        title: "A DR realserver is not on the director's segment",
+        severity: Severity::Error,
+        explain: "\
+What: for a direct-routing (-g) realserver, the director's route to the RIP (an rtnetlink lookup,
+as ip route get RIP does; nothing is sent) goes via a gateway, or there is no route at all.
+Checked once per RIP.
+
+Why: DR changes only the Ethernet header: the packet, still addressed to the VIP, is handed to
+the RIP's MAC, which works only when the RIP is on-link. With a gateway route the frame goes to
+the gateway's MAC; the router routes it by its destination, the VIP, back towards the director or
+elsewhere, never to the realserver. Without a route the packets are dropped. Either way clients
+scheduled to this realserver time out.
+
+Fix: give the director an interface (and an address) in the realserver's subnet, or move the
+realserver to a VLAN the director is on; or switch the realserver to tunnelling, which crosses
+routers (the realserver then needs the VIP and an ipip tunl0, see R-RPF-TUN):
+  ipvsadm -e -t VIP:PORT -r RIP:PORT -i
+Verify: ip route get RIP shows dev IF with no via; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-RS-NEIGH",
+        title: "No layer-2 reachability to a DR realserver",
+        severity: Severity::Error,
+        explain: "\
+What: the director's neighbour entry for a direct-routing realserver's RIP is FAILED or
+INCOMPLETE (error). With no entry at all it is only info (nothing was sent there recently), and
+nothing is said when the RIP is routed via a gateway (that is D-RS-OFFLINK).
+
+Why: DR frames are addressed to the RIP's MAC. FAILED or INCOMPLETE means the director's ARP
+requests for the RIP got no answer: the realserver is down, on another VLAN, or answers no ARP
+on that link (arp_ignore 8, R-ARP-IGNORE-8; or arp_ignore 2 when the director's source address
+is outside the RIP's subnet). Packets scheduled to it are queued, then dropped: those clients
+time out, unless a health checker has already set its weight to 0 or removed it.
+
+Fix: from the director: ping -c1 RIP (or arping -c 3 -I IF RIP), then ip neigh show RIP:
+REACHABLE, STALE or DELAY is fine. If it stays FAILED, check the realserver, its VLAN, cabling
+and switch port, and its arp_ignore (lvstop check reads it over ssh). Meanwhile drain it:
+  ipvsadm -e -t VIP:PORT -r RIP:PORT -g -w 0
+Verify: ip neigh show RIP; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-PORT-REMAP",
+        title: "A DR/TUN realserver's port differs from the service port",
+        severity: Severity::Error,
+        explain: "\
+What: in a service with an address and a port (not fwmark), a direct-routing or tunnelled
+realserver is listed with another port than the service's, e.g. VIP:80 -> RIP:8080.
+
+Why: DR and TUN leave the IP and TCP/UDP headers untouched: the packet reaches the realserver
+addressed to VIP:service-port, whatever port the table says. ipvsadm forces the realserver port
+to the service port for -g and -i, but netlink clients (lvstop, other tools, scripts) can store
+another. A realserver that listens only on the other port answers the SYN with a RST (UDP: ICMP
+port unreachable). Only NAT (-m) rewrites ports.
+
+Fix: re-add the realserver with the service port (the finding prints the exact commands):
+  ipvsadm -d -t VIP:80 -r RIP:8080; ipvsadm -a -t VIP:80 -r RIP:80 -g -w WEIGHT
+(-d drops its open connections: drain it first if it carries any) and make the service listen on
+port 80 on the VIP or 0.0.0.0. If it must run on another port, redirect locally on the realserver:
+  iptables -t nat -A PREROUTING -d VIP -p tcp --dport 80 -j REDIRECT --to-ports 8080
+Verify: ipvsadm -L -n; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-DRAIN",
+        title: "A realserver is drained (weight 0) but may still get traffic",
+        severity: Severity::Warning,
+        explain: "\
+What: a realserver has weight 0 (quiesced). lvstop shows its ActiveConn and InActConn and the
+values of net.ipv4.vs.expire_quiescent_template and expire_nodest_conn. It is a warning when
+the service is persistent (-p) and expire_quiescent_template is 0; otherwise only info.
+
+Why: schedulers give a weight-0 realserver no new connections; existing ones run until they end
+or expire. But persistence keeps a template per client (client port 0 in ipvsadm -L -n -c) that
+sends all the client's new connections to the same realserver, weight 0 or not, as long as it
+lives (its timeout restarts while the client has connections): a busy client never leaves.
+expire_quiescent_template=1 expires such a template at the client's next new connection.
+Separately, a SYN that reuses the ports of an old entry (FIN_WAIT, TIME_WAIT) goes to the old
+realserver unless expire_nodest_conn=1 reschedules it (weight 0 only; on older kernels only with
+conn_reuse_mode not 0).
+
+Fix: for persistent services: sysctl -w net.ipv4.vs.expire_quiescent_template=1; otherwise
+optionally sysctl -w net.ipv4.vs.expire_nodest_conn=1; persist in /etc/sysctl.d/. Wait until
+ActiveConn + InActConn reach 0 (ipvsadm -L -n) before maintenance. Removing the realserver
+(ipvsadm -d) is not draining: its connections' packets are dropped. Restore the weight with
+ipvsadm -e -t VIP:PORT -r RIP:PORT -g -w 1. Verify: lvstop check.",
+    },
+    RuleDoc {
+        id: "D-RPF-ASYM",
+        title: "Strict rp_filter on a VIP interface whose clients route elsewhere",
+        severity: Severity::Warning,
+        explain: "\
+What: an interface that holds an IPv4 VIP has effective rp_filter 1 (strict; max of conf/all and
+the device), while the director's route to a client probe address (203.0.113.254, standing for
+off-link clients; looked up, nothing sent) leaves by another interface.
+
+Why: clients' packets arrive with the client's address as source. Strict reverse-path filtering
+(RFC 3704) keeps a packet only if the route back to its source leaves by the interface it came
+in on; otherwise it is dropped before IPVS sees it, counted in TcpExt IPReversePathFilter and,
+with log_martians, logged as a martian source. Typical: VIPs on a dedicated interface while the
+default route is on a management network. Clients that have a specific route back through the
+VIP interface still pass, hence a warning.
+
+Fix: use loose mode (any route back will do) on all and that interface (the kernel takes the max):
+  sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.eth1.rp_filter=2
+and persist it in /etc/sysctl.d/90-lvs.conf; or route the clients back through that interface.
+Verify: ip route get VIP from CLIENT iif eth1 gives a route, not an error (Invalid cross-device
+link); nstat -az TcpExtIPReversePathFilter stays still; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-ACCEPT-LOCAL",
+        title: "accept_local and ip_forward: the director relays realserver replies",
+        severity: Severity::Warning,
+        explain: "\
+What: accept_local is 1 on conf/all or on some interface, and net.ipv4.ip_forward is 1.
+
+Why: realserver replies carry the VIP as source. A director that owns the VIP rejects them as
+martians (source is a local address) unless accept_local is on, and forwards them only with
+ip_forward on: this pair is what makes realservers that use the director as their default
+gateway appear to work. All return traffic then crosses the director, so LVS-DR loses its point
+(replies bypassing the director) and carries several times the packets. accept_local also
+admits packets spoofing the director's own addresses.
+
+Fix: point the realservers' default route at the real router (R-GW-DIRECTOR names them):
+  ip route replace default via ROUTER       (on each realserver, and in its network config)
+then on the director: sysctl -w net.ipv4.conf.all.accept_local=0, and 0 on every interface that
+has it (the kernel ORs all and the device); unless NAT is used, ip_forward=0 too (D-FWD-ON).
+Persist in /etc/sysctl.d/. Verify: lvstop check; with log_martians=1, no martian source lines.",
+    },
+    RuleDoc {
+        id: "D-MARTIAN-LOG",
+        title: "Martian packets are dropped without a trace",
+        severity: Severity::Info,
+        explain: "\
+What: the IPVS table has services and net.ipv4.conf.all.log_martians is 0. lvstop reads only
+conf/all; the kernel logs when all or the receiving interface has it on.
+
+Why: packets dropped as martians leave no trace: a source that is one of the host's own addresses
+(realservers using the director as their gateway), a reverse-path failure (strict rp_filter),
+impossible addresses. Several LVS-DR faults then look like plain timeouts. With the setting on,
+the kernel logs (rate-limited) lines like \"martian source DST from SRC, on dev IF\": note that
+the destination comes first.
+
+Fix: sysctl -w net.ipv4.conf.all.log_martians=1, persisted in /etc/sysctl.d/90-lvs.conf to keep
+it across reboots. Read the log with journalctl -k | grep martian (or dmesg, which may need root
+when kernel.dmesg_restrict=1). The log is rate-limited, so it is safe to leave on.
+Verify: sysctl net.ipv4.conf.all.log_martians; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-ESTIMATION-OFF",
+        title: "The IPVS rate estimator is off",
+        severity: Severity::Warning,
+        explain: "\
+What: net.ipv4.vs.run_estimation is 0 (kernels without this sysctl always estimate).
+
+Why: the estimator computes each service's and realserver's rates (2-second averages of conns/s,
+packets/s and bytes/s) and also folds the per-CPU counters into the totals the kernel reports.
+With it stopped, the rates in ipvsadm -L --rate, /proc/net/ip_vs_stats and lvstop read 0 (or
+stay at their last value) and the connection, packet and byte counters stop growing. Traffic is
+not affected, but lvstop's console, dashboards and alerts built on these numbers go blind. Some
+turn it off on hosts with tens of thousands of services (kube-proxy in IPVS mode) to save CPU.
+
+Fix: sysctl -w net.ipv4.vs.run_estimation=1 and persist it in /etc/sysctl.d/; the net.ipv4.vs
+keys exist only once ip_vs is loaded, so list ip_vs in /etc/modules-load.d/ for it to apply at
+boot. The first estimate after re-enabling is not accurate.
+Verify: ipvsadm -L -n --rate shows non-zero rates under traffic; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-ARP-FOREIGN",
+        title: "Another host answers ARP for a VIP (the ARP problem)",
+        severity: Severity::Error,
+        explain: "\
+What: on each ARP-capable interface holding an IPv4 VIP (service VIPs and --vip), lvstop asks
+\"who-has VIP\" twice, with the director's other address on that interface as sender (0.0.0.0 if
+it has none; never the VIP), and listens. Every ARP reply for the VIP from a MAC other than that
+interface's is a finding, named after the realserver owning the MAC (the RIPs are asked in the
+same window) or the neighbour table. Needs CAP_NET_RAW; without it the probe is skipped.
+
+Why: that host answers ARP for the VIP, so the router and clients may cache its MAC instead of the
+director's. Which reply wins is a race: traffic flips between the director and that host, and
+while it goes to the realserver it skips scheduling, persistence, weights and health checks. On a
+realserver the cause is arp_ignore 0 (or 3-7, above 8) with the VIP on lo, or the VIP on an ARP
+interface. A second director holding the VIP (VRRP split brain) shows up the same way.
+
+Fix: on that host (per interface too if a device value is higher; persist in /etc/sysctl.d/):
+  sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+keep the VIP as /32 on lo, then refresh caches from the director: arping -U -c 3 -I IF VIP
+(routers may keep the wrong entry for hours: clear it there). Verify: lvstop check; on the
+director arping -b -c 3 -I IF -s DIP VIP gets no reply (a director never answers itself).",
+    },
+    RuleDoc {
+        id: "D-ARP-ANNOUNCE",
+        title: "Another host sends ARP requests with a VIP as sender",
+        severity: Severity::Error,
+        explain: "\
+What: while lvstop probes the VIPs (and for --listen SECS in all), it heard an ARP request whose
+sender address is a VIP from a MAC other than the director interface's. A host is only heard if
+it sends such a request during that window, so a clean run proves little: use --listen 60 or more.
+
+Why: a realserver answering a client resolves its gateway with the reply packet, whose source is
+the VIP. With arp_announce 0 (or above 2, which acts as 0, or 1 when the VIP and the gateway
+share a subnet of that interface) the request says \"who-has GW tell VIP\": the gateway, its
+target, records the VIP at the realserver's MAC, and hosts that already have an entry update it.
+Clients then bypass the director (see D-ARP-FOREIGN). A gratuitous ARP from another director
+(VRRP split brain) is also such a request.
+
+Fix: on that host (and for its interface if its value is higher), persisted in /etc/sysctl.d/:
+  sysctl -w net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2
+For a second director, find why both are MASTER (keepalived logs, VRRP multicast filtered).
+Then refresh caches from the director: arping -U -c 3 -I IF VIP.
+Verify: lvstop check --listen 60.",
+    },
+    RuleDoc {
+        id: "D-LOAD",
+        title: "A director interface is near its packet-rate limit",
+        severity: Severity::Error,
+        explain: "\
+What: over about a second (two readings of /sys/class/net/*/statistics), the busier direction of
+an up interface reached warn-percent (default 70) of its line rate or of its [nic.limits]
+practical limit in lvstop.toml: a warning. It is an error at crit-percent (default 90) of either,
+or at 90% of line rate whatever crit-percent says. Line rate is the link speed over 672 bits (a
+minimum 84-byte frame on the wire): 1 488 095 packets/s at 1 Gb/s. An interface of unknown speed
+(most virtual NICs) is judged only against a configured limit.
+
+Why: a DR director sees only client-to-server packets (SYNs, ACKs, small requests), so it runs out
+of packets per second long before bandwidth. Near the limit RX rings overflow and the CPUs that
+take the NIC's interrupts spend their time in softirq: packets are dropped (D-NIC-DROPS), clients
+retransmit, latency grows. A one-armed director receives and resends each request on one NIC.
+
+Fix: spread the load: more RX queues (ethtool -l IF; ethtool -L IF combined N), interrupts over all
+CPUs (irqbalance, or /proc/irq/N/smp_affinity), RPS on single-queue NICs; more directors (split
+the VIPs, or ECMP). If the interface really handles more, raise its measured limit in lvstop.toml
+([nic.limits] eth0 = 800000). Verify: lvstop check, the console's director panel, mpstat -P ALL 1.",
+    },
+    RuleDoc {
+        id: "D-NIC-DROPS",
+        title: "A director interface or CPU backlog is dropping packets",
+        severity: Severity::Warning,
+        explain: "\
+What: between two readings about a second apart, an up interface's rx_dropped + rx_missed_errors
++ rx_fifo_errors grew by at least one a second (a counter that went backwards is ignored), or the
+CPUs' backlog drops did (column 2 of /proc/net/softnet_stat, summed over CPUs).
+
+Why: rx_missed and rx_fifo: the NIC found no free receive descriptor because the host did not
+drain its ring in time (CPU busy in softirq, ring too small). rx_dropped: the driver or the stack
+discarded the frame; on some drivers and kernels it also counts harmless frames of an unknown
+protocol or VLAN. Backlog drops: a CPU's input queue (net.core.netdev_max_backlog, default 1000)
+was full, with RPS or non-NAPI drivers. Each lost client packet costs a retransmission: a lost SYN
+delays the connection by a second or more.
+
+Fix: see which counter moves: ethtool -S IF | grep -iE 'drop|miss|fifo'; ip -s -s link show IF.
+A bigger ring: ethtool -g IF (its maximum), then ethtool -G IF rx 4096; spread queues and
+interrupts over CPUs (see D-LOAD). For the backlog: sysctl -w net.core.netdev_max_backlog=16384,
+persisted in /etc/sysctl.d/. Verify: lvstop check; ip -s link show IF twice, a minute apart.",
+    },
+    RuleDoc {
+        id: "D-HANDSHAKE",
+        title: "A realserver does not complete TCP handshakes",
+        severity: Severity::Error,
+        explain: "\
+What: /proc/net/ip_vs_conn, read twice at least a second apart, shows a realserver (RIP:PORT)
+with no ESTABLISHED entry in either reading, its entries not falling by more than a tenth, and at
+least 5 entries in SYN_RECV making up over 80% of them. It runs only when some realserver has 5
+or more connections and the table holds at most 500 000 (otherwise it is listed as skipped).
+
+Why: in DR the director sees only the client's packets: an entry is SYN_RECV after the client's
+SYN and ESTABLISHED after the client's ACK of the realserver's SYN-ACK. Entries stuck in SYN_RECV
+mean the realserver dropped or refused (RST) the SYN, or its SYN-ACK never reached the client:
+clients retry and give up. ActiveConn = 0 cannot show this: since Linux 4.8 SYN_RECV entries
+count in ActiveConn. Usual causes on the realserver: VIP missing, nothing listening on VIP:PORT,
+strict rp_filter, default route via the director, a port remap, or it is off the director's
+segment.
+
+Fix: find the cause with lvstop check without --no-ssh (it reads the realserver: R-VIP-ABSENT,
+R-LISTEN, R-RPF-STRICT, R-GW-DIRECTOR, R-L2). Meanwhile drain it (d in the console):
+  ipvsadm -e -t VIP:PORT -r RIP:PORT -g -w 0
+Verify: ipvsadm -L -n -c | grep RIP shows ESTABLISHED entries; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-BYPASS",
+        title: "Clients reach a realserver without going through the director",
+        severity: Severity::Warning,
+        explain: "\
+What: judged on a realserver: for a TCP service with a port, it has at least 10 ESTABLISHED
+sockets on VIP:PORT (its /proc/net/tcp and tcp6) and more than 2 x ActiveConn + 10, ActiveConn
+being the director's count for that realserver in that service.
+
+Why: every connection through the director has an IPVS entry, so the realserver's sockets should
+be close to the director's ActiveConn. Many more means clients send to the realserver directly:
+the router or clients cached its MAC for the VIP (the ARP problem, D-ARP-FOREIGN and
+D-ARP-ANNOUNCE), or a static ARP entry or route pins the VIP to it. That traffic skips
+scheduling, persistence, weights and health checks. Other causes: a second director sharing the
+realserver (each sees its part), or idle long-lived connections whose director entries expired
+(TCP timeout 900 s by default, see ipvsadm -L --timeout) while the sockets live on.
+
+Fix: run lvstop check on the director (D-ARP-FOREIGN names the host), set arp_ignore=1 and
+arp_announce=2 on the realserver (R-ARP-IGNORE, R-ARP-ANNOUNCE), then from the director
+arping -U -c 3 -I IF VIP, and clear the VIP's entry on the router if it keeps it for hours.
+Verify: ss -tn state established '( sport = :PORT )' on the realserver against ipvsadm -L -n;
+lvstop check.",
+    },
+    RuleDoc {
+        id: "R-VIP-ABSENT",
+        title: "A VIP is not configured on a realserver",
+        severity: Severity::Error,
+        explain: "\
+What: the realserver (read over ssh: ip -o -4 addr show) has no address equal to the VIP of an
+IPv4 DR or TUN service it is a realserver of.
+
+Why: the director sends the client's packet unchanged, still addressed to the VIP, to the
+realserver's MAC (DR) or inside an IPIP packet (TUN). The realserver accepts it only if the VIP
+is one of its addresses; otherwise it drops it (ip_forward 0) or routes it back out (ip_forward 1,
+see R-FWD). Clients retry their SYNs and the director shows SYN_RECV (D-HANDSHAKE).
+If the realserver takes VIP traffic without the address (an iptables REDIRECT or TPROXY rule, or
+a local route on a fwmark), lvstop cannot see that and this finding is expected.
+
+Fix: on the realserver, set arp_ignore=1 and arp_announce=2 first (R-ARP-IGNORE, R-ARP-ANNOUNCE),
+so that the new address is never answered for, then:
+  ip addr add VIP/32 dev lo          (TUN: dev tunl0 also works)
+and persist it in the network configuration (a dummy interface is an alternative to lo).
+Verify: ip route get VIP shows local VIP dev lo; lvstop check.",
+    },
+    RuleDoc {
+        id: "R-VIP-ARPDEV",
+        title: "A VIP is on an ARP-capable interface of a realserver",
+        severity: Severity::Error,
+        explain: "\
+What: the realserver has the VIP on an interface that receives ARP: up, neither loopback nor
+NOARP, and not a bond or bridge port (eth0, bond0, eth0.100, br0).
+
+Why: arp_ignore 1 and 2 suppress replies only for addresses that are not on the receiving
+interface. With the VIP on eth0 itself, the realserver answers \"who-has VIP\" with eth0's MAC
+whatever arp_ignore 1 or 2 says (8 would silence the RIP too), and it may pick the VIP as source
+for its own traffic. The router or clients cache its MAC and bypass the director: the ARP problem
+(D-ARP-FOREIGN, D-BYPASS). If arptables rules drop those replies, lvstop cannot see them: the
+director's ARP probe (D-ARP-FOREIGN) tells whether they work.
+
+Fix: move the VIP to lo, as a /32 (and out of eth0's persisted configuration):
+  ip addr del VIP/LEN dev eth0; ip addr add VIP/32 dev lo
+then refresh caches from the director: arping -U -c 3 -I IF VIP.
+Verify: lvstop check (R-VIP-ARPDEV and D-ARP-FOREIGN gone).",
+    },
+    RuleDoc {
+        id: "R-VIP-PREFIX",
+        title: "A VIP on lo or a dummy has a prefix shorter than /32",
+        severity: Severity::Warning,
+        explain: "\
+What: the realserver has the VIP on a non-ARP interface (lo, a dummy, tunl0, or an interface
+that is down or enslaved) with a prefix shorter than /32, e.g. 198.51.100.100/24 dev lo.
+
+Why: for a primary address shorter than /32 the kernel adds a route for the whole prefix. On lo
+it is a local route (ip route show table local: local 198.51.100.0/24 dev lo), so every address
+in it is this host: if the prefix covers the gateway, the director or other hosts, their packets
+are delivered locally and the realserver cannot reach them; with arp_ignore 0 it also answers
+ARP for the whole prefix. On a dummy it is a unicast route into the dummy: a black hole that
+competes with the real interface's route.
+
+Fix: replace it with a /32 (and fix the persisted network configuration):
+  ip addr del VIP/LEN dev lo; ip addr add VIP/32 dev lo
+Verify: ip route show table local has no local N/LEN route on lo except 127.0.0.0/8;
+ip route get GATEWAY leaves by eth0; lvstop check.",
+    },
+    RuleDoc {
+        id: "R-ARP-IGNORE",
+        title: "A realserver answers ARP for the VIP (arp_ignore not 1 or 2)",
+        severity: Severity::Error,
+        explain: "\
+What: the realserver holds the VIP, and an interface that receives ARP (up, not lo or NOARP,
+not a bond or bridge port) has an effective arp_ignore, max(conf/all, conf/<dev>), of 0, 3, 4-7
+or above 8. (8 is R-ARP-IGNORE-8.)
+
+Why: with arp_ignore 0 Linux answers ARP for any local address on any interface, so a VIP on lo
+is answered with eth0's MAC; 4-7 and values above 8 act as 0; 3 answers for every address not
+added with scope host (lvstop does not read the scope). The router or clients then cache the
+realserver's MAC for the VIP and send it clients directly: no scheduling, persistence or health
+checks, and flipping as caches change (D-ARP-FOREIGN, D-BYPASS). Since the kernel takes the max,
+a device value wins over all: eth0=4 overrides all=1.
+
+Fix: set 1 on all and on the interface, with arp_announce=2 (R-ARP-ANNOUNCE):
+  sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1
+persist both in /etc/sysctl.d/90-lvs.conf (sysctl --system reloads), then refresh caches from
+the director: arping -U -c 3 -I IF VIP. Verify: lvstop check.",
+    },
+    RuleDoc {
+        id: "R-ARP-IGNORE-8",
+        title: "A realserver answers no ARP at all (arp_ignore 8)",
+        severity: Severity::Error,
+        explain: "\
+What: an interface of the realserver that receives ARP has an effective arp_ignore of 8
+(max of conf/all and the device). It fires whether or not the VIP is configured.
+
+Why: arp_ignore 8 means \"do not reply for any local address\": the interface stays silent for its
+own RIP too. The director cannot resolve the RIP (neighbour FAILED, D-RS-NEIGH), nor can the
+router or other hosts once their cached entries expire: DR traffic, health checks and ssh to the
+realserver fail. It keeps working only while old entries survive, which is probably why lvstop
+could still read it.
+
+Fix: lower both (the kernel uses the larger of all and the device):
+  sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1
+persist them in /etc/sysctl.d/90-lvs.conf and remove what set 8
+(grep -r arp_ignore /etc/sysctl.conf /etc/sysctl.d /usr/lib/sysctl.d).
+Verify from the director: arping -c 3 -I IF RIP gets replies; ip neigh show RIP; lvstop check.",
+    },
+    RuleDoc {
+        id: "R-ARP-UNNUMBERED",
+        title: "arp_ignore 1 or 2 silences an interface with no IPv4 address",
+        severity: Severity::Warning,
+        explain: "\
+What: a realserver interface that is up with carrier, receives ARP (not lo or NOARP, not a bond
+or bridge port) and has no IPv4 address has an effective arp_ignore of 1 or 2 (max of conf/all
+and the device): typically all=1 set for LVS, meeting container veths or an unnumbered link.
+
+Why: arp_ignore 1 and 2 answer only for addresses configured on the receiving interface; with
+none, the host answers no ARP on that interface. Peers that reach this host's addresses through
+that link (containers whose gateway is a host address, routed or unnumbered links) cannot resolve
+them: kube-proxy's IPVS mode broke some CNI plugins this way when it set arp_ignore=1 on all (it
+is now the opt-in strictARP). Harmless when nothing on that link needs the host's addresses.
+
+Fix: set arp_ignore per interface instead of on all (the finding prints the full command):
+  sysctl -w net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.veth0.arp_ignore=0 \\
+            net.ipv4.conf.eth0.arp_ignore=1          (1 on every numbered ARP interface)
+and persist it in /etc/sysctl.d/. Interfaces created later take conf/default (normally 0): set 1
+on new numbered ones (VLANs, bonds) or R-ARP-IGNORE will fire. Verify: lvstop check.",
+    },
+    RuleDoc {
+        id: "R-ARP-ANNOUNCE",
+        title: "A realserver may announce the VIP in its ARP requests",
+        severity: Severity::Error,
+        explain: "\
+What: the realserver holds the VIP, and an interface that receives ARP has an effective
+arp_announce, max(conf/all, conf/<dev>), other than 2. Error for 0 and above 2 (which act as 0),
+and for 1 when the VIP lies inside a subnet of that interface; a warning for 1 otherwise.
+
+Why: arp_announce picks the sender address of the ARP requests the kernel sends. Replying to a
+client, the realserver resolves its gateway with the reply packet, whose source is the VIP. With
+0 the request says \"who-has GW tell VIP\": the gateway records the VIP at the realserver's MAC and
+clients bypass the director (D-ARP-ANNOUNCE, D-BYPASS). With 1 the VIP is used when a subnet of
+the outgoing interface holds both it and the gateway: the usual one-network design (VIP in the
+RIP's subnet) still leaks it. 2 always uses an address of the outgoing interface (the RIP).
+
+Fix: set 2 on all and on the interface, with arp_ignore=1 (R-ARP-IGNORE):
+  sysctl -w net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2
+persist both in /etc/sysctl.d/90-lvs.conf, then refresh caches from the director:
+arping -U -c 3 -I IF VIP. Verify: lvstop check --listen 60 hears nothing (D-ARP-ANNOUNCE).",
+    },
+    RuleDoc {
+        id: "R-RPF-STRICT",
+        title: "Strict rp_filter on a realserver drops the director's packets",
+        severity: Severity::Error,
+        explain: "\
+What: DR only. On the realserver, the interface of its route to the director's address on its
+segment (ip route get DIP) has effective rp_filter 1 (strict; max of conf/all and the device),
+and its route to a client probe address (203.0.113.254, standing for off-link clients) leaves by
+another interface.
+
+Why: DR packets arrive from the director on that interface with the client's address as source.
+Strict reverse-path filtering (RFC 3704) keeps a packet only if the route back to its source
+leaves by the interface it came in on: here it does not, so every request is dropped (counted in
+TcpExt IPReversePathFilter, R-RPF-COUNTER) and the director sees only SYN_RECV (D-HANDSHAKE).
+Typical: a multi-homed realserver, its default route on eth0 and the director on eth1.
+
+Fix: loose mode (2) on all and that interface (the kernel takes the max):
+  sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.eth1.rp_filter=2
+persisted in /etc/sysctl.d/90-lvs.conf (it sorts after systemd's 50-default.conf, which sets
+rp_filter too); or policy-route replies from the VIP out of eth1. Check before and after:
+ip route get VIP from 203.0.113.254 iif eth1 fails with Invalid cross-device link while strict
+mode drops it. Verify: lvstop check.",
+    },
+    RuleDoc {
+        id: "R-RPF-TUN",
+        title: "tunl0's reverse-path filter drops LVS-TUN packets",
+        severity: Severity::Error,
+        explain: "\
+What: a realserver of a tunnelled (-i) service has an effective rp_filter on tunl0 (max of
+conf/all and conf/tunl0) of 1, or of 2 while tunl0 has no IPv4 address. lvstop looks only at
+tunl0, the ipip fallback device that receives IPVS's IPIP packets (GUE and GRE are not judged).
+
+Why: the director wraps the client's packet in IPIP; it comes out of tunl0 with the client's
+address as source. The route back to the client leaves by eth0, not tunl0, so strict mode drops
+every packet; loose mode passes it only if tunl0 has an IPv4 address, since strict and loose
+mode both drop packets arriving on an interface without one. As the kernel takes
+max(all, tunl0), setting tunl0 to 0 changes nothing while all is 1 or 2. The drops count in
+TcpExt IPReversePathFilter.
+
+Fix: either turn the filter off on all and tunl0, keeping per-interface values where you want it:
+  sysctl -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.tunl0.rp_filter=0
+or put the VIP on tunl0 and use loose mode (2): ip addr add VIP/32 dev tunl0.
+Persist in /etc/sysctl.d/. Verify: nstat -az TcpExtIPReversePathFilter stays still under
+traffic; lvstop check.",
+    },
+    RuleDoc {
+        id: "R-RPF-COUNTER",
+        title: "rp_filter is dropping packets on a realserver",
+        severity: Severity::Warning,
+        explain: "\
+What: the realserver's TcpExt IPReversePathFilter counter (/proc/net/netstat) grew between two
+readings about a second apart. It counts for the whole host: it says neither which interface nor
+which packets.
+
+Why: the counter counts packets the reverse-path filter dropped: strict mode with the route back
+by another interface, loose mode with no route back, arrival on an interface without an IPv4
+address. If they are LVS requests, clients time out and the director sees SYN_RECV (D-HANDSHAKE).
+They may also be unrelated traffic (spoofed sources, asymmetric routing elsewhere): a warning.
+
+Fix: see what is dropped: sysctl -w net.ipv4.conf.all.log_martians=1, then
+journalctl -k | grep 'martian source' (dmesg may need root). A line reads \"martian source DST
+from SRC, on dev IF\", destination first. If DST is the VIP, fix that interface's rp_filter
+(R-RPF-STRICT, R-RPF-TUN): loose mode, sysctl -w net.ipv4.conf.all.rp_filter=2
+net.ipv4.conf.IF.rp_filter=2, persisted in /etc/sysctl.d/.
+Verify: nstat -az TcpExtIPReversePathFilter stays still; lvstop check.",
+    },
+    RuleDoc {
+        id: "R-L2",
+        title: "A DR realserver reaches the director through a gateway",
+        severity: Severity::Error,
+        explain: "\
+What: DR only. The realserver's route to the director's address on its segment (the director
+address whose subnet holds the RIP, else the director's first non-VIP IPv4 address) goes via a
+gateway: ip route get DIP on the realserver shows via.
+
+Why: DR needs the director and the realserver on one layer-2 segment: the director hands the
+unchanged packet (still addressed to the VIP) to the realserver's MAC, which works only when the
+RIP is on-link from the director. A realserver that reaches the director through a router is on
+another segment, and the director's frames cannot reach it (D-RS-OFFLINK on the director). A
+wrong prefix length on the RIP gives the same reading: then DR may work, but fix the prefix.
+
+Fix: put the realserver on the director's VLAN with the right prefix (ip addr show shows
+RIP/LEN, ip route show an on-link route for the director's subnet), or switch it to tunnelling:
+  ipvsadm -e -t VIP:PORT -r RIP:PORT -i          (see R-RPF-TUN)
+Verify on the realserver: ip route get DIP shows dev eth0 with no via; lvstop check.",
+    },
+    RuleDoc {
+        id: "R-GW-DIRECTOR",
+        title: "A realserver's default route points at the director",
+        severity: Severity::Warning,
+        explain: "\
+What: the realserver's default route (ip -4 route show: default via GW) goes via one of the
+director's addresses (a DIP or a VIP).
+
+Why: replies leave the realserver with the VIP as source and go to the director. The VIP is
+local there, so the director's input route check rejects them as martians (\"martian source CIP
+from VIP\" with log_martians) unless accept_local is on, and it forwards them only with
+ip_forward=1. So either the replies are dropped (clients never get a SYN-ACK, D-HANDSHAKE), or
+the director carries all return traffic and LVS-DR loses its point (D-ACCEPT-LOCAL).
+
+Fix: on the realserver, route through the segment's real router, and persist it in its network
+configuration:
+  ip route replace default via ROUTER
+If the director is meant to be the gateway, use LVS-NAT (-m) instead of DR.
+Verify: ip route show default on the realserver; lvstop check.",
+    },
+    RuleDoc {
+        id: "R-LISTEN",
+        title: "Nothing listens on VIP:port on a realserver",
+        severity: Severity::Error,
+        explain: "\
+What: for a TCP or UDP service with a port (port 0 services are skipped, SCTP is not read), no
+socket on the realserver is bound to VIP:PORT, 0.0.0.0:PORT or [::]:PORT: listening TCP sockets
+from /proc/net/tcp and tcp6, unconnected UDP ones from /proc/net/udp and udp6.
+
+Why: DR and TUN deliver the packet unchanged, to VIP:PORT. The kernel looks for a socket bound to
+that address or the wildcard; a daemon bound only to the RIP (or 127.0.0.1) does not match, so
+TCP answers the SYN with a RST from the VIP (connection refused) and UDP with ICMP port
+unreachable, while health checks aimed at RIP:PORT pass. lvstop sees only the sockets of the ssh
+login's network namespace: a service in another namespace, or a container published through NAT,
+looks absent.
+
+Fix: bind the service to 0.0.0.0 (or [::]) or to the VIP, e.g. Listen VIP:80, and restart it;
+binding to the VIP needs the VIP configured first, or net.ipv4.ip_nonlocal_bind=1.
+Verify: ss -ltn 'sport = :PORT' (ss -lun for UDP) on the realserver shows 0.0.0.0:PORT or
+VIP:PORT; lvstop check.",
+    },
+    RuleDoc {
+        id: "R-FWD",
+        title: "IP forwarding is on on a realserver",
+        severity: Severity::Info,
+        explain: "\
+What: net.ipv4.ip_forward is 1 on the realserver.
+
+Why: harmless while the VIP is configured. If the VIP disappears (not persisted and lost on
+reboot, removed by a script), packets to the VIP are no longer local: instead of dropping them
+the realserver forwards them along its default route, typically to the router, which sends them
+back to the director, which sends them to the realserver again, until their TTL runs out. Clients
+time out either way, but the loop adds load and hides the cause.
+
+Fix: if the host does not route on purpose:
+  sysctl -w net.ipv4.ip_forward=0
+persisted in /etc/sysctl.d/90-lvs.conf. Docker, Kubernetes and libvirt hosts need forwarding:
+leave it on there and make sure the VIP is persistent (R-VIP-ABSENT catches its loss).
+Verify: sysctl net.ipv4.ip_forward; lvstop check.",
+    },
+    RuleDoc {
+        id: "R-UNREACHABLE",
+        title: "A realserver could not be read over ssh",
+        severity: Severity::Warning,
+        explain: "\
+What: lvstop could not run its read-only script on a realserver: ssh failed (exit 255:
+authentication, an unknown or changed host key, connection refused or timed out), the host did
+not answer within the [ssh] timeout and was killed, or the output was not what the script prints
+(a shell startup file printing text, a non-Linux host). None of its R-* rules nor D-BYPASS ran.
+
+Why: not a traffic fault in itself, but the checks that catch a missing VIP, the ARP problem or
+rp_filter drops on that host were skipped, so a clean report says nothing about it. A realserver
+that cannot be reached from the director may also be down.
+
+Fix: try what lvstop does, as the user lvstop runs as (root under sudo):
+  ssh -o BatchMode=yes -o StrictHostKeyChecking=yes HOST true
+Install a key (ssh-copy-id), record the host key after checking its fingerprint
+(ssh-keyscan HOST >> known_hosts), or set user, port, identity-file, known-hosts and timeouts in
+[ssh] of lvstop.toml; [ssh.hosts] maps a RIP to an ssh alias, or to \"-\" to skip it; --no-ssh
+skips every realserver. Verify: lvstop check.",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LABELS: [&str; 3] = ["What:", "Why:", "Fix:"];
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut ids: Vec<&str> = DOCS.iter().map(|d| d.id).collect();
+        assert_eq!(ids.len(), 33);
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), DOCS.len(), "duplicate rule ids");
+        for d in DOCS {
+            let (kind, rest) = d.id.split_at(2);
+            assert!(kind == "D-" || kind == "R-", "{}: must start with D- or R-", d.id);
+            assert!(
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'),
+                "{}: must match ^[DR]-[A-Z0-9-]+$",
+                d.id
+            );
+        }
+    }
+
+    #[test]
+    fn director_rules_come_first() {
+        let first_r = DOCS.iter().position(|d| d.id.starts_with("R-")).expect("realserver rules");
+        assert!(DOCS[..first_r].iter().all(|d| d.id.starts_with("D-")));
+        assert!(DOCS[first_r..].iter().all(|d| d.id.starts_with("R-")));
+    }
+
+    #[test]
+    fn titles_are_short_single_lines() {
+        for d in DOCS {
+            assert!(!d.title.is_empty() && !d.title.contains('\n'), "{}: title", d.id);
+            assert!(d.title.chars().count() < 70, "{}: title has {} chars", d.id, d.title.chars().count());
+            assert_eq!(d.title.trim(), d.title, "{}: title has stray spaces", d.id);
+        }
+    }
+
+    #[test]
+    fn explanations_have_three_labelled_parts() {
+        for d in DOCS {
+            let parts: Vec<&str> = d.explain.split("\n\n").collect();
+            assert_eq!(parts.len(), 3, "{}: want 3 paragraphs, got {}", d.id, parts.len());
+            for (part, label) in parts.iter().zip(LABELS) {
+                let body = part.strip_prefix(label);
+                assert!(body.is_some(), "{}: a part must start with {label}", d.id);
+                assert!(body.is_some_and(|b| !b.trim().is_empty()), "{}: {label} is empty", d.id);
+            }
+            let lines = d.explain.lines().count();
+            assert!((8..=24).contains(&lines), "{}: {lines} lines", d.id);
+            for line in d.explain.lines() {
+                assert!(line.chars().count() <= 100, "{}: line over 100 chars: {line}", d.id);
+                assert_eq!(line.trim_end(), line, "{}: trailing space: {line}", d.id);
+                assert!(!line.contains('\t'), "{}: tab: {line}", d.id);
+            }
+        }
+    }
+
+    #[test]
+    fn no_text_points_outside_the_project() {
+        let outside = ["shared", "docs"].map(|w| format!("{w}/"));
+        for d in DOCS {
+            for text in [d.id, d.title, d.explain] {
+                for o in &outside {
+                    assert!(!text.contains(o.as_str()), "{}: mentions {o}", d.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_rule() {
+        let readme = include_str!("../../README.md");
+        for d in DOCS {
+            let row = format!("| `{}` | {} | {} |", d.id, d.severity.label(), d.title);
+            assert!(readme.contains(&row), "README.md lacks the row {row}");
+        }
+    }
+}
