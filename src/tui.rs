@@ -14,9 +14,10 @@ use ratatui::Terminal;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::app::{update, AppState, Change, Command, Msg};
+use crate::app::{update, AppState, Command, Msg};
 use crate::audit::AuditLog;
 use crate::ipvs::IpvsHandle;
+use crate::model::Change;
 use crate::ui::{self, Theme};
 
 /// Puts the terminal back however the console ends.
@@ -125,7 +126,7 @@ fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refre
 fn apply_audited(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change) -> Result<(), String> {
     let nl = b.writer(change.kind()).map_err(|e| e.to_string())?;
     audit.record(change, "sending").map_err(|e| format!("not sent: {e}"))?;
-    let result = change.apply(nl).map_err(|e| e.to_string());
+    let result = nl.apply(change).map_err(|e| e.to_string());
     let line = match &result {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("error: {e}"),

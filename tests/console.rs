@@ -4,7 +4,8 @@
 mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use lvstop::app::{update, Change, Command, Focus, Layer, Msg};
+use lvstop::app::{update, Command, Focus, Layer, Msg};
+use lvstop::model::Change;
 
 fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))

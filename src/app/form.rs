@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::change::Change;
+use crate::model::Change;
 use crate::model::{
     DestSpec, Family, ForwardMethod, Netmask, Protocol, ServiceFlags, ServiceKey, ServiceSpec, TunnelCsum, TunnelType,
 };

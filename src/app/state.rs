@@ -4,9 +4,9 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::change::Change;
 use super::form::Form;
 use crate::config::{Config, Keymap, SparkSource};
+use crate::model::Change;
 use crate::model::{Destination, Service, ServiceKey, Snapshot};
 
 /// Which list has the cursor.

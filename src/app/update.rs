@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::change::Change;
 use super::cmdline::{self, CmdLine};
 use super::form::{Form, FormEvent, FormKind};
 use super::state::{AppState, Focus, Layer, Outcome, Pending, PromptKind, HISTORY};
 use crate::config::{Action, Key, SparkSource};
+use crate::model::Change;
 use crate::model::{ServiceKey, Snapshot};
 
 /// Input to the update function.

@@ -8,8 +8,8 @@ use neli::consts::socket::NlFamily;
 use super::error::IpvsError;
 use super::wire::{self, cmd, top, Attrs, TlvWriter};
 use crate::model::{
-    Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service, ServiceFlags,
-    ServiceKey, ServiceSpec, Snapshot, Source, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelType,
+    Change, Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service,
+    ServiceFlags, ServiceKey, ServiceSpec, Snapshot, Source, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelType,
 };
 use crate::netlink::{NlConn, NlError, NLA_F_NESTED, NLM_F_ACK, NLM_F_DUMP};
 
@@ -404,6 +404,20 @@ impl NetlinkIpvs {
             None => Ctx::Zero,
         };
         self.ipvs_ack(cmd::ZERO, &w, &ctx)
+    }
+
+    /// Apply a change. A batch stops at its first failure.
+    pub fn apply(&mut self, change: &Change) -> Result<(), IpvsError> {
+        match change {
+            Change::AddService(s) => self.add_service(s),
+            Change::EditService { after, .. } => self.edit_service(after),
+            Change::DelService { spec, .. } => self.del_service(&spec.key),
+            Change::AddDest { svc, dest } => self.add_dest(svc, dest),
+            Change::EditDest { svc, after, .. } => self.edit_dest(svc, after),
+            Change::DelDest { svc, dest } => self.del_dest(svc, dest.addr, dest.port),
+            Change::Zero(k) => self.zero(k.as_ref()),
+            Change::Batch { changes, .. } => changes.iter().try_for_each(|c| self.apply(c)),
+        }
     }
 }
 

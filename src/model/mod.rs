@@ -2,12 +2,15 @@
 //! rates, and the validation rules that keep a request within what the kernel and
 //! `ipvsadm` accept. Nothing here performs I/O.
 
+mod change;
 mod dest;
+pub mod ipvsadm;
 mod service;
 mod snapshot;
 mod stats;
 mod validate;
 
+pub use change::Change;
 pub use dest::{DestSpec, DestState, Destination, ForwardMethod, TunnelCsum, TunnelType};
 pub use service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey, ServiceSpec};
 pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts};
