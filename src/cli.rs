@@ -44,10 +44,12 @@ pub struct ConfigArg {
 }
 
 fn parse_interval(s: &str) -> Result<f64, String> {
+    use crate::config::Interval;
     s.parse::<f64>()
         .ok()
-        .filter(|v| (0.1..=60.0).contains(v))
-        .ok_or_else(|| format!("'{s}' is not an interval: use 0.1 to 60 seconds"))
+        .and_then(|v| Interval::new(v).ok())
+        .map(|i| i.0)
+        .ok_or_else(|| format!("'{s}' is not an interval: use {} to {} seconds", Interval::LO, Interval::HI))
 }
 
 /// Subcommands.
