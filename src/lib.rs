@@ -14,7 +14,6 @@ pub mod ipvs;
 pub mod lab;
 pub mod model;
 pub mod netlink;
-pub mod privilege;
 pub mod remote;
 pub mod report;
 pub mod sys;

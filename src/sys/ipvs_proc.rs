@@ -109,7 +109,7 @@ pub fn read_totals() -> Result<(Counters, Rates), ProcError> {
 /// rates, thresholds, PersistConn, tunnel details and persistence engines.
 pub fn snapshot(reason: &str) -> Result<Snapshot, ProcError> {
     let table = read_table()?;
-    let (hz, _) = super::kernel_hz();
+    let hz = super::kernel_hz();
     let mut snap = Snapshot {
         source: Source::Procfs { reason: reason.to_string() },
         info: Some(Info { version_code: table.version_code, conn_tab_size: table.size }),

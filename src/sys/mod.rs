@@ -1,4 +1,6 @@
-//! Readers of /proc and /sys. No netlink, no UI.
+//! The director host itself: /proc and /sys (interfaces, CPU, IPVS's /proc
+//! files), an rtnetlink client for addresses and routes, and the daemons that
+//! manage IPVS. No UI; IPVS's own netlink family is [`crate::ipvs`]'s.
 
 pub mod ipvs_proc;
 pub mod load;
@@ -14,13 +16,10 @@ pub fn read_trimmed(path: impl AsRef<Path>) -> std::io::Result<String> {
 }
 
 /// The kernel's timer frequency, for converting the jiffies /proc/net/ip_vs
-/// prints. Read from the running kernel's config when available; Debian,
-/// Ubuntu and RHEL kernels use 250 (RHEL: 1000), so 250 is the fallback.
-pub fn kernel_hz() -> (u32, bool) {
+/// prints. Read from the running kernel's config (`/boot/config-RELEASE`)
+/// when it is there; else 250, Debian's (RHEL and recent Ubuntu use 1000).
+pub fn kernel_hz() -> u32 {
     let release = read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default();
     let config = std::fs::read_to_string(format!("/boot/config-{release}")).unwrap_or_default();
-    config
-        .lines()
-        .find_map(|l| l.strip_prefix("CONFIG_HZ=").and_then(|v| v.trim().parse().ok()))
-        .map_or((250, false), |hz| (hz, true))
+    config.lines().find_map(|l| l.strip_prefix("CONFIG_HZ=").and_then(|v| v.trim().parse().ok())).unwrap_or(250)
 }
