@@ -62,6 +62,8 @@ pub struct Console {
     pub interval: Duration,
     /// How to read realservers for the checks.
     pub ssh: crate::remote::SshConfig,
+    /// Reads the director's interfaces and CPU.
+    pub sys: crate::sys::nic::Sampler,
 }
 
 fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refreshing: &mut bool) -> bool {
@@ -92,9 +94,9 @@ fn execute_cmd(c: Command, con: &Console, tx: &mpsc::UnboundedSender<Msg>, refre
             });
         }
         Command::SampleSys { roles_for } => {
-            let tx = tx.clone();
+            let (tx, sampler) = (tx.clone(), con.sys.clone());
             tokio::task::spawn_blocking(move || {
-                let sample = crate::sys::nic::read_sample(std::path::Path::new("/"));
+                let sample = sampler.sample();
                 let roles = roles_for.map(|(vips, rips)| crate::sys::load::find_roles(&sample, &vips, &rips));
                 let _ = tx.send(Msg::Sys(Box::new(sample), roles, Instant::now()));
             });

@@ -20,12 +20,21 @@ pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
         ui::Theme::load(&theme_name, config::user_themes_dir().as_deref()).map_err(anyhow::Error::msg)?
     };
     let (ipvs, reason) = ipvs::IpvsHandle::spawn(*read_only)?;
-    let host = sys::read_trimmed("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
+    let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());
     let writable = reason.map_or(Ok(()), Err);
     let mut state = app::AppState::new(&cfg, writable, host, std::time::Instant::now());
     state.managed = sys::managed::detect();
     let audit = audit::AuditLog::new(audit::default_path(), audit::operator());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(tui::run(tui::Console { state, theme, ipvs, audit, interval: cfg.interval, ssh: cfg.ssh.clone() }))?;
+    let sys = sys::nic::Sampler::new();
+    rt.block_on(tui::run(tui::Console {
+        state,
+        theme,
+        ipvs,
+        audit,
+        interval: cfg.interval,
+        ssh: cfg.ssh.clone(),
+        sys,
+    }))?;
     Ok(0)
 }
