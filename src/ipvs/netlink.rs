@@ -348,16 +348,18 @@ impl NetlinkIpvs {
 
     /// Add a service.
     pub fn add_service(&mut self, spec: &ServiceSpec) -> Result<(), IpvsError> {
-        spec.validate()?;
-        let w = vec![(top::SERVICE, service_full(spec))];
-        self.ipvs_ack(cmd::NEW_SERVICE, &w, &Ctx::AddService(spec.clone()))
+        self.send_service(cmd::NEW_SERVICE, spec, &Ctx::AddService(spec.clone()))
     }
 
     /// Replace a service's configuration (scheduler, flags, persistence, engine).
     pub fn edit_service(&mut self, spec: &ServiceSpec) -> Result<(), IpvsError> {
+        self.send_service(cmd::SET_SERVICE, spec, &Ctx::EditService(spec.clone()))
+    }
+
+    /// Validate `spec` and send it with `command` (new or set).
+    fn send_service(&mut self, command: u8, spec: &ServiceSpec, ctx: &Ctx) -> Result<(), IpvsError> {
         spec.validate()?;
-        let w = vec![(top::SERVICE, service_full(spec))];
-        self.ipvs_ack(cmd::SET_SERVICE, &w, &Ctx::EditService(spec.clone()))
+        self.ipvs_ack(command, &[(top::SERVICE, service_full(spec))], ctx)
     }
 
     /// Delete a service and all its destinations.
@@ -368,18 +370,19 @@ impl NetlinkIpvs {
 
     /// Add a destination to a service (validated against the service's current configuration).
     pub fn add_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<(), IpvsError> {
-        let svc = self.service(key)?;
-        d.validate(&svc)?;
-        let w = vec![(top::SERVICE, service_identity(key)), (top::DEST, dest_full(d))];
-        self.ipvs_ack(cmd::NEW_DEST, &w, &Ctx::AddDest(*key, d.clone()))
+        self.send_dest(cmd::NEW_DEST, key, d, &Ctx::AddDest(*key, d.clone()))
     }
 
     /// Replace a destination's settings (weight, method, thresholds, tunnel).
     pub fn edit_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<(), IpvsError> {
+        self.send_dest(cmd::SET_DEST, key, d, &Ctx::DestOp("edit", *key, d.addr_port()))
+    }
+
+    /// Validate `d` against the service's current configuration and send it with `command` (new or set).
+    fn send_dest(&mut self, command: u8, key: &ServiceKey, d: &DestSpec, ctx: &Ctx) -> Result<(), IpvsError> {
         let svc = self.service(key)?;
         d.validate(&svc)?;
-        let w = vec![(top::SERVICE, service_identity(key)), (top::DEST, dest_full(d))];
-        self.ipvs_ack(cmd::SET_DEST, &w, &Ctx::DestOp("edit", *key, d.addr_port()))
+        self.ipvs_ack(command, &[(top::SERVICE, service_identity(key)), (top::DEST, dest_full(d))], ctx)
     }
 
     /// Delete a destination.
