@@ -1,6 +1,7 @@
 //! The pure domain model of an IPVS table: services, destinations, counters and
-//! rates, and the validation rules that keep a request within what the kernel and
-//! `ipvsadm` accept. Nothing here performs I/O.
+//! rates, the validation rules that keep a request within what the kernel and
+//! `ipvsadm` accept, changes to the table as data ([`Change`]) and their
+//! ipvsadm spelling ([`ipvsadm`]). Nothing here performs I/O.
 
 mod change;
 mod dest;
