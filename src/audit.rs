@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::app::Change;
+use crate::model::Change;
 
 /// Where the audit log lives: `$LVSTOP_AUDIT_LOG`, else the XDG state directory.
 pub fn default_path() -> PathBuf {

@@ -1,6 +1,10 @@
-//! Command-line interface.
+//! Command-line interface: the console's options without a command, and one
+//! set of options per command, so that each `--help` lists only what applies.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// A live console for Linux Virtual Server (IPVS) load balancers.
 #[derive(Debug, Parser)]
@@ -9,90 +13,57 @@ pub struct Cli {
     /// What to do; without a command lvstop opens the console.
     #[command(subcommand)]
     pub command: Option<Cmd>,
+    /// The console's options.
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+    /// The configuration file; before `dump` or `check` it is theirs (`lvstop --config FILE check`).
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+/// Options of the console (`lvstop` without a command).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConsoleArgs {
     /// Seconds between refreshes (0.1-60; default from the config file, else 1).
-    #[arg(long, global = true, value_parser = parse_interval)]
+    #[arg(long, value_parser = parse_interval)]
     pub interval: Option<f64>,
     /// Never change anything: write actions are not even bound.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub read_only: bool,
     /// Colour theme: default, light, high-contrast or a file in ~/.config/lvstop/themes/.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub theme: Option<String>,
+}
+
+/// The configuration file, for the console, `dump` and `check`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArg {
     /// Configuration file (default: $LVSTOP_CONFIG, ~/.config/lvstop/lvstop.toml, /etc/lvstop/lvstop.toml).
-    #[arg(long, global = true)]
-    pub config: Option<std::path::PathBuf>,
+    #[arg(long = "config", value_name = "FILE")]
+    pub path: Option<PathBuf>,
 }
 
 fn parse_interval(s: &str) -> Result<f64, String> {
+    use crate::config::Interval;
     s.parse::<f64>()
         .ok()
-        .filter(|v| (0.1..=60.0).contains(v))
-        .ok_or_else(|| format!("'{s}' is not an interval: use 0.1 to 60 seconds"))
+        .and_then(|v| Interval::new(v).ok())
+        .map(|i| i.0)
+        .ok_or_else(|| format!("'{s}' is not an interval: use {} to {} seconds", Interval::LO, Interval::HI))
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Print every virtual service and realserver with exact counters and rates.
-    Dump {
-        /// Print JSON (a stable, documented shape) instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    Dump(DumpArgs),
     /// Print the rules in `ipvsadm -S -n` form, for `ipvsadm -R`.
     Save,
     /// Run the LVS-DR checks once; exit 1 if any finding is an error (for cron and monitoring).
-    Check {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Also probe this VIP for the ARP problem (repeatable); with --vip the
-        /// checks run even where IPVS is not loaded yet.
-        #[arg(long = "vip")]
-        vips: Vec<std::net::IpAddr>,
-        /// Also read this DR realserver of the first --vip over ssh (repeatable; RIP:PORT).
-        #[arg(long = "realserver", value_parser = parse_rs)]
-        realservers: Vec<std::net::SocketAddr>,
-        /// Also read this LVS-TUN realserver of the first --vip over ssh (repeatable; RIP:PORT).
-        #[arg(long = "tunnel-realserver", value_parser = parse_rs)]
-        tunnel_realservers: Vec<std::net::SocketAddr>,
-        /// Skip the realserver checks over ssh.
-        #[arg(long)]
-        no_ssh: bool,
-        /// Listen this many seconds in all for ARP frames that carry a VIP as
-        /// their sender (D-ARP-ANNOUNCE catches realservers that announce the VIP).
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=600))]
-        listen: u32,
-    },
+    Check(CheckArgs),
     /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) with live
     /// traffic, and open the console in it (q quits and shuts the VM down).
-    Lab {
-        /// Run this shell command inside the lab as root instead of the console
-        /// (lvstop is `$LVSTOP_BIN`); the exit status is the command's.
-        #[arg(long)]
-        run: Option<String>,
-        /// Copy the files the command writes to `$LVSTOP_OUT` into this directory.
-        #[arg(long, requires = "run")]
-        out: Option<std::path::PathBuf>,
-        /// Only fetch and cache the lab kernel, then exit.
-        #[arg(long, conflicts_with = "run")]
-        fetch: bool,
-        /// Number of realservers (1-50).
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=50))]
-        realservers: u8,
-        /// Number of IPv4 TCP services (1-20): port 80, then 8001, 8002…
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=20))]
-        services: u8,
-        /// Leave IPv6 out.
-        #[arg(long)]
-        no_ipv6: bool,
-        /// Mean client requests per second (0.1-500; the rate varies ±50% over two minutes).
-        #[arg(long, default_value_t = 20.0, value_parser = parse_rate)]
-        rate: f64,
-        /// An incident to practise (repeatable, or comma-separated).
-        #[arg(long = "scenario", value_enum, value_delimiter = ',')]
-        scenarios: Vec<crate::lab::scenario::Scenario>,
-    },
+    Lab(LabArgs),
     /// Inside the lab VM: the realservers' server, the clients, the services.
     #[command(hide = true)]
     LabGuest {
@@ -100,6 +71,75 @@ pub enum Cmd {
         #[command(subcommand)]
         what: LabGuest,
     },
+}
+
+/// Options of `lvstop dump`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DumpArgs {
+    /// Print JSON (a stable, documented shape) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The configuration file (its [nic] settings).
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+/// Options of `lvstop check`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also probe this VIP for the ARP problem (repeatable); with --vip the
+    /// checks run even where IPVS is not loaded yet.
+    #[arg(long = "vip")]
+    pub vips: Vec<std::net::IpAddr>,
+    /// Also read this DR realserver of the first --vip over ssh (repeatable; RIP:PORT).
+    #[arg(long = "realserver", value_parser = parse_rs)]
+    pub realservers: Vec<std::net::SocketAddr>,
+    /// Also read this LVS-TUN realserver of the first --vip over ssh (repeatable; RIP:PORT).
+    #[arg(long = "tunnel-realserver", value_parser = parse_rs)]
+    pub tunnel_realservers: Vec<std::net::SocketAddr>,
+    /// Skip the realserver checks over ssh.
+    #[arg(long)]
+    pub no_ssh: bool,
+    /// Listen this many seconds in all for ARP frames that carry a VIP as
+    /// their sender (D-ARP-ANNOUNCE catches realservers that announce the VIP).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=600))]
+    pub listen: u32,
+    /// The configuration file (its [ssh] and [nic] settings).
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+/// Options of `lvstop lab`.
+#[derive(Debug, Clone, Args)]
+pub struct LabArgs {
+    /// Run this shell command inside the lab as root instead of the console
+    /// (lvstop is `$LVSTOP_BIN`); the exit status is the command's.
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Copy the files the command writes to `$LVSTOP_OUT` into this directory.
+    #[arg(long, requires = "run")]
+    pub out: Option<PathBuf>,
+    /// Only fetch and cache the lab kernel, then exit.
+    #[arg(long, conflicts_with = "run")]
+    pub fetch: bool,
+    /// Number of realservers (1-50).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=50))]
+    pub realservers: u8,
+    /// Number of IPv4 TCP services (1-20): port 80, then 8001, 8002…
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=20))]
+    pub services: u8,
+    /// Leave IPv6 out.
+    #[arg(long)]
+    pub no_ipv6: bool,
+    /// Mean client requests per second (0.1-500; the rate varies ±50% over two minutes).
+    #[arg(long, default_value_t = 20.0, value_parser = parse_rate)]
+    pub rate: f64,
+    /// An incident to practise (repeatable, or comma-separated).
+    #[arg(long = "scenario", value_enum, value_delimiter = ',')]
+    pub scenarios: Vec<crate::lab::scenario::Scenario>,
 }
 
 /// The lab's parts that run inside the VM.
@@ -118,7 +158,7 @@ pub enum LabGuest {
     Client {
         /// The lab plan (JSON).
         #[arg(long)]
-        plan: std::path::PathBuf,
+        plan: PathBuf,
         /// Which client: `wan` (IPv4 beyond the router) or `v6` (the on-link IPv6 client).
         #[arg(long)]
         from: String,
@@ -127,8 +167,73 @@ pub enum LabGuest {
     Services {
         /// The lab plan (JSON).
         #[arg(long)]
-        plan: std::path::PathBuf,
+        plan: PathBuf,
     },
+}
+
+impl Cmd {
+    /// The command's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Cmd::Dump(_) => "dump",
+            Cmd::Save => "save",
+            Cmd::Check(_) => "check",
+            Cmd::Lab(_) => "lab",
+            Cmd::LabGuest { .. } => "lab-guest",
+        }
+    }
+
+    /// The command's configuration file option, if it reads the configuration.
+    fn config_mut(&mut self) -> Option<&mut ConfigArg> {
+        match self {
+            Cmd::Dump(a) => Some(&mut a.config),
+            Cmd::Check(a) => Some(&mut a.config),
+            Cmd::Save | Cmd::Lab(_) | Cmd::LabGuest { .. } => None,
+        }
+    }
+}
+
+impl Cli {
+    /// Parse the process's arguments; bad ones end the process with clap's
+    /// usage error (status 2), like a parse error.
+    pub fn parse_checked() -> Self {
+        Self::parse().checked().unwrap_or_else(|e| e.exit())
+    }
+
+    /// Refuse the console's options with a command, and `--config` before a
+    /// command that reads no configuration; a `--config` before `dump` or
+    /// `check` becomes the command's own.
+    pub fn checked(mut self) -> Result<Self, clap::Error> {
+        let Some(cmd) = self.command.as_mut() else { return Ok(self) };
+        let name = cmd.name();
+        let c = &self.console;
+        for (given, opt) in [
+            (c.interval.is_some(), "--interval SECONDS"),
+            (c.read_only, "--read-only"),
+            (c.theme.is_some(), "--theme NAME"),
+        ] {
+            if given {
+                let flag = opt.split(' ').next().unwrap_or(opt);
+                return Err(usage_error(format!(
+                    "{flag} is a console option: leave it out of `lvstop {name}`, or open the console with `lvstop {opt}`"
+                )));
+            }
+        }
+        if let Some(path) = self.config.path.take() {
+            match cmd.config_mut() {
+                Some(own) if own.path.is_none() => own.path = Some(path),
+                Some(_) => return Err(usage_error("--config is given twice: give it once".into())),
+                None => {
+                    return Err(usage_error(format!("`lvstop {name}` reads no configuration file: leave out --config")))
+                }
+            }
+        }
+        Ok(self)
+    }
+}
+
+fn usage_error(msg: String) -> clap::Error {
+    Cli::command().error(ErrorKind::ArgumentConflict, msg)
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

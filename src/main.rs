@@ -1,7 +1,5 @@
-use clap::Parser;
-
 fn main() {
-    let cli = lvstop::cli::Cli::parse();
+    let cli = lvstop::cli::Cli::parse_checked();
     match lvstop::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

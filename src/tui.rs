@@ -14,9 +14,10 @@ use ratatui::Terminal;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::app::{update, AppState, Change, Effect, Msg};
+use crate::app::{update, AppState, Effect, Msg};
 use crate::audit::AuditLog;
 use crate::ipvs::IpvsHandle;
+use crate::model::Change;
 use crate::ui::{self, Theme};
 
 /// Puts the terminal back however the console ends.
@@ -61,6 +62,8 @@ pub struct Console {
     pub interval: Duration,
     /// How to read realservers for the checks.
     pub ssh: crate::remote::SshConfig,
+    /// Reads the director's interfaces and CPU.
+    pub sys: crate::sys::nic::Sampler,
 }
 
 /// Start the work an effect asks for; false when the console should end.
@@ -89,9 +92,9 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
             });
         }
         Effect::SampleSys { roles_for } => {
-            let tx = tx.clone();
+            let (tx, sampler) = (tx.clone(), con.sys.clone());
             tokio::task::spawn_blocking(move || {
-                let sample = crate::sys::nic::read_sample(std::path::Path::new("/"));
+                let sample = sampler.sample();
                 let roles = roles_for.map(|(vips, rips)| crate::sys::load::find_roles(&sample, &vips, &rips));
                 let _ = tx.send(Msg::Sys(Box::new(sample), roles, Instant::now()));
             });
@@ -123,7 +126,7 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
 fn apply_audited(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change) -> Result<(), String> {
     let nl = b.writer(change.kind()).map_err(|e| e.to_string())?;
     audit.record(change, "sending").map_err(|e| format!("not sent: {e}"))?;
-    let result = change.apply(nl).map_err(|e| e.to_string());
+    let result = nl.apply(change).map_err(|e| e.to_string());
     let line = match &result {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("error: {e}"),

@@ -81,3 +81,56 @@ fn the_lab_says_what_to_install_and_checks_its_options() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("only inside the lab VM"), "{err}");
 }
+
+#[test]
+fn each_command_offers_only_its_own_options() {
+    let (code, help, _) = lvstop(&["dump", "--help"]);
+    assert_eq!(code, 0);
+    for console_only in ["--theme", "--read-only", "--interval"] {
+        assert!(!help.contains(console_only), "dump --help offers {console_only}:\n{help}");
+    }
+    assert!(help.contains("--json") && help.contains("--config"), "{help}");
+    let (_, help, _) = lvstop(&["save", "--help"]);
+    assert!(!help.contains("--config") && !help.contains("--theme"), "{help}");
+    let (_, help, _) = lvstop(&["lab", "--help"]);
+    assert!(!help.contains("--config") && !help.contains("--read-only"), "{help}");
+    let (_, help, _) = lvstop(&["--help"]);
+    for opt in ["--interval", "--read-only", "--theme", "--config"] {
+        assert!(help.contains(opt), "lvstop --help lacks {opt}:\n{help}");
+    }
+    // The console's options still parse: this one stops at the unknown theme, after parsing.
+    let (code, _, err) = lvstop(&["--read-only", "--interval", "0.5", "--theme", "neon"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unknown theme 'neon'"), "{err}");
+    // With a command they are refused, naming the option and the fix.
+    let (code, _, err) = lvstop(&["--read-only", "dump"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--read-only is a console option: leave it out of `lvstop dump`"), "{err}");
+    let (code, _, err) = lvstop(&["--config", "/etc/lvstop/lvstop.toml", "save"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`lvstop save` reads no configuration file: leave out --config"), "{err}");
+}
+
+#[test]
+fn config_is_read_before_or_after_the_command() {
+    let dir = std::env::temp_dir().join(format!("lvstop-cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("lvstop.toml");
+    std::fs::write(&bad, "[nic]\nwarn-percent = 0.5\n").expect("write");
+    let bad = bad.to_str().expect("utf-8 path");
+    // --vip lets check run without IPVS, so each of these reaches the configuration.
+    for args in [
+        &["--config", bad, "check", "--vip", "198.51.100.100", "--no-ssh"][..],
+        &["check", "--config", bad, "--vip", "198.51.100.100", "--no-ssh"],
+        &["--config", bad, "dump"],
+        &["dump", "--config", bad],
+    ] {
+        let (code, _, err) = lvstop(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("lvstop.toml:2: warn-percent: '0.5' is out of range: use 1 to 100"), "{args:?}: {err}");
+    }
+    let (code, _, err) = lvstop(&["--config", bad, "check", "--config", bad]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--config is given twice"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -3,7 +3,8 @@
 
 mod common;
 
-use lvstop::app::{update, Change, Effect, Focus, Layer, Msg};
+use lvstop::app::{update, Effect, Focus, Layer, Msg};
+use lvstop::model::Change;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn key(c: char) -> Msg {

@@ -11,7 +11,7 @@ use common::run;
 use std::time::{Duration, Instant};
 
 use lvstop::sys::load::{compute, Level, NicPolicy, Roles};
-use lvstop::sys::nic::{effective_speed, read_sample, NicKind};
+use lvstop::sys::nic::{effective_speed, read_sample, NicKind, SysSample};
 
 struct Tree(PathBuf);
 
@@ -63,6 +63,13 @@ impl Tree {
         ] {
             std::fs::write(d.join("statistics").join(f), v.to_string()).expect("stat");
         }
+        self
+    }
+
+    /// /proc/stat with this `cpu` line.
+    fn stat(&self, cpu_line: &str) -> &Self {
+        std::fs::create_dir_all(self.0.join("proc")).expect("proc");
+        std::fs::write(self.0.join("proc/stat"), format!("{cpu_line}\ncpu0 1 2 3\n")).expect("stat");
         self
     }
 
@@ -141,6 +148,24 @@ fn a_line_rate_limit_sets_the_level() {
     let load = compute(&read_sample(&a.0), &read_sample(&b.0), 1.0, &NicPolicy::default(), &Roles::default());
     assert_eq!(load.nics[0].level, Level::Critical);
     assert!((load.nics[0].line_percent.unwrap_or(0.0) - 94.08).abs() < 0.01);
+}
+
+#[test]
+fn the_softirq_share_comes_from_proc_stat_and_cpu_use_from_the_sampler() {
+    let a = Tree::new("cpu-a");
+    a.nic("eth0", 2, true, Some(1000), "", &[], 0).stat("cpu  100 0 50 800 50 0 25 0 0 0");
+    let b = Tree::new("cpu-b");
+    // 1000 ticks later, 100 of them in softirq.
+    b.nic("eth0", 2, true, Some(1000), "", &[], 0).stat("cpu  200 0 100 1500 100 0 125 0 0 0");
+    let (before, after) = (read_sample(&a.0), read_sample(&b.0));
+    assert_eq!(after.cpu_busy, None, "a tree has no CPU use: sysinfo measures it (Sampler)");
+    let load = compute(&before, &after, 1.0, &NicPolicy::default(), &Roles::default());
+    assert!((load.softirq_percent.unwrap_or(0.0) - 10.0).abs() < 1e-9, "{:?}", load.softirq_percent);
+    assert_eq!(load.cpu_percent, None);
+    // With a CPU figure from the sampler, the load carries it.
+    let load =
+        compute(&before, &SysSample { cpu_busy: Some(37.5), ..after }, 1.0, &NicPolicy::default(), &Roles::default());
+    assert_eq!(load.cpu_percent, Some(37.5));
 }
 
 /// A sender in a namespace sends a known number of UDP packets in a known

@@ -4,13 +4,13 @@
 
 use ratatui::crossterm::event::KeyEvent;
 
-use super::change::Change;
 use super::cmdline::{self, CmdLine, Target};
 use super::form::{Form, FormKind};
 use super::layer::{Layer, PromptKind};
 use super::state::{AppState, Focus, Outcome, Pending};
 use super::update::{info, push, quit, refresh, run_checks, Effect};
 use crate::config::{Action, Context};
+use crate::model::Change;
 use crate::model::{Destination, Service};
 
 /// What an action on "the realserver" says when none is targeted.

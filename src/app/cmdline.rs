@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use super::change::Change;
+use crate::model::Change;
 use crate::model::{Destination, ServiceKey, Snapshot};
 
 /// A parsed command line.

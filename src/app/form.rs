@@ -5,9 +5,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ratatui::crossterm::event::KeyEvent;
 
-use super::change::Change;
 use super::layer::{edit_text, Edit};
 use crate::config::{Action, Keymap};
+use crate::model::Change;
 use crate::model::{
     DestSpec, Family, ForwardMethod, Netmask, Protocol, ServiceFlags, ServiceKey, ServiceSpec, SpecField, TunnelCsum,
     TunnelType,

@@ -4,10 +4,10 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::change::Change;
 use super::cmdline::{self, CmdLine};
 use super::form::{Form, FormEvent};
 use crate::config::{Action, Context, Keymap};
+use crate::model::Change;
 
 /// What a text prompt is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

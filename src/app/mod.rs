@@ -7,7 +7,6 @@
 //! - [`layer`]: overlays, each answering its own keys; [`form`], [`cmdline`]: what they edit.
 
 pub mod actions;
-pub mod change;
 pub mod cmdline;
 pub mod form;
 pub mod layer;
@@ -16,7 +15,6 @@ pub mod state;
 pub mod table;
 pub mod update;
 
-pub use change::Change;
 pub use layer::{Intent, Layer, PromptKind, Reply};
 pub use state::{AppState, Focus, Outcome};
 pub use table::SortCol;

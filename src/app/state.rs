@@ -7,10 +7,10 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::change::Change;
 use super::layer::Layer;
 use super::table::TableView;
 use crate::config::{Config, Keymap, SparkSource};
+use crate::model::Change;
 use crate::model::{Destination, Service, ServiceKey};
 
 /// Which list has the cursor.

@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::change::Change;
 use super::layer::{Intent, Layer, Scroll};
 use super::state::{AppState, Outcome, Pending, HISTORY};
 use crate::config::SparkSource;
+use crate::model::Change;
 use crate::model::{ServiceKey, Snapshot};
 
 /// Input to the update function.

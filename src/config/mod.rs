@@ -2,15 +2,17 @@
 //! config directory or `/etc/lvstop/` (sudo runs lvstop as root), merged over
 //! the defaults. A bad file is refused whole, with its path, line and key.
 
+mod file;
 pub mod keymap;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
 use thiserror::Error;
+use toml::Spanned;
 
+use file::FileConfig;
+pub use file::Interval;
 pub use keymap::{Action, Context, Key, Keymap};
 
 /// The documented example, which must equal the defaults (tested).
@@ -69,162 +71,121 @@ impl Default for Config {
 
 /// A configuration file lvstop refuses, located precisely.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("{}:{line}: {key}: {msg}", file.display())]
+#[error("{}", self.located())]
 pub struct ConfigError {
     /// The file.
     pub file: PathBuf,
     /// 1-based line (0 if unknown).
     pub line: usize,
-    /// The key at fault, as written in the file.
+    /// The key at fault, as written in the file (empty if none).
     pub key: String,
     /// What is wrong and what is accepted.
     pub msg: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct FileConfig {
-    interval: Option<f64>,
-    weight_step: Option<i64>,
-    theme: Option<String>,
-    sparkline: Option<String>,
-    flash_seconds: Option<f64>,
-    check_interval: Option<f64>,
-    keys: Option<BTreeMap<String, KeyList>>,
-    nic: Option<NicFile>,
-    ssh: Option<SshFile>,
+impl ConfigError {
+    /// `file:line: key: msg`, leaving out an unknown line and an empty key.
+    fn located(&self) -> String {
+        let mut out = self.file.display().to_string();
+        if self.line > 0 {
+            out.push_str(&format!(":{}", self.line));
+        }
+        if !self.key.is_empty() {
+            out.push_str(&format!(": {}", self.key));
+        }
+        format!("{out}: {}", self.msg)
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct SshFile {
-    user: Option<String>,
-    port: Option<i64>,
-    identity_file: Option<PathBuf>,
-    known_hosts: Option<PathBuf>,
-    connect_timeout: Option<u64>,
-    timeout: Option<u64>,
-    parallel: Option<usize>,
-    hosts: Option<BTreeMap<String, toml::Value>>,
+/// The 1-based line of byte `offset` of `text`.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.bytes().take(offset).filter(|b| *b == b'\n').count() + 1
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct NicFile {
-    warn_percent: Option<f64>,
-    crit_percent: Option<f64>,
-    show_idle: Option<bool>,
-    limits: Option<BTreeMap<String, i64>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum KeyList {
-    One(String),
-    Many(Vec<String>),
-}
-
-fn line_of(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
-                || l.strip_prefix(&format!("\"{key}\"")).is_some()
-                || (l.starts_with('[') && l.contains(&format!(".\"{key}\"]")))
+/// The innermost key of the parsed `text` whose name or value holds byte
+/// `offset`: the key a deserialization error's span points into.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    fn innermost(table: &dyn toml_edit::TableLike, offset: usize) -> Option<String> {
+        let holds = |span: Option<std::ops::Range<usize>>| span.is_some_and(|s| s.contains(&offset));
+        table.iter().find_map(|(name, item)| {
+            item.as_table_like().and_then(|t| innermost(t, offset)).or_else(|| {
+                (holds(table.key(name).and_then(toml_edit::Key::span)) || holds(item.span())).then(|| name.to_string())
+            })
         })
-        .map_or(0, |i| i + 1)
+    }
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    innermost(doc.as_table(), offset)
 }
 
 /// Parse a configuration file's text. `file` names it in errors.
 pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
-    let err = |key: &str, msg: String| ConfigError {
+    let err = |span: Option<std::ops::Range<usize>>, key: &str, msg: String| ConfigError {
         file: file.to_path_buf(),
-        line: line_of(text, key),
+        line: span.map_or(0, |s| line_at(text, s.start)),
         key: key.to_string(),
         msg,
     };
+    let at = |name: &Spanned<String>, msg: String| err(Some(name.span()), name.get_ref(), msg);
     let parsed: FileConfig = toml::from_str(text).map_err(|e| {
-        let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let key = text
-            .lines()
-            .nth(line.saturating_sub(1))
-            .and_then(|l| l.split('=').next())
-            .map(|k| k.trim().trim_matches('"').to_string())
-            .unwrap_or_default();
-        ConfigError { file: file.to_path_buf(), line, key, msg: e.message().to_string() }
+        let key = e.span().and_then(|s| key_at(text, s.start)).unwrap_or_default();
+        err(e.span(), &key, e.message().trim_end().replace('\n', ": "))
     })?;
     let mut c = Config { source: Some(file.to_path_buf()), ..Config::default() };
     if let Some(i) = parsed.interval {
-        if !(0.1..=60.0).contains(&i) {
-            return Err(err("interval", format!("'{i}' is out of range: use 0.1 to 60 seconds")));
-        }
-        c.interval = Duration::from_secs_f64(i);
+        c.interval = Duration::from_secs_f64(i.0);
     }
     if let Some(w) = parsed.weight_step {
-        c.weight_step = u32::try_from(w)
-            .ok()
-            .filter(|w| (1..=65535).contains(w))
-            .ok_or_else(|| err("weight-step", format!("'{w}' is out of range: use 1 to 65535")))?;
+        c.weight_step = w.0;
     }
     if let Some(t) = parsed.theme {
-        if t.is_empty() || !t.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
-            return Err(err("theme", format!("'{t}' is not a theme name: use letters, digits, '-' or '_'")));
-        }
-        c.theme = t;
+        c.theme = t.0;
     }
     if let Some(s) = parsed.sparkline {
-        c.sparkline = match s.as_str() {
-            "cps" => SparkSource::Cps,
-            "pps" => SparkSource::Pps,
-            _ => return Err(err("sparkline", format!("'{s}' is not a sparkline source: use \"cps\" or \"pps\""))),
-        };
+        c.sparkline = s;
     }
     if let Some(f) = parsed.flash_seconds {
-        if !(0.0..=60.0).contains(&f) {
-            return Err(err("flash-seconds", format!("'{f}' is out of range: use 0 to 60")));
-        }
-        c.flash = Duration::from_secs_f64(f);
+        c.flash = Duration::from_secs_f64(f.0);
     }
     if let Some(i) = parsed.check_interval {
-        if !(10.0..=86400.0).contains(&i) {
-            return Err(err("check-interval", format!("'{i}' is out of range: use 10 to 86400 seconds")));
-        }
-        c.check_interval = Duration::from_secs_f64(i);
+        c.check_interval = Duration::from_secs_f64(i.0);
     }
+    let mut bindings = Vec::new();
     for (name, keys) in parsed.keys.unwrap_or_default() {
-        let action = Action::ALL.iter().copied().find(|a| a.name() == name).ok_or_else(|| {
-            err(
+        let action = Action::ALL.iter().copied().find(|a| a.name() == name.get_ref()).ok_or_else(|| {
+            at(
                 &name,
                 format!(
-                    "'{name}' is not an action: use one of {}",
+                    "'{}' is not an action: use one of {}",
+                    name.get_ref(),
                     Action::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
                 ),
             )
         })?;
-        let list = match keys {
-            KeyList::One(k) => vec![k],
-            KeyList::Many(v) => v,
-        };
-        if list.is_empty() {
-            return Err(err(&name, "an action needs at least one key".into()));
-        }
-        let keys = list.iter().map(|k| Key::parse(k)).collect::<Result<Vec<_>, _>>().map_err(|e| err(&name, e))?;
-        c.keys.rebind(action, &keys);
+        c.keys.rebind(action, &keys.0);
+        bindings.push((name, action, keys.0));
+    }
+    if let Some(lost) = c.keys.unbound().first().copied() {
+        // Blame the binding that took one of its keys (its defaults, or those the file gave it).
+        let own: Vec<Key> = lost.default_keys().iter().filter_map(|k| Key::parse(k).ok()).collect();
+        let own: Vec<Key> =
+            own.into_iter().chain(bindings.iter().filter(|b| b.1 == lost).flat_map(|b| b.2.clone())).collect();
+        let msg = |who: &str| format!("{who} '{}' without a key: give it one in [keys]", lost.name());
+        return Err(match bindings.iter().find(|(_, a, keys)| *a != lost && keys.iter().any(|k| own.contains(k))) {
+            Some((name, _, _)) => at(name, msg("this binding leaves")),
+            None => err(None, "keys", msg("these bindings leave")),
+        });
     }
     if let Some(n) = parsed.nic {
-        for (key, v, slot) in [
-            ("warn-percent", n.warn_percent, &mut c.nic.warn_percent),
-            ("crit-percent", n.crit_percent, &mut c.nic.crit_percent),
-        ] {
-            if let Some(v) = v {
-                if !(1.0..=100.0).contains(&v) {
-                    return Err(err(key, format!("'{v}' is out of range: use 1 to 100 (percent)")));
-                }
-                *slot = v;
-            }
+        let (warn, crit) = (n.warn_percent, n.crit_percent);
+        if let Some(w) = &warn {
+            c.nic.warn_percent = w.get_ref().0;
+        }
+        if let Some(w) = &crit {
+            c.nic.crit_percent = w.get_ref().0;
         }
         if c.nic.warn_percent > c.nic.crit_percent {
             return Err(err(
+                warn.as_ref().or(crit.as_ref()).map(Spanned::span),
                 "warn-percent",
                 format!(
                     "'{}' is above crit-percent '{}': the warning must come first",
@@ -235,106 +196,37 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         if let Some(b) = n.show_idle {
             c.nic.show_idle = b;
         }
-        for (name, v) in n.limits.unwrap_or_default() {
-            if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) {
-                return Err(err(&name, format!("'{name}' is not an interface name")));
+        for (name, limit) in n.limits.unwrap_or_default() {
+            let iface = name.get_ref();
+            if iface.is_empty() || iface.len() > 15 || iface.contains(['/', ' ']) {
+                return Err(at(&name, format!("'{iface}' is not an interface name")));
             }
-            let v = u64::try_from(v)
-                .ok()
-                .filter(|v| *v > 0)
-                .ok_or_else(|| err(&name, format!("'{v}' is not a packets/s limit: use a positive number")))?;
-            c.nic.limits.insert(name, v);
+            c.nic.limits.insert(name.into_inner(), limit.0);
         }
     }
     if let Some(ssh) = parsed.ssh {
         let t = &mut c.ssh;
-        if let Some(u) = ssh.user {
-            if !crate::remote::valid_user(&u) {
-                return Err(err("user", format!("'{u}' is not a user name: use letters, digits, '.', '_' or '-'")));
-            }
-            t.user = Some(u);
-        }
-        if let Some(p) = ssh.port {
-            t.port = Some(valid_port(p).ok_or_else(|| err("port", format!("'{p}' is out of range: use 1 to 65535")))?);
-        }
+        t.user = ssh.user.map(|u| u.0).or(t.user.take());
+        t.port = ssh.port.map(|p| p.0).or(t.port);
         t.identity = ssh.identity_file.or(t.identity.take());
         t.known_hosts = ssh.known_hosts.or(t.known_hosts.take());
         if let Some(v) = ssh.connect_timeout {
-            if !(1..=60).contains(&v) {
-                return Err(err("connect-timeout", format!("'{v}' is out of range: use 1 to 60 seconds")));
-            }
-            t.connect_timeout = Duration::from_secs(v);
+            t.connect_timeout = Duration::from_secs(v.0);
         }
         if let Some(v) = ssh.timeout {
-            if !(1..=600).contains(&v) {
-                return Err(err("timeout", format!("'{v}' is out of range: use 1 to 600 seconds")));
-            }
-            t.timeout = Duration::from_secs(v);
+            t.timeout = Duration::from_secs(v.0);
         }
         if let Some(v) = ssh.parallel {
-            if !(1..=64).contains(&v) {
-                return Err(err("parallel", format!("'{v}' is out of range: use 1 to 64")));
-            }
-            t.parallel = v;
+            t.parallel = v.0;
         }
         for (ip, value) in ssh.hosts.unwrap_or_default() {
             let addr: std::net::IpAddr =
-                ip.parse().map_err(|_| err(&ip, format!("'{ip}' is not a realserver address")))?;
-            let target = ssh_host(&value).map_err(|msg| err(&ip, msg))?;
+                ip.get_ref().parse().map_err(|_| at(&ip, format!("'{}' is not a realserver address", ip.get_ref())))?;
+            let target = file::ssh_host(&value).map_err(|msg| at(&ip, msg))?;
             t.hosts.insert(addr, target);
         }
     }
-    if let Some(a) = c.keys.unbound().first() {
-        return Err(err("keys", format!("these bindings leave '{}' without a key: give it one in [keys]", a.name())));
-    }
     Ok(c)
-}
-
-fn valid_port(p: i64) -> Option<u16> {
-    u16::try_from(p).ok().filter(|p| *p != 0)
-}
-
-/// One value of `[ssh.hosts]`: an ssh host, "-" (skip: `None`), or a table
-/// `{ host = "...", user = "...", port = N }` with every key optional.
-fn ssh_host(value: &toml::Value) -> Result<Option<crate::remote::SshHost>, String> {
-    const USE: &str =
-        "use an address, an alias from ~/.ssh/config, \"-\" to skip, or { host = \"rs1\", user = \"ops\", port = 2222 }";
-    let valid_host = |h: &str| -> Result<String, String> {
-        if crate::remote::valid_host(h) {
-            Ok(h.to_string())
-        } else {
-            Err(format!("'{h}' is not an ssh host: {USE}"))
-        }
-    };
-    match value {
-        toml::Value::String(s) if s == "-" => Ok(None),
-        toml::Value::String(s) => {
-            Ok(Some(crate::remote::SshHost { host: Some(valid_host(s)?), ..crate::remote::SshHost::default() }))
-        }
-        toml::Value::Table(table) => {
-            let mut h = crate::remote::SshHost::default();
-            for (k, v) in table {
-                match (k.as_str(), v) {
-                    ("host", toml::Value::String(s)) => h.host = Some(valid_host(s)?),
-                    ("user", toml::Value::String(u)) => {
-                        if !crate::remote::valid_user(u) {
-                            return Err(format!("user '{u}' is not a user name: use letters, digits, '.', '_' or '-'"));
-                        }
-                        h.user = Some(u.clone());
-                    }
-                    ("port", toml::Value::Integer(p)) => {
-                        h.port =
-                            Some(valid_port(*p).ok_or_else(|| format!("port '{p}' is out of range: use 1 to 65535"))?);
-                    }
-                    ("host" | "user", v) => return Err(format!("{k} = {v} is not a string: {USE}")),
-                    ("port", v) => return Err(format!("port = {v} is not a number: use 1 to 65535")),
-                    (k, _) => return Err(format!("unknown key '{k}' in the table: use host, user or port")),
-                }
-            }
-            Ok(Some(h))
-        }
-        v => Err(format!("{v} is not an ssh host: {USE}")),
-    }
 }
 
 /// Where lvstop looks for its configuration, in order.
@@ -428,6 +320,35 @@ mod tests {
         assert!(c.nic.show_idle);
         let e = parse(p(), "interval = [\n").expect_err("syntax");
         assert!(e.line >= 1, "{e}");
+    }
+
+    #[test]
+    fn every_bad_value_is_located_by_the_parser() {
+        for (text, line, key, msg) in [
+            ("\n[nic]\nbogus = 1\n", 3, "bogus", "unknown field `bogus`"),
+            ("flash-seconds = 61.0\n", 1, "flash-seconds", "'61' is out of range: use 0 to 60"),
+            ("check-interval = 5\n", 1, "check-interval", "'5' is out of range: use 10 to 86400 seconds"),
+            ("theme = \"a b\"\n", 1, "theme", "'a b' is not a theme name"),
+            ("sparkline = \"bps\"\n", 1, "sparkline", "'bps' is not a sparkline source: use \"cps\" or \"pps\""),
+            ("[keys]\nhelp = [\n  \"?\",\n  \"hyper-x\",\n]\n", 4, "help", "unknown key 'hyper-x'"),
+            ("[keys]\nhelp = []\n", 2, "help", "an action needs at least one key"),
+            ("[keys]\nquit = \"x\"\ndelete = \"x\"\n", 2, "quit", "leaves 'delete' without a key"),
+            ("[nic]\ncrit-percent = 50.0\n", 2, "warn-percent", "'70' is above crit-percent '50'"),
+            ("[nic.limits]\n\"a/b\" = 5\n", 2, "a/b", "'a/b' is not an interface name"),
+            ("nic.warn-percent = 0\n", 1, "warn-percent", "'0' is out of range: use 1 to 100 (percent)"),
+            ("[ssh]\nconnect-timeout = -1\n", 2, "connect-timeout", "'-1' is out of range: use 1 to 60 seconds"),
+            ("[ssh]\ntimeout = 601\n", 2, "timeout", "'601' is out of range: use 1 to 600 seconds"),
+            ("[ssh]\nparallel = 0\n", 2, "parallel", "'0' is out of range: use 1 to 64"),
+            ("interval = [\n", 2, "", "invalid array: expected `]`"),
+        ] {
+            let e = parse(p(), text).expect_err(text);
+            assert_eq!((e.line, e.key.as_str()), (line, key), "{text}: {e}");
+            assert!(e.msg.contains(msg), "{text}: {e}");
+        }
+        let e = parse(p(), "interval = [\n").expect_err("syntax");
+        assert_eq!(e.to_string(), "/etc/lvstop/lvstop.toml:2: invalid array: expected `]`");
+        let e = ConfigError { file: p().into(), line: 0, key: String::new(), msg: "cannot read: gone".into() };
+        assert_eq!(e.to_string(), "/etc/lvstop/lvstop.toml: cannot read: gone");
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Talking to the kernel's IPVS: generic netlink when permitted, a read-only
-//! /proc fallback otherwise, and a worker thread so callers never block on it.
+//! /proc fallback otherwise ([`crate::sys::ipvs_proc`]), and a worker thread so
+//! callers never block on it.
 
 pub mod error;
 pub mod netlink;
-pub mod procfs;
 pub mod wire;
 pub mod worker;
 
@@ -50,7 +50,8 @@ impl Backend {
     pub fn snapshot(&mut self) -> Result<Snapshot, IpvsError> {
         match self {
             Backend::Netlink(nl) | Backend::NetlinkReadOnly(nl) => nl.snapshot(),
-            Backend::Procfs { reason } => procfs::snapshot(reason),
+            Backend::Procfs { reason } => crate::sys::ipvs_proc::snapshot(reason)
+                .map_err(|e| IpvsError::BadReply { op: "read /proc/net/ip_vs".into(), detail: e.to_string() }),
         }
     }
 

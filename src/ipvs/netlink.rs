@@ -8,8 +8,8 @@ use neli::consts::socket::NlFamily;
 use super::error::IpvsError;
 use super::wire::{self, cmd, top, Attrs, TlvWriter};
 use crate::model::{
-    Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service, ServiceFlags,
-    ServiceKey, ServiceSpec, Snapshot, Source, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelType,
+    Change, Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service,
+    ServiceFlags, ServiceKey, ServiceSpec, Snapshot, Source, SyncDaemon, SyncState, Timeouts, TunnelCsum, TunnelType,
 };
 use crate::netlink::{NlConn, NlError, NLA_F_NESTED, NLM_F_ACK, NLM_F_DUMP};
 
@@ -348,16 +348,18 @@ impl NetlinkIpvs {
 
     /// Add a service.
     pub fn add_service(&mut self, spec: &ServiceSpec) -> Result<(), IpvsError> {
-        spec.validate()?;
-        let w = vec![(top::SERVICE, service_full(spec))];
-        self.ipvs_ack(cmd::NEW_SERVICE, &w, &Ctx::AddService(spec.clone()))
+        self.send_service(cmd::NEW_SERVICE, spec, &Ctx::AddService(spec.clone()))
     }
 
     /// Replace a service's configuration (scheduler, flags, persistence, engine).
     pub fn edit_service(&mut self, spec: &ServiceSpec) -> Result<(), IpvsError> {
+        self.send_service(cmd::SET_SERVICE, spec, &Ctx::EditService(spec.clone()))
+    }
+
+    /// Validate `spec` and send it with `command` (new or set).
+    fn send_service(&mut self, command: u8, spec: &ServiceSpec, ctx: &Ctx) -> Result<(), IpvsError> {
         spec.validate()?;
-        let w = vec![(top::SERVICE, service_full(spec))];
-        self.ipvs_ack(cmd::SET_SERVICE, &w, &Ctx::EditService(spec.clone()))
+        self.ipvs_ack(command, &[(top::SERVICE, service_full(spec))], ctx)
     }
 
     /// Delete a service and all its destinations.
@@ -368,18 +370,19 @@ impl NetlinkIpvs {
 
     /// Add a destination to a service (validated against the service's current configuration).
     pub fn add_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<(), IpvsError> {
-        let svc = self.service(key)?;
-        d.validate(&svc)?;
-        let w = vec![(top::SERVICE, service_identity(key)), (top::DEST, dest_full(d))];
-        self.ipvs_ack(cmd::NEW_DEST, &w, &Ctx::AddDest(*key, d.clone()))
+        self.send_dest(cmd::NEW_DEST, key, d, &Ctx::AddDest(*key, d.clone()))
     }
 
     /// Replace a destination's settings (weight, method, thresholds, tunnel).
     pub fn edit_dest(&mut self, key: &ServiceKey, d: &DestSpec) -> Result<(), IpvsError> {
+        self.send_dest(cmd::SET_DEST, key, d, &Ctx::DestOp("edit", *key, d.addr_port()))
+    }
+
+    /// Validate `d` against the service's current configuration and send it with `command` (new or set).
+    fn send_dest(&mut self, command: u8, key: &ServiceKey, d: &DestSpec, ctx: &Ctx) -> Result<(), IpvsError> {
         let svc = self.service(key)?;
         d.validate(&svc)?;
-        let w = vec![(top::SERVICE, service_identity(key)), (top::DEST, dest_full(d))];
-        self.ipvs_ack(cmd::SET_DEST, &w, &Ctx::DestOp("edit", *key, d.addr_port()))
+        self.ipvs_ack(command, &[(top::SERVICE, service_identity(key)), (top::DEST, dest_full(d))], ctx)
     }
 
     /// Delete a destination.
@@ -404,6 +407,20 @@ impl NetlinkIpvs {
             None => Ctx::Zero,
         };
         self.ipvs_ack(cmd::ZERO, &w, &ctx)
+    }
+
+    /// Apply a change. A batch stops at its first failure.
+    pub fn apply(&mut self, change: &Change) -> Result<(), IpvsError> {
+        match change {
+            Change::AddService(s) => self.add_service(s),
+            Change::EditService { after, .. } => self.edit_service(after),
+            Change::DelService { spec, .. } => self.del_service(&spec.key),
+            Change::AddDest { svc, dest } => self.add_dest(svc, dest),
+            Change::EditDest { svc, after, .. } => self.edit_dest(svc, after),
+            Change::DelDest { svc, dest } => self.del_dest(svc, dest.addr, dest.port),
+            Change::Zero(k) => self.zero(k.as_ref()),
+            Change::Batch { changes, .. } => changes.iter().try_for_each(|c| self.apply(c)),
+        }
     }
 }
 

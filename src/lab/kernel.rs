@@ -67,7 +67,7 @@ pub fn ensure_kernel(say: &mut dyn FnMut(&str)) -> Result<Kernel, LabError> {
             ))
         });
     }
-    let release = crate::sys::read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let release = sysinfo::System::kernel_version().unwrap_or_default();
     let host_modules = PathBuf::from("/lib/modules").join(&release);
     let host_vmlinuz = PathBuf::from("/boot").join(format!("vmlinuz-{release}"));
     if has_ipvs(&host_modules) && std::fs::File::open(&host_vmlinuz).is_ok() {

@@ -1,7 +1,9 @@
-//! The real-kernel lab: Debian's stock kernel (or the host's, when it has
-//! IPVS) booted under qemu with software emulation, the host's root shared
-//! read-only over 9p, and a command run inside as root. The VM tests, the
-//! benchmark and `lvstop lab` all use it.
+//! The real-kernel lab: a kernel with IPVS (`$LVSTOP_LAB_KERNEL`, else the
+//! host's when it carries ip_vs, else Debian's stock kernel package, fetched
+//! once and cached) booted under qemu (KVM where the CPU and /dev/kvm allow it,
+//! else software emulation), the host's root shared read-only over 9p, and a
+//! command run inside as root. The VM tests, the benchmark and `lvstop lab`
+//! all use it.
 
 pub mod cpio;
 pub mod kernel;

@@ -143,19 +143,3 @@ pub fn setup_script(t: &Topology) -> String {
     // One command per line: under `set -e` a failure on the left of `&&` would not stop the script.
     s.replace(" && ", "\n")
 }
-
-/// ipvsadm-free service setup is done by lvstop itself in the tests; for demos
-/// the lab starts with one DR service per family over every realserver.
-pub fn services_script(t: &Topology) -> String {
-    let mut s = format!("ipvsadm -A -t {VIP}:80 -s wrr\n");
-    for i in 1..=t.realservers {
-        let _ = writeln!(s, "ipvsadm -a -t {VIP}:80 -r {}:80 -g -w {i}", rip(i));
-    }
-    if t.ipv6 {
-        let _ = writeln!(s, "ipvsadm -A -t [{VIP6}]:80 -s rr");
-        for i in 1..=t.realservers {
-            let _ = writeln!(s, "ipvsadm -a -t [{VIP6}]:80 -r [{}]:80 -g -w 1", rip6(i));
-        }
-    }
-    s
-}

@@ -64,13 +64,10 @@ impl ForwardMethod {
             .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
-    /// The ipvsadm switch for this method (`-g`, `-i`, `-m`; local saves as `-g` like ipvsadm).
+    /// The ipvsadm switch for this method: [`super::ipvsadm::forward_switch`]
+    /// (kept as a method for `src/checks`).
     pub fn ipvsadm_switch(self) -> &'static str {
-        match self {
-            ForwardMethod::Masq => "-m",
-            ForwardMethod::Tunnel => "-i",
-            ForwardMethod::Route | ForwardMethod::Local | ForwardMethod::Bypass => "-g",
-        }
+        super::ipvsadm::forward_switch(self)
     }
 
     /// Whether replies bypass the director, so Out* counters are always 0.
@@ -178,15 +175,6 @@ impl TunnelCsum {
             TunnelCsum::NoCsum => "-c",
             TunnelCsum::Csum => "+c",
             TunnelCsum::RemCsum => "r+c",
-        }
-    }
-
-    /// The ipvsadm option.
-    pub fn option(self) -> &'static str {
-        match self {
-            TunnelCsum::NoCsum => "--tun-nocsum",
-            TunnelCsum::Csum => "--tun-csum",
-            TunnelCsum::RemCsum => "--tun-remcsum",
         }
     }
 }

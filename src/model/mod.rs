@@ -1,13 +1,17 @@
 //! The pure domain model of an IPVS table: services, destinations, counters and
-//! rates, and the validation rules that keep a request within what the kernel and
-//! `ipvsadm` accept. Nothing here performs I/O.
+//! rates, the validation rules that keep a request within what the kernel and
+//! `ipvsadm` accept, changes to the table as data ([`Change`]) and their
+//! ipvsadm spelling ([`ipvsadm`]). Nothing here performs I/O.
 
+mod change;
 mod dest;
+pub mod ipvsadm;
 mod service;
 mod snapshot;
 mod stats;
 mod validate;
 
+pub use change::Change;
 pub use dest::{DestSpec, DestState, Destination, ForwardMethod, TunnelCsum, TunnelType};
 pub use service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey, ServiceSpec};
 pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts};

@@ -50,16 +50,6 @@ impl Protocol {
             Protocol::Other(n) => format!("PROTO{n}"),
         }
     }
-
-    /// The ipvsadm option selecting this protocol (`-t`, `-u`, `--sctp-service`).
-    pub fn ipvsadm_option(self) -> Option<&'static str> {
-        match self {
-            Protocol::Tcp => Some("-t"),
-            Protocol::Udp => Some("-u"),
-            Protocol::Sctp => Some("--sctp-service"),
-            Protocol::Other(_) => None,
-        }
-    }
 }
 
 impl Serialize for Protocol {
@@ -127,15 +117,10 @@ impl ServiceKey {
         matches!(self, ServiceKey::Fwmark { .. })
     }
 
-    /// The ipvsadm arguments naming this service, e.g. `-t 198.51.100.1:80` or `-f 1 -6`.
+    /// The ipvsadm arguments naming this service: [`super::ipvsadm::key_args`]
+    /// (kept as a method for `src/checks`).
     pub fn ipvsadm_args(&self) -> String {
-        match self {
-            ServiceKey::Addr { protocol, addr, port } => {
-                format!("{} {}", protocol.ipvsadm_option().unwrap_or("--xxx-service"), fmt_addr_port(addr, *port))
-            }
-            ServiceKey::Fwmark { family: Family::Inet, mark } => format!("-f {mark}"),
-            ServiceKey::Fwmark { family: Family::Inet6, mark } => format!("-f {mark} -6"),
-        }
+        super::ipvsadm::key_args(self)
     }
 }
 

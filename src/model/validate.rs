@@ -126,7 +126,7 @@ impl ServiceSpec {
         }
         match self.key {
             super::ServiceKey::Addr { protocol, addr, port } => {
-                if protocol.ipvsadm_option().is_none() {
+                if super::ipvsadm::protocol_option(protocol).is_none() {
                     return Err(bad(Field::Protocol, protocol.number(), "use TCP, UDP or SCTP"));
                 }
                 if addr.is_unspecified() || addr.is_multicast() {

@@ -4,7 +4,9 @@
 mod save;
 mod table;
 
-pub use save::{dest_args, save_rules, service_args};
+/// For `src/checks`, which names it here; the ipvsadm arguments live in [`crate::model::ipvsadm`].
+pub use crate::model::ipvsadm::dest_args;
+pub use save::save_rules;
 pub use table::{director_text, dump_text};
 
 use serde::Serialize;

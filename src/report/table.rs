@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::model::ipvsadm::{service_options, OptionStyle};
 use crate::model::{Counters, Destination, Rates, Service, Snapshot, Source};
 
 const HEAD: [&str; 17] = [
@@ -36,26 +37,9 @@ fn stat_cells(c: &Counters, r: &Rates, have: bool) -> Vec<String> {
 
 fn service_cells(s: &Service, have: bool) -> Vec<String> {
     let spec = &s.spec;
-    let mut sched = spec.scheduler.clone();
-    let flags = spec.flags.sched_flag_names(&spec.scheduler);
-    if !flags.is_empty() {
-        let _ = write!(sched, " ({})", flags.join(","));
-    }
-    if spec.flags.is_persistent() {
-        let _ = write!(sched, " persistent {}", spec.timeout);
-        if !spec.netmask.is_default() {
-            let _ = write!(sched, " mask {}", spec.netmask);
-        }
-    }
-    if let Some(pe) = &spec.pe_name {
-        let _ = write!(sched, " pe {pe}");
-    }
-    if spec.flags.is_one_packet() {
-        sched.push_str(" ops");
-    }
     let mut row = vec![
         spec.key.to_string(),
-        sched,
+        service_options(spec, OptionStyle::Long),
         String::new(),
         s.active_conns().to_string(),
         s.inact_conns().to_string(),

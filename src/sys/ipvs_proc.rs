@@ -1,18 +1,25 @@
-//! Parsers for the world-readable `/proc/net/ip_vs` and `/proc/net/ip_vs_stats`,
-//! the source of lvstop's degraded read-only view when CAP_NET_ADMIN is missing.
-//! Every parse error names the file, the line and the text.
+//! Everything lvstop reads from the world-readable `/proc/net/ip_vs*` files:
+//! the service table and the netns totals (the degraded read-only snapshot
+//! used when netlink is refused, and the totals netlink does not carry) and
+//! the connection entries of `/proc/net/ip_vs_conn` (the checks). Every parse
+//! error names the file, the line and the text.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
-use crate::model::{Counters, Family, ForwardMethod, Protocol, Rates, ServiceKey};
+use crate::model::{
+    Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service, ServiceFlags,
+    ServiceKey, ServiceSpec, Snapshot, Source,
+};
 
 /// Path of the service table.
 pub const IP_VS: &str = "/proc/net/ip_vs";
 /// Path of the netns-wide counters.
 pub const IP_VS_STATS: &str = "/proc/net/ip_vs_stats";
+/// Path of the connection table.
+pub const IP_VS_CONN: &str = "/proc/net/ip_vs_conn";
 
 /// A /proc file that could not be read or understood.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -97,6 +104,70 @@ pub fn read_totals() -> Result<(Counters, Rates), ProcError> {
     parse_totals(IP_VS_STATS, &read(IP_VS_STATS)?)
 }
 
+/// The degraded, read-only snapshot from /proc/net/ip_vs; `reason` says why
+/// netlink was not used. It lacks per-service and per-destination stats and
+/// rates, thresholds, PersistConn, tunnel details and persistence engines.
+pub fn snapshot(reason: &str) -> Result<Snapshot, ProcError> {
+    let table = read_table()?;
+    let hz = super::kernel_hz();
+    let mut snap = Snapshot {
+        source: Source::Procfs { reason: reason.to_string() },
+        info: Some(Info { version_code: table.version_code, conn_tab_size: table.size }),
+        timeouts: None,
+        daemons: Vec::new(),
+        services: table.services.into_iter().map(|s| s.into_service(hz)).collect(),
+        totals: read_totals().ok(),
+    };
+    snap.sort();
+    Ok(snap)
+}
+
+impl ProcService {
+    /// The model's service, with the persistence timeout converted from jiffies at `hz`.
+    fn into_service(self, hz: u32) -> Service {
+        let family = self.key.family();
+        let mut flags = 0;
+        let (mut timeout, mut netmask) = (0, Netmask::default_for(family));
+        if let Some((jiffies, mask)) = self.persistent {
+            flags |= ServiceFlags::PERSISTENT;
+            timeout = u32::try_from(jiffies / u64::from(hz.max(1))).unwrap_or(u32::MAX);
+            // The kernel prints ntohl() of the raw field; for IPv6 that field holds
+            // the prefix length in host order, so undo the swap to recover it.
+            netmask = match family {
+                Family::Inet6 => Netmask::V6(u32::from_ne_bytes(mask.to_be_bytes()).min(128) as u8),
+                Family::Inet => Netmask::V4(Ipv4Addr::from(mask)),
+            };
+        }
+        if self.one_packet {
+            flags |= ServiceFlags::ONEPACKET;
+        }
+        Service {
+            spec: ServiceSpec {
+                key: self.key,
+                scheduler: self.scheduler,
+                flags: ServiceFlags(flags),
+                timeout,
+                netmask,
+                pe_name: None,
+            },
+            stats: Counters::default(),
+            rates: Rates::default(),
+            destinations: self
+                .dests
+                .into_iter()
+                .map(|d| Destination {
+                    spec: DestSpec::new(d.addr, d.port, d.forward).weight(d.weight),
+                    active_conns: d.active,
+                    inact_conns: d.inactive,
+                    persist_conns: 0,
+                    stats: Counters::default(),
+                    rates: Rates::default(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Connection entries of one destination in /proc/net/ip_vs_conn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ConnCount {
@@ -112,10 +183,10 @@ pub struct ConnCount {
 /// at most `max_lines` lines (the table can hold millions).
 pub fn read_conns(max_lines: usize) -> Result<BTreeMap<(IpAddr, u16), ConnCount>, ProcError> {
     use std::io::BufRead as _;
-    let path = "/proc/net/ip_vs_conn";
-    let file = std::fs::File::open(path).map_err(|e| ProcError::Read { path: path.into(), msg: e.to_string() })?;
+    let file =
+        std::fs::File::open(IP_VS_CONN).map_err(|e| ProcError::Read { path: IP_VS_CONN.into(), msg: e.to_string() })?;
     let lines = std::io::BufReader::new(file).lines().map_while(Result::ok).take(max_lines);
-    parse_conns(path, lines)
+    parse_conns(IP_VS_CONN, lines)
 }
 
 /// Parse /proc/net/ip_vs_conn lines: `TCP C6336401 D431 C6336464 0050 C633640B 0050 ESTABLISHED 899`.
@@ -320,6 +391,21 @@ FWM  00000001 wlc persistent 75000 FFFFFF00
     }
 
     #[test]
+    fn proc_services_become_model_services() {
+        let t = parse_table(IP_VS, TABLE).expect("parse");
+        let mut it = t.services.into_iter().map(|s| s.into_service(250));
+        let web = it.next().expect("web");
+        assert_eq!(web.destinations[0].spec.weight, 1);
+        assert_eq!((web.destinations[0].active_conns, web.destinations[0].inact_conns), (2, 30));
+        assert!(it.next().expect("udp").spec.flags.is_one_packet());
+        let v6 = it.next().expect("v6").spec;
+        // 75000 jiffies at 250 Hz; the byte-swapped IPv6 prefix length 64.
+        assert_eq!((v6.timeout, v6.netmask), (300, Netmask::V6(64)));
+        let fwm = it.next().expect("fwm").spec;
+        assert_eq!(fwm.netmask, Netmask::V4(Ipv4Addr::new(255, 255, 255, 0)));
+    }
+
+    #[test]
     fn bad_lines_are_named() {
         let e = parse_table(IP_VS, "IP Virtual Server version 1.2.1 (size=4096)\nx\ny\nTCP  ZZ:0050 rr\n")
             .expect_err("bad");
@@ -336,7 +422,7 @@ TCP CB0071FE D433 C6336464 0050 C633640C 0050 ESTABLISHED     899
 TCP CB0071FE 0000 C6336464 0050 C633640C 0050 NONE            299
 TCP 2001:0db8:0000:0000:0000:0000:0000:0001 D431 2001:0db8:0000:0000:0000:0000:0000:0064 0050 2001:0db8:0000:0000:0000:0000:0000:000b 0050 FIN_WAIT 100
 ";
-        let m = parse_conns("/proc/net/ip_vs_conn", text.lines()).expect("parse");
+        let m = parse_conns(IP_VS_CONN, text.lines()).expect("parse");
         let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
         assert_eq!(m[&(ip("198.51.100.11"), 80)], ConnCount { established: 0, syn_recv: 2, total: 2 });
         assert_eq!(m[&(ip("198.51.100.12"), 80)], ConnCount { established: 1, syn_recv: 0, total: 1 });

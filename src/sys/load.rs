@@ -7,7 +7,9 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::nic::{cpu_percent, effective_speed, line_rate_pps, rates, NicCounters, NicKind, NicRates, SysSample};
+use super::nic::{
+    effective_speed, line_rate_pps, rates, softirq_percent, NicCounters, NicKind, NicRates, Sampler, SysSample,
+};
 
 /// Thresholds and practical limits (from the config file).
 #[derive(Debug, Clone, PartialEq)]
@@ -133,7 +135,8 @@ fn level(pct: Option<f64>, p: &NicPolicy) -> Level {
     }
 }
 
-/// Compute the load between `prev` and `cur`, `secs` apart.
+/// Compute the load between `prev` and `cur`, `secs` apart (the CPU use is
+/// `cur`'s: a [`Sampler`] measures it since its previous reading).
 pub fn compute(prev: &SysSample, cur: &SysSample, secs: f64, policy: &NicPolicy, roles: &Roles) -> DirectorLoad {
     let mut nics = Vec::new();
     for (name, nic) in &cur.nics {
@@ -174,40 +177,36 @@ pub fn compute(prev: &SysSample, cur: &SysSample, secs: f64, policy: &NicPolicy,
         let role = |n: &NicLoad| !n.vips.is_empty() || n.to_realservers;
         role(b).cmp(&role(a)).then(a.name.cmp(&b.name))
     });
-    let cpu = match (&prev.cpu, &cur.cpu) {
-        (Some(a), Some(b)) => cpu_percent(a, b),
+    let softirq = match (&prev.cpu, &cur.cpu) {
+        (Some(a), Some(b)) => softirq_percent(a, b),
         _ => None,
     };
     let backlog_drops_ps = match (prev.backlog_drops, cur.backlog_drops) {
         (Some(a), Some(b)) if b >= a && secs > 0.0 => Some((b - a) as f64 / secs),
         _ => None,
     };
-    DirectorLoad {
-        interval_secs: secs,
-        cpu_percent: cpu.map(|c| c.0),
-        softirq_percent: cpu.map(|c| c.1),
-        nics,
-        backlog_drops_ps,
-    }
+    DirectorLoad { interval_secs: secs, cpu_percent: cur.cpu_busy, softirq_percent: softirq, nics, backlog_drops_ps }
 }
 
 /// The first of the two readings a director load is measured between.
 pub struct LoadWindow {
     start: std::time::Instant,
+    sampler: Sampler,
     before: SysSample,
 }
 
 impl LoadWindow {
     /// Take the first reading of this host's interfaces and CPU.
     pub fn open() -> Self {
-        LoadWindow { start: std::time::Instant::now(), before: super::nic::read_sample(std::path::Path::new("/")) }
+        let sampler = Sampler::new();
+        LoadWindow { start: std::time::Instant::now(), before: sampler.sample(), sampler }
     }
 
     /// Wait until a second has passed since [`LoadWindow::open`], take the
     /// second reading, and compute the load, with the roles of `vips` and `rips`.
     pub fn close(self, policy: &NicPolicy, vips: &[IpAddr], rips: &[IpAddr]) -> DirectorLoad {
         std::thread::sleep(std::time::Duration::from_secs(1).saturating_sub(self.start.elapsed()));
-        let after = super::nic::read_sample(std::path::Path::new("/"));
+        let after = self.sampler.sample();
         let secs = self.start.elapsed().as_secs_f64();
         let roles = find_roles(&after, vips, rips);
         compute(&self.before, &after, secs, policy, &roles)
@@ -240,7 +239,7 @@ pub fn find_roles(sample: &SysSample, vips: &[IpAddr], rips: &[IpAddr]) -> Roles
 
 #[cfg(test)]
 mod tests {
-    use super::super::nic::{Nic, NicCounters};
+    use super::super::nic::{CpuTimes, Nic, NicCounters};
     use super::*;
 
     fn nic(name: &str, idx: u32, kind: NicKind, speed: Option<u64>, rx: u64) -> Nic {
@@ -287,6 +286,22 @@ mod tests {
         assert_eq!(load.worst().map(|n| n.name.as_str()), Some("eth0"));
         let veth = load.nics.iter().find(|n| n.name == "veth9").expect("veth9");
         assert_eq!(veth.level, Level::Ok);
+    }
+
+    #[test]
+    fn cpu_use_is_the_samplers_and_the_softirq_share_comes_from_the_ticks() {
+        let mut a = sample(0);
+        a.cpu = Some(CpuTimes { total: 1000, softirq: 100 });
+        a.cpu_busy = Some(99.0);
+        let mut b = sample(0);
+        b.cpu = Some(CpuTimes { total: 2000, softirq: 300 });
+        b.cpu_busy = Some(42.5);
+        let load = compute(&a, &b, 1.0, &NicPolicy::default(), &Roles::default());
+        assert_eq!((load.cpu_percent, load.softirq_percent), (Some(42.5), Some(20.0)));
+        b.cpu = None;
+        b.cpu_busy = None;
+        let load = compute(&a, &b, 1.0, &NicPolicy::default(), &Roles::default());
+        assert_eq!((load.cpu_percent, load.softirq_percent), (None, None));
     }
 
     #[test]

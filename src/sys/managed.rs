@@ -7,26 +7,39 @@ use std::path::Path;
 
 use crate::model::{Family, Protocol, ServiceKey};
 
-/// Names of running processes (from /proc/*/comm and the first word of cmdline).
+/// Which of `names` run here: a process whose name (comm) is one of them, or
+/// the file name of its first or second argument (`perl /usr/sbin/ldirectord`).
+/// The process table comes from sysinfo.
 pub fn running(names: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().filter_map(Result::ok) {
-        let p = e.path();
-        if !e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
-        let cmdline = std::fs::read(p.join("cmdline")).unwrap_or_default();
-        let args: Vec<String> =
-            cmdline.split(|b| *b == 0).take(2).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        for n in names {
-            let hit = comm.trim() == *n || args.iter().any(|a| Path::new(a).file_name().is_some_and(|f| f == *n));
-            if hit && !found.iter().any(|f| f == n) {
-                found.push((*n).to_string());
-            }
-        }
-    }
-    found
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+    let mut system = System::new();
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::nothing().with_cmd(UpdateKind::Always),
+    );
+    let processes: Vec<(String, Vec<String>)> = system
+        .processes()
+        .values()
+        .map(|p| {
+            let args = p.cmd().iter().take(2).map(|a| a.to_string_lossy().into_owned()).collect();
+            (p.name().to_string_lossy().into_owned(), args)
+        })
+        .collect();
+    matching(names, &processes)
+}
+
+/// The `names` that some of `processes` (name, first arguments) is.
+fn matching(names: &[&str], processes: &[(String, Vec<String>)]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| {
+            processes.iter().any(|(comm, args)| {
+                comm == *n || args.iter().any(|a| Path::new(a).file_name().is_some_and(|f| f == **n))
+            })
+        })
+        .map(|n| (*n).to_string())
+        .collect()
 }
 
 fn strip_comments(text: &str) -> String {
@@ -145,6 +158,25 @@ pub fn detect() -> HashMap<ServiceKey, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daemons_are_found_by_name_or_by_their_script() {
+        let ps = |v: &[(&str, &[&str])]| -> Vec<(String, Vec<String>)> {
+            v.iter().map(|(c, a)| ((*c).to_string(), a.iter().map(ToString::to_string).collect())).collect()
+        };
+        let procs = ps(&[
+            ("sshd", &["sshd: /usr/sbin/sshd -D"]),
+            ("keepalived", &["/usr/sbin/keepalived", "--dont-fork"]),
+            ("perl", &["/usr/bin/perl", "/usr/sbin/ldirectord"]),
+        ]);
+        assert_eq!(matching(&["keepalived", "ldirectord"], &procs), vec!["keepalived", "ldirectord"]);
+        assert!(matching(&["keepalived"], &ps(&[("bash", &["/bin/bash", "/tmp/keepalived-watch.sh"])])).is_empty());
+        // This test process, by its executable's name.
+        let me = std::env::current_exe().ok().and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()));
+        if let Some(me) = me {
+            assert_eq!(running(&[me.as_str(), "no-such-daemon"]), vec![me]);
+        }
+    }
 
     #[test]
     fn keepalived_virtual_servers() {

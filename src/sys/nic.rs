@@ -1,11 +1,17 @@
 //! The director's interfaces: counters from /sys/class/net, link speed and the
-//! packets-per-second limit it implies, bonds and VLANs, and CPU/softirq time
-//! from /proc/stat. Every path hangs off a root directory so tests can use
-//! fixture trees. Counter resets and vanished interfaces never produce
-//! negative or absurd rates.
+//! packets-per-second limit it implies, bonds and VLANs, and CPU use. Every
+//! path hangs off a root directory so tests can use fixture trees. Counter
+//! resets and vanished interfaces never produce negative or absurd rates.
+//!
+//! sysinfo measures CPU use ([`Sampler`]); the rest is read by hand because
+//! sysinfo has nothing for it: the softirq share (/proc/stat), link speeds,
+//! interface kinds, bonds and VLANs (/sys/class/net), and backlog drops
+//! (/proc/net/softnet_stat). Its network counters are not used either: they
+//! lack the drop counters this module sums.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
@@ -79,22 +85,24 @@ pub struct Nic {
     pub counters: NicCounters,
 }
 
-/// Cumulative CPU time from /proc/stat (ticks).
+/// Cumulative CPU time from /proc/stat (ticks), for the softirq share:
+/// sysinfo reports CPU use but not the time spent in softirq.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CpuTimes {
     /// All time.
     pub total: u64,
-    /// Idle and iowait.
-    pub idle: u64,
     /// Softirq (where forwarding happens).
     pub softirq: u64,
 }
 
 /// Everything read at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SysSample {
     /// Interfaces by name.
     pub nics: BTreeMap<String, Nic>,
+    /// CPU use, percent of all CPUs, since the [`Sampler`]'s previous reading
+    /// (None from a fixture tree, or where sysinfo sees no CPU).
+    pub cpu_busy: Option<f64>,
     /// CPU times, if readable.
     pub cpu: Option<CpuTimes>,
     /// Packets dropped because a CPU's backlog queue was full (/proc/net/softnet_stat, all CPUs).
@@ -158,7 +166,7 @@ pub fn parse_cpu(stat: &str) -> Option<CpuTimes> {
     let v: Vec<u64> = line.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
     let get = |i: usize| v.get(i).copied().unwrap_or(0);
     // user nice system idle iowait irq softirq steal (guest time is already in user).
-    Some(CpuTimes { total: (0..8).map(get).sum(), idle: get(3) + get(4), softirq: get(6) })
+    Some(CpuTimes { total: (0..8).map(get).sum(), softirq: get(6) })
 }
 
 /// Sum the second column (backlog drops, hex) of /proc/net/softnet_stat over all CPUs.
@@ -171,7 +179,9 @@ pub fn parse_softnet(text: &str) -> Option<u64> {
     Some(sum)
 }
 
-/// Read every interface under `root`/sys/class/net and the CPU from `root`/proc/stat.
+/// Read every interface under `root`/sys/class/net, the CPU times from
+/// `root`/proc/stat and the backlog drops from `root`/proc/net/softnet_stat
+/// (CPU use comes from a [`Sampler`]).
 pub fn read_sample(root: &Path) -> SysSample {
     let mut nics = BTreeMap::new();
     let base: PathBuf = root.join("sys/class/net");
@@ -207,7 +217,39 @@ pub fn read_sample(root: &Path) -> SysSample {
     let cpu = std::fs::read_to_string(root.join("proc/stat")).ok().and_then(|s| parse_cpu(&s));
     let backlog_drops =
         std::fs::read_to_string(root.join("proc/net/softnet_stat")).ok().and_then(|s| parse_softnet(&s));
-    SysSample { nics, cpu, backlog_drops }
+    SysSample { nics, cpu_busy: None, cpu, backlog_drops }
+}
+
+/// Reads this host, one reading after another: the CPU use of each (from
+/// sysinfo) is measured since the previous one. Clones share the measurement.
+#[derive(Clone)]
+pub struct Sampler {
+    cpu: Arc<Mutex<sysinfo::System>>,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sampler {
+    /// Start measuring: the first [`Sampler::sample`] reports the CPU use since now.
+    pub fn new() -> Self {
+        let mut system = sysinfo::System::new();
+        system.refresh_cpu_usage();
+        Sampler { cpu: Arc::new(Mutex::new(system)) }
+    }
+
+    /// Read this host's interfaces and CPU.
+    pub fn sample(&self) -> SysSample {
+        let mut s = read_sample(Path::new("/"));
+        let mut system = self.cpu.lock().unwrap_or_else(PoisonError::into_inner);
+        system.refresh_cpu_usage();
+        let busy = f64::from(system.global_cpu_usage());
+        s.cpu_busy = (!system.cpus().is_empty() && busy.is_finite()).then(|| busy.clamp(0.0, 100.0));
+        s
+    }
 }
 
 /// The speed that limits `name`: its own, a bond's active slaves', a VLAN's parent's.
@@ -285,12 +327,11 @@ pub fn rates(prev: &NicCounters, cur: &NicCounters, secs: f64) -> NicRates {
     NicRates { reset, ..r }
 }
 
-/// CPU use and its softirq share between two readings, in percent.
-pub fn cpu_percent(prev: &CpuTimes, cur: &CpuTimes) -> Option<(f64, f64)> {
+/// The share of CPU time spent in softirq between two readings, in percent.
+pub fn softirq_percent(prev: &CpuTimes, cur: &CpuTimes) -> Option<f64> {
     let total = cur.total.checked_sub(prev.total).filter(|t| *t > 0)? as f64;
-    let idle = cur.idle.saturating_sub(prev.idle) as f64;
     let soft = cur.softirq.saturating_sub(prev.softirq) as f64;
-    Some((((total - idle) / total * 100.0).clamp(0.0, 100.0), (soft / total * 100.0).clamp(0.0, 100.0)))
+    Some((soft / total * 100.0).clamp(0.0, 100.0))
 }
 
 #[cfg(test)]
@@ -317,10 +358,21 @@ mod tests {
     #[test]
     fn cpu_line() {
         let c = parse_cpu("cpu  100 0 50 800 50 0 25 0 0 0\ncpu0 1 2 3\n").expect("cpu");
-        assert_eq!((c.total, c.idle, c.softirq), (1025, 850, 25));
-        let d = CpuTimes { total: 2025, idle: 1350, softirq: 125 };
-        let (busy, soft) = cpu_percent(&c, &d).expect("pct");
-        assert!((busy - 50.0).abs() < 1e-9 && (soft - 10.0).abs() < 1e-9, "{busy} {soft}");
-        assert_eq!(cpu_percent(&d, &c), None);
+        assert_eq!((c.total, c.softirq), (1025, 25));
+        let d = CpuTimes { total: 2025, softirq: 125 };
+        let soft = softirq_percent(&c, &d).expect("pct");
+        assert!((soft - 10.0).abs() < 1e-9, "{soft}");
+        assert_eq!(softirq_percent(&d, &c), None);
+    }
+
+    #[test]
+    fn the_sampler_measures_cpu_use_between_readings() {
+        let sampler = Sampler::new();
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        let s = sampler.clone().sample();
+        if std::path::Path::new("/proc/stat").exists() {
+            assert!(s.cpu_busy.is_some_and(|b| (0.0..=100.0).contains(&b)), "{:?}", s.cpu_busy);
+            assert!(s.cpu.is_some());
+        }
     }
 }

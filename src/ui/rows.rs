@@ -29,19 +29,7 @@ fn window(len: usize, sel: Option<usize>, height: usize) -> (usize, usize) {
 }
 
 fn svc_sched(s: &Service) -> String {
-    let spec = &s.spec;
-    let mut t = spec.scheduler.clone();
-    if spec.flags.is_persistent() {
-        t.push_str(&format!(" p{}", spec.timeout));
-    }
-    if spec.flags.is_one_packet() {
-        t.push_str(" ops");
-    }
-    let fl = spec.flags.sched_flag_names(&spec.scheduler);
-    if !fl.is_empty() {
-        t.push_str(&format!(" {}", fl.join(",")));
-    }
-    t
+    crate::model::ipvsadm::service_options(&s.spec, crate::model::ipvsadm::OptionStyle::Short)
 }
 
 /// One services-table row.

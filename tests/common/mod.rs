@@ -152,7 +152,8 @@ fn sys_sample(i: u64) -> SysSample {
     ] {
         s.nics.insert(n.name.clone(), n);
     }
-    s.cpu = Some(CpuTimes { total: 10_000 * i, idle: 7_000 * i, softirq: 1_200 * i });
+    s.cpu = Some(CpuTimes { total: 10_000 * i, softirq: 1_200 * i });
+    s.cpu_busy = Some(30.0);
     s
 }
 

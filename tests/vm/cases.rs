@@ -459,7 +459,7 @@ fn unprivileged_fallback() -> Result<(), String> {
     ensure(v["source"]["kind"] == "procfs", || format!("source is {}", v["source"]))?;
     ensure(v["services"].as_array().map_or(0, Vec::len) == 5, || "wrong service count".into())?;
     // The /proc view itself agrees with ipvsadm on everything /proc carries.
-    let snap = lvstop::ipvs::procfs::snapshot("test").map_err(|e| e.to_string())?;
+    let snap = lvstop::sys::ipvs_proc::snapshot("test").map_err(|e| e.to_string())?;
     let problems = ipvsadm::diff(
         Format::Plain,
         &ipvsadm::list(Format::Plain)?,

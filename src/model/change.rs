@@ -1,9 +1,9 @@
 //! Changes to the IPVS table as data: what they do, how ipvsadm would say it,
-//! whether they need confirmation, how to undo them, and how to apply them.
+//! whether they need confirmation and how to undo them. Applying one is the
+//! IPVS backend's business ([`crate::ipvs::NetlinkIpvs::apply`]).
 
-use crate::ipvs::{IpvsError, NetlinkIpvs};
-use crate::model::{DestSpec, ServiceKey, ServiceSpec};
-use crate::report::{dest_args, service_args as svc_spec_args};
+use super::ipvsadm::{dest_args, dest_key_args, key_args, service_args};
+use super::{DestSpec, ServiceKey, ServiceSpec};
 
 /// One change to the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,10 +69,6 @@ fn dest_summary(d: &DestSpec) -> String {
     s
 }
 
-fn svc_summary(s: &ServiceSpec) -> String {
-    svc_spec_args(s)
-}
-
 impl Change {
     /// A short name for the audit log and messages.
     pub fn kind(&self) -> &'static str {
@@ -119,9 +115,9 @@ impl Change {
     /// (before, after) as text, for the confirmation and the audit log.
     pub fn before_after(&self) -> (String, String) {
         match self {
-            Change::AddService(s) => ("(none)".into(), svc_summary(s)),
-            Change::EditService { before, after } => (svc_summary(before), svc_summary(after)),
-            Change::DelService { spec, .. } => (svc_summary(spec), "(none)".into()),
+            Change::AddService(s) => ("(none)".into(), service_args(s)),
+            Change::EditService { before, after } => (service_args(before), service_args(after)),
+            Change::DelService { spec, .. } => (service_args(spec), "(none)".into()),
             Change::AddDest { dest, .. } => ("(none)".into(), dest_summary(dest)),
             Change::EditDest { before, after, .. } => (dest_summary(before), dest_summary(after)),
             Change::DelDest { dest, .. } => (dest_summary(dest), "(none)".into()),
@@ -136,21 +132,21 @@ impl Change {
     /// The equivalent ipvsadm commands.
     pub fn ipvsadm(&self) -> Vec<String> {
         match self {
-            Change::AddService(s) => vec![format!("ipvsadm -A {}", svc_spec_args(s))],
+            Change::AddService(s) => vec![format!("ipvsadm -A {}", service_args(s))],
             Change::EditService { after, .. } => {
-                vec![format!("ipvsadm -E {}", svc_spec_args(after))]
+                vec![format!("ipvsadm -E {}", service_args(after))]
             }
             Change::DelService { spec, .. } => {
-                vec![format!("ipvsadm -D {}", spec.key.ipvsadm_args())]
+                vec![format!("ipvsadm -D {}", key_args(&spec.key))]
             }
             Change::AddDest { svc, dest } => vec![format!("ipvsadm -a {}", dest_args(svc, dest))],
             Change::EditDest { svc, after, .. } => {
                 vec![format!("ipvsadm -e {}", dest_args(svc, after))]
             }
             Change::DelDest { svc, dest } => {
-                vec![format!("ipvsadm -d {} -r {}", svc.ipvsadm_args(), dest.addr_port())]
+                vec![format!("ipvsadm -d {}", dest_key_args(svc, dest))]
             }
-            Change::Zero(Some(k)) => vec![format!("ipvsadm -Z {}", k.ipvsadm_args())],
+            Change::Zero(Some(k)) => vec![format!("ipvsadm -Z {}", key_args(k))],
             Change::Zero(None) => vec!["ipvsadm -Z".into()],
             Change::Batch { changes, .. } => changes.iter().flat_map(Change::ipvsadm).collect(),
         }
@@ -201,20 +197,6 @@ impl Change {
                 changes: changes.iter().rev().map(Change::inverse).collect::<Option<Vec<_>>>()?,
             },
         })
-    }
-
-    /// Apply the change. A batch stops at the first failure.
-    pub fn apply(&self, nl: &mut NetlinkIpvs) -> Result<(), IpvsError> {
-        match self {
-            Change::AddService(s) => nl.add_service(s),
-            Change::EditService { after, .. } => nl.edit_service(after),
-            Change::DelService { spec, .. } => nl.del_service(&spec.key),
-            Change::AddDest { svc, dest } => nl.add_dest(svc, dest),
-            Change::EditDest { svc, after, .. } => nl.edit_dest(svc, after),
-            Change::DelDest { svc, dest } => nl.del_dest(svc, dest.addr, dest.port),
-            Change::Zero(k) => nl.zero(k.as_ref()),
-            Change::Batch { changes, .. } => changes.iter().try_for_each(|c| c.apply(nl)),
-        }
     }
 }
 

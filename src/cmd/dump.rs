@@ -1,0 +1,26 @@
+//! `lvstop dump`: every service and realserver with exact counters and rates,
+//! and the director's interface load, as a table or JSON.
+
+use crate::cli::DumpArgs;
+use crate::{config, ipvs, model, report, sys};
+
+/// Print the dump.
+pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
+    let json = args.json;
+    let policy = config::load(args.config.path.as_deref())?.nic;
+    // Interface rates need two readings: the second comes a second after the first.
+    let window = sys::load::LoadWindow::open();
+    let mut backend = ipvs::Backend::open()?;
+    let snap = backend.snapshot()?;
+    let load = window.close(&policy, &snap.vips(), &snap.rips());
+    let text = if json {
+        report::dump_json(&snap, Some(&load))
+    } else {
+        format!("{}{}", report::dump_text(&snap), report::director_text(&load))
+    };
+    super::print_out(&text)?;
+    if let model::Source::Procfs { reason } = &snap.source {
+        eprintln!("lvstop: {reason}");
+    }
+    Ok(0)
+}

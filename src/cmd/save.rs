@@ -1,0 +1,16 @@
+//! `lvstop save`: the rules in `ipvsadm -S -n` form.
+
+use crate::{ipvs, report};
+
+/// Print the rules; refused without netlink, whose absence would lose settings.
+pub fn run() -> anyhow::Result<i32> {
+    let mut backend = ipvs::Backend::open()?;
+    if let ipvs::Backend::Procfs { reason } = &backend {
+        anyhow::bail!(
+            "cannot save a complete rule set without netlink: /proc/net/ip_vs lacks thresholds, tunnel settings and persistence engines ({reason})"
+        );
+    }
+    let snap = backend.snapshot()?;
+    super::print_out(&report::save_rules(&snap))?;
+    Ok(0)
+}
