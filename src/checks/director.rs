@@ -1,5 +1,4 @@
-//! Director rules (D-*), from ../shared/docs/lvs-dr-checks.md §3.2, judged on
-//! gathered facts and the IPVS table.
+//! Director rules (D-*), judged on gathered facts and the IPVS table.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -391,7 +390,7 @@ pub fn arp_problem(
 ) -> (Vec<Finding>, Vec<String>) {
     let (mut out, mut skipped) = (Vec::new(), Vec::new());
     let listen_until = std::time::Instant::now() + std::time::Duration::from_secs(u64::from(listen_secs));
-    let neigh: Vec<(IpAddr, [u8; 6])> = facts.neigh_macs.clone();
+    let neigh: Vec<(IpAddr, crate::sys::arp::Mac)> = facts.neigh_macs.clone();
     for vip in vips {
         let IpAddr::V4(v4) = vip else { continue };
         for a in facts.addrs.iter().filter(|a| a.addr == *vip) {
@@ -421,11 +420,18 @@ pub fn arp_problem(
                     .collect();
             // `listen_secs` is the whole listening time, shared by every probe.
             let listen = listen_until.saturating_duration_since(std::time::Instant::now());
-            match super::arp::probe(&iface.name, *v4, sender, &others, 2, std::time::Duration::from_millis(700), listen)
-            {
+            match crate::sys::arp::probe(
+                &iface.name,
+                *v4,
+                sender,
+                &others,
+                2,
+                std::time::Duration::from_millis(700),
+                listen,
+            ) {
                 Err(e) => skipped.push(format!("D-ARP-FOREIGN for {vip} on {}: {e}", iface.name)),
                 Ok(r) => {
-                    let who = |mac: &super::arp::Mac| {
+                    let who = |mac: &crate::sys::arp::Mac| {
                         let names: BTreeSet<String> = r
                             .who
                             .get(mac)
@@ -467,7 +473,7 @@ pub fn arp_problem(
                                 id,
                                 Severity::Error,
                                 format!("VIP {vip}"),
-                                format!("{} ({who}) {verb} {vip} on {}", super::arp::fmt_mac(mac), iface.name),
+                                format!("{mac} ({who}) {verb} {vip} on {}", iface.name),
                                 format!("ARP problem: {who} {verb} VIP {vip}, so clients or the router may bypass the director"),
                                 format!("on {who}: sysctl -w {sysctl}; then here: arping -U -c 3 -I {} {vip}", iface.name),
                             ));

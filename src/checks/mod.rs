@@ -3,7 +3,6 @@
 //! functions of facts gathered elsewhere (sysctls, rtnetlink, the IPVS table),
 //! so they are tested on fixtures and run against the real kernel in the VM.
 
-pub mod arp;
 pub mod director;
 pub mod facts;
 pub mod realserver;

@@ -1,5 +1,6 @@
 //! Readers of /proc and /sys. No netlink, no UI.
 
+pub mod arp;
 pub mod ipvs_proc;
 pub mod load;
 pub mod managed;
