@@ -85,11 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 listen_secs: listen,
             };
             let report = rt.block_on(checks::run(snap, opts));
-            let text = if json {
-                serde_json::to_string_pretty(&report).context("cannot encode the report")?
-            } else {
-                checks::report_text(&report)
-            };
+            let text = if json { checks::report_json(&report) } else { checks::report_text(&report) };
             print_out(&text)?;
             Ok(i32::from(report.has_errors()))
         }

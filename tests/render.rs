@@ -56,10 +56,10 @@ fn views() -> Vec<(&'static str, AppState)> {
     let (st, _) = common::state(false);
     out.push(("read_only", st));
     let (mut st, _) = common::state(true);
-    st.checks = Some(common::check_report());
+    common::set_checks(&mut st, common::check_report());
     out.push(("checks_markers", common::state_with_checks()));
     keys(&mut st, &[Char('c')]);
-    st.checks = Some(common::check_report());
+    common::set_checks(&mut st, common::check_report());
     out.push(("checks_view", st));
     let mut empty = common::state(true).0;
     empty.snapshot = None;
@@ -106,9 +106,9 @@ fn a_long_checks_view_scrolls_to_its_last_finding_and_back() {
     let mut report = common::check_report();
     let model = report.findings[1].clone();
     for i in 0..30 {
-        report.findings.push(lvstop::checks::Finding { subject: format!("finding number {i:02}"), ..model.clone() });
+        report.findings.push(lvstop::checks::Finding { message: format!("finding number {i:02}"), ..model.clone() });
     }
-    st.checks = Some(report);
+    common::set_checks(&mut st, report);
     let first = draw(&st, 80, 24);
     assert!(first.contains("D-RS-OFFLINK") && !first.contains("finding number 29"), "{first}");
     assert!(first.contains("1/"), "the footer shows the position: {first}");

@@ -205,6 +205,8 @@ pub struct AppState {
     pub roles_at: Option<Instant>,
     /// The last LVS-DR check report.
     pub checks: Option<crate::checks::CheckReport>,
+    /// The worst finding about each address and service in `checks`, for the rows' markers.
+    pub markers: crate::checks::Markers,
     /// First line shown in the checks view.
     pub checks_scroll: u16,
     /// The furthest the checks view can scroll, as last drawn (the view knows how its lines wrap).
@@ -258,6 +260,7 @@ impl AppState {
             roles_key: (Vec::new(), Vec::new()),
             roles_at: None,
             checks: None,
+            markers: crate::checks::Markers::default(),
             checks_scroll: 0,
             checks_scroll_max: std::cell::Cell::new(0),
             checks_at: None,
@@ -330,21 +333,6 @@ impl AppState {
         self.sel_dest
             .and_then(|k| vis.iter().find(|d| (d.spec.addr, d.spec.port) == k).copied())
             .or_else(|| vis.first().copied())
-    }
-
-    /// The worst finding about a service or realserver address, if any (a host
-    /// that could not be read over ssh is not a finding about its configuration).
-    pub fn finding_for(&self, addr: &str) -> Option<crate::checks::Severity> {
-        let names = |text: &str| {
-            text.split_whitespace().any(|t| t == addr || t.strip_prefix(addr).is_some_and(|r| r.starts_with(':')))
-        };
-        self.checks
-            .as_ref()?
-            .findings
-            .iter()
-            .filter(|f| f.id != "R-UNREACHABLE" && (names(&f.subject) || names(&f.host)))
-            .map(|f| f.severity)
-            .max()
     }
 
     /// Whether a row changed recently.

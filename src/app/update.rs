@@ -123,6 +123,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Checks(report, now) => {
+            state.markers = crate::checks::Markers::new(&report);
             state.checks = Some(*report);
             state.checks_at = Some(now);
             Vec::new()

@@ -51,12 +51,13 @@ pub fn service_row<'a>(state: &AppState, s: &Service, theme: &Theme, spark_w: us
     if state.managed.contains_key(&s.spec.key) {
         name.push_str(" ⚙");
     }
-    let addr = match s.spec.key {
-        crate::model::ServiceKey::Addr { addr, .. } => addr.to_string(),
-        crate::model::ServiceKey::Fwmark { mark, .. } => format!("FWM {mark}"),
+    let vip = match s.spec.key {
+        crate::model::ServiceKey::Addr { addr, .. } => state.markers.addr(addr),
+        crate::model::ServiceKey::Fwmark { .. } => None,
     };
-    let worst = std::iter::once(state.finding_for(&addr))
-        .chain(s.destinations.iter().map(|d| state.finding_for(&d.spec.addr.to_string())))
+    let worst = [vip, state.markers.service(&s.spec.key)]
+        .into_iter()
+        .chain(s.destinations.iter().map(|d| state.markers.addr(d.spec.addr)))
         .flatten()
         .max();
     if worst.is_some_and(|w| w >= crate::checks::Severity::Warning) {
@@ -183,7 +184,7 @@ pub fn dest_row<'a>(
         },
     };
     let mut rip = d.spec.addr_port();
-    if state.finding_for(&d.spec.addr.to_string()).is_some_and(|w| w >= crate::checks::Severity::Warning) {
+    if state.markers.addr(d.spec.addr).is_some_and(|w| w >= crate::checks::Severity::Warning) {
         rip.push_str(" !");
     }
     let mut cells = vec![
