@@ -87,6 +87,10 @@ pub struct DumpArgs {
 /// Options of `lvstop check`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct CheckArgs {
+    /// Print what a rule means on LVS-DR, why it breaks traffic and how to fix
+    /// it (e.g. --explain D-ARP-FOREIGN), and run nothing.
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -95,10 +99,10 @@ pub struct CheckArgs {
     #[arg(long = "vip")]
     pub vips: Vec<std::net::IpAddr>,
     /// Also read this DR realserver of the first --vip over ssh (repeatable; RIP:PORT).
-    #[arg(long = "realserver", value_parser = parse_rs)]
+    #[arg(long = "realserver", value_parser = parse_rs, requires = "vips")]
     pub realservers: Vec<std::net::SocketAddr>,
     /// Also read this LVS-TUN realserver of the first --vip over ssh (repeatable; RIP:PORT).
-    #[arg(long = "tunnel-realserver", value_parser = parse_rs)]
+    #[arg(long = "tunnel-realserver", value_parser = parse_rs, requires = "vips")]
     pub tunnel_realservers: Vec<std::net::SocketAddr>,
     /// Skip the realserver checks over ssh.
     #[arg(long)]

@@ -134,3 +134,20 @@ fn config_is_read_before_or_after_the_command() {
     assert!(err.contains("--config is given twice"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn check_explain_prints_a_rule_and_names_the_bad_one() {
+    let (code, out, err) = lvstop(&["check", "--explain", "d-arp-foreign"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("D-ARP-FOREIGN (error): "), "{out}");
+    for part in ["What:", "Why:", "Fix:", "arp_ignore"] {
+        assert!(out.contains(part), "no {part}: {out}");
+    }
+    let (code, out, err) = lvstop(&["check", "--explain", "D-NOPE"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("'D-NOPE' is not a rule") && err.contains("R-UNREACHABLE"), "{err}");
+    // A realserver to read needs the VIP it serves.
+    let (code, _, err) = lvstop(&["check", "--realserver", "198.51.100.11:80"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--vip"), "{err}");
+}

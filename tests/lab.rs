@@ -33,7 +33,7 @@ fn findings(v: &serde_json::Value) -> Vec<(String, String, String)> {
             a.iter()
                 .map(|f| {
                     let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
-                    (s("id"), s("host"), format!("{} = {}", s("subject"), s("value")))
+                    (s("id"), s("host"), format!("{} = {}", s("subject_text"), s("value")))
                 })
                 .collect()
         })

@@ -104,7 +104,7 @@ fn a_long_checks_view_scrolls_to_its_last_finding_and_back() {
     let mut report = common::check_report();
     let model = report.findings[1].clone();
     for i in 0..30 {
-        report.findings.push(lvstop::checks::Finding { subject: format!("finding number {i:02}"), ..model.clone() });
+        report.findings.push(lvstop::checks::Finding { message: format!("finding number {i:02}"), ..model.clone() });
     }
     common::give_checks(&mut st, report);
     let first = draw(&st, 80, 24);

@@ -10,7 +10,6 @@ pub mod actions;
 pub mod cmdline;
 pub mod form;
 pub mod layer;
-pub mod markers;
 pub mod state;
 pub mod table;
 pub mod update;

@@ -121,7 +121,7 @@ pub struct ChecksView {
     /// The last report.
     pub report: Option<crate::checks::CheckReport>,
     /// The worst finding per address and per service, built when the report arrives.
-    pub markers: super::markers::Markers,
+    pub markers: crate::checks::Markers,
     /// When the checks last ran (they re-run every `check_every`).
     pub at: Option<Instant>,
     /// First line shown in the checks view.

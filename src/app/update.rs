@@ -113,7 +113,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Checks(report, now) => {
-            state.checks.markers = super::markers::Markers::new(&report);
+            state.checks.markers = crate::checks::Markers::new(&report);
             state.checks.report = Some(*report);
             state.checks.at = Some(now);
             rescroll(state);

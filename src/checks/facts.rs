@@ -59,7 +59,7 @@ pub struct DirectorFacts {
     /// Neighbour state of each realserver address (`REACHABLE`, `FAILED`…), if known.
     pub neigh: BTreeMap<IpAddr, String>,
     /// Neighbours' MAC addresses, to name who answers ARP.
-    pub neigh_macs: Vec<(IpAddr, [u8; 6])>,
+    pub neigh_macs: Vec<(IpAddr, crate::sys::arp::Mac)>,
 }
 
 impl DirectorFacts {
@@ -136,7 +136,7 @@ pub fn gather(rips: &[IpAddr], probe: IpAddr) -> Result<DirectorFacts, String> {
     }
     let entries = rt.neighbour_entries().unwrap_or_default();
     let neigh = entries.iter().map(|(ip, st, _)| (*ip, st.clone())).collect();
-    let neigh_macs = entries.iter().filter_map(|(ip, _, m)| m.map(|m| (*ip, m))).collect();
+    let neigh_macs = entries.iter().filter_map(|(ip, _, m)| m.map(|m| (*ip, crate::sys::arp::Mac(m)))).collect();
     Ok(DirectorFacts {
         ifaces,
         addrs,

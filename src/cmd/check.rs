@@ -1,13 +1,15 @@
-//! `lvstop check`: the LVS-DR checks, once.
-
-use anyhow::Context as _;
+//! `lvstop check`: the LVS-DR checks, once; `--explain RULE` prints a rule's explanation.
 
 use crate::cli::CheckArgs;
 use crate::{checks, config, ipvs, model};
 
 /// Run the checks and print the report; the status is 1 if any finding is an error.
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
-    let CheckArgs { json, vips, realservers, tunnel_realservers, no_ssh, listen, config: config_file } = args;
+    let CheckArgs { explain, json, vips, realservers, tunnel_realservers, no_ssh, listen, config: config_file } = args;
+    if let Some(id) = explain {
+        super::print_out(&explain_text(&id)?)?;
+        return Ok(0);
+    }
     let snap = match ipvs::Backend::open().and_then(|mut b| b.snapshot()) {
         Ok(s) => s,
         Err(ipvs::IpvsError::NotAvailable) if !vips.is_empty() => model::Snapshot::empty(),
@@ -37,11 +39,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let opts =
         checks::CheckOptions { extra_vips: vips, extra_targets: targets, ssh, nic: cfg.nic, listen_secs: listen };
     let report = rt.block_on(checks::run(snap, opts));
-    let text = if json {
-        serde_json::to_string_pretty(&report).context("cannot encode the report")?
-    } else {
-        checks::report_text(&report)
-    };
+    let text = if json { checks::report_json(&report) } else { checks::report_text(&report) };
     super::print_out(&text)?;
     Ok(i32::from(report.has_errors()))
+}
+
+/// The explanation of rule `id` (in any case), or an error naming every rule.
+fn explain_text(id: &str) -> anyhow::Result<String> {
+    if let Some(doc) = checks::Rule::parse(id).and_then(checks::Rule::doc) {
+        return Ok(doc.render());
+    }
+    let ids: Vec<&str> = checks::Rule::ALL.iter().map(|r| r.id()).collect();
+    anyhow::bail!("'{}' is not a rule: use one of {}", id.trim(), ids.join(", "))
 }

@@ -104,6 +104,14 @@ impl ServiceKey {
         }
     }
 
+    /// The virtual address (none for a fwmark service).
+    pub fn addr(&self) -> Option<IpAddr> {
+        match self {
+            ServiceKey::Addr { addr, .. } => Some(*addr),
+            ServiceKey::Fwmark { .. } => None,
+        }
+    }
+
     /// The service's port (0 for fwmark services).
     pub fn port(&self) -> u16 {
         match self {

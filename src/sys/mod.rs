@@ -5,6 +5,7 @@
 //! read from /proc and /sys by hand. No UI; IPVS's own netlink family is
 //! [`crate::ipvs`]'s.
 
+pub mod arp;
 pub mod ipvs_proc;
 pub mod load;
 pub mod managed;

@@ -30,11 +30,11 @@ fn lines<'a>(report: Option<&CheckReport>, theme: &Theme) -> Vec<Line<'a>> {
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{:<8}", fd.severity.label()), theme.slot(slot)),
-            Span::styled(format!("{:<17}", fd.id), theme.slot(Slot::HelpKey)),
+            Span::styled(format!("{:<17}", fd.rule.id()), theme.slot(Slot::HelpKey)),
             Span::raw(format!("{}: {}", fd.host, fd.message)),
         ]));
         lines.push(Line::from(Span::styled(
-            format!("{:>25}read {} = {}", "", fd.subject, fd.value),
+            format!("{:>25}read {} = {}", "", fd.subject, fd.evidence),
             theme.slot(Slot::Dim),
         )));
         lines.push(Line::from(Span::styled(format!("{:>25}fix  {}", "", fd.fix), theme.slot(Slot::Dim))));

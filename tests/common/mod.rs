@@ -166,26 +166,26 @@ fn update_sys(st: &mut AppState, at: Instant, i: u64) {
 
 /// A report with an error about a realserver and a warning about the director.
 pub fn check_report() -> lvstop::checks::CheckReport {
-    use lvstop::checks::{CheckReport, Finding, Severity};
+    use lvstop::checks::{CheckReport, Command, Evidence, Finding, Fix, Host, Rule, Severity, Subject, Sysctl};
     let mut r = CheckReport::default();
     r.findings.push(Finding {
-        id: "D-RS-OFFLINK",
+        rule: Rule::DRsOffLink,
         severity: Severity::Error,
-        host: "director".into(),
-        subject: "realserver 198.51.100.13".into(),
-        value: "route via 198.51.100.254".into(),
+        host: Host::Director,
+        subject: Subject::realserver("198.51.100.13".parse().expect("ip")),
+        evidence: Evidence::RouteVia { gateway: "198.51.100.254".parse().expect("ip") },
         message: "realserver 198.51.100.13 is not on the director's segment: DR frames would go to the gateway's MAC"
             .into(),
-        fix: "put the realserver on the director's VLAN, or use tunnelling (ipvsadm -e … -i)".into(),
+        fix: Fix::advice("put the realserver on the director's VLAN, or use tunnelling (ipvsadm -e … -i)"),
     });
     r.findings.push(Finding {
-        id: "D-FWD-ON",
+        rule: Rule::DFwdOn,
         severity: Severity::Warning,
-        host: "director".into(),
-        subject: "net.ipv4.ip_forward".into(),
-        value: "ip_forward=1 (forwarding on eth0)".into(),
+        host: Host::Director,
+        subject: Subject::Sysctl(Sysctl::Ipv4("ip_forward")),
+        evidence: Evidence::Forwarding { ip_forward: 1, devices: vec!["eth0".into()] },
         message: "IP forwarding is on but LVS-DR and LVS-TUN do not need it".into(),
-        fix: "sysctl -w net.ipv4.ip_forward=0".into(),
+        fix: Fix::run(Command::sysctl([(Sysctl::Ipv4("ip_forward"), 0)])),
     });
     r
 }

@@ -729,7 +729,7 @@ fn findings(json: &str) -> Result<Vec<(String, String, String, String)>, String>
         .iter()
         .map(|f| {
             let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
-            (s("id"), s("severity"), s("subject"), s("value"))
+            (s("id"), s("severity"), s("subject_text"), s("value"))
         })
         .collect())
 }

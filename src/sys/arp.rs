@@ -1,9 +1,9 @@
-//! The active ARP probe (D-ARP-FOREIGN): from the director, ask "who has VIP"
-//! on the VIP's segment (sender address: the director's own address on that
-//! interface, or 0.0.0.0 — never the VIP) and flag every MAC other than the
-//! director's that answers, naming the realserver it belongs to. The
-//! realservers' addresses are asked for in the same window, to attribute MACs.
-//! Needs CAP_NET_RAW.
+//! The active ARP probe behind D-ARP-FOREIGN and D-ARP-ANNOUNCE: from the
+//! director, ask "who has VIP" on the VIP's segment (sender address: the
+//! director's own address on that interface, or 0.0.0.0 — never the VIP) and
+//! note every MAC other than the director's that answers for the VIP or sends
+//! ARP requests from it. The realservers' addresses are asked for in the same
+//! window, to attribute MACs. Needs CAP_NET_RAW.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -11,22 +11,31 @@ use std::time::{Duration, Instant};
 
 use pnet_datalink::{Channel, Config};
 
-/// A MAC address.
-pub type Mac = [u8; 6];
+/// A MAC address; prints as `aa:bb:cc:dd:ee:ff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac(pub [u8; 6]);
 
-/// Format a MAC as `aa:bb:cc:dd:ee:ff`.
-pub fn fmt_mac(m: &Mac) -> String {
-    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+impl std::fmt::Display for Mac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+impl serde::Serialize for Mac {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// An ARP request frame (Ethernet broadcast) asking who has `target`.
 pub fn request(own: Mac, sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
     let mut f = Vec::with_capacity(42);
     f.extend_from_slice(&[0xff; 6]);
-    f.extend_from_slice(&own);
+    f.extend_from_slice(&own.0);
     f.extend_from_slice(&[0x08, 0x06]); // ARP
     f.extend_from_slice(&[0, 1, 0x08, 0, 6, 4, 0, 1]); // Ethernet, IPv4, request
-    f.extend_from_slice(&own);
+    f.extend_from_slice(&own.0);
     f.extend_from_slice(&sender.octets());
     f.extend_from_slice(&[0; 6]);
     f.extend_from_slice(&target.octets());
@@ -39,7 +48,7 @@ pub fn parse(frame: &[u8]) -> Option<(u16, Mac, Ipv4Addr, Ipv4Addr)> {
         return None;
     }
     let op = u16::from_be_bytes([frame[20], frame[21]]);
-    let sha: Mac = frame[22..28].try_into().ok()?;
+    let sha = Mac(frame[22..28].try_into().ok()?);
     let spa = Ipv4Addr::new(frame[28], frame[29], frame[30], frame[31]);
     let tpa = Ipv4Addr::new(frame[38], frame[39], frame[40], frame[41]);
     Some((op, sha, spa, tpa))
@@ -75,7 +84,7 @@ pub fn probe(
         .into_iter()
         .find(|i| i.name == iface)
         .ok_or_else(|| format!("interface '{iface}' not found"))?;
-    let own: Mac = nic.mac.map(|m| m.octets()).ok_or_else(|| format!("interface '{iface}' has no MAC address"))?;
+    let own = nic.mac.map(|m| Mac(m.octets())).ok_or_else(|| format!("interface '{iface}' has no MAC address"))?;
     let cfg = Config { read_timeout: Some(Duration::from_millis(50)), promiscuous: false, ..Config::default() };
     let (mut tx, mut rx) = match pnet_datalink::channel(&nic, cfg) {
         Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
@@ -123,11 +132,11 @@ mod tests {
 
     #[test]
     fn request_round_trips() {
-        let own = [2, 0, 0, 0, 0, 1];
+        let own = Mac([2, 0, 0, 0, 0, 1]);
         let f = request(own, Ipv4Addr::new(198, 51, 100, 1), Ipv4Addr::new(198, 51, 100, 100));
         assert_eq!(f.len(), 42);
         assert_eq!(parse(&f), Some((1, own, Ipv4Addr::new(198, 51, 100, 1), Ipv4Addr::new(198, 51, 100, 100))));
         assert_eq!(parse(&f[..30]), None);
-        assert_eq!(fmt_mac(&own), "02:00:00:00:00:01");
+        assert_eq!(own.to_string(), "02:00:00:00:00:01");
     }
 }

@@ -1,0 +1,210 @@
+//! Director rules on what is measured rather than configured: what the ARP
+//! probes heard (D-ARP-FOREIGN, D-ARP-ANNOUNCE), the load and drops between
+//! two samples (D-LOAD, D-NIC-DROPS), and connection entries read twice
+//! (D-HANDSHAKE).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::{found, Ctx};
+use crate::checks::fix::{Command, Fix};
+use crate::checks::{ArpKind, Evidence, Finding, Limit, MacOwner, Rate, Rule, Severity, Subject, Sysctl};
+use crate::model::Snapshot;
+use crate::sys::arp::{Mac, ProbeResult};
+use crate::sys::ipvs_proc::ConnCount;
+
+/// What an ARP probe of a VIP heard on one director interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipProbe {
+    /// The VIP.
+    pub vip: Ipv4Addr,
+    /// The interface that holds it.
+    pub interface: String,
+    /// The frames heard.
+    pub heard: ProbeResult,
+}
+
+/// /proc/net/ip_vs_conn entries counted per destination (address, port).
+pub type ConnCounts = BTreeMap<(IpAddr, u16), ConnCount>;
+
+/// IPv6 link-local addresses name no realserver an operator would recognise.
+fn is_link_local(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+/// Whose `mac` is: the realservers that answered the probe's own questions
+/// from it, and the director's neighbours with that MAC.
+fn owner(cx: &Ctx<'_>, p: &VipProbe, mac: Mac) -> MacOwner {
+    let asked = p.heard.who.get(&mac).into_iter().flatten().map(|a| IpAddr::V4(*a));
+    let neigh = cx.facts.map(|f| f.neigh_macs.as_slice()).unwrap_or_default();
+    let known = neigh.iter().filter(|(ip, m)| *m == mac && !is_link_local(ip)).map(|(ip, _)| *ip);
+    // Named in the order of their text, each once.
+    let by_name: BTreeMap<String, IpAddr> = asked.chain(known).map(|a| (a.to_string(), a)).collect();
+    MacOwner(by_name.into_values().collect())
+}
+
+/// Findings for the MACs that sent ARP of `kind` with a VIP as sender.
+fn arp(cx: &Ctx<'_>, rule: Rule, kind: ArpKind, sysctls: &[(&'static str, u32)]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for p in cx.arp {
+        let macs = match kind {
+            ArpKind::Answer => &p.heard.vip_answers,
+            ArpKind::Announce => &p.heard.vip_announcers,
+        };
+        let vip = IpAddr::V4(p.vip);
+        for mac in macs {
+            let owner = owner(cx, p, *mac);
+            let verb = kind.verb();
+            let sysctls = sysctls.iter().map(|(k, v)| (Sysctl::conf("all", k), *v));
+            out.push(found(
+                rule,
+                Severity::Error,
+                Subject::Vip(vip),
+                Evidence::Arp { arp: kind, mac: *mac, owner: owner.clone(), vip, interface: p.interface.clone() },
+                format!("ARP problem: {owner} {verb} VIP {vip}, so clients or the router may bypass the director"),
+                Fix::on(owner, Command::sysctl(sysctls)).then_step("then here", Command::arping(&p.interface, vip)),
+            ));
+        }
+    }
+    out
+}
+
+/// D-ARP-FOREIGN: another host answers ARP for a VIP (its arp_ignore is wrong).
+pub(super) fn arp_foreign(cx: &Ctx<'_>) -> Vec<Finding> {
+    arp(cx, Rule::DArpForeign, ArpKind::Answer, &[("arp_ignore", 1), ("arp_announce", 2)])
+}
+
+/// D-ARP-ANNOUNCE: another host sends ARP requests from a VIP (its arp_announce is wrong).
+pub(super) fn arp_announce(cx: &Ctx<'_>) -> Vec<Finding> {
+    arp(cx, Rule::DArpAnnounce, ArpKind::Announce, &[("arp_announce", 2)])
+}
+
+/// D-LOAD: an interface at or above the warning level of its packet limit.
+pub(super) fn load(cx: &Ctx<'_>) -> Vec<Finding> {
+    use crate::sys::load::Level;
+    let Some((load, policy)) = cx.load else { return Vec::new() };
+    let mut out = Vec::new();
+    for n in load.nics.iter().filter(|n| n.up && n.level >= Level::Warning) {
+        let line_pct = n.line_percent.unwrap_or(0.0);
+        let sev = if n.level == Level::Critical || line_pct >= 90.0 { Severity::Error } else { Severity::Warning };
+        let (percent, limit) = match (n.practical_percent, n.practical_pps, n.line_percent, n.line_rate_pps) {
+            (Some(p), Some(pps), _, _) if p >= line_pct => (p, Limit::Practical { pps }),
+            (_, _, Some(p), Some(pps)) => (p, Limit::LineRate { pps }),
+            _ => (0.0, Limit::Unknown),
+        };
+        out.push(found(
+            Rule::DLoad,
+            sev,
+            Subject::Interface(n.name.clone()),
+            Evidence::Load {
+                rate: Rate { value: n.pps(), unit: "pps" },
+                interval_secs: load.interval_secs,
+                percent,
+                limit,
+                warn_percent: policy.warn_percent,
+                crit_percent: policy.crit_percent,
+            },
+            format!("{} is at {percent:.0}% of its packet limit: the director is near saturation", n.name),
+            Fix::advice(format!(
+                "spread the load (RSS queues and IRQ affinity over all CPUs, more directors), or if {0} really handles more, raise [nic.limits] \"{0}\" in lvstop.toml",
+                n.name
+            )),
+        ));
+    }
+    out
+}
+
+/// D-NIC-DROPS: an interface, or a CPU's input backlog, dropping received packets.
+pub(super) fn nic_drops(cx: &Ctx<'_>) -> Vec<Finding> {
+    let Some((load, _)) = cx.load else { return Vec::new() };
+    let drops = |value| Rate { value, unit: "drops/s" };
+    let mut out = Vec::new();
+    // At least one a second: a stray rx_dropped (unknown protocols, for one) is no alarm.
+    for n in load.nics.iter().filter(|n| n.up && n.rates.drops_ps >= 1.0 && !n.rates.reset) {
+        out.push(found(
+            Rule::DNicDrops,
+            Severity::Warning,
+            Subject::Interface(n.name.clone()),
+            Evidence::Drops {
+                rate: drops(n.rates.drops_ps),
+                counters: "rx_dropped + rx_missed_errors + rx_fifo_errors",
+            },
+            format!("{} is dropping received packets", n.name),
+            Fix::run(Command::ethtool_stats(&n.name))
+                .then_step("enlarge the RX ring", Command::ethtool_rx_ring(&n.name, 4096))
+                .then_advice("spread IRQs over CPUs"),
+        ));
+    }
+    if let Some(b) = load.backlog_drops_ps.filter(|b| *b >= 1.0) {
+        out.push(found(
+            Rule::DNicDrops,
+            Severity::Warning,
+            Subject::Backlog,
+            Evidence::Drops { rate: drops(b), counters: "/proc/net/softnet_stat column 2" },
+            "packets are dropped because a CPU's input backlog is full".into(),
+            Fix::run(Command::sysctl([(Sysctl::Core("netdev_max_backlog"), 16384)]))
+                .then_advice("spread RX over CPUs (RSS/RPS)"),
+        ));
+    }
+    out
+}
+
+/// Whether /proc/net/ip_vs_conn is worth reading for D-HANDSHAKE, and small
+/// enough: some destination holds at least [`HANDSHAKE_MIN`] connections and
+/// the table holds at most `max` (`Err` says why it is not read). The
+/// counters alone cannot single out a realserver that fails handshakes: since
+/// Linux 4.8 SYN_RECV entries count in ActiveConn, like ESTABLISHED ones.
+pub fn handshake_readable(snap: &Snapshot, max: u64) -> Result<bool, String> {
+    let dests = || snap.services.iter().flat_map(|s| &s.destinations);
+    let total: u64 = dests().map(|d| u64::from(d.active_conns) + u64::from(d.inact_conns)).sum();
+    if total > max {
+        return Err(format!(
+            "D-HANDSHAKE not run: {total} connections are more than the {max} lvstop reads from /proc/net/ip_vs_conn"
+        ));
+    }
+    Ok(dests().any(|d| u64::from(d.active_conns) + u64::from(d.inact_conns) >= u64::from(HANDSHAKE_MIN)))
+}
+
+/// The fewest SYN_RECV entries that count as a pattern rather than noise.
+pub const HANDSHAKE_MIN: u32 = 5;
+
+/// D-HANDSHAKE: a destination with no established connection in either
+/// reading, its entries not falling (by more than a tenth: old SYN_RECV
+/// entries expire while new ones arrive), and more than 80% of them in SYN_RECV.
+pub(super) fn handshake(cx: &Ctx<'_>) -> Vec<Finding> {
+    let Some((before, after)) = cx.conns else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (svc, d) in cx.dests() {
+        let key = (d.spec.addr, d.spec.port);
+        if !seen.insert(key) {
+            continue;
+        }
+        let (Some(a), Some(b)) = (before.get(&key), after.get(&key)) else { continue };
+        let share = b.syn_recv as f64 / b.total.max(1) as f64;
+        if a.established != 0
+            || b.established != 0
+            || b.total + b.total / 10 < a.total
+            || b.syn_recv < u64::from(HANDSHAKE_MIN)
+            || share <= 0.8
+        {
+            continue;
+        }
+        let (addr, port) = key;
+        let tunnel = d.spec.forward == crate::model::ForwardMethod::Tunnel;
+        out.push(found(
+            Rule::DHandshake,
+            Severity::Error,
+            Subject::Realserver { addr, port: Some(port), service: None },
+            Evidence::Handshake { established: b.established, before: a.total, after: b.total, syn_recv: b.syn_recv },
+            format!("realserver {addr} does not complete TCP handshakes: clients keep retrying their SYNs"),
+            Fix::step("check it", Command::check_realserver(svc.spec.key.addr(), addr, port, tunnel))
+                .paren("VIP on lo, a listener on VIP:port, rp_filter, its gateway")
+                .then_step(
+                    "meanwhile drain it (d in the console)",
+                    Command::ipvsadm_edit(&svc.spec.key, &d.spec.clone().weight(0)),
+                ),
+        ));
+    }
+    out
+}

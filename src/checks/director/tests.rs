@@ -1,0 +1,372 @@
+//! Tests of the director rules on fixtures.
+
+use std::collections::BTreeMap;
+
+use super::super::facts::{ConfSysctls, DirectorFacts, Iface};
+use super::*;
+use crate::checks::CLIENT_PROBE;
+use crate::model::{Counters, DestSpec, Destination, Rates, Service, ServiceSpec};
+use crate::sys::load::{DirectorLoad, NicPolicy};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("ip")
+}
+
+fn dest(addr: &str, port: u16, fwd: ForwardMethod, w: u32) -> Destination {
+    Destination {
+        spec: DestSpec::new(ip(addr), port, fwd).weight(w),
+        active_conns: 2,
+        inact_conns: 5,
+        persist_conns: 0,
+        stats: Counters::default(),
+        rates: Rates::default(),
+    }
+}
+
+fn snap(services: Vec<(ServiceSpec, Vec<Destination>)>) -> Snapshot {
+    Snapshot {
+        services: services
+            .into_iter()
+            .map(|(spec, destinations)| Service {
+                spec,
+                stats: Counters::default(),
+                rates: Rates::default(),
+                destinations,
+            })
+            .collect(),
+        ..Snapshot::empty()
+    }
+}
+
+fn facts() -> DirectorFacts {
+    let mut f = DirectorFacts::default();
+    f.ifaces.insert(1, Iface { name: "lo".into(), flags: 0x49 });
+    f.ifaces.insert(2, Iface { name: "eth0".into(), flags: 0x1003 });
+    f.addrs.push(IfAddr { ifindex: 2, addr: ip("198.51.100.1"), prefix: 24, scope: 0, label: None });
+    f.addrs.push(IfAddr { ifindex: 2, addr: ip("198.51.100.100"), prefix: 32, scope: 0, label: None });
+    f.conf.insert("all".into(), ConfSysctls { log_martians: 1, ..Default::default() });
+    f.conf.insert("eth0".into(), ConfSysctls::default());
+    let onlink = Route { oif: Some(2), gateway: None, prefsrc: None, kind: 1 };
+    f.routes.insert(ip("198.51.100.11"), Ok(onlink.clone()));
+    f.routes.insert(ip("203.0.113.5"), Ok(Route { gateway: Some(ip("198.51.100.254")), ..onlink.clone() }));
+    f.routes.insert(CLIENT_PROBE, Ok(onlink));
+    f.neigh = BTreeMap::from([(ip("198.51.100.11"), "REACHABLE".to_string())]);
+    f.vs.insert("expire_quiescent_template".into(), "0".into());
+    f
+}
+
+fn ids(v: &[Finding]) -> Vec<&'static str> {
+    let mut ids: Vec<_> = v.iter().map(|f| f.rule.id()).collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The director rules on the table and the facts.
+fn judge(f: &DirectorFacts, s: &Snapshot) -> Vec<Finding> {
+    check(&Ctx::new(s, Some(f), CLIENT_PROBE))
+}
+
+/// The director rules on a load measurement alone.
+fn load_findings(load: &DirectorLoad, policy: &NicPolicy) -> Vec<Finding> {
+    check(&Ctx { load: Some((load, policy)), ..Ctx::new(&Snapshot::empty(), None, CLIENT_PROBE) })
+}
+
+/// The director rules on two /proc/net/ip_vs_conn readings.
+fn handshake(s: &Snapshot, before: &ConnCounts, after: &ConnCounts) -> Vec<Finding> {
+    check(&Ctx { conns: Some((before, after)), ..Ctx::new(s, None, CLIENT_PROBE) })
+}
+
+#[test]
+fn a_clean_director_has_no_findings() {
+    let s = snap(vec![(
+        ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+        vec![dest("198.51.100.11", 80, ForwardMethod::Route, 1)],
+    )]);
+    assert_eq!(ids(&judge(&facts(), &s)), Vec::<&str>::new());
+}
+
+#[test]
+fn each_rule_fires_on_its_evidence() {
+    let mut f = facts();
+    f.ip_forward = 1;
+    f.conf.insert("all".into(), ConfSysctls { log_martians: 0, ..Default::default() });
+    f.vs.insert("run_estimation".into(), "0".into());
+    let s = snap(vec![
+        (
+            ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr").persistent(300),
+            vec![dest("198.51.100.11", 80, ForwardMethod::Route, 0), dest("203.0.113.5", 80, ForwardMethod::Route, 1)],
+        ),
+        (
+            ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.101"), 80), "rr"),
+            vec![dest("198.51.100.11", 8080, ForwardMethod::Route, 1)],
+        ),
+    ]);
+    let found = judge(&f, &s);
+    assert_eq!(
+        ids(&found),
+        vec![
+            "D-DRAIN",
+            "D-ESTIMATION-OFF",
+            "D-FWD-ON",
+            "D-MARTIAN-LOG",
+            "D-PORT-REMAP",
+            "D-RS-OFFLINK",
+            "D-VIP-ABSENT"
+        ]
+    );
+    let off = found.iter().find(|x| x.rule == Rule::DRsOffLink).expect("offlink");
+    assert_eq!((off.severity, off.evidence.to_string().as_str()), (Severity::Error, "route via 198.51.100.254"));
+    let drain = found.iter().find(|x| x.rule == Rule::DDrain).expect("drain");
+    assert_eq!(drain.severity, Severity::Warning, "persistent + expire_quiescent_template=0");
+    assert!(drain.fix.to_string().contains("expire_quiescent_template=1"));
+}
+
+#[test]
+fn vip_arp_and_forwarding_rules() {
+    let mut f = facts();
+    // VIP only on lo: nobody answers ARP for it.
+    f.addrs.retain(|a| a.addr != ip("198.51.100.100"));
+    f.addrs.push(IfAddr { ifindex: 1, addr: ip("198.51.100.100"), prefix: 32, scope: 0, label: None });
+    let nat = snap(vec![(
+        ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+        vec![dest("198.51.100.11", 8080, ForwardMethod::Masq, 1)],
+    )]);
+    assert_eq!(ids(&judge(&f, &nat)), vec!["D-FWD-NAT", "D-VIP-NOANSWER"]);
+    // arp_ignore=8 on eth0 silences the VIP there too; strict rp_filter with clients routed elsewhere.
+    let mut f = facts();
+    f.conf.insert("eth0".into(), ConfSysctls { arp_ignore: 8, rp_filter: 1, ..Default::default() });
+    f.routes.insert(CLIENT_PROBE, Ok(Route { oif: Some(3), gateway: Some(ip("192.0.2.1")), prefsrc: None, kind: 1 }));
+    let dr = snap(vec![(
+        ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+        vec![dest("198.51.100.11", 80, ForwardMethod::Route, 1)],
+    )]);
+    assert_eq!(ids(&judge(&f, &dr)), vec!["D-RPF-ASYM", "D-VIP-NOANSWER"]);
+}
+
+#[test]
+fn load_and_drop_rules_use_the_configured_limits() {
+    use crate::sys::load::{compute, NicPolicy, Roles};
+    use crate::sys::nic::{Nic, NicCounters, NicKind, SysSample};
+    let sample = |rx: u64, drops: u64, backlog: u64| {
+        let mut s = SysSample { backlog_drops: Some(backlog), ..SysSample::default() };
+        let counters = NicCounters { rx_packets: rx, drops, ..NicCounters::default() };
+        let nic = |name: &str, ifindex| Nic {
+            name: name.into(),
+            ifindex,
+            up: true,
+            kind: NicKind::Device,
+            speed_mbps: Some(1000),
+            master: None,
+            counters,
+        };
+        s.nics.insert("eth0".into(), nic("eth0", 2));
+        s.nics.insert("eth1".into(), Nic { counters: NicCounters::default(), ..nic("eth1", 3) });
+        s
+    };
+    let mut policy = NicPolicy::default();
+    policy.limits.insert("eth0".into(), 100_000);
+    // 75 000 pps of a 100 000 practical limit: warning; no drops.
+    let load = compute(&sample(0, 0, 7), &sample(75_000, 0, 7), 1.0, &policy, &Roles::default());
+    let found = load_findings(&load, &policy);
+    assert_eq!(ids(&found), vec!["D-LOAD"]);
+    assert_eq!(found[0].severity, Severity::Warning);
+    assert!(
+        found[0].evidence.to_string().contains("75000 pps")
+            && found[0].evidence.to_string().contains("75% of practical limit 100000")
+    );
+    // 95 000 pps: error; drops on the NIC and in the backlog.
+    let load = compute(&sample(0, 0, 7), &sample(95_000, 40, 9), 1.0, &policy, &Roles::default());
+    let found = load_findings(&load, &policy);
+    assert_eq!(ids(&found), vec!["D-LOAD", "D-NIC-DROPS", "D-NIC-DROPS"]);
+    assert_eq!(found[0].severity, Severity::Error);
+    assert_eq!(found[2].subject, Subject::Backlog);
+    // Below the warning level and without drops: nothing.
+    let load = compute(&sample(0, 0, 7), &sample(10_000, 0, 7), 1.0, &policy, &Roles::default());
+    assert!(load_findings(&load, &policy).is_empty());
+}
+
+#[test]
+fn handshake_rule_wants_syn_recv_without_established() {
+    use crate::sys::ipvs_proc::ConnCount;
+    let mut s = snap(vec![(
+        ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+        vec![dest("198.51.100.11", 80, ForwardMethod::Route, 1), dest("198.51.100.12", 80, ForwardMethod::Route, 1)],
+    )]);
+    assert_eq!(handshake_readable(&s, 1000), Ok(true), "7 connections each");
+    for d in &mut s.services[0].destinations {
+        (d.active_conns, d.inact_conns) = (1, 1);
+    }
+    assert_eq!(handshake_readable(&s, 1000), Ok(false), "too few to judge");
+    s.services[0].destinations[0].active_conns = 30;
+    assert_eq!(handshake_readable(&s, 1000), Ok(true));
+    assert!(handshake_readable(&s, 20).expect_err("too big").contains("33 connections"));
+    let c = |established, syn_recv, total| ConnCount { established, syn_recv, total };
+    let key = |a: &str| (ip(a), 80);
+    let before = BTreeMap::from([(key("198.51.100.11"), c(0, 20, 22)), (key("198.51.100.12"), c(3, 20, 30))]);
+    let after = BTreeMap::from([(key("198.51.100.11"), c(0, 28, 30)), (key("198.51.100.12"), c(3, 28, 40))]);
+    let found = handshake(&s, &before, &after);
+    assert_eq!(ids(&found), vec!["D-HANDSHAKE"]);
+    assert!(
+        found[0].subject.to_string().contains("198.51.100.11:80")
+            && found[0].evidence.to_string().contains("22 -> 30 entries")
+    );
+    assert!(
+        found[0].fix.to_string().contains("ipvsadm -e -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 0"),
+        "{}",
+        found[0].fix
+    );
+    // Mostly FIN_WAIT (short connections, healthy): no finding.
+    let after = BTreeMap::from([(key("198.51.100.11"), c(0, 2, 30))]);
+    assert!(handshake(&s, &before, &after).is_empty());
+    // Falling: the pile-up is clearing.
+    let after = BTreeMap::from([(key("198.51.100.11"), c(0, 17, 19))]);
+    assert!(handshake(&s, &before, &after).is_empty());
+}
+
+#[test]
+fn arp_probe_results_name_who_answers_and_who_announces() {
+    use crate::sys::arp::{Mac, ProbeResult};
+    let (rs, stranger) = (Mac([2, 0, 0, 0, 0, 0x0b]), Mac([2, 0, 0, 0, 0, 0x0c]));
+    let mut f = facts();
+    f.neigh_macs = vec![(ip("198.51.100.9"), rs), (ip("fe80::b"), rs)];
+    let heard = ProbeResult {
+        own: Some(Mac([2, 0, 0, 0, 0, 1])),
+        vip_answers: [rs].into(),
+        vip_announcers: [stranger].into(),
+        who: BTreeMap::from([(rs, ["198.51.100.11".parse().expect("ip")].into())]),
+    };
+    let probes = [VipProbe { vip: "198.51.100.100".parse().expect("ip"), interface: "eth0".into(), heard }];
+    let s = Snapshot::empty();
+    let found = check(&Ctx { arp: &probes, ..Ctx::new(&s, Some(&f), CLIENT_PROBE) });
+    assert_eq!(ids(&found), vec!["D-ARP-ANNOUNCE", "D-ARP-FOREIGN"]);
+    let foreign = &found[0];
+    assert_eq!((foreign.rule, foreign.severity), (Rule::DArpForeign, Severity::Error));
+    assert_eq!(foreign.subject, Subject::Vip(ip("198.51.100.100")));
+    // Named by the probe's own questions and the neighbour table (not by a link-local address), in text order.
+    assert_eq!(
+        foreign.evidence.to_string(),
+        "02:00:00:00:00:0b (realserver 198.51.100.11, 198.51.100.9) answers ARP for 198.51.100.100 on eth0"
+    );
+    assert_eq!(
+        foreign.message,
+        "ARP problem: realserver 198.51.100.11, 198.51.100.9 answers ARP for VIP 198.51.100.100, so clients or the router may bypass the director"
+    );
+    assert_eq!(
+        foreign.fix.to_string(),
+        "on realserver 198.51.100.11, 198.51.100.9: sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2; \
+         then here: arping -U -c 3 -I eth0 198.51.100.100"
+    );
+    let announce = &found[1];
+    assert_eq!(
+        announce.evidence.to_string(),
+        "02:00:00:00:00:0c (an unknown host) sends ARP requests as 198.51.100.100 on eth0"
+    );
+    assert_eq!(
+        announce.fix.to_string(),
+        "on an unknown host: sysctl -w net.ipv4.conf.all.arp_announce=2; then here: arping -U -c 3 -I eth0 198.51.100.100"
+    );
+}
+
+#[test]
+fn fixes_and_evidence_read_as_the_report_always_showed_them() {
+    let mut f = facts();
+    f.ip_forward = 1;
+    f.conf.insert("all".into(), ConfSysctls { accept_local: 1, ..Default::default() });
+    f.routes.insert(ip("198.51.100.12"), Err("no route to host".into()));
+    f.neigh.insert(ip("198.51.100.13"), "FAILED".into());
+    f.routes.insert(ip("198.51.100.13"), Ok(Route { oif: Some(2), gateway: None, prefsrc: None, kind: 1 }));
+    let s = snap(vec![
+        (
+            ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+            vec![
+                dest("198.51.100.11", 80, ForwardMethod::Route, 1),
+                dest("198.51.100.12", 80, ForwardMethod::Route, 1),
+                dest("198.51.100.13", 80, ForwardMethod::Route, 1),
+            ],
+        ),
+        (
+            ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.101"), 80), "rr"),
+            vec![dest("198.51.100.11", 80, ForwardMethod::Route, 0)],
+        ),
+    ]);
+    let found = judge(&f, &s);
+    let text = |rule: Rule| -> Vec<(String, String, String)> {
+        let of = found.iter().filter(|x| x.rule == rule);
+        of.map(|x| (x.subject.to_string(), x.evidence.to_string(), x.fix.to_string())).collect()
+    };
+    let t = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        text(Rule::DVipAbsent),
+        vec![t("VIP 198.51.100.101", "not configured", "ip addr add 198.51.100.101/32 dev <client-facing interface>")]
+    );
+    assert_eq!(
+        text(Rule::DFwdOn),
+        vec![t(
+            "net.ipv4.ip_forward",
+            "ip_forward=1 (forwarding on no device)",
+            "sysctl -w net.ipv4.ip_forward=0   (and persist it in /etc/sysctl.d/)"
+        )]
+    );
+    assert_eq!(
+        text(Rule::DRsOffLink),
+        vec![t(
+            "realserver 198.51.100.12",
+            "no route to host",
+            "ip route get 198.51.100.12   (add an address in the realserver's subnet to the director)"
+        )]
+    );
+    assert_eq!(
+        text(Rule::DRsNeigh),
+        vec![
+            t("realserver 198.51.100.12", "not in the neighbour table", "ping -c1 198.51.100.12"),
+            t("realserver 198.51.100.13", "neighbour FAILED", "check its VLAN and cabling; ping -c1 198.51.100.13")
+        ]
+    );
+    assert_eq!(
+        text(Rule::DDrain),
+        vec![t(
+            "realserver 198.51.100.11:80 of TCP 198.51.100.101:80",
+            "weight 0, expire_quiescent_template=0, expire_nodest_conn=?",
+            "sysctl -w net.ipv4.vs.expire_nodest_conn=1   (reschedules port-reuse SYNs)"
+        )]
+    );
+    assert_eq!(
+        text(Rule::DAcceptLocal),
+        vec![t(
+            "net.ipv4.conf.*.accept_local",
+            "accept_local=1 on all, ip_forward=1",
+            "point the realservers' default route at the real router, then sysctl -w net.ipv4.conf.all.accept_local=0"
+        )]
+    );
+    assert_eq!(
+        text(Rule::DMartianLog),
+        vec![t("net.ipv4.conf.all.log_martians", "log_martians=0", "sysctl -w net.ipv4.conf.all.log_martians=1")]
+    );
+}
+
+#[test]
+fn each_rule_of_the_table_finds_only_its_own() {
+    let mut seen: Vec<Rule> = RULES.iter().map(|(r, _)| *r).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), RULES.len(), "each rule once");
+    assert!(RULES.iter().all(|(r, _)| r.id().starts_with("D-")));
+    let mut f = facts();
+    f.ip_forward = 1;
+    f.conf.insert("all".into(), ConfSysctls { accept_local: 1, ..Default::default() });
+    f.vs.insert("run_estimation".into(), "0".into());
+    let s = snap(vec![(
+        ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.101"), 80), "rr"),
+        vec![dest("203.0.113.5", 8080, ForwardMethod::Route, 0), dest("198.51.100.12", 80, ForwardMethod::Masq, 1)],
+    )]);
+    let cx = Ctx::new(&s, Some(&f), CLIENT_PROBE);
+    let mut fired = 0;
+    for (rule, judge) in RULES {
+        for x in judge(&cx) {
+            assert_eq!(x.rule, *rule, "{x:?}");
+            assert_eq!(x.host, Host::Director);
+            fired += 1;
+        }
+    }
+    assert!(fired >= 5, "{fired}");
+}

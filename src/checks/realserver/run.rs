@@ -1,0 +1,113 @@
+//! Which realservers to read, and reading them over ssh.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use super::parse::in_prefix;
+use super::{check, parse, script, Ctx, Serve};
+use crate::checks::fix::{Command, Fix};
+use crate::checks::{Evidence, Finding, Host, Rule, Severity, Subject, CLIENT_PROBE_V4};
+use crate::model::{ForwardMethod, Protocol, ServiceKey, Snapshot};
+
+/// A realserver to read, with the services it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Its address.
+    pub rip: IpAddr,
+    /// Each DR/TUN service it is in.
+    pub serves: Vec<Serve>,
+}
+
+/// The DR and tunnel realservers of a snapshot, by address. A realserver
+/// listed in a service more than once (on several ports) serves it once, with
+/// the director's ActiveConn of all its entries.
+pub fn targets(snap: &Snapshot) -> Vec<Target> {
+    let mut by: BTreeMap<IpAddr, Vec<Serve>> = BTreeMap::new();
+    for s in &snap.services {
+        let ServiceKey::Addr { protocol, addr: IpAddr::V4(vip), port } = s.spec.key else { continue };
+        for d in s.destinations.iter().filter(|d| d.spec.forward.is_one_way()) {
+            let serve = Serve {
+                vip,
+                port,
+                tunnel: d.spec.forward == ForwardMethod::Tunnel,
+                active_conns: (protocol == Protocol::Tcp).then_some(d.active_conns),
+                protocol,
+            };
+            let serves = by.entry(d.spec.addr).or_default();
+            let same = |s: &&mut Serve| (s.vip, s.port, s.protocol, s.tunnel) == (vip, port, protocol, serve.tunnel);
+            match serves.iter_mut().find(same) {
+                Some(s) => s.active_conns = s.active_conns.zip(serve.active_conns).map(|(a, b)| a.saturating_add(b)),
+                None => serves.push(serve),
+            }
+        }
+    }
+    by.into_iter().map(|(rip, serves)| Target { rip, serves }).collect()
+}
+
+/// The director's address on `rip`'s segment: the director address whose
+/// prefix contains the RIP, else the first director IPv4 address; never a
+/// VIP or a loopback address.
+pub fn dip_for(rip: IpAddr, director: &[(IpAddr, u8)], vips: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+    let own = || {
+        director.iter().filter_map(|(a, p)| match a {
+            IpAddr::V4(a) if !a.is_loopback() && !vips.contains(a) => Some((*a, *p)),
+            _ => None,
+        })
+    };
+    let on_segment = match rip {
+        IpAddr::V4(rip) => own().find(|(a, p)| in_prefix(*a, *p, rip)),
+        IpAddr::V6(_) => None,
+    };
+    on_segment.or_else(|| own().next()).map(|(a, _)| a)
+}
+
+/// R-UNREACHABLE: `rip`, read as ssh destination `dest`, could not be read.
+pub(super) fn unreachable(rip: IpAddr, dest: &str, error: String) -> Finding {
+    Finding {
+        rule: Rule::RUnreachable,
+        severity: Severity::Warning,
+        host: Host::Realserver(rip),
+        subject: Subject::Ssh(dest.to_string()),
+        message: format!("cannot read realserver {rip}: {error}"),
+        evidence: Evidence::Error { error },
+        fix: Fix::step("check access without a prompt", Command::ssh_batch(dest))
+            .paren("keys, known_hosts, [ssh] in lvstop.toml"),
+    }
+}
+
+/// Read every target over ssh (a bounded number at once) and judge it. A host
+/// that cannot be read is reported (R-UNREACHABLE), never waited on forever.
+/// `director` holds the director's addresses with their prefix lengths.
+pub async fn run_all(targets: Vec<Target>, director: Vec<(IpAddr, u8)>, cfg: crate::remote::SshConfig) -> Vec<Finding> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(cfg.parallel.max(1)));
+    let cfg = Arc::new(cfg);
+    let director = Arc::new(director);
+    let mut tasks = Vec::new();
+    for t in targets {
+        let (dest, user, port) = match cfg.hosts.get(&t.rip) {
+            Some(None) => continue,
+            Some(Some(h)) => (h.host.clone().unwrap_or_else(|| t.rip.to_string()), h.user.clone(), h.port),
+            None => (t.rip.to_string(), None, None),
+        };
+        let vips: Vec<Ipv4Addr> = t.serves.iter().map(|s| s.vip).collect();
+        let dip = dip_for(t.rip, &director, &vips);
+        let (sem, cfg, director) = (sem.clone(), cfg.clone(), director.clone());
+        tasks.push(tokio::spawn(async move {
+            let Ok(_permit) = sem.acquire().await else { return Vec::new() };
+            let text = crate::remote::run(&dest, user.as_deref(), port, &script(dip, CLIENT_PROBE_V4), &cfg).await;
+            match text.and_then(|t| parse(&t).map_err(|e| format!("unexpected output from {dest}: {e}"))) {
+                Err(e) => vec![unreachable(t.rip, &dest, e)],
+                Ok(facts) => {
+                    let host = Host::Realserver(t.rip);
+                    check(&Ctx { host, facts: &facts, serves: &t.serves, dip, director: &director })
+                }
+            }
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.extend(t.await.unwrap_or_default());
+    }
+    out
+}

@@ -1,0 +1,130 @@
+//! A run of the checks: the I/O. Gather the director's facts, probe its VIPs
+//! for ARP, measure its load and connection entries, and judge them all with
+//! the director rules; then read each realserver over ssh and judge it.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use super::director::{self, Ctx, VipProbe};
+use super::facts::{self, DirectorFacts};
+use super::{realserver, CheckOptions, CheckReport, CLIENT_PROBE};
+
+/// The most /proc/net/ip_vs_conn lines read for D-HANDSHAKE.
+const CONN_LINES_MAX: u64 = 500_000;
+
+/// Run every check: the director's, then (with `ssh`) the realservers' of
+/// `snap` plus the extra targets, read over ssh.
+pub async fn run(snap: crate::model::Snapshot, opts: CheckOptions) -> CheckReport {
+    let mut targets = realserver::targets(&snap);
+    targets.extend(opts.extra_targets.iter().cloned());
+    let mut rips = snap.rips();
+    rips.extend(targets.iter().map(|t| t.rip));
+    rips.sort();
+    rips.dedup();
+    let ssh = opts.ssh.clone();
+    let (mut report, director) =
+        tokio::task::spawn_blocking(move || run_director(&snap, &opts, &rips)).await.unwrap_or_else(|e| {
+            (CheckReport { skipped: vec![format!("director checks: {e}")], ..CheckReport::default() }, Vec::new())
+        });
+    match ssh {
+        Some(cfg) => report.findings.extend(realserver::run_all(targets, director, cfg).await),
+        None => report.skipped.push("realserver checks over ssh: skipped (--no-ssh)".into()),
+    }
+    report.sort();
+    report
+}
+
+/// The director checks against the local kernel and `snap`, including the
+/// active ARP probe for every IPv4 VIP the director holds (plus the extra
+/// VIPs), and the rules that compare two readings taken at least a second
+/// apart (D-LOAD, D-NIC-DROPS, D-HANDSHAKE). Also returns the director's own
+/// addresses with their prefix lengths, read once for all the rules.
+fn run_director(
+    snap: &crate::model::Snapshot,
+    opts: &CheckOptions,
+    rips: &[IpAddr],
+) -> (CheckReport, Vec<(IpAddr, u8)>) {
+    let window = crate::sys::load::LoadWindow::open();
+    let read_conns = || crate::sys::ipvs_proc::read_conns(CONN_LINES_MAX as usize);
+    let readable = director::handshake_readable(snap, CONN_LINES_MAX);
+    let suspects = readable.as_ref().is_ok_and(|r| *r);
+    let conns0 = if suspects { Some(read_conns()) } else { None };
+    let mut report = CheckReport::default();
+    let mut vips = snap.vips();
+    vips.extend_from_slice(&opts.extra_vips);
+    vips.sort();
+    vips.dedup();
+    let facts = match facts::gather(rips, CLIENT_PROBE) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            report.skipped.push(format!("director checks: {e}"));
+            None
+        }
+    };
+    let probes = match &facts {
+        Some(f) => probe_vips(f, &vips, rips, opts.listen_secs, &mut report.skipped),
+        None => Vec::new(),
+    };
+    // Rates need two readings: the second at least a second after the first.
+    let load = window.close(&opts.nic, &vips, rips);
+    if let Err(e) = readable {
+        report.skipped.push(e);
+    }
+    let conns = match (conns0, suspects.then(read_conns)) {
+        (Some(Ok(a)), Some(Ok(b))) => Some((a, b)),
+        (Some(Err(e)), _) | (_, Some(Err(e))) => {
+            report.skipped.push(format!("D-HANDSHAKE: {e}"));
+            None
+        }
+        _ => None,
+    };
+    let cx = Ctx {
+        arp: &probes,
+        load: Some((&load, &opts.nic)),
+        conns: conns.as_ref().map(|(a, b)| (a, b)),
+        ..Ctx::new(snap, facts.as_ref(), CLIENT_PROBE)
+    };
+    report.findings = director::check(&cx);
+    let addrs = facts.map(|f| f.addrs.iter().map(|a| (a.addr, a.prefix)).collect()).unwrap_or_default();
+    (report, addrs)
+}
+
+/// Probe each IPv4 VIP on the interfaces that hold it, listening at least
+/// `listen_secs` in all for ARP frames that carry the VIP as their sender.
+/// Probes that cannot run are added to `skipped`.
+fn probe_vips(
+    facts: &DirectorFacts,
+    vips: &[IpAddr],
+    rips: &[IpAddr],
+    listen_secs: u32,
+    skipped: &mut Vec<String>,
+) -> Vec<VipProbe> {
+    let mut out = Vec::new();
+    let listen_until = Instant::now() + Duration::from_secs(u64::from(listen_secs));
+    let v4 = |a: &IpAddr| match a {
+        IpAddr::V4(x) => Some(*x),
+        IpAddr::V6(_) => None,
+    };
+    for vip in vips.iter().filter_map(v4) {
+        for a in facts.addrs.iter().filter(|a| a.addr == IpAddr::V4(vip)) {
+            let Some(iface) = facts.ifaces.get(&a.ifindex).filter(|i| !i.is_noarp()) else { continue };
+            // The sender: another IPv4 address of this interface (the DIP), else 0.0.0.0; never the VIP.
+            let mut own = facts.addrs.iter().filter(|b| b.ifindex == a.ifindex && b.addr != a.addr);
+            let sender = own.find_map(|b| v4(&b.addr)).unwrap_or(Ipv4Addr::UNSPECIFIED);
+            // The realservers on this interface's segment, asked for in the same window to name MACs.
+            let on_link = |r: &Ipv4Addr| {
+                let route = facts.routes.get(&IpAddr::V4(*r));
+                route.is_some_and(|rt| rt.as_ref().is_ok_and(|rt| rt.gateway.is_none() && rt.oif == Some(a.ifindex)))
+            };
+            let others: Vec<Ipv4Addr> = rips.iter().filter_map(v4).filter(on_link).take(64).collect();
+            // `listen_secs` is the whole listening time, shared by every probe.
+            let listen = listen_until.saturating_duration_since(Instant::now());
+            let window = Duration::from_millis(700);
+            match crate::sys::arp::probe(&iface.name, vip, sender, &others, 2, window, listen) {
+                Err(e) => skipped.push(format!("D-ARP-FOREIGN for {vip} on {}: {e}", iface.name)),
+                Ok(heard) => out.push(VipProbe { vip, interface: iface.name.clone(), heard }),
+            }
+        }
+    }
+    out
+}
