@@ -151,3 +151,20 @@ fn check_explain_prints_a_rule_and_names_the_bad_one() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--vip"), "{err}");
 }
+
+#[test]
+fn a_user_theme_that_does_not_parse_is_named_with_its_file() {
+    let dir = std::env::temp_dir().join(format!("lvstop-theme-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("lvstop/themes")).expect("dir");
+    std::fs::write(dir.join("lvstop/themes/neon.toml"), "[palette\n").expect("theme");
+    let out = Command::new(env!("CARGO_BIN_EXE_lvstop"))
+        .args(["--theme", "neon"])
+        .env("XDG_CONFIG_HOME", &dir)
+        .env_remove("LVSTOP_CONFIG")
+        .output()
+        .expect("run lvstop");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("lvstop/themes/neon.toml"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

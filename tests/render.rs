@@ -87,8 +87,7 @@ fn tiny_and_odd_sizes_never_panic() {
 #[test]
 fn no_color_and_every_theme_render() {
     let (st, _) = common::state(true);
-    for t in
-        [Theme::no_color(), Theme::load("light", None).expect("light"), Theme::load("high-contrast", None).expect("hc")]
+    for t in [Theme::no_color(), Theme::builtin("light").expect("light"), Theme::builtin("high-contrast").expect("hc")]
     {
         let mut term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
         term.draw(|f| render(&st, &t, f)).expect("draw");

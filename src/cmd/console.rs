@@ -17,7 +17,7 @@ pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
     let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         ui::Theme::no_color()
     } else {
-        ui::Theme::load(&theme_name, config::user_themes_dir().as_deref()).map_err(anyhow::Error::msg)?
+        ui::Theme::load(&theme_name, config::read_user_theme).map_err(anyhow::Error::msg)?
     };
     let (ipvs, reason) = ipvs::IpvsHandle::spawn(*read_only)?;
     let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());

@@ -265,6 +265,24 @@ pub fn user_themes_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "lvstop").map(|d| d.config_dir().join("themes"))
 }
 
+/// The largest user theme file read.
+const THEME_MAX: u64 = 64 * 1024;
+
+/// Read the user theme `name` (`<user_themes_dir>/<name>.toml`): its path and
+/// text, why it cannot be read, or None where there is no theme directory.
+pub fn read_user_theme(name: &str) -> Option<Result<(String, String), String>> {
+    use std::io::Read as _;
+    let path = user_themes_dir()?.join(format!("{name}.toml"));
+    let shown = path.display().to_string();
+    let mut text = String::new();
+    let read = std::fs::File::open(&path).and_then(|f| f.take(THEME_MAX + 1).read_to_string(&mut text));
+    Some(match read {
+        Err(e) => Err(format!("{shown} cannot be read: {e}")),
+        Ok(n) if n as u64 > THEME_MAX => Err(format!("{shown} is larger than {THEME_MAX} bytes")),
+        Ok(_) => Ok((shown, text)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The director host itself: its interfaces and CPU ([`nic`], [`load`]), IPVS's
 //! /proc files ([`ipvs_proc`]), an rtnetlink client for addresses and routes
-//! ([`rtnl`]) and the daemons that manage IPVS ([`managed`]). sysinfo supplies
+//! ([`rtnl`]), the active ARP probe over AF_PACKET ([`arp`]) and the daemons
+//! that manage IPVS ([`managed`]). sysinfo supplies
 //! what it has (CPU use, processes, host name, kernel release); the rest is
 //! read from /proc and /sys by hand. No UI; IPVS's own netlink family is
 //! [`crate::ipvs`]'s.

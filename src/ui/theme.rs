@@ -2,7 +2,6 @@
 //! a slot (`theme.slot(Slot::StateDrained)`), never a raw colour.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::str::FromStr;
 
 use ratatui::style::{Color, Modifier, Style};
@@ -151,23 +150,29 @@ impl Theme {
         Theme { name: "no-color".into(), styles }
     }
 
-    /// Load `name`: built in, or `<themes_dir>/<name>.toml` patched over the default.
-    pub fn load(name: &str, themes_dir: Option<&Path>) -> Result<Theme, String> {
+    /// Load `name`: built in, or a user theme patched over the default.
+    /// `user_file` reads a user theme by name (file I/O stays out of the UI):
+    /// its path for messages and its text, or why it cannot be read.
+    pub fn load(
+        name: &str,
+        user_file: impl FnOnce(&str) -> Option<Result<(String, String), String>>,
+    ) -> Result<Theme, String> {
         let default = Theme::parse("default", BUILTIN[0].1, None)?;
         if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
             return Theme::parse(name, text, Some(&default));
         }
-        let Some(dir) = themes_dir else {
-            return Err(format!("unknown theme '{name}': use default, light or high-contrast"));
-        };
-        let path = dir.join(format!("{name}.toml"));
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "unknown theme '{name}': not built in (default, light, high-contrast) and {} cannot be read: {e}",
-                path.display()
-            )
-        })?;
-        Theme::parse(name, &text, Some(&default)).map_err(|e| format!("{}: {e}", path.display()))
+        match user_file(name) {
+            None => Err(format!("unknown theme '{name}': use default, light or high-contrast")),
+            Some(Err(why)) => {
+                Err(format!("unknown theme '{name}': not built in (default, light, high-contrast) and {why}"))
+            }
+            Some(Ok((path, text))) => Theme::parse(name, &text, Some(&default)).map_err(|e| format!("{path}: {e}")),
+        }
+    }
+
+    /// Only the built-in themes (no user theme directory).
+    pub fn builtin(name: &str) -> Result<Theme, String> {
+        Theme::load(name, |_| None)
     }
 
     /// The style of a slot.
@@ -210,7 +215,7 @@ mod tests {
         assert!(e.contains("'erorr'"), "{e}");
         let e = Theme::parse("mine", "[slots]\nerror = { fg = \"reddish\" }\n", Some(&base)).expect_err("colour");
         assert!(e.contains("'reddish'") && e.contains("'error'"), "{e}");
-        let e = Theme::load("nosuch", None).expect_err("unknown");
+        let e = Theme::builtin("nosuch").expect_err("unknown");
         assert!(e.contains("'nosuch'") && e.contains("high-contrast"), "{e}");
     }
 }
