@@ -391,8 +391,8 @@ impl fmt::Display for Evidence {
                 "{rp_filter}; director via {director_interface}, clients ({client_probe}) via {client_interface}"
             ),
             Evidence::RpfTun { rp_filter, has_address } => {
-                let has = if *has_address { "has" } else { "has no" };
-                write!(f, "rp_filter={rp_filter}, tunl0 {has} an address")
+                let has = if *has_address { "has an" } else { "has no" };
+                write!(f, "rp_filter={rp_filter}, tunl0 {has} address")
             }
             Evidence::RouteVia { gateway } => write!(f, "route via {gateway}"),
             Evidence::Route { destination, gateway, interface } => {

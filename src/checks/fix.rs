@@ -169,7 +169,8 @@ impl Command {
     /// which reads every realserver of the table.
     pub fn check_realserver(vip: Option<IpAddr>, addr: IpAddr, port: u16, tunnel: bool) -> Command {
         let mut w = vec![Word::Lit("lvstop"), Word::Lit("check")];
-        if let Some(vip) = vip {
+        // lvstop check reads --realserver RIPs for an IPv4 --vip only.
+        if let Some(vip @ IpAddr::V4(_)) = vip {
             let opt = if tunnel { "--tunnel-realserver" } else { "--realserver" };
             w.extend([Word::Lit("--vip"), val(vip), Word::Lit(opt), val(fmt_addr_port(&addr, port))]);
         }

@@ -182,8 +182,12 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                 let w: Vec<&str> = line.split_whitespace().collect();
                 let i = w.iter().position(|x| *x == "inet").ok_or_else(|| bad("no inet"))?;
                 let (a, p) = w.get(i + 1).and_then(|c| c.split_once('/')).ok_or_else(|| bad("no address/prefix"))?;
+                let dev = w.get(1).ok_or_else(|| bad("no device"))?;
+                if !valid_ifname(dev) {
+                    return Err(bad("not an interface name"));
+                }
                 f.addrs.push(Addr4 {
-                    dev: w.get(1).ok_or_else(|| bad("no device"))?.to_string(),
+                    dev: (*dev).to_string(),
                     addr: a.parse().map_err(|_| bad("bad address"))?,
                     prefix: p.parse().map_err(|_| bad("bad prefix"))?,
                 });
@@ -192,6 +196,9 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                 // "2: eth0@if9: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 ... master br0 ..."
                 let w: Vec<&str> = line.split_whitespace().collect();
                 let dev = w.get(1).map_or("", |d| d.trim_end_matches(':').split('@').next().unwrap_or(""));
+                if !dev.is_empty() && !valid_ifname(dev) {
+                    return Err(bad("not an interface name"));
+                }
                 let flags = w
                     .get(2)
                     .map(|f| f.trim_matches(['<', '>']).split(',').map(str::to_string).collect())

@@ -299,8 +299,9 @@ fn rpf_strict(cx: &Ctx<'_>, vip: Ipv4Addr) -> Vec<Finding> {
         },
         format!(
             "strict rp_filter on {} drops client packets from the director on {din} (the route back to clients leaves by {dout}); \
-             confirm: ip route get {vip} from {probe} iif {din} fails",
-            cx.host
+             confirm: ip route get {vip} from {probe} iif {} fails",
+            cx.host,
+            crate::checks::shell_quote(din)
         ),
         Fix::run(Command::sysctl_all_and(din, "rp_filter", 2)),
     )]

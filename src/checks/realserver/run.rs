@@ -35,9 +35,14 @@ pub fn targets(snap: &Snapshot) -> Vec<Target> {
                 protocol,
             };
             let serves = by.entry(d.spec.addr).or_default();
-            let same = |s: &&mut Serve| (s.vip, s.port, s.protocol, s.tunnel) == (vip, port, protocol, serve.tunnel);
+            // One serve per service: a RIP listed twice in it (two ports, or DR and tunnel) is
+            // judged once, against its connections in all.
+            let same = |s: &&mut Serve| (s.vip, s.port, s.protocol) == (vip, port, protocol);
             match serves.iter_mut().find(same) {
-                Some(s) => s.active_conns = s.active_conns.zip(serve.active_conns).map(|(a, b)| a.saturating_add(b)),
+                Some(s) => {
+                    s.active_conns = s.active_conns.zip(serve.active_conns).map(|(a, b)| a.saturating_add(b));
+                    s.tunnel |= serve.tunnel;
+                }
                 None => serves.push(serve),
             }
         }

@@ -478,7 +478,7 @@ fn each_realserver_rule_reads_as_the_report_always_showed_it() {
         vec![
             "R-VIP-ARPDEV VIP 198.51.100.100 = on eth0 / ip addr del 198.51.100.100/32 dev eth0; ip addr add 198.51.100.100/32 dev lo",
             "R-ARP-IGNORE-8 interface eth0 = arp_ignore=8 / sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0.arp_ignore=1",
-            "R-RPF-TUN interface tunl0 = rp_filter=2, tunl0 has no an address / sysctl -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.tunl0.rp_filter=0",
+            "R-RPF-TUN interface tunl0 = rp_filter=2, tunl0 has no address / sysctl -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.tunl0.rp_filter=0",
         ]
     );
     let text = GOOD
