@@ -234,14 +234,15 @@ fn checks_run_on_the_first_snapshot_and_on_c() {
 
 #[test]
 fn every_realserver_action_targets_the_selected_realserver_and_only_with_the_realservers_focused() {
-    use lvstop::app::actions::{target_dest, SELECT_A_REALSERVER};
+    use lvstop::app::actions::{select_a_realserver, target_dest};
     for k in ['+', '-', 'w', 'd', 'r', 'D'] {
         // The services pane has the focus: nothing is targeted, whatever the key.
         let (mut st, _) = common::state(true);
         assert!(target_dest(&st).is_err());
         assert!(update(&mut st, key(k)).is_empty(), "{k} acted from the services pane");
         assert!(st.layers.is_empty(), "{k} opened {:?} from the services pane", st.layers.last());
-        assert_eq!(st.last_action.as_ref().map(|(t, _)| t.as_str()), Some(SELECT_A_REALSERVER), "{k}");
+        let want = select_a_realserver(&st.settings.keys);
+        assert_eq!(st.last_action.as_ref().map(|(t, _)| t.as_str()), Some(want.as_str()), "{k}");
         // The realservers pane has the focus: the selected (third) realserver is the target.
         update(&mut st, code(KeyCode::Tab));
         update(&mut st, key('j'));
@@ -340,4 +341,46 @@ fn the_visible_rows_follow_the_snapshot_filter_and_sort() {
     update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), t0));
     assert_eq!(st.selected_service().map(|s| s.spec.key.to_string()).as_deref(), Some("FWM 7"));
     assert_eq!(st.selected_service_pos(), Some(2));
+}
+
+#[test]
+fn one_refresh_at_a_time_and_a_failure_does_not_stop_them() {
+    let (mut st, t0) = common::state(true);
+    assert_eq!(update(&mut st, Msg::Poll), vec![Effect::Refresh]);
+    assert!(update(&mut st, Msg::Poll).is_empty(), "a second refresh while one is on its way");
+    assert!(update(&mut st, Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE))).is_empty());
+    update(&mut st, Msg::SnapshotFailed("netlink: EINTR".into(), t0));
+    assert_eq!(update(&mut st, Msg::Poll), vec![Effect::Refresh], "the failure ended that refresh");
+    update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), t0));
+    assert_eq!(update(&mut st, Msg::Poll), vec![Effect::Refresh]);
+}
+
+#[test]
+fn a_refresh_never_moves_the_selected_realserver() {
+    let (mut st, t0) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    assert_eq!(st.selected_dest().map(|d| d.spec.addr.to_string()).as_deref(), Some("198.51.100.11"));
+    // keepalived adds a realserver that sorts first: the cursor stays on the one the operator saw.
+    let mut snap = common::snapshot();
+    let mut first = snap.services[0].destinations[0].clone();
+    first.spec.addr = "198.51.100.2".parse().expect("ip");
+    snap.services[0].destinations.insert(0, first);
+    update(&mut st, Msg::Snapshot(Box::new(snap), t0));
+    assert_eq!(st.selected_dest().map(|d| d.spec.addr.to_string()).as_deref(), Some("198.51.100.11"));
+}
+
+#[test]
+fn the_weight_prompt_keeps_the_realserver_it_was_opened_for() {
+    let (mut st, t0) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('w'));
+    // The realserver vanishes while the prompt is open: nothing is sent to another one.
+    let mut snap = common::snapshot();
+    snap.services[0].destinations.remove(0);
+    update(&mut st, Msg::Snapshot(Box::new(snap), t0));
+    update(&mut st, code(KeyCode::Backspace));
+    update(&mut st, key('9'));
+    assert!(apply_of(&update(&mut st, code(KeyCode::Enter))).is_none());
+    let said = st.last_action.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+    assert!(said.contains("198.51.100.11:80 is no longer in"), "{said}");
 }

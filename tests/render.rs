@@ -98,7 +98,8 @@ fn no_color_and_every_theme_render() {
 fn a_long_checks_view_scrolls_to_its_last_finding_and_back() {
     use KeyCode::{Char, Down, End, Home, Up};
     let (mut st, _) = common::state(true);
-    update(&mut st, Msg::Resize(80, 24));
+    // The scroll limit follows the size the state is told (Msg::Resize).
+    update(&mut st, Msg::Resize(100, 40));
     keys(&mut st, &[Char('c')]);
     let mut report = common::check_report();
     let model = report.findings[1].clone();
@@ -109,6 +110,11 @@ fn a_long_checks_view_scrolls_to_its_last_finding_and_back() {
     let first = draw(&st, 80, 24);
     assert!(first.contains("D-RS-OFFLINK") && !first.contains("finding number 29"), "{first}");
     assert!(first.contains("1/"), "the footer shows the position: {first}");
+    keys(&mut st, &[End]);
+    let big = draw(&st, 100, 40);
+    assert!(big.contains("finding number 29") && !big.contains("finding number 10"), "{big}");
+    // Smaller: the same End reaches the last finding at the new size.
+    update(&mut st, Msg::Resize(80, 24));
     keys(&mut st, &[End]);
     let last = draw(&st, 80, 24);
     assert!(last.contains("finding number 29") && !last.contains("D-RS-OFFLINK"), "{last}");

@@ -14,17 +14,16 @@ use crate::model::Change;
 use crate::model::{Destination, Service};
 
 /// What an action on "the realserver" says when none is targeted.
-pub const SELECT_A_REALSERVER: &str = "select a realserver first (Tab moves to the realservers)";
+pub fn select_a_realserver(keys: &crate::config::Keymap) -> String {
+    format!("select a realserver first ({} moves to the realservers)", keys.label(Action::Focus))
+}
 
 /// The one rule for every realserver action (`+ - w d r D`): it targets the
 /// selected realserver, and only while the realservers pane has the focus.
-pub fn target_dest(state: &AppState) -> Result<(&Service, &Destination), &'static str> {
-    if state.sel.focus != Focus::Dests {
-        return Err(SELECT_A_REALSERVER);
-    }
-    match (state.selected_service(), state.selected_dest()) {
-        (Some(s), Some(d)) => Ok((s, d)),
-        _ => Err(SELECT_A_REALSERVER),
+pub fn target_dest(state: &AppState) -> Result<(&Service, &Destination), String> {
+    match (state.sel.focus, state.selected_service(), state.selected_dest()) {
+        (Focus::Dests, Some(s), Some(d)) => Ok((s, d)),
+        _ => Err(select_a_realserver(&state.settings.keys)),
     }
 }
 
@@ -65,12 +64,31 @@ pub(super) fn send(state: &mut AppState, change: Change, is_undo: bool) -> Vec<E
 
 /// Set the targeted realserver's weight to `f(old weight)`.
 pub(super) fn set_weight(state: &mut AppState, f: impl Fn(u32) -> u32) -> Vec<Effect> {
-    let (svc, d) = match target_dest(state) {
-        Ok((s, d)) => (s.spec.key, d.spec.clone()),
+    match target_dest(state) {
+        Ok((s, d)) => weight_change(state, s.spec.key, d.id(), f),
         Err(why) => {
             info(state, why, Outcome::Info);
-            return Vec::new();
+            Vec::new()
         }
+    }
+}
+
+/// Set realserver `dest` of `svc` to `f(its weight)`, if it is still there.
+pub(super) fn weight_change(
+    state: &mut AppState,
+    svc: crate::model::ServiceKey,
+    dest: super::state::DestId,
+    f: impl Fn(u32) -> u32,
+) -> Vec<Effect> {
+    let found = state
+        .table
+        .snapshot()
+        .and_then(|s| s.service(&svc))
+        .and_then(|s| s.destinations.iter().find(|d| d.id() == dest).map(|d| d.spec.clone()));
+    let Some(d) = found else {
+        let gone = format!("{} is no longer in {svc}: nothing changed", crate::model::fmt_addr_port(&dest.0, dest.1));
+        info(state, gone, Outcome::Info);
+        return Vec::new();
     };
     let w = f(d.weight).min(crate::model::WEIGHT_MAX);
     if w == d.weight {
@@ -92,7 +110,7 @@ fn batch(label: String, changes: Vec<Change>) -> Option<Change> {
 
 /// The changes that give back the remembered weights of `t` wherever it is drained.
 fn restore_changes(state: &AppState, t: Target) -> Vec<Change> {
-    let Some(snap) = state.table.snapshot.as_ref() else { return Vec::new() };
+    let Some(snap) = state.table.snapshot() else { return Vec::new() };
     t.find(snap)
         .into_iter()
         .filter_map(|(svc, d)| {
@@ -103,7 +121,7 @@ fn restore_changes(state: &AppState, t: Target) -> Vec<Change> {
 }
 
 pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
-    let Some(snap) = state.table.snapshot.as_ref() else {
+    let Some(snap) = state.table.snapshot() else {
         info(state, "no snapshot yet", Outcome::Info);
         return Vec::new();
     };
@@ -172,6 +190,9 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
     if state.sel.service.is_none() {
         state.sel.service = state.selected_service().map(|s| s.spec.key);
     }
+    if state.sel.dest.is_none() {
+        state.sel.dest = state.selected_dest().map(Destination::id);
+    }
     let moved = |state: &mut AppState, to| {
         move_sel(state, to);
         Vec::new()
@@ -196,17 +217,14 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Action::Filter => {
-            let text = state.table.filter.clone();
+            let text = state.table.filter().to_string();
             push(state, Layer::Prompt { kind: PromptKind::Filter, text, error: None });
             Vec::new()
         }
         Action::Sort | Action::SortReverse => {
-            if action == Action::Sort {
-                state.table.sort = state.table.sort.next();
-            } else {
-                state.table.sort_rev = !state.table.sort_rev;
-            }
-            state.refilter();
+            let (col, rev) = state.table.sort();
+            let (col, rev) = if action == Action::Sort { (col.next(), rev) } else { (col, !rev) };
+            state.table.set_sort(col, rev, &state.sel);
             Vec::new()
         }
         Action::Refresh => refresh(state),
@@ -246,9 +264,9 @@ fn write_key(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Drain => set_weight(state, |_| 0),
         Action::WeightSet => {
             match target_dest(state) {
-                Ok((_, d)) => {
-                    let text = d.spec.weight.to_string();
-                    push(state, Layer::Prompt { kind: PromptKind::Weight, text, error: None });
+                Ok((s, d)) => {
+                    let (kind, text) = (PromptKind::Weight(s.spec.key, d.id()), d.spec.weight.to_string());
+                    push(state, Layer::Prompt { kind, text, error: None });
                 }
                 Err(why) => info(state, why, Outcome::Info),
             }
@@ -265,7 +283,12 @@ fn write_key(state: &mut AppState, action: Action) -> Vec<Effect> {
             if let Some(&w) = state.edits.drained.get(&(svc, d.addr, d.port)) {
                 submit(state, Change::EditDest { svc, before: d.clone(), after: d.weight(w) }, false)
             } else {
-                info(state, format!("no remembered weight for {}: press w to set one", d.addr_port()), Outcome::Info);
+                let set = state.settings.keys.label(Action::WeightSet);
+                info(
+                    state,
+                    format!("no remembered weight for {}: press {set} to set one", d.addr_port()),
+                    Outcome::Info,
+                );
                 Vec::new()
             }
         }
@@ -278,7 +301,7 @@ fn write_key(state: &mut AppState, action: Action) -> Vec<Effect> {
                 }
             };
             let changes =
-                state.table.snapshot.as_ref().map(|s| cmdline::weight_changes(s, t, |_| Some(0))).unwrap_or_default();
+                state.table.snapshot().map(|s| cmdline::weight_changes(s, t, |_| Some(0))).unwrap_or_default();
             if changes.is_empty() {
                 info(state, format!("{} is already drained everywhere", t.addr), Outcome::Info);
                 return Vec::new();

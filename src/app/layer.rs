@@ -6,8 +6,10 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::cmdline::{self, CmdLine};
 use super::form::{Form, FormEvent};
+use super::state::DestId;
 use crate::config::{Action, Context, Keymap};
 use crate::model::Change;
+use crate::model::ServiceKey;
 
 /// What a text prompt is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,8 +18,9 @@ pub enum PromptKind {
     Filter,
     /// `:` command line.
     Command,
-    /// `w` exact weight of the selected realserver.
-    Weight,
+    /// `w` exact weight of this realserver of this service (chosen when the
+    /// prompt opened: a refresh meanwhile cannot move it to another).
+    Weight(ServiceKey, DestId),
 }
 
 /// An overlay that takes the keys while it is on top.
@@ -76,8 +79,15 @@ pub enum Intent {
     Submit(Change),
     /// Filter the tables by this text.
     Filter(String),
-    /// Set the selected realserver's weight.
-    Weight(u32),
+    /// Set a realserver's weight.
+    Weight {
+        /// Its service.
+        svc: ServiceKey,
+        /// The realserver.
+        dest: DestId,
+        /// The new weight.
+        weight: u32,
+    },
     /// Run a command line.
     CmdLine(CmdLine),
     /// Run the checks again.
@@ -155,7 +165,7 @@ pub(super) fn edit_text(text: &mut String, k: &KeyEvent, keys: &Keymap, max: usi
         }
         Some(a) => Edit::Other(Some(a)),
         None => match k.code {
-            KeyCode::Char(c) if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
                 if !locked && text.len() + c.len_utf8() <= max {
                     text.push(c);
                 }
@@ -196,22 +206,24 @@ impl Layer {
                 match edit_text(text, k, keys, PROMPT_MAX, false) {
                     Edit::Changed => {
                         *error = match kind {
-                            PromptKind::Weight => weight_of(text).err(),
+                            PromptKind::Weight(..) => weight_of(text).err(),
                             PromptKind::Filter | PromptKind::Command => None,
                         };
                         match kind {
                             PromptKind::Filter => Reply::emit_and_stay(Intent::Filter(text.clone())),
-                            PromptKind::Weight | PromptKind::Command => Reply::stay(),
+                            PromptKind::Weight(..) | PromptKind::Command => Reply::stay(),
                         }
                     }
                     Edit::Other(Some(Action::InputCancel)) => match kind {
                         PromptKind::Filter => Reply::emit(Intent::Filter(String::new())),
-                        PromptKind::Weight | PromptKind::Command => Reply::close(),
+                        PromptKind::Weight(..) | PromptKind::Command => Reply::close(),
                     },
                     Edit::Other(Some(Action::Submit)) => {
                         let done = match kind {
                             PromptKind::Filter => Ok(Intent::Filter(text.clone())),
-                            PromptKind::Weight => weight_of(text).map(Intent::Weight),
+                            PromptKind::Weight(svc, dest) => {
+                                weight_of(text).map(|weight| Intent::Weight { svc, dest, weight })
+                            }
                             PromptKind::Command => cmdline::parse(text).map(Intent::CmdLine),
                         };
                         match done {

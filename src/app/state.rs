@@ -228,12 +228,6 @@ impl AppState {
         self.table.flashes.get(row).is_some_and(|t| self.now.saturating_duration_since(*t) < self.settings.flash_for)
     }
 
-    /// Derive the visible rows again after the snapshot, the filter or the sort changed.
-    pub(super) fn refilter(&mut self) {
-        self.table.refilter();
-        self.reselect();
-    }
-
     /// Resolve the selection against the visible rows after it (or they) changed.
     pub(super) fn reselect(&mut self) {
         self.table.reselect(&self.sel);

@@ -62,7 +62,7 @@ impl SortCol {
 #[derive(Debug, Clone, Default)]
 pub struct TableView {
     /// The last snapshot.
-    pub(crate) snapshot: Option<Snapshot>,
+    snapshot: Option<Snapshot>,
     /// When it arrived.
     pub at: Option<Instant>,
     /// The last snapshot error, shown until the next success.
@@ -70,11 +70,11 @@ pub struct TableView {
     /// A refresh has been asked of the IPVS worker and not answered yet.
     pub refreshing: bool,
     /// Filter text (empty = all).
-    pub(crate) filter: String,
+    filter: String,
     /// Sort column.
-    pub(crate) sort: SortCol,
+    sort: SortCol,
     /// Descending order.
-    pub(crate) sort_rev: bool,
+    sort_rev: bool,
     /// Recent sparkline values per service (oldest first).
     pub history: HashMap<ServiceKey, VecDeque<u64>>,
     /// When a row's weight or state last changed.
@@ -120,8 +120,28 @@ impl TableView {
         self.snapshot.as_ref().map_or(&[], |s| s.services.as_slice())
     }
 
-    /// Filter and sort the services again (the snapshot, filter or sort changed).
-    pub(super) fn refilter(&mut self) {
+    /// A new snapshot: the visible rows are derived again.
+    pub(super) fn set_snapshot(&mut self, snap: Snapshot, sel: &Selection) {
+        self.snapshot = Some(snap);
+        self.refilter(sel);
+    }
+
+    /// A new filter: the visible rows are derived again.
+    pub(super) fn set_filter(&mut self, text: String, sel: &Selection) {
+        if self.filter != text {
+            self.filter = text;
+            self.refilter(sel);
+        }
+    }
+
+    /// A new sort order: the visible rows are derived again.
+    pub(super) fn set_sort(&mut self, col: SortCol, reversed: bool, sel: &Selection) {
+        (self.sort, self.sort_rev) = (col, reversed);
+        self.refilter(sel);
+    }
+
+    /// Filter and sort the services again, then resolve the selection.
+    fn refilter(&mut self, sel: &Selection) {
         let f = self.filter.to_ascii_lowercase();
         let services = self.snapshot.as_ref().map_or(&[][..], |s| s.services.as_slice());
         let mut shown: Vec<usize> = (0..services.len())
@@ -144,6 +164,7 @@ impl TableView {
             shown.reverse();
         }
         self.shown = shown;
+        self.reselect(sel);
     }
 
     /// Resolve the selection against the visible rows: the chosen service if

@@ -152,30 +152,37 @@ pub(super) fn refresh(state: &mut AppState) -> Vec<Effect> {
 
 /// The checks on the current snapshot.
 pub(super) fn run_checks(state: &AppState) -> Vec<Effect> {
-    state.table.snapshot.as_ref().map(|s| vec![Effect::RunChecks(Box::new(s.clone()))]).unwrap_or_default()
+    state.table.snapshot().map(|s| vec![Effect::RunChecks(Box::new(s.clone()))]).unwrap_or_default()
+}
+
+/// The rows whose weight or state changed, and the services and realservers
+/// that are new (none on the first snapshot).
+fn changed_rows(old: &Snapshot, new: &Snapshot) -> Vec<super::state::RowId> {
+    let mut rows = Vec::new();
+    for s in &new.services {
+        let prev = old.service(&s.spec.key);
+        if prev.is_none() && !old.services.is_empty() {
+            rows.push((s.spec.key, None));
+        }
+        for d in &s.destinations {
+            let before = prev.and_then(|p| p.destinations.iter().find(|o| o.id() == d.id()));
+            let changed = match before {
+                Some(b) => b.spec != d.spec || b.state() != d.state(),
+                None => prev.is_some(),
+            };
+            if changed {
+                rows.push((s.spec.key, Some(d.id())));
+            }
+        }
+    }
+    rows
 }
 
 fn on_snapshot(state: &mut AppState, snap: Snapshot, now: Instant) -> Vec<Effect> {
     state.now = now;
     let table = &mut state.table;
-    if let Some(old) = &table.snapshot {
-        for s in &snap.services {
-            let prev = old.service(&s.spec.key);
-            if prev.is_none() && !old.services.is_empty() {
-                table.flashes.insert((s.spec.key, None), now);
-            }
-            for d in &s.destinations {
-                let before = prev.and_then(|p| p.destinations.iter().find(|o| o.id() == d.id()));
-                let changed = match before {
-                    Some(b) => b.spec != d.spec || b.state() != d.state(),
-                    None => prev.is_some(),
-                };
-                if changed {
-                    table.flashes.insert((s.spec.key, Some(d.id())), now);
-                }
-            }
-        }
-    }
+    let changed = table.snapshot().map(|old| changed_rows(old, &snap)).unwrap_or_default();
+    table.flashes.extend(changed.into_iter().map(|row| (row, now)));
     for s in &snap.services {
         let v = match state.settings.spark {
             SparkSource::Cps => s.rates.cps,
@@ -191,11 +198,10 @@ fn on_snapshot(state: &mut AppState, snap: Snapshot, now: Instant) -> Vec<Effect
     let flash_for = state.settings.flash_for;
     table.flashes.retain(|_, t| now.saturating_duration_since(*t) < flash_for);
     let (vips, rips) = (snap.vips(), snap.rips());
-    table.snapshot = Some(snap);
     table.at = Some(now);
     table.error = None;
     table.refreshing = false;
-    state.refilter();
+    table.set_snapshot(snap, &state.sel);
 
     let nics = &mut state.nics;
     let roles_stale = nics.roles_at.is_none_or(|t| now.saturating_duration_since(t).as_secs() >= 10);
@@ -301,13 +307,10 @@ fn on_intent(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         }
         Intent::Submit(change) => super::actions::submit(state, change, false),
         Intent::Filter(text) => {
-            if state.table.filter != text {
-                state.table.filter = text;
-                state.refilter();
-            }
+            state.table.set_filter(text, &state.sel);
             Vec::new()
         }
-        Intent::Weight(w) => super::actions::set_weight(state, |_| w),
+        Intent::Weight { svc, dest, weight } => super::actions::weight_change(state, svc, dest, |_| weight),
         Intent::CmdLine(c) => super::actions::run_cmdline(state, c),
         Intent::RunChecks => run_checks(state),
         Intent::Scroll(to) => {

@@ -137,6 +137,8 @@ impl Key {
         }
         let mut chars = rest.chars();
         let code = match (chars.next(), chars.next()) {
+            // A terminal reports ctrl-X as ctrl-x.
+            (Some(c), None) if !c.is_control() && ctrl => KeyCodeOrd::Char(c.to_ascii_lowercase()),
             (Some(c), None) if !c.is_control() => KeyCodeOrd::Char(c),
             _ if rest == "space" => KeyCodeOrd::Char(' '),
             _ => {
@@ -222,6 +224,22 @@ impl fmt::Display for Key {
     }
 }
 
+/// Why `key` cannot be given to `action`, if it cannot: Ctrl-C always quits,
+/// and in forms and prompts a plain character (or space) is typed, so it
+/// cannot also be an action there.
+pub fn refuse(action: Action, key: &Key) -> Option<String> {
+    if key.ctrl && key.code == KeyCodeOrd::Char('c') {
+        return Some(format!("'{key}' always quits lvstop: give '{}' another key", action.name()));
+    }
+    let typed = matches!(key.code, KeyCodeOrd::Char(_)) && !key.ctrl && !key.alt;
+    (action.context() == Context::Input && typed).then(|| {
+        format!(
+            "'{key}' is typed in forms and prompts, so '{}' cannot use it: use a named key (enter, tab, …) or ctrl-/alt-",
+            action.name()
+        )
+    })
+}
+
 /// Key → action in each context, plus the reverse for help.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
@@ -280,6 +298,12 @@ impl Keymap {
     /// The key to show for `action` in hints: its first default key that is
     /// still bound to it, else its first key, in the terminal's usual words.
     pub fn label(&self, action: Action) -> String {
+        self.hint(action).unwrap_or_else(|| "(unbound)".to_string())
+    }
+
+    /// Like [`Keymap::label`], but None when the action has no key (read-only
+    /// mode unbinds the changing actions), so that a hint can leave it out.
+    pub fn hint(&self, action: Action) -> Option<String> {
         let bound = self.keys_of(action);
         let primary = action
             .default_keys()
@@ -287,7 +311,7 @@ impl Keymap {
             .filter_map(|k| Key::parse(k).ok())
             .find(|k| bound.contains(k))
             .or_else(|| bound.first().copied());
-        primary.map_or_else(|| "(unbound)".to_string(), |k| k.label())
+        primary.map(|k| k.label())
     }
 
     /// The same keymap without write actions (read-only mode: they are not bound at all).
@@ -310,6 +334,14 @@ mod tests {
         assert!(e.contains("'hyper-q'"), "{e}");
         assert!(Key::parse("").is_err());
         assert!(Key::parse("f13").is_err());
+        assert_eq!(Key::parse("ctrl-X"), Key::parse("ctrl-x"), "a terminal reports ctrl-X as ctrl-x");
+        let e = refuse(Action::NextField, &Key::parse("j").expect("j")).expect("typed");
+        assert!(e.contains("'j' is typed") && e.contains("next-field"), "{e}");
+        assert!(refuse(Action::NextField, &Key::parse("ctrl-j").expect("ctrl-j")).is_none());
+        assert!(refuse(Action::Down, &Key::parse("j").expect("j")).is_none());
+        assert!(refuse(Action::InputCancel, &Key::parse("ctrl-c").expect("c"))
+            .expect("quits")
+            .contains("always quits"));
     }
 
     #[test]

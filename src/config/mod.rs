@@ -161,6 +161,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
                 ),
             )
         })?;
+        if let Some(why) = keys.0.iter().find_map(|k| crate::config::keymap::refuse(action, k)) {
+            return Err(at(&name, why));
+        }
         c.keys.rebind(action, &keys.0);
         bindings.push((name, action, keys.0));
     }
@@ -170,7 +173,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         let own: Vec<Key> =
             own.into_iter().chain(bindings.iter().filter(|b| b.1 == lost).flat_map(|b| b.2.clone())).collect();
         let msg = |who: &str| format!("{who} '{}' without a key: give it one in [keys]", lost.name());
-        return Err(match bindings.iter().find(|(_, a, keys)| *a != lost && keys.iter().any(|k| own.contains(k))) {
+        let took = |(_, a, keys): &&(_, Action, Vec<Key>)| {
+            *a != lost && a.context() == lost.context() && keys.iter().any(|k| own.contains(k))
+        };
+        return Err(match bindings.iter().find(took) {
             Some((name, _, _)) => at(name, msg("this binding leaves")),
             None => err(None, "keys", msg("these bindings leave")),
         });
@@ -329,6 +335,15 @@ mod tests {
         assert!(e.msg.contains("'fly' is not an action"), "{e}");
         let e = parse(p(), "[keys]\ndrain = \"q\"\n").expect_err("quit loses q");
         assert!(e.msg.contains("'quit'"), "{e}");
+        // A key typed in forms cannot be a form action; Ctrl-C is never rebound.
+        let e = parse(p(), "[keys]\nup = \"k\"\nnext-field = [\"tab\", \"j\"]\n").expect_err("typed");
+        assert_eq!((e.line, e.key.as_str()), (3, "next-field"));
+        assert!(e.msg.contains("'j' is typed in forms and prompts"), "{e}");
+        let e = parse(p(), "[keys]\ninput-cancel = \"ctrl-c\"\n").expect_err("ctrl-c");
+        assert!(e.msg.contains("always quits"), "{e}");
+        // A key taken inside one context is blamed on a binding of that context.
+        let e = parse(p(), "[keys]\nprev-field = [\"tab\", \"down\"]\n").expect_err("next-field loses its keys");
+        assert!(e.msg.contains("'next-field'") && e.key == "prev-field", "{e}");
         let e = parse(p(), "[nic]\nwarn-percent = 95.0\n").expect_err("warn above crit");
         assert_eq!((e.line, e.key.as_str()), (2, "warn-percent"));
         let e = parse(p(), "[nic.limits]\neth0 = -5\n").expect_err("negative limit");

@@ -78,8 +78,7 @@ fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut spans = vec![Span::styled(format!(" {} ", state.settings.host), base.patch(theme.slot(Slot::Title)))];
     let version = state
         .table
-        .snapshot
-        .as_ref()
+        .snapshot()
         .and_then(|s| s.info)
         .map_or_else(|| "IPVS ?".into(), |i| format!("IPVS {}", i.version()));
     spans.push(Span::styled(format!("│ {version} "), base));
@@ -97,11 +96,12 @@ fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     });
     let focus = if state.sel.focus == Focus::Services { "services" } else { "realservers" };
     spans.push(Span::styled(
-        format!("│ {focus} · sort {}{} ", state.table.sort.name(), if state.table.sort_rev { " ↑" } else { "" }),
+        format!("│ {focus} · sort {}{} ", state.table.sort().0.name(), if state.table.sort().1 { " ↑" } else { "" }),
         base,
     ));
-    if !state.table.filter.is_empty() {
-        spans.push(Span::styled(format!("│ filter '{}' ", state.table.filter), base.patch(theme.slot(Slot::Warning))));
+    if !state.table.filter().is_empty() {
+        spans
+            .push(Span::styled(format!("│ filter '{}' ", state.table.filter()), base.patch(theme.slot(Slot::Warning))));
     }
     if let Some(n) = state.nics.load.as_ref().and_then(|l| l.worst()) {
         let pct = nics::percent(n).unwrap_or(0.0);

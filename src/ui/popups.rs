@@ -33,7 +33,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                 let label = match kind {
                     PromptKind::Filter => "/",
                     PromptKind::Command => ":",
-                    PromptKind::Weight => "weight: ",
+                    PromptKind::Weight(..) => "weight: ",
                 };
                 let mut spans =
                     vec![Span::styled(label, theme.slot(Slot::HelpKey)), Span::raw(text.clone()), Span::raw("█")];

@@ -10,6 +10,7 @@ use ratatui::Frame;
 use super::format::{bytes, share, short, sparkline};
 use super::theme::{Slot, Theme};
 use crate::app::{AppState, Focus};
+use crate::config::Action;
 use crate::model::{Destination, ForwardMethod, Service};
 
 fn block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
@@ -115,10 +116,18 @@ pub fn services(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut ts = TableState::default().with_selected(sel.map(|s| s - start));
     f.render_stateful_widget(table, area, &mut ts);
     if shown == 0 {
-        let msg = match (&state.table.snapshot, state.table.filter.is_empty()) {
-            (None, _) => "waiting for the first snapshot…",
-            (Some(_), false) => "no service matches the filter (Esc in / clears it)",
-            (Some(_), true) => "no virtual service: press a to add one",
+        let keys = &state.settings.keys;
+        let msg = match (state.table.snapshot(), state.table.filter().is_empty()) {
+            (None, _) => "waiting for the first snapshot…".to_string(),
+            (Some(_), false) => format!(
+                "no service matches the filter ({} in {} clears it)",
+                keys.label(Action::InputCancel),
+                keys.label(Action::Filter)
+            ),
+            (Some(_), true) => match keys.hint(Action::Add) {
+                Some(add) => format!("no virtual service: press {add} to add one"),
+                None => "no virtual service".to_string(),
+            },
         };
         let inner = Rect {
             x: area.x + 2,
@@ -259,7 +268,8 @@ pub fn detail(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             lines.push(kv("weight", ds.weight.to_string(), theme));
             lines.push(kv("state", state_text(d, false), theme));
             if let Some(w) = state.edits.drained.get(&(s.spec.key, ds.addr, ds.port)) {
-                lines.push(kv("drained from", format!("weight {w} (r restores)"), theme));
+                let restore = state.settings.keys.hint(Action::Restore).map(|k| format!(" ({k} restores)"));
+                lines.push(kv("drained from", format!("weight {w}{}", restore.unwrap_or_default()), theme));
             }
             lines.push(kv("thresholds", format!("upper {} lower {}", ds.u_thresh, ds.l_thresh), theme));
             if let Some(t) = ds.tun_info() {
