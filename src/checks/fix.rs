@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::evidence::Sysctl;
-use crate::model::{fmt_addr_port, DestSpec, ForwardMethod, ServiceKey};
+use crate::model::{fmt_addr_port, ipvsadm, DestSpec, ForwardMethod, ServiceKey};
 
 /// `s` as one POSIX sh word: as it is when it is plain
 /// (`[A-Za-z0-9@%+=:,./_-]`, not empty), else in single quotes, each `'`
@@ -62,7 +62,7 @@ fn val(v: impl fmt::Display) -> Word {
 
 /// A service key as ipvsadm arguments (`-t ADDR:PORT`, `-f MARK`).
 fn service_words(key: &ServiceKey) -> Vec<Word> {
-    key.ipvsadm_args().split_whitespace().map(val).collect()
+    ipvsadm::key_args(key).split_whitespace().map(val).collect()
 }
 
 impl Command {
@@ -126,14 +126,14 @@ impl Command {
     pub fn ipvsadm_add(service: &ServiceKey, addr: IpAddr, port: u16, forward: ForwardMethod, weight: u32) -> Command {
         let mut w = vec![Word::Lit("ipvsadm"), Word::Lit("-a")];
         w.extend(service_words(service));
-        w.extend([Word::Lit("-r"), val(fmt_addr_port(&addr, port)), Word::Lit(forward.ipvsadm_switch())]);
+        w.extend([Word::Lit("-r"), val(fmt_addr_port(&addr, port)), Word::Lit(ipvsadm::forward_switch(forward))]);
         w.extend([Word::Lit("-w"), val(weight)]);
         Command(w)
     }
 
     /// `ipvsadm -e SERVICE -r ADDR:PORT …` with every setting of `dest`.
     pub fn ipvsadm_edit(service: &ServiceKey, dest: &DestSpec) -> Command {
-        let args = crate::report::dest_args(service, dest);
+        let args = ipvsadm::dest_args(service, dest);
         Command([Word::Lit("ipvsadm"), Word::Lit("-e")].into_iter().chain(args.split_whitespace().map(val)).collect())
     }
 

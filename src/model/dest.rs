@@ -64,12 +64,6 @@ impl ForwardMethod {
             .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
-    /// The ipvsadm switch for this method: [`super::ipvsadm::forward_switch`]
-    /// (kept as a method for `src/checks`).
-    pub fn ipvsadm_switch(self) -> &'static str {
-        super::ipvsadm::forward_switch(self)
-    }
-
     /// Whether replies bypass the director, so Out* counters are always 0.
     pub fn is_one_way(self) -> bool {
         matches!(self, ForwardMethod::Route | ForwardMethod::Tunnel)

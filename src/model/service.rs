@@ -124,12 +124,6 @@ impl ServiceKey {
     pub fn is_fwmark(&self) -> bool {
         matches!(self, ServiceKey::Fwmark { .. })
     }
-
-    /// The ipvsadm arguments naming this service: [`super::ipvsadm::key_args`]
-    /// (kept as a method for `src/checks`).
-    pub fn ipvsadm_args(&self) -> String {
-        super::ipvsadm::key_args(self)
-    }
 }
 
 impl fmt::Display for ServiceKey {

@@ -5,7 +5,6 @@ mod save;
 mod table;
 
 /// For `src/checks`, which names it here; the ipvsadm arguments live in [`crate::model::ipvsadm`].
-pub use crate::model::ipvsadm::dest_args;
 pub use save::save_rules;
 pub use table::{director_text, dump_text};
 
