@@ -42,7 +42,7 @@ fn table(n: usize) -> Snapshot {
         })
         .collect();
     // In the kernel's order, as a snapshot arrives.
-    services.sort_by(|a, b| a.spec.key.cmp(&b.spec.key));
+    services.sort_by_key(|s| s.spec.key);
     Snapshot { services, ..Snapshot::empty() }
 }
 
