@@ -94,6 +94,11 @@ pub struct CheckArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Exit 1 also when something went unchecked: a realserver that could not
+    /// be read or answered nonsense, or a check that could not run (so that
+    /// cron never takes "nothing checked" for "all clear").
+    #[arg(long)]
+    pub strict: bool,
     /// Also probe this VIP for the ARP problem (repeatable); with --vip the
     /// checks run even where IPVS is not loaded yet.
     #[arg(long = "vip")]

@@ -17,6 +17,7 @@ pub mod netlink;
 pub mod remote;
 pub mod report;
 pub mod sys;
+pub mod text;
 pub mod tui;
 pub mod ui;
 

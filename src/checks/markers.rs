@@ -26,7 +26,8 @@ impl Markers {
     /// address; per-service subjects by service.
     pub fn new(report: &CheckReport) -> Markers {
         let mut m = Markers::default();
-        for f in report.findings.iter().filter(|f| f.rule != Rule::RUnreachable) {
+        // A host that could not be read, or answered nonsense, says nothing about its configuration.
+        for f in report.findings.iter().filter(|f| !matches!(f.rule, Rule::RUnreachable | Rule::RBadAnswer)) {
             if let Some(a) = f.host.address() {
                 worst(&mut m.addrs, a, f.severity);
             }
@@ -92,6 +93,7 @@ mod tests {
                 finding(Rule::RListen, Severity::Info, rs("198.51.100.15"), Subject::Service(other)),
             ],
             skipped: Vec::new(),
+            skipped_on_request: 0,
         };
         let m = Markers::new(&report);
         assert_eq!(m.addr(ip("198.51.100.13")), Some(Severity::Error));

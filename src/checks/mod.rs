@@ -100,12 +100,22 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
     /// Checks that could not run, and why.
     pub skipped: Vec<String>,
+    /// How many of `skipped` the operator asked for (`--no-ssh`).
+    pub skipped_on_request: usize,
 }
 
 impl CheckReport {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// What went unchecked although the operator did not ask for it: checks
+    /// that could not run, and realservers that could not be read or answered
+    /// nonsense (`lvstop check --strict` fails on any).
+    pub fn gaps(&self) -> usize {
+        let unread = self.findings.iter().filter(|f| matches!(f.rule, Rule::RUnreachable | Rule::RBadAnswer)).count();
+        self.skipped.len().saturating_sub(self.skipped_on_request) + unread
     }
 
     /// Sort worst first, then by id and subject (as the report words them);

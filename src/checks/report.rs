@@ -32,6 +32,8 @@ struct JsonReport<'a> {
     schema: u32,
     findings: Vec<JsonFinding<'a>>,
     skipped: &'a [String],
+    /// What went unchecked although not asked for ([`CheckReport::gaps`]).
+    unchecked: usize,
 }
 
 /// A finding in JSON: the texts of the text report, and the data they come from.
@@ -77,6 +79,7 @@ pub fn report_json(r: &CheckReport) -> String {
         schema: SCHEMA,
         findings: r.findings.iter().map(JsonFinding::from).collect(),
         skipped: &r.skipped,
+        unchecked: r.gaps(),
     };
     serde_json::to_string_pretty(&json).unwrap_or_else(|e| {
         format!("{{\"schema\": {SCHEMA}, \"error\": {:?}}}", format!("cannot encode the report: {e}"))
@@ -104,6 +107,7 @@ mod tests {
                 ])),
             }],
             skipped: vec!["realserver checks over ssh: skipped (--no-ssh)".into()],
+            skipped_on_request: 0,
         }
     }
 

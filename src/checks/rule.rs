@@ -93,6 +93,8 @@ rules! {
     RFwd => "R-FWD",
     /// The realserver could not be read.
     RUnreachable => "R-UNREACHABLE",
+    /// The realserver answered, but not with what the script prints.
+    RBadAnswer => "R-BAD-ANSWER",
 }
 
 impl Rule {
@@ -125,11 +127,11 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_parse_back_in_any_case() {
-        assert_eq!(Rule::ALL.len(), 33);
+        assert_eq!(Rule::ALL.len(), 34);
         let mut ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), 33);
+        assert_eq!(ids.len(), 34);
         for r in Rule::ALL {
             assert_eq!(Rule::parse(r.id()), Some(*r));
             assert_eq!(Rule::parse(&r.id().to_lowercase()), Some(*r));

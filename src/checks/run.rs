@@ -26,9 +26,11 @@ pub async fn run(snap: crate::model::Snapshot, opts: CheckOptions) -> CheckRepor
         tokio::task::spawn_blocking(move || run_director(&snap, &opts, &rips)).await.unwrap_or_else(|e| {
             (CheckReport { skipped: vec![format!("director checks: {e}")], ..CheckReport::default() }, Vec::new())
         });
-    match ssh {
-        Some(cfg) => report.findings.extend(realserver::run_all(targets, director, cfg).await),
-        None => report.skipped.push("realserver checks over ssh: skipped (--no-ssh)".into()),
+    if let Some(cfg) = ssh {
+        report.findings.extend(realserver::run_all(targets, director, cfg).await);
+    } else {
+        report.skipped.push("realserver checks over ssh: skipped (--no-ssh)".into());
+        report.skipped_on_request += 1;
     }
     report.sort();
     report

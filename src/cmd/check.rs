@@ -5,7 +5,8 @@ use crate::{checks, config, ipvs, model};
 
 /// Run the checks and print the report; the status is 1 if any finding is an error.
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
-    let CheckArgs { explain, json, vips, realservers, tunnel_realservers, no_ssh, listen, config: config_file } = args;
+    let CheckArgs { explain, json, strict, vips, realservers, tunnel_realservers, no_ssh, listen, config: config_file } =
+        args;
     if let Some(id) = explain {
         super::print_out(&explain_text(&id)?)?;
         return Ok(0);
@@ -41,7 +42,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let report = rt.block_on(checks::run(snap, opts));
     let text = if json { checks::report_json(&report) } else { checks::report_text(&report) };
     super::print_out(&text)?;
-    Ok(i32::from(report.has_errors()))
+    let gaps = report.gaps();
+    if strict && gaps > 0 {
+        eprintln!(
+            "lvstop: --strict: {gaps} thing(s) went unchecked (see 'skipped', R-UNREACHABLE and R-BAD-ANSWER above)"
+        );
+    }
+    Ok(i32::from(report.has_errors() || (strict && gaps > 0)))
 }
 
 /// The explanation of rule `id` (in any case), or an error naming every rule.

@@ -77,26 +77,96 @@ pub fn valid_user(user: &str) -> bool {
         && user.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// The most a realserver's answer may be: the script prints a few hundred
+/// KiB on a host with thousands of sockets.
+pub const STDOUT_MAX: usize = 4 << 20;
+/// The most of ssh's stderr kept (its last line names the cause).
+pub const STDERR_MAX: usize = 64 << 10;
+
+/// Why a realserver could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// ssh could not reach or log in to the host, or the host did not answer
+    /// in time: an access problem (R-UNREACHABLE).
+    Unreachable(String),
+    /// The host answered, but with more than [`STDOUT_MAX`] bytes (R-BAD-ANSWER).
+    TooMuch(usize),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Unreachable(why) => f.write_str(why),
+            ReadError::TooMuch(n) => write!(f, "it answered more than {n} bytes (the script prints far less)"),
+        }
+    }
+}
+
+/// Read at most `max` bytes of `r`, stopping early once `until` has been read
+/// (at the end of a line); the bytes, and whether more were sent than `max`.
+async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(mut r: R, max: usize, until: Option<&[u8]>) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt as _;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match r.read(&mut buf).await {
+            Ok(0) | Err(_) => return (out, false),
+            Ok(n) => n,
+        };
+        let room = max.saturating_sub(out.len());
+        out.extend_from_slice(&buf[..n.min(room)]);
+        if n > room {
+            return (out, true);
+        }
+        if let Some(marker) = until {
+            // The marker as a line of its own (the script's last line).
+            let tail = out.len().saturating_sub(n + marker.len() + 1);
+            if out[tail..].windows(marker.len()).any(|w| w == marker) {
+                return (out, false);
+            }
+        }
+    }
+}
+
+/// Kill the process group `group` (ssh, which leads it, and whatever it left
+/// running: a ProxyCommand, a connection-sharing master), then reap ssh. The
+/// group outlives its leader, so this works after ssh itself has exited.
+async fn kill_group(child: &mut tokio::process::Child, group: Option<i32>) {
+    if let Some(pgid) = group {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let _ = child.kill().await;
+}
+
 /// Run `script` on `host`, as `user` on `port` when given (else as `cfg`
-/// says); stdout, or a message naming the host and the cause.
+/// says): its output up to and including the line `end_marker` (at most
+/// [`STDOUT_MAX`] bytes), or why not. ssh runs in its own process group,
+/// without connection sharing (a ControlMaster in ~/.ssh/config would leave a
+/// process holding the pipes); on a timeout the whole group is killed.
 pub async fn run(
     host: &str,
     user: Option<&str>,
     port: Option<u16>,
     script: &str,
+    end_marker: &str,
     cfg: &SshConfig,
-) -> Result<String, String> {
+) -> Result<String, ReadError> {
+    let unreachable = |why: String| Err(ReadError::Unreachable(why));
     if !valid_host(host) {
-        return Err(format!("'{host}' is not a valid host name: use an IP address or an ssh alias"));
+        return unreachable(format!(
+            "'{}' is not a valid host name: use an IP address or an ssh alias",
+            crate::text::sanitize(host)
+        ));
     }
     let user = user.or(cfg.user.as_deref());
     if let Some(u) = user.filter(|u| !valid_user(u)) {
-        return Err(format!("'{u}' is not a valid user name"));
+        return unreachable(format!("'{}' is not a valid user name", crate::text::sanitize(u)));
     }
     let mut cmd = Command::new("ssh");
     cmd.args(["-T", "-n", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"])
         .args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2", "-o", "ClearAllForwardings=yes"])
         .args(["-o", "ForwardAgent=no", "-o", "ForwardX11=no"])
+        .args(["-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "ControlPersist=no"])
         .arg("-o")
         .arg(format!("ConnectTimeout={}", cfg.connect_timeout.as_secs().max(1)));
     if let Some(k) = &cfg.known_hosts {
@@ -113,17 +183,48 @@ pub async fn run(
     }
     cmd.arg("--").arg(host).arg(script);
     cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    cmd.kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| format!("cannot run ssh for {host}: {e} (install openssh-client)"))?;
-    match tokio::time::timeout(cfg.timeout, child.wait_with_output()).await {
-        Err(_) => Err(format!("{host} did not answer within {} s (killed)", cfg.timeout.as_secs())),
-        Ok(Err(e)) => Err(format!("ssh to {host} failed: {e}")),
-        Ok(Ok(out)) if out.status.code() == Some(255) => Err(format!(
-            "ssh to {host} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or("exit status 255")
-        )),
-        Ok(Ok(out)) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+    cmd.kill_on_drop(true).process_group(0);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return unreachable(format!("cannot run ssh for {host}: {e} (install openssh-client)")),
+    };
+    // ssh leads a process group of its own (process_group(0)): its id is ssh's pid.
+    let group = child.id().and_then(|p| i32::try_from(p).ok());
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        kill_group(&mut child, group).await;
+        return unreachable(format!("ssh to {host}: no pipes"));
+    };
+    let marker = format!("\n{end_marker}\n");
+    // stderr is read beside stdout, and given up shortly after ssh is gone: a
+    // lingering child (connection sharing) may hold it open.
+    let stderr = tokio::spawn(read_bounded(stderr, STDERR_MAX, None));
+    let result = tokio::time::timeout(cfg.timeout, read_bounded(stdout, STDOUT_MAX, Some(marker.as_bytes()))).await;
+    let grace = std::time::Duration::from_millis(200);
+    let status = match tokio::time::timeout(grace, child.wait()).await {
+        Ok(Ok(s)) => s.code(),
+        _ => None,
+    };
+    kill_group(&mut child, group).await;
+    let abort = stderr.abort_handle();
+    let err = if let Ok(Ok((e, _))) = tokio::time::timeout(grace, stderr).await {
+        e
+    } else {
+        abort.abort();
+        Vec::new()
+    };
+    let Ok((out, too_much)) = result else {
+        return unreachable(format!("{host} did not answer within {} s (killed)", cfg.timeout.as_secs()));
+    };
+    if too_much {
+        return Err(ReadError::TooMuch(STDOUT_MAX));
     }
+    let ended = out.windows(marker.len()).any(|w| w == marker.as_bytes());
+    if !ended && (status == Some(255) || out.is_empty()) {
+        let err = String::from_utf8_lossy(&err);
+        let last = err.trim().lines().last().map_or_else(|| "exit status 255".to_string(), crate::text::sanitize);
+        return unreachable(format!("ssh to {host} failed: {last}"));
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]

@@ -316,4 +316,25 @@ Install a key (ssh-copy-id), record the host key after checking its fingerprint
 [ssh] of lvstop.toml; [ssh.hosts] maps a RIP to an ssh alias, or to \"-\" to skip it; --no-ssh
 skips every realserver. Verify: lvstop check.",
     },
+    RuleDoc {
+        id: "R-BAD-ANSWER",
+        title: "A realserver answered, but not with what the check script prints",
+        severity: Severity::Warning,
+        explain: "\
+What: ssh reached the realserver and ran lvstop's read-only script, but the answer was not the
+script's output: a line lvstop cannot read (the message names it, control characters shown
+escaped), output cut off before its end marker, or more than 4 MiB. None of that host's R-*
+rules nor D-BYPASS ran. R-UNREACHABLE is the other case, where ssh itself failed.
+
+Why: not a traffic fault in itself, but the host's configuration was not checked, so a clean
+report says nothing about it. Common causes: a login shell that prints text (a banner or motd
+from .bashrc, a non-POSIX shell), a host that is not Linux or has no iproute2, an unusual
+interface name, or a host that is compromised or broken and answers with garbage.
+
+Fix: run the same kind of command by hand and look at what comes back:
+  ssh -o BatchMode=yes HOST 'ip -o -4 addr show; echo @@end' | cat -v
+Keep startup files quiet for non-interactive shells, install iproute2, and rename interfaces
+whose names need quoting. A host that floods or garbles its answer deserves a closer look.
+Verify: lvstop check.",
+    },
 ];

@@ -19,7 +19,7 @@ use std::net::Ipv4Addr;
 pub use parse::{parse, Addr4, RemoteFacts, RouteGet};
 pub use rules::{check, Ctx, Scope, RULES};
 pub use run::{dip_for, run_all, targets, Target};
-pub use script::script;
+pub use script::{script, END};
 
 /// One DR or tunnel service a realserver is in.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -52,10 +52,17 @@ pub struct RemoteFacts {
     pub rpf_drops: (Option<u64>, Option<u64>),
 }
 
-/// Whether `name` can be an interface name (what the kernel allows, minus
-/// spaces and colons, which `ip -o` output could not carry unambiguously).
-fn valid_ifname(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 15 && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b':')
+/// Whether `name` is an interface name lvstop accepts from a realserver: what
+/// Linux allows (1 to 15 bytes, no `/`, no white space, no control
+/// character), further limited to characters a shell needs no quoting for
+/// (letters, digits, `_ . - + = , %`), so that it can stand in a suggested
+/// command as it is. Anything else makes the answer a bad one.
+pub(super) fn valid_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'+' | b'=' | b',' | b'%'))
 }
 
 /// `ip -o route get` output: `[local|broadcast|...] ADDR [via GW] dev DEV [src S] ... \ cache`.
@@ -126,7 +133,10 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
     let mut netstat_done = false;
     let mut routes_seen = 0;
     for (n, line) in text.lines().enumerate() {
-        let bad = |why: &str| format!("line {}: '{}': {why}", n + 1, line.chars().take(120).collect::<String>());
+        let bad = |why: &str| {
+            let shown = crate::text::sanitize(&line.chars().take(120).collect::<String>());
+            format!("line {}: '{shown}': {why}", n + 1)
+        };
         if let Some(s) = line.strip_prefix("@@") {
             if let Some((at, _)) = tcpext.take() {
                 return Err(format!("line {at}: TcpExt counter names without their values line"));
@@ -175,6 +185,17 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                 let (path, v) = line.rsplit_once(':').ok_or_else(|| bad("expected path:value"))?;
                 let key = path.strip_prefix("/proc/sys/net/ipv4/").ok_or_else(|| bad("not a net.ipv4 sysctl"))?;
                 let key = key.strip_prefix("conf/").unwrap_or(key);
+                let sound = match key.split_once('/') {
+                    Some((dev, name)) => {
+                        valid_ifname(dev)
+                            && !name.is_empty()
+                            && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    }
+                    None => key == "ip_forward",
+                };
+                if !sound {
+                    return Err(bad("not a sysctl of an interface lvstop reads"));
+                }
                 f.sysctl.insert(key.to_string(), v.trim().parse().map_err(|_| bad("not a number"))?);
             }
             "addr" => {

@@ -5,10 +5,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use super::parse::in_prefix;
-use super::{check, parse, script, Ctx, Serve};
+use super::{check, parse, script, Ctx, Serve, END};
 use crate::checks::fix::{Command, Fix};
 use crate::checks::{Evidence, Finding, Host, Rule, Severity, Subject, CLIENT_PROBE_V4};
 use crate::model::{ForwardMethod, Protocol, ServiceKey, Snapshot};
+use crate::remote::ReadError;
 
 /// A realserver to read, with the services it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +82,21 @@ pub(super) fn unreachable(rip: IpAddr, dest: &str, error: String) -> Finding {
     }
 }
 
+/// R-BAD-ANSWER: `rip` answered over ssh, but not with the script's output.
+pub(super) fn bad_answer(rip: IpAddr, dest: &str, error: String) -> Finding {
+    Finding {
+        rule: Rule::RBadAnswer,
+        severity: Severity::Warning,
+        host: Host::Realserver(rip),
+        subject: Subject::Ssh(dest.to_string()),
+        message: format!("realserver {rip} answered, but not as lvstop's check script does: {error}"),
+        evidence: Evidence::Error { error },
+        fix: Fix::advice(
+            "run the script's commands over ssh by hand and read what comes back (lvstop check --explain R-BAD-ANSWER)",
+        ),
+    }
+}
+
 /// Read every target over ssh (a bounded number at once) and judge it. A host
 /// that cannot be read is reported (R-UNREACHABLE), never waited on forever.
 /// `director` holds the director's addresses with their prefix lengths.
@@ -100,10 +116,12 @@ pub async fn run_all(targets: Vec<Target>, director: Vec<(IpAddr, u8)>, cfg: cra
         let (sem, cfg, director) = (sem.clone(), cfg.clone(), director.clone());
         tasks.push(tokio::spawn(async move {
             let Ok(_permit) = sem.acquire().await else { return Vec::new() };
-            let text = crate::remote::run(&dest, user.as_deref(), port, &script(dip, CLIENT_PROBE_V4), &cfg).await;
-            match text.and_then(|t| parse(&t).map_err(|e| format!("unexpected output from {dest}: {e}"))) {
-                Err(e) => vec![unreachable(t.rip, &dest, e)],
-                Ok(facts) => {
+            let script = script(dip, CLIENT_PROBE_V4);
+            match crate::remote::run(&dest, user.as_deref(), port, &script, END, &cfg).await.map(|text| parse(&text)) {
+                Err(ReadError::Unreachable(e)) => vec![unreachable(t.rip, &dest, e)],
+                Err(e @ ReadError::TooMuch(_)) => vec![bad_answer(t.rip, &dest, e.to_string())],
+                Ok(Err(e)) => vec![bad_answer(t.rip, &dest, e)],
+                Ok(Ok(facts)) => {
                     let host = Host::Realserver(t.rip);
                     check(&Ctx { host, facts: &facts, serves: &t.serves, dip, director: &director })
                 }

@@ -2,6 +2,9 @@
 
 use std::net::Ipv4Addr;
 
+/// The script's last line: the answer is read up to it, and is whole only with it.
+pub const END: &str = "@@end";
+
 /// The read-only script run on a realserver (POSIX sh). Its only variable
 /// parts are the two addresses, typed so that they print as digits and dots:
 /// `dip` (the director's address on the realserver's segment, if known) and
@@ -22,6 +25,6 @@ echo @@tcp; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 echo @@udp; cat /proc/net/udp /proc/net/udp6 2>/dev/null
 sleep 1
 echo @@netstat2; grep '^TcpExt:' /proc/net/netstat 2>/dev/null
-echo @@end"
+echo {END}"
     )
 }
