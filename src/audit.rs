@@ -4,6 +4,7 @@
 //! be written is not sent.
 
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,8 +12,29 @@ use serde::Serialize;
 
 use crate::model::Change;
 
-/// Where the audit log lives: `$LVSTOP_AUDIT_LOG`, else the XDG state directory.
+/// Whether this process got privileges from its file (setcap) while its real
+/// user is not root: then the environment must not choose where it writes.
+fn is_privileged_by_file() -> bool {
+    if nix::unistd::getuid().is_root() {
+        return false;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|caps| caps != 0)
+}
+
+/// Where the audit log lives: `$LVSTOP_AUDIT_LOG`, else the XDG state
+/// directory. A non-root user running a setcap'd lvstop gets the state
+/// directory under their home as the password database names it, whatever
+/// the environment says.
 pub fn default_path() -> PathBuf {
+    if is_privileged_by_file() {
+        let home = nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.dir);
+        return home.unwrap_or_else(|| PathBuf::from("/var/empty")).join(".local/state/lvstop/audit.log");
+    }
     if let Some(p) = std::env::var_os("LVSTOP_AUDIT_LOG") {
         return PathBuf::from(p);
     }
@@ -22,14 +44,30 @@ pub fn default_path() -> PathBuf {
         .join("audit.log")
 }
 
-/// The operator: `SUDO_USER` under sudo, else `USER`/`LOGNAME`, else the uid.
-pub fn operator() -> String {
-    ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| {
-            format!("uid {}", std::fs::metadata("/proc/self").map_or(0, |m| std::os::unix::fs::MetadataExt::uid(&m)))
-        })
+/// Who makes the changes, as each record names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Operator {
+    /// `SUDO_USER` under sudo, else `USER`/`LOGNAME`, else `uid N` (as before).
+    pub user: String,
+    /// The real uid.
+    pub uid: u32,
+    /// The login uid (`/proc/self/loginuid`): who logged in, whatever sudo or su did since; None if unset.
+    pub loginuid: Option<u32>,
+    /// `SUDO_USER`, if set.
+    pub sudo_user: Option<String>,
+}
+
+/// The operator of this process.
+pub fn operator() -> Operator {
+    let env = |v: &str| std::env::var(v).ok().filter(|s| !s.is_empty()).map(|s| crate::text::sanitize(&s));
+    let uid = nix::unistd::getuid().as_raw();
+    let loginuid = std::fs::read_to_string("/proc/self/loginuid")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .filter(|u| *u != u32::MAX);
+    let sudo_user = env("SUDO_USER");
+    let user = sudo_user.clone().or_else(|| env("USER")).or_else(|| env("LOGNAME")).unwrap_or(format!("uid {uid}"));
+    Operator { user, uid, loginuid, sudo_user }
 }
 
 /// RFC 3339 UTC time from a Unix timestamp.
@@ -52,7 +90,8 @@ pub fn rfc3339(secs: u64) -> String {
 #[derive(Serialize)]
 struct Entry<'a> {
     time: String,
-    user: &'a str,
+    #[serde(flatten)]
+    who: &'a Operator,
     action: &'a str,
     change: String,
     before: String,
@@ -61,17 +100,28 @@ struct Entry<'a> {
     result: &'a str,
 }
 
-/// An append-only audit log.
+/// An append-only audit log, copied to syslog (authpriv).
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
-    user: String,
+    who: Operator,
+    syslog: bool,
 }
 
+/// syslog's `authpriv.notice`: facility 10, severity 5.
+const AUTHPRIV_NOTICE: u8 = 10 * 8 + 5;
+
 impl AuditLog {
-    /// A log at `path` written as `user`.
-    pub fn new(path: PathBuf, user: String) -> Self {
-        AuditLog { path, user }
+    /// A log at `path` written as `who`, each record also sent to syslog.
+    pub fn new(path: PathBuf, who: Operator) -> Self {
+        AuditLog { path, who, syslog: true }
+    }
+
+    /// The same log without the syslog copy (tests).
+    #[must_use]
+    pub fn without_syslog(mut self) -> Self {
+        self.syslog = false;
+        self
     }
 
     /// The file.
@@ -85,7 +135,7 @@ impl AuditLog {
         let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let entry = Entry {
             time: rfc3339(secs),
-            user: &self.user,
+            who: &self.who,
             action: change.kind(),
             change: change.describe(),
             before,
@@ -94,13 +144,32 @@ impl AuditLog {
             result,
         };
         let line = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
+        if self.syslog {
+            // Best effort: a user who can edit IPVS but not the system log cannot erase this copy.
+            to_syslog(&line);
+        }
         let fail = |e: std::io::Error| format!("cannot write the audit log {}: {e}", self.path.display());
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail)?;
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(fail)?;
         }
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).map_err(fail)?;
-        f.write_all(format!("{line}\n").as_bytes()).map_err(fail)
+        // Append only, never through a symlink, readable by its owner only, on disk before the change is sent.
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&self.path)
+            .map_err(fail)?;
+        f.write_all(format!("{line}\n").as_bytes()).map_err(fail)?;
+        f.sync_data().map_err(fail)
     }
+}
+
+/// Send `line` to the local syslog (`/dev/log`) as authpriv.notice; nothing if there is none.
+fn to_syslog(line: &str) {
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else { return };
+    let msg = format!("<{AUTHPRIV_NOTICE}>lvstop[{}]: {line}", std::process::id());
+    let _ = sock.send_to(msg.as_bytes(), "/dev/log");
 }
 
 #[cfg(test)]
@@ -117,16 +186,27 @@ mod tests {
     #[test]
     fn appends_json_lines() {
         let dir = std::env::temp_dir().join(format!("lvstop-audit-{}", std::process::id()));
-        let log = AuditLog::new(dir.join("audit.log"), "alice".into());
+        let who = Operator { user: "alice".into(), uid: 1000, loginuid: Some(1000), sudo_user: Some("alice".into()) };
+        let log = AuditLog::new(dir.join("audit.log"), who).without_syslog();
         let c = Change::Zero(None);
         log.record(&c, "sending").expect("write");
         log.record(&c, "ok").expect("write");
         let text = std::fs::read_to_string(log.path()).expect("read");
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
         assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0]["user"], "alice");
+        assert_eq!((lines[0]["user"].as_str(), lines[0]["uid"].as_u64()), (Some("alice"), Some(1000)));
+        assert_eq!((lines[0]["loginuid"].as_u64(), lines[0]["sudo_user"].as_str()), (Some(1000), Some("alice")));
         assert_eq!(lines[0]["action"], "zero");
         assert_eq!(lines[1]["result"], "ok");
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(log.path()).expect("meta").permissions());
+        assert_eq!(mode & 0o777, 0o600, "the log is its owner's only");
+        // A symlink planted where the log goes is not followed.
+        let target = dir.join("elsewhere");
+        let link = dir.join("link.log");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let planted = AuditLog::new(link, operator()).without_syslog();
+        assert!(planted.record(&c, "sending").is_err(), "the log followed a symlink");
+        assert!(!target.exists());
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -84,11 +84,15 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
         Effect::Apply { id, change } => {
             let (ipvs, tx, audit) = (ipvs.clone(), tx.clone(), audit.clone());
             tokio::spawn(async move {
-                let result = ipvs
+                let done = ipvs
                     .run(move |b| Ok(apply_audited(b, &audit, &change)))
                     .await
                     .unwrap_or_else(|e| Err(e.to_string()));
-                let _ = tx.send(Msg::Done { id, result });
+                let (result, log_incomplete) = match done {
+                    Ok(note) => (Ok(()), note),
+                    Err(e) => (Err(e), None),
+                };
+                let _ = tx.send(Msg::Done { id, result, log_incomplete });
             });
         }
         Effect::SampleSys { roles_for } => {
@@ -122,8 +126,10 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
     true
 }
 
-/// On the IPVS worker thread: log, apply, log the result.
-fn apply_audited(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change) -> Result<(), String> {
+/// On the IPVS worker thread: log, apply, log the result. Ok carries the
+/// reason the result line could not be logged, if it could not: the change
+/// was applied all the same.
+fn apply_audited(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change) -> Result<Option<String>, String> {
     let nl = b.writer(change.kind()).map_err(|e| e.to_string())?;
     audit.record(change, "sending").map_err(|e| format!("not sent: {e}"))?;
     let result = nl.apply(change).map_err(|e| e.to_string());
@@ -131,10 +137,12 @@ fn apply_audited(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change
         Ok(()) => "ok".to_string(),
         Err(e) => format!("error: {e}"),
     };
-    if let Err(e) = audit.record(change, &line) {
-        return Err(format!("applied, but {e}"));
+    let logged = audit.record(change, &line);
+    match (result, logged) {
+        (Ok(()), Ok(())) => Ok(None),
+        (Ok(()), Err(e)) => Ok(Some(format!("{e}: the audit log lacks this change's result"))),
+        (Err(e), _) => Err(e),
     }
-    result
 }
 
 /// Run the console until quit. The terminal is restored on return.
@@ -176,14 +184,42 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
         for m in msgs {
             effects.extend(update(&mut c.state, m));
         }
+        let mut quit = c.state.quit;
         for e in effects {
-            if !run_effect(e, &c, &tx) {
-                return Ok(());
-            }
+            quit |= !run_effect(e, &c, &tx);
         }
-        if c.state.quit {
-            return Ok(());
+        if quit {
+            return finish_in_flight(&mut c, &mut terminal, &mut rx).await;
         }
         terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
     }
+}
+
+/// How long quitting waits for changes in flight.
+const QUIT_WAIT: Duration = Duration::from_secs(10);
+
+/// Before the console ends: wait (at most [`QUIT_WAIT`], saying so) for the
+/// changes already sent, so that none is cut off between its two audit lines.
+async fn finish_in_flight(
+    c: &mut Console,
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + QUIT_WAIT;
+    while !c.state.edits.pending.is_empty() {
+        let n = c.state.edits.pending.len();
+        c.state.last_action = Some((
+            format!("quitting: waiting up to {} s for {n} change(s) in flight", QUIT_WAIT.as_secs()),
+            crate::app::Outcome::Pending,
+        ));
+        terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(m @ Msg::Done { .. })) => {
+                update(&mut c.state, m);
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Ok(())
 }

@@ -34,7 +34,7 @@ fn weight_up_is_sent_at_once_and_can_be_undone() {
         Effect::Apply { id, .. } => *id,
         _ => 0,
     };
-    assert_eq!(update(&mut st, Msg::Done { id, result: Ok(()) }), vec![Effect::Refresh]);
+    assert_eq!(update(&mut st, Msg::Done { id, result: Ok(()), log_incomplete: None }), vec![Effect::Refresh]);
     // u sends the inverse without confirmation (raising a weight back is not dangerous).
     let cmds = update(&mut st, key('u'));
     let Some(Change::EditDest { after, .. }) = apply_of(&cmds) else { panic!("undo sent nothing: {cmds:?}") };
@@ -56,7 +56,7 @@ fn drain_needs_confirmation_and_restore_remembers_the_weight() {
     let cmds = update(&mut st, key('y'));
     let Some(Effect::Apply { id, change }) = cmds.first() else { panic!("not sent after y") };
     assert_eq!(change.kind(), "drain");
-    update(&mut st, Msg::Done { id: *id, result: Ok(()) });
+    update(&mut st, Msg::Done { id: *id, result: Ok(()), log_incomplete: None });
     // The kernel now reports weight 0; r restores 3.
     let mut snap = common::snapshot();
     snap.services[0].destinations[0].spec.weight = 0;
@@ -383,4 +383,18 @@ fn the_weight_prompt_keeps_the_realserver_it_was_opened_for() {
     assert!(apply_of(&update(&mut st, code(KeyCode::Enter))).is_none());
     let said = st.last_action.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
     assert!(said.contains("198.51.100.11:80 is no longer in"), "{said}");
+}
+
+#[test]
+fn a_change_applied_without_its_log_line_is_still_undoable() {
+    let (mut st, _) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    let cmds = update(&mut st, key('+'));
+    let Some(Effect::Apply { id, .. }) = cmds.first() else { panic!("{cmds:?}") };
+    let note = Some("cannot write the audit log /x: disk full".to_string());
+    update(&mut st, Msg::Done { id: *id, result: Ok(()), log_incomplete: note });
+    let (text, outcome) = st.last_action.clone().expect("told");
+    assert!(text.contains("3 → 4") && matches!(&outcome, lvstop::app::Outcome::Failed(e) if e.contains("disk full")));
+    let cmds = update(&mut st, key('u'));
+    assert!(matches!(apply_of(&cmds), Some(Change::EditDest { after, .. }) if after.weight == 3), "{cmds:?}");
 }

@@ -33,8 +33,10 @@ pub enum Msg {
     Done {
         /// Change id.
         id: u64,
-        /// Ok, or the error message.
+        /// Ok (applied), or why not.
         result: Result<(), String>,
+        /// Applied, but its result could not be written to the audit log: why.
+        log_incomplete: Option<String>,
     },
     /// A save finished.
     Saved(PathBuf, Result<(), String>),
@@ -130,7 +132,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Done { id, result } => on_done(state, id, result),
+        Msg::Done { id, result, log_incomplete } => on_done(state, id, result, log_incomplete),
         Msg::Key(k) if k.kind == KeyEventKind::Release => Vec::new(),
         Msg::Key(k) => on_key(state, &k),
     }
@@ -238,7 +240,7 @@ fn on_sys(state: &mut AppState, sample: crate::sys::nic::SysSample, now: Instant
     nics.prev = Some((sample, now));
 }
 
-fn on_done(state: &mut AppState, id: u64, result: Result<(), String>) -> Vec<Effect> {
+fn on_done(state: &mut AppState, id: u64, result: Result<(), String>, log_incomplete: Option<String>) -> Vec<Effect> {
     let Some(Pending { change, is_undo }) = state.edits.pending.remove(&id) else {
         return Vec::new();
     };
@@ -251,7 +253,9 @@ fn on_done(state: &mut AppState, id: u64, result: Result<(), String>) -> Vec<Eff
                     state.edits.undo.push(inv);
                 }
             }
-            info(state, label, Outcome::Ok);
+            // Applied is applied: undo and the remembered weight hold even when its log line is missing.
+            let outcome = log_incomplete.map_or(Outcome::Ok, |e| Outcome::Failed(format!("applied, but {e}")));
+            info(state, label, outcome);
         }
         Err(e) => info(state, label, Outcome::Failed(e)),
     }
