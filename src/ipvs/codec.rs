@@ -1,6 +1,7 @@
 //! IPVS generic-netlink attributes to and from the model: the encoding of
 //! services and destinations for requests, and the defensive parsing of the
 //! kernel's replies (old kernels' 32-bit stats and missing attributes included).
+//! The parsers are public for the fuzz targets (`fuzz/`).
 
 use super::wire::{self, Attrs, TlvWriter};
 use crate::model::{
@@ -87,7 +88,7 @@ pub(super) fn stats_of(a: &Attrs<'_>, st64: u16, st32: u16) -> Result<(Counters,
     }
 }
 
-pub(super) fn parse_service(a: &Attrs<'_>) -> Result<Service, String> {
+pub fn parse_service(a: &Attrs<'_>) -> Result<Service, String> {
     use wire::svc as s;
     let af = a.u16(s::AF)?;
     let family = Family::from_af(af).ok_or_else(|| format!("service has unknown address family {af}"))?;
@@ -126,7 +127,7 @@ pub(super) fn parse_service(a: &Attrs<'_>) -> Result<Service, String> {
     })
 }
 
-pub(super) fn parse_dest(a: &Attrs<'_>, svc_family: Family) -> Result<Destination, String> {
+pub fn parse_dest(a: &Attrs<'_>, svc_family: Family) -> Result<Destination, String> {
     use wire::dest as d;
     let af = a.opt_u16(d::ADDR_FAMILY)?.filter(|&f| f != 0).unwrap_or(svc_family.af());
     let fwd = a.u32(d::FWD_METHOD)?;
@@ -154,7 +155,7 @@ pub(super) fn parse_dest(a: &Attrs<'_>, svc_family: Family) -> Result<Destinatio
     })
 }
 
-pub(super) fn parse_daemon(a: &Attrs<'_>) -> Result<SyncDaemon, String> {
+pub fn parse_daemon(a: &Attrs<'_>) -> Result<SyncDaemon, String> {
     use wire::daemon as d;
     let state = match a.u32(d::STATE)? {
         1 => SyncState::Master,

@@ -2,7 +2,8 @@
 //! /proc fallback otherwise ([`crate::sys::ipvs_proc`]), and a worker thread so
 //! callers never block on it.
 
-mod codec;
+#[doc(hidden)]
+pub mod codec;
 pub mod error;
 pub mod netlink;
 pub mod wire;
