@@ -88,6 +88,7 @@ pub(super) fn stats_of(a: &Attrs<'_>, st64: u16, st32: u16) -> Result<(Counters,
     }
 }
 
+/// A service from its attributes in a GET_SERVICE reply.
 pub fn parse_service(a: &Attrs<'_>) -> Result<Service, String> {
     use wire::svc as s;
     let af = a.u16(s::AF)?;
@@ -127,6 +128,7 @@ pub fn parse_service(a: &Attrs<'_>) -> Result<Service, String> {
     })
 }
 
+/// A destination from its attributes in a GET_DEST reply (`svc_family` when the kernel omits its own).
 pub fn parse_dest(a: &Attrs<'_>, svc_family: Family) -> Result<Destination, String> {
     use wire::dest as d;
     let af = a.opt_u16(d::ADDR_FAMILY)?.filter(|&f| f != 0).unwrap_or(svc_family.af());
@@ -155,6 +157,7 @@ pub fn parse_dest(a: &Attrs<'_>, svc_family: Family) -> Result<Destination, Stri
     })
 }
 
+/// A sync daemon from its attributes in a GET_DAEMON reply.
 pub fn parse_daemon(a: &Attrs<'_>) -> Result<SyncDaemon, String> {
     use wire::daemon as d;
     let state = match a.u32(d::STATE)? {
