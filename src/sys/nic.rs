@@ -166,7 +166,8 @@ pub fn parse_cpu(stat: &str) -> Option<CpuTimes> {
     let v: Vec<u64> = line.split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
     let get = |i: usize| v.get(i).copied().unwrap_or(0);
     // user nice system idle iowait irq softirq steal (guest time is already in user).
-    Some(CpuTimes { total: (0..8).map(get).sum(), softirq: get(6) })
+    // Saturating: a corrupt or hostile line must not wrap (nor panic with overflow checks).
+    Some(CpuTimes { total: (0..8).map(get).fold(0u64, u64::saturating_add), softirq: get(6) })
 }
 
 /// Sum the second column (backlog drops, hex) of /proc/net/softnet_stat over all CPUs.
