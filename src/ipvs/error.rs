@@ -102,6 +102,17 @@ pub enum IpvsError {
     /// The IPVS worker thread has exited.
     #[error("the IPVS worker has stopped; restart lvstop")]
     WorkerGone,
+    /// The object changed between the snapshot the operator saw and the edit
+    /// (keepalived, another operator): nothing was sent.
+    #[error("{what} changed meanwhile (keepalived or another operator?): it is now {now}, not {seen} as shown; nothing was changed: look again and retry")]
+    ChangedMeanwhile {
+        /// The object.
+        what: String,
+        /// As the operator saw it.
+        seen: String,
+        /// As the kernel has it now.
+        now: String,
+    },
 }
 
 impl IpvsError {

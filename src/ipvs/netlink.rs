@@ -9,8 +9,8 @@ use super::codec::{dest_full, parse_daemon, parse_dest, parse_service, service_f
 use super::error::IpvsError;
 use super::wire::{self, cmd, top, Attrs, TlvWriter};
 use crate::model::{
-    Change, DestSpec, Destination, Family, Info, Service, ServiceKey, ServiceSpec, Snapshot, Source, SyncDaemon,
-    Timeouts,
+    Change, DestSpec, Destination, Family, ForwardMethod, Info, Service, ServiceFlags, ServiceKey, ServiceSpec,
+    Snapshot, Source, SyncDaemon, Timeouts,
 };
 use crate::netlink::{NlConn, NlError, NLA_F_NESTED, NLM_F_ACK, NLM_F_DUMP};
 
@@ -410,8 +410,12 @@ impl NetlinkIpvs {
         self.ipvs_ack(cmd::ZERO, &w, &ctx)
     }
 
-    /// Apply a change. A batch stops at its first failure.
+    /// Apply a change, after checking that what it edits or deletes is still
+    /// as the operator saw it (compare and set: a concurrent change by
+    /// keepalived or another operator is never overwritten blindly). A batch
+    /// stops at its first failure.
     pub fn apply(&mut self, change: &Change) -> Result<(), IpvsError> {
+        self.still_as_seen(change)?;
         match change {
             Change::AddService(s) => self.add_service(s),
             Change::EditService { after, .. } => self.edit_service(after),
@@ -423,6 +427,52 @@ impl NetlinkIpvs {
             Change::Batch { changes, .. } => changes.iter().try_for_each(|c| self.apply(c)),
         }
     }
+
+    /// `Err(ChangedMeanwhile)` if the service or realserver `change` edits or
+    /// deletes differs now from its `before` (a realserver that is gone is
+    /// left to the kernel's own ENOENT, which names it).
+    fn still_as_seen(&mut self, change: &Change) -> Result<(), IpvsError> {
+        match change {
+            Change::EditDest { svc, before, .. } | Change::DelDest { svc, dest: before } => {
+                let now = self.destinations(svc)?;
+                match now.iter().find(|d| d.spec.addr == before.addr && d.spec.port == before.port) {
+                    Some(d) if !same_dest(&d.spec, before) => Err(IpvsError::ChangedMeanwhile {
+                        what: format!("realserver {} of {svc}", before.addr_port()),
+                        seen: crate::model::dest_summary(before),
+                        now: crate::model::dest_summary(&d.spec),
+                    }),
+                    _ => Ok(()),
+                }
+            }
+            Change::EditService { before, .. } | Change::DelService { spec: before, .. } => {
+                match self.service(&before.key) {
+                    Ok(now) if !same_service(&now, before) => Err(IpvsError::ChangedMeanwhile {
+                        what: format!("service {}", before.key),
+                        seen: crate::model::ipvsadm::service_args(before),
+                        now: crate::model::ipvsadm::service_args(&now),
+                    }),
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether two readings of a realserver agree on what an operator sets and
+/// sees (tunnel settings only for a tunnel).
+fn same_dest(a: &DestSpec, b: &DestSpec) -> bool {
+    let tunnel = |d: &DestSpec| (d.forward == ForwardMethod::Tunnel).then_some((d.tun_type, d.tun_port, d.tun_csum));
+    (a.forward, a.weight, a.u_thresh, a.l_thresh) == (b.forward, b.weight, b.u_thresh, b.l_thresh)
+        && tunnel(a) == tunnel(b)
+}
+
+/// Whether two readings of a service agree on what an operator sets and sees
+/// (timeout and netmask only when persistent; the kernel's own flag bits aside).
+fn same_service(a: &ServiceSpec, b: &ServiceSpec) -> bool {
+    let persistence = |s: &ServiceSpec| s.flags.is_persistent().then_some((s.timeout, s.netmask));
+    let flags = |s: &ServiceSpec| s.flags.0 & ServiceFlags::KNOWN;
+    a.scheduler == b.scheduler && flags(a) == flags(b) && persistence(a) == persistence(b) && a.pe_name == b.pe_name
 }
 
 #[cfg(test)]

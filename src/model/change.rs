@@ -58,7 +58,8 @@ pub enum Change {
     },
 }
 
-fn dest_summary(d: &DestSpec) -> String {
+/// A realserver's settings in one line (`198.51.100.11:80 route weight 3 …`).
+pub fn dest_summary(d: &DestSpec) -> String {
     let mut s = format!("{} {} weight {}", d.addr_port(), d.forward, d.weight);
     if d.u_thresh != 0 || d.l_thresh != 0 {
         s.push_str(&format!(" thresholds {}/{}", d.u_thresh, d.l_thresh));

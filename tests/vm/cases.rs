@@ -285,6 +285,44 @@ fn bad_input_and_races() -> Result<(), String> {
         .ok_or("no rs3")?
         .spec
         .clone();
+    // A concurrent change (ipvsadm, as keepalived would) between the snapshot and an edit:
+    // the edit made on what the operator saw is not applied blindly, nor is a delete.
+    sh("ipvsadm -e -t 198.51.100.100:80 -r 198.51.100.13:80 -g -w 7 -x 100 -y 50")?;
+    let concurrent = saved()?;
+    let seen = lvstop::model::Change::EditDest { svc: key, before: victim.clone(), after: victim.clone().weight(9) };
+    expect_err(
+        ipvs.apply(&seen),
+        "edit after a concurrent weight change",
+        |e| matches!(e, IpvsError::ChangedMeanwhile { .. }),
+        &["198.51.100.13:80", "changed meanwhile", "weight 7", "weight 65535"],
+    )?;
+    let gone = lvstop::model::Change::DelDest { svc: key, dest: victim.clone() };
+    expect_err(
+        ipvs.apply(&gone),
+        "delete after a concurrent change",
+        |e| matches!(e, IpvsError::ChangedMeanwhile { .. }),
+        &[],
+    )?;
+    let svc_seen = snap.service(&key).ok_or("no :80")?.spec.clone();
+    sh("ipvsadm -E -t 198.51.100.100:80 -s rr")?;
+    let mut svc_after = svc_seen.clone();
+    svc_after.scheduler = "lc".into();
+    expect_err(
+        ipvs.apply(&lvstop::model::Change::EditService { before: svc_seen.clone(), after: svc_after }),
+        "service edit after a concurrent change",
+        |e| matches!(e, IpvsError::ChangedMeanwhile { .. }),
+        &["-s rr", "-s wrr"],
+    )?;
+    sh("ipvsadm -E -t 198.51.100.100:80 -s wrr")?;
+    ensure(saved()? == concurrent, || "an edit on a stale view changed the table".into())?;
+    // Seen as it is now, the same edit goes through.
+    let fresh = snapshot(&mut ipvs)?
+        .service(&key)
+        .and_then(|s| s.destinations.iter().find(|d| d.spec.addr == victim.addr))
+        .map(|d| d.spec.clone())
+        .ok_or("no rs3")?;
+    ipvs.apply(&lvstop::model::Change::EditDest { svc: key, before: fresh.clone(), after: fresh.weight(9) })
+        .map_err(|e| format!("edit on a fresh view: {e}"))?;
     sh("ipvsadm -d -t 198.51.100.100:80 -r 198.51.100.13:80")?;
     let after_delete = saved()?;
     let mut edited = victim.clone();
