@@ -398,3 +398,22 @@ fn a_change_applied_without_its_log_line_is_still_undoable() {
     let cmds = update(&mut st, key('u'));
     assert!(matches!(apply_of(&cmds), Some(Change::EditDest { after, .. }) if after.weight == 3), "{cmds:?}");
 }
+
+#[test]
+fn a_change_to_a_row_that_vanished_is_refused_not_moved() {
+    let (mut st, t0) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('j'));
+    update(&mut st, key('j'));
+    assert_eq!(st.selected_dest().map(|d| d.spec.addr.to_string()).as_deref(), Some("198.51.100.13"));
+    let mut snap = common::snapshot();
+    snap.services[0].destinations.retain(|d| d.spec.addr.to_string() != "198.51.100.13");
+    update(&mut st, Msg::Snapshot(Box::new(snap), t0));
+    assert!(apply_of(&update(&mut st, key('+'))).is_none(), "+ went to the row the cursor fell back to");
+    let said = st.last_action.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+    assert!(said.contains("198.51.100.13:80 is gone"), "{said}");
+    // Pressed again, it acts on the row now shown.
+    let cmds = update(&mut st, key('+'));
+    let Some(Change::EditDest { before, .. }) = apply_of(&cmds) else { panic!("{cmds:?}") };
+    assert_eq!(Some(before.addr), st.selected_dest().map(|d| d.spec.addr));
+}

@@ -174,6 +174,22 @@ fn move_sel(state: &mut AppState, to: Move) {
     state.reselect();
 }
 
+/// The selected service or realserver, if a refresh removed it since the
+/// operator chose it.
+fn vanished_selection(state: &AppState) -> Option<String> {
+    let shown_svc = state.selected_service().map(|s| s.spec.key);
+    if let Some(k) = state.sel.service.filter(|k| shown_svc != Some(*k)) {
+        return Some(format!("service {k} is gone (or filtered out)"));
+    }
+    let shown = state.selected_dest().map(Destination::id);
+    let id = state.sel.dest.filter(|id| shown != Some(*id))?;
+    Some(format!(
+        "realserver {} is gone from {} (or filtered out)",
+        crate::model::fmt_addr_port(&id.0, id.1),
+        shown_svc?
+    ))
+}
+
 #[derive(Clone, Copy)]
 enum Move {
     By(isize),
@@ -186,12 +202,15 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
     let Some(action) = state.settings.keys.action_of(Context::Main, k) else {
         return Vec::new();
     };
+    // A selected row that a refresh removed: a change is refused rather than
+    // sent to the row the cursor fell back to.
+    let vanished = vanished_selection(state);
     // Pin the selection to what is shown, so a refresh cannot move it under the operator.
-    if state.sel.service.is_none() {
-        state.sel.service = state.selected_service().map(|s| s.spec.key);
-    }
-    if state.sel.dest.is_none() {
-        state.sel.dest = state.selected_dest().map(Destination::id);
+    state.sel.service = state.selected_service().map(|s| s.spec.key);
+    state.sel.dest = state.selected_dest().map(Destination::id);
+    if let Some(gone) = vanished.filter(|_| action.is_write()) {
+        info(state, format!("{gone}: nothing changed; the cursor is on what is there now, press again"), Outcome::Info);
+        return Vec::new();
     }
     let moved = |state: &mut AppState, to| {
         move_sel(state, to);
