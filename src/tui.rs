@@ -103,7 +103,7 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
                 let _ = tx.send(Msg::Sys(Box::new(sample), roles, Instant::now()));
             });
         }
-        Effect::RunChecks(snap) => {
+        Effect::RunChecks { run, snapshot } => {
             let tx = tx.clone();
             let opts = crate::checks::CheckOptions {
                 ssh: Some(con.ssh.clone()),
@@ -111,8 +111,8 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
                 ..Default::default()
             };
             tokio::spawn(async move {
-                let report = crate::checks::run(*snap, opts).await;
-                let _ = tx.send(Msg::Checks(Box::new(report), Instant::now()));
+                let report = crate::checks::run(*snapshot, opts).await;
+                let _ = tx.send(Msg::Checks(Box::new(report), run, Instant::now()));
             });
         }
         Effect::Save { path, rules } => {

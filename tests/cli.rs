@@ -168,3 +168,11 @@ fn a_user_theme_that_does_not_parse_is_named_with_its_file() {
     assert!(err.contains("lvstop/themes/neon.toml"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_console_without_a_terminal_points_at_dump() {
+    let (code, out, err) = lvstop(&[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("needs a terminal") && err.contains("lvstop dump"), "{err}");
+    assert!(!out.contains("\u{1b}["), "the terminal was touched: {out:?}");
+}

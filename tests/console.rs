@@ -218,16 +218,29 @@ fn checks_run_on_the_first_snapshot_and_on_c() {
     let (mut st, _) = common::state(true);
     let now = st.now;
     st.checks.at = None;
-    let cmds = update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), now));
-    assert!(cmds.iter().any(|c| matches!(c, Effect::RunChecks(_))), "{cmds:?}");
+    let run_of = |cmds: &[Effect]| {
+        cmds.iter().find_map(|c| match c {
+            Effect::RunChecks { run, .. } => Some(*run),
+            _ => None,
+        })
+    };
+    let first = run_of(&update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), now))).expect("a first run");
     // Not again until the interval has passed.
-    let cmds = update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), now));
-    assert!(!cmds.iter().any(|c| matches!(c, Effect::RunChecks(_))));
-    let cmds = update(&mut st, key('c'));
+    assert_eq!(run_of(&update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), now))), None);
+    // One run at a time: c while the first runs asks for another, started when it ends.
+    assert_eq!(run_of(&update(&mut st, key('c'))), None);
     assert!(matches!(st.layers.last(), Some(Layer::Checks)));
-    assert!(cmds.iter().any(|c| matches!(c, Effect::RunChecks(_))));
-    // c again re-runs, any other key closes.
-    assert!(update(&mut st, key('c')).iter().any(|c| matches!(c, Effect::RunChecks(_))));
+    let report = lvstop::checks::CheckReport::default();
+    let second =
+        run_of(&update(&mut st, Msg::Checks(Box::new(report.clone()), first, now))).expect("the run asked for");
+    assert!(second > first);
+    // c again re-runs once that one is done; any other key closes.
+    update(&mut st, Msg::Checks(Box::new(common::check_report()), second, now));
+    let third = run_of(&update(&mut st, key('c'))).expect("c re-runs");
+    // A report of an older run never replaces a newer one.
+    update(&mut st, Msg::Checks(Box::new(report.clone()), third, now));
+    update(&mut st, Msg::Checks(Box::new(common::check_report()), second, now));
+    assert_eq!(st.checks.report.as_ref().map(|r| r.findings.len()), Some(0), "the stale report replaced the newer one");
     update(&mut st, key('x'));
     assert!(st.layers.is_empty());
 }

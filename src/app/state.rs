@@ -124,6 +124,14 @@ pub struct ChecksView {
     pub markers: crate::checks::Markers,
     /// When the checks last ran (they re-run every `check_every`).
     pub at: Option<Instant>,
+    /// The number of the last run started (runs are numbered from 1).
+    pub last_run: u64,
+    /// The run in flight, if any: one at a time.
+    pub running: Option<u64>,
+    /// The run whose report is shown: an older one never replaces it.
+    pub shown_run: u64,
+    /// Another run was asked for while one was in flight: start it when that one ends.
+    pub again: bool,
     /// First line shown in the checks view.
     pub scroll: u16,
     /// The furthest the view can scroll at the terminal's size (set in `update`).

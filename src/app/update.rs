@@ -44,8 +44,8 @@ pub enum Msg {
     Managed(HashMap<ServiceKey, String>),
     /// A reading of the interfaces and CPU, with the interfaces' roles if looked up.
     Sys(Box<crate::sys::nic::SysSample>, Option<crate::sys::load::Roles>, Instant),
-    /// A check report.
-    Checks(Box<crate::checks::CheckReport>, Instant),
+    /// The report of check run number `run` (see [`Effect::RunChecks`]).
+    Checks(Box<crate::checks::CheckReport>, u64, Instant),
     /// SIGINT, SIGTERM or SIGHUP.
     Quit,
 }
@@ -69,8 +69,13 @@ pub enum Effect {
         /// up, when they changed or the last lookup is 10 s old (else None).
         roles_for: Option<(Vec<std::net::IpAddr>, Vec<std::net::IpAddr>)>,
     },
-    /// Run the LVS-DR checks on this snapshot.
-    RunChecks(Box<Snapshot>),
+    /// Run the LVS-DR checks on this snapshot; the report comes back as `Msg::Checks` with `run`.
+    RunChecks {
+        /// The run's number.
+        run: u64,
+        /// The table to check.
+        snapshot: Box<Snapshot>,
+    },
     /// Write rules to a file.
     Save {
         /// Where.
@@ -114,13 +119,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.table.error = Some(e);
             Vec::new()
         }
-        Msg::Checks(report, now) => {
-            state.checks.markers = crate::checks::Markers::new(&report);
-            state.checks.report = Some(*report);
-            state.checks.at = Some(now);
-            rescroll(state);
-            Vec::new()
-        }
+        Msg::Checks(report, run, now) => on_checks(state, *report, run, now),
         Msg::Managed(m) => {
             state.table.managed = m;
             Vec::new()
@@ -152,9 +151,37 @@ pub(super) fn refresh(state: &mut AppState) -> Vec<Effect> {
     vec![Effect::Refresh]
 }
 
-/// The checks on the current snapshot.
-pub(super) fn run_checks(state: &AppState) -> Vec<Effect> {
-    state.table.snapshot().map(|s| vec![Effect::RunChecks(Box::new(s.clone()))]).unwrap_or_default()
+/// The checks on the current snapshot: one run at a time (asked again while
+/// one is in flight, the next starts when it ends).
+pub(super) fn run_checks(state: &mut AppState) -> Vec<Effect> {
+    let Some(snap) = state.table.snapshot() else { return Vec::new() };
+    if state.checks.running.is_some() {
+        state.checks.again = true;
+        return Vec::new();
+    }
+    let snapshot = Box::new(snap.clone());
+    state.checks.last_run += 1;
+    state.checks.running = Some(state.checks.last_run);
+    vec![Effect::RunChecks { run: state.checks.last_run, snapshot }]
+}
+
+fn on_checks(state: &mut AppState, report: crate::checks::CheckReport, run: u64, now: Instant) -> Vec<Effect> {
+    let c = &mut state.checks;
+    if c.running == Some(run) {
+        c.running = None;
+    }
+    // An older run's report never replaces a newer one.
+    if run >= c.shown_run {
+        c.shown_run = run;
+        c.markers = crate::checks::Markers::new(&report);
+        c.report = Some(report);
+        c.at = Some(now);
+        rescroll(state);
+    }
+    if state.checks.running.is_none() && std::mem::take(&mut state.checks.again) {
+        return run_checks(state);
+    }
+    Vec::new()
 }
 
 /// The rows whose weight or state changed, and the services and realservers

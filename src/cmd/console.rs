@@ -1,5 +1,6 @@
 //! `lvstop` without a command: the live console.
 
+use std::io::IsTerminal as _;
 use std::path::Path;
 
 use crate::cli::ConsoleArgs;
@@ -19,6 +20,11 @@ pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
     } else {
         ui::Theme::load(&theme_name, config::read_user_theme).map_err(anyhow::Error::msg)?
     };
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        anyhow::bail!(
+            "the console needs a terminal on standard input and output: for a script or a pipe use `lvstop dump` (or `lvstop dump --json`)"
+        );
+    }
     let (ipvs, reason) = ipvs::IpvsHandle::spawn(*read_only)?;
     let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());
     let writable = reason.map_or(Ok(()), Err);

@@ -104,13 +104,18 @@ fn build(writable: bool, with_snapshots: bool) -> (AppState, Instant) {
     if with_snapshots {
         st.table.at = Some(st.now);
     }
+    // The checks runs the snapshots started have ended (with nothing found).
+    while let Some(run) = st.checks.running {
+        lvstop::app::update(&mut st, lvstop::app::Msg::Checks(Box::default(), run, t0));
+    }
     (st, t0)
 }
 
 /// Give the state a check report, as the checks worker does.
 pub fn give_checks(st: &mut AppState, report: lvstop::checks::CheckReport) {
     let now = st.now;
-    lvstop::app::update(st, lvstop::app::Msg::Checks(Box::new(report), now));
+    let run = st.checks.running.unwrap_or(st.checks.last_run);
+    lvstop::app::update(st, lvstop::app::Msg::Checks(Box::new(report), run, now));
 }
 
 fn sys_sample(i: u64) -> SysSample {
