@@ -115,15 +115,35 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
                 let _ = tx.send(Msg::Checks(Box::new(report), run, Instant::now()));
             });
         }
-        Effect::Save { path, rules } => {
+        Effect::Save { path, replace, rules } => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
-                let r = std::fs::write(&path, rules).map_err(|e| e.to_string());
+                let r = save_file(&path, replace, &rules);
                 let _ = tx.send(Msg::Saved(path, r));
             });
         }
     }
     true
+}
+
+/// Write `rules` to `path`: a new file unless `replace`, and never through a
+/// symlink (lvstop may run as root).
+fn save_file(path: &std::path::Path, replace: bool, rules: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).mode(0o644).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    if replace {
+        o.create(true).truncate(true);
+    } else {
+        o.create_new(true);
+    }
+    let mut f = o.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => "it exists: :save! FILE replaces it".to_string(),
+        _ if e.raw_os_error() == Some(libc::ELOOP) => "it is a symbolic link: name the file itself".to_string(),
+        _ => e.to_string(),
+    })?;
+    f.write_all(rules.as_bytes()).and_then(|()| f.sync_data()).map_err(|e| e.to_string())
 }
 
 /// On the IPVS worker thread: log, apply, log the result. Ok carries the
@@ -222,4 +242,27 @@ async fn finish_in_flight(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn save_writes_a_new_file_and_never_through_a_symlink() {
+        let dir = std::env::temp_dir().join(format!("lvstop-save-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let rules = dir.join("rules");
+        assert_eq!(super::save_file(&rules, false, "-A -t 198.51.100.100:80 -s rr\n"), Ok(()));
+        let e = super::save_file(&rules, false, "x").expect_err("exists");
+        assert!(e.contains(":save!"), "{e}");
+        assert_eq!(super::save_file(&rules, true, "y\n"), Ok(()));
+        assert_eq!(std::fs::read_to_string(&rules).expect("read"), "y\n");
+        let target = dir.join("passwd");
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        for replace in [false, true] {
+            assert!(super::save_file(&link, replace, "z").is_err(), "followed a symlink (replace {replace})");
+        }
+        assert!(!target.exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

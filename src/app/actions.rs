@@ -131,7 +131,9 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
             push(state, Layer::Help);
             return Vec::new();
         }
-        CmdLine::Save(path) => return vec![Effect::Save { path, rules: crate::report::save_rules(snap) }],
+        CmdLine::Save(path, replace) => {
+            return vec![Effect::Save { path, replace, rules: crate::report::save_rules(snap) }];
+        }
         CmdLine::Zero => Some(Change::Zero(None)),
         CmdLine::Weight(t, w) => {
             batch(format!("weight {} → {w}", t.addr), cmdline::weight_changes(snap, t, |_| Some(w)))

@@ -1,5 +1,5 @@
 //! The `:` command line: `weight RIP[:PORT] N`, `drain RIP[:PORT]`,
-//! `restore RIP[:PORT]`, `save FILE`, `zero`, `quit`, `help`.
+//! `restore RIP[:PORT]`, `save FILE` (`save! FILE` replaces one), `zero`, `quit`, `help`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -16,8 +16,8 @@ pub enum CmdLine {
     Drain(Target),
     /// Restore a drained realserver's remembered weight everywhere.
     Restore(Target),
-    /// Write `ipvsadm -R` rules to a file.
-    Save(PathBuf),
+    /// Write `ipvsadm -R` rules to a new file (`save!`: replace an existing one).
+    Save(PathBuf, bool),
     /// Zero all counters.
     Zero,
     /// Quit.
@@ -61,7 +61,8 @@ impl Target {
     }
 }
 
-const USAGE: &str = "use weight RIP[:PORT] N, drain RIP[:PORT], restore RIP[:PORT], save FILE, zero, quit or help";
+const USAGE: &str =
+    "use weight RIP[:PORT] N, drain RIP[:PORT], restore RIP[:PORT], save FILE, save! FILE, zero, quit or help";
 
 /// Parse a command line.
 pub fn parse(line: &str) -> Result<CmdLine, String> {
@@ -77,7 +78,8 @@ pub fn parse(line: &str) -> Result<CmdLine, String> {
         }
         ["drain" | "d", t] => Ok(CmdLine::Drain(Target::parse(t)?)),
         ["restore" | "r", t] => Ok(CmdLine::Restore(Target::parse(t)?)),
-        ["save", f] => Ok(CmdLine::Save(PathBuf::from(f))),
+        ["save", f] => Ok(CmdLine::Save(PathBuf::from(f), false)),
+        ["save!", f] => Ok(CmdLine::Save(PathBuf::from(f), true)),
         ["zero"] => Ok(CmdLine::Zero),
         ["quit" | "q"] => Ok(CmdLine::Quit),
         ["help"] => Ok(CmdLine::Help),
@@ -118,6 +120,7 @@ mod tests {
         assert!(parse("weight 198.51.100.11 70000").expect_err("range").contains("'70000'"));
         assert!(parse("drain nohost").expect_err("addr").contains("'nohost'"));
         assert!(parse("fly away").expect_err("cmd").contains("'fly away'"));
-        assert_eq!(parse("save /tmp/rules"), Ok(CmdLine::Save("/tmp/rules".into())));
+        assert_eq!(parse("save /tmp/rules"), Ok(CmdLine::Save("/tmp/rules".into(), false)));
+        assert_eq!(parse("save! /tmp/rules"), Ok(CmdLine::Save("/tmp/rules".into(), true)));
     }
 }

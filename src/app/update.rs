@@ -80,6 +80,8 @@ pub enum Effect {
     Save {
         /// Where.
         path: PathBuf,
+        /// Replace an existing file (`:save!`); a new one only otherwise.
+        replace: bool,
         /// `ipvsadm -R` rules.
         rules: String,
     },

@@ -63,7 +63,7 @@ actions! {
     Refresh, Main, "refresh", false, "refresh now", ["ctrl-r", "f5"];
     NicPanel, Main, "nic-panel", false, "show or hide the director (interface load) panel", ["n"];
     Checks, Main, "checks", false, "show the LVS-DR check findings (and run the checks again)", ["c"];
-    CommandLine, Main, "command", false, "command line (:weight RIP N, :drain RIP, :restore RIP, :save FILE, :zero)", [":"];
+    CommandLine, Main, "command", false, "command line (:weight RIP N, :drain RIP, :restore RIP, :save[!] FILE, :zero)", [":"];
     WeightUp, Main, "weight-up", true, "raise the realserver's weight by the step", ["+", "="];
     WeightDown, Main, "weight-down", true, "lower the realserver's weight by the step", ["-"];
     WeightSet, Main, "weight-set", true, "type an exact weight", ["w"];
