@@ -31,6 +31,10 @@ pub const NLA_F_NESTED: u16 = 0x8000;
 /// datagram into an error, never a silent cut.
 pub const RECV_BUF: usize = 8 * 1024;
 
+/// How long a request waits for the kernel's next reply before it fails
+/// (a stuck call becomes an error the console shows, and it keeps refreshing).
+pub const RECV_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Why a request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NlError {
@@ -61,6 +65,8 @@ impl NlConn {
     /// Open a socket of a netlink family.
     pub fn connect(family: NlFamily) -> Result<Self, NlError> {
         let sock = NlSocket::connect(family, None, Groups::empty()).map_err(|e| NlError::Io(e.to_string()))?;
+        // Non-blocking, so that every wait for the kernel is bounded (see `recv`).
+        sock.nonblock().map_err(|e| NlError::Io(e.to_string()))?;
         Ok(NlConn { sock, seq: 0, buf: vec![0; RECV_BUF] })
     }
 
@@ -83,10 +89,12 @@ impl NlConn {
         msg.extend_from_slice(&seq.to_ne_bytes());
         msg.extend_from_slice(&0u32.to_ne_bytes());
         msg.extend_from_slice(body);
-        self.sock.send(&msg, Msg::empty()).map_err(|e| NlError::Io(e.to_string()))?;
+        let deadline = std::time::Instant::now() + RECV_TIMEOUT;
+        retry(deadline, || self.sock.send(&msg, Msg::empty()))?;
         let NlConn { sock, buf, .. } = self;
         loop {
-            let (n, _) = sock.recv(&mut buf[..], Msg::TRUNC).map_err(|e| NlError::Io(e.to_string()))?;
+            let deadline = std::time::Instant::now() + RECV_TIMEOUT;
+            let (n, _) = retry(deadline, || sock.recv(&mut buf[..], Msg::TRUNC))?;
             if n > buf.len() {
                 return Err(NlError::Bad(format!("a {n}-byte reply does not fit the {RECV_BUF}-byte buffer")));
             }
@@ -116,6 +124,30 @@ impl NlConn {
                     _ => each(ty, payload).map_err(NlError::Bad)?,
                 }
             }
+        }
+    }
+}
+
+/// Run a non-blocking socket call until it succeeds: EINTR and EAGAIN are
+/// retried (EAGAIN with a short sleep) until `deadline`; ENOBUFS (replies
+/// the kernel dropped) is named.
+fn retry<T>(deadline: std::time::Instant, mut call: impl FnMut() -> std::io::Result<T>) -> Result<T, NlError> {
+    loop {
+        match call() {
+            Ok(v) => return Ok(v),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(NlError::Io(format!("the kernel did not answer within {} s", RECV_TIMEOUT.as_secs())));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                return Err(NlError::Io(
+                    "the kernel dropped replies (ENOBUFS: the socket's receive buffer overflowed): retry".into(),
+                ))
+            }
+            Err(e) => return Err(NlError::Io(e.to_string())),
         }
     }
 }
