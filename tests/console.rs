@@ -425,6 +425,19 @@ fn a_change_to_a_row_that_vanished_is_refused_not_moved() {
     assert!(apply_of(&update(&mut st, key('+'))).is_none(), "+ went to the row the cursor fell back to");
     let said = st.last_action.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
     assert!(said.contains("198.51.100.13:80 is gone"), "{said}");
+    // Undo is about its own record, never refused for the selection.
+    let (mut other, t1) = common::state(true);
+    update(&mut other, code(KeyCode::Tab));
+    update(&mut other, key('j'));
+    update(&mut other, key('j'));
+    update(&mut other, key('x'));
+    let cmds = update(&mut other, key('y'));
+    let Some(Effect::Apply { id, .. }) = cmds.first() else { panic!("{cmds:?}") };
+    update(&mut other, Msg::Done { id: *id, result: Ok(()), log_incomplete: None });
+    let mut gone = common::snapshot();
+    gone.services[0].destinations.retain(|d| d.spec.addr.to_string() != "198.51.100.13");
+    update(&mut other, Msg::Snapshot(Box::new(gone), t1));
+    assert!(matches!(apply_of(&update(&mut other, key('u'))), Some(Change::AddDest { .. })), "undo of the delete");
     // Pressed again, it acts on the row now shown.
     let cmds = update(&mut st, key('+'));
     let Some(Change::EditDest { before, .. }) = apply_of(&cmds) else { panic!("{cmds:?}") };

@@ -210,7 +210,8 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
     // Pin the selection to what is shown, so a refresh cannot move it under the operator.
     state.sel.service = state.selected_service().map(|s| s.spec.key);
     state.sel.dest = state.selected_dest().map(Destination::id);
-    if let Some(gone) = vanished.filter(|_| action.is_write()) {
+    // Undo acts on its own record, not on the selection.
+    if let Some(gone) = vanished.filter(|_| action.is_write() && action != Action::Undo) {
         info(state, format!("{gone}: nothing changed; the cursor is on what is there now, press again"), Outcome::Info);
         return Vec::new();
     }
