@@ -21,7 +21,8 @@ pub fn report_text(r: &CheckReport) -> String {
     for s in &r.skipped {
         let _ = writeln!(out, "skipped: {s}");
     }
-    out
+    // Names come from the kernel and from realservers: nothing reaches a terminal raw.
+    out.lines().map(|l| crate::text::sanitize(l) + "\n").collect()
 }
 
 /// The version of the JSON report's shape.
@@ -88,6 +89,24 @@ pub fn report_json(r: &CheckReport) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_kernel_name_with_an_escape_is_shown_escaped() {
+        use crate::checks::{Evidence, Finding, Fix, Host, Rule, Severity, Subject};
+        let mut r = super::CheckReport::default();
+        r.findings.push(Finding {
+            rule: Rule::DRpfAsym,
+            severity: Severity::Warning,
+            host: Host::Director,
+            subject: Subject::Interface("x\u{1b}[2J".into()),
+            evidence: Evidence::Error { error: "\u{9b}31m".into() },
+            message: "m".into(),
+            fix: Fix::advice("f"),
+        });
+        let text = super::report_text(&r);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(text.contains("x\\x1b[2J") && text.contains("\\x9b31m"), "{text}");
+    }
+
     use super::*;
     use crate::checks::{fix::Command, Fix, Host, Sysctl, SysctlReading};
 

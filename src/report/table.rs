@@ -149,7 +149,7 @@ pub fn director_text(load: &crate::sys::load::DirectorLoad) -> String {
         let _ = writeln!(
             out,
             "  {}{role}{}: rx {:.0} pps {:.0} B/s, tx {:.0} pps {:.0} B/s, drops {:.0}/s, errors {:.0}/s; {limit}{}",
-            n.name,
+            crate::text::sanitize(&n.name),
             if n.up { "" } else { " (down)" },
             n.rates.rx_pps,
             n.rates.rx_bps,

@@ -31,16 +31,17 @@ fn lines<'a>(report: Option<&CheckReport>, theme: &Theme) -> Vec<Line<'a>> {
         lines.push(Line::from(vec![
             Span::styled(format!("{:<8}", fd.severity.label()), theme.slot(slot)),
             Span::styled(format!("{:<17}", fd.rule.id()), theme.slot(Slot::HelpKey)),
-            Span::raw(format!("{}: {}", fd.host, fd.message)),
+            Span::raw(crate::text::sanitize(&format!("{}: {}", fd.host, fd.message))),
         ]));
         lines.push(Line::from(Span::styled(
-            format!("{:>25}read {} = {}", "", fd.subject, fd.evidence),
+            crate::text::sanitize(&format!("{:>25}read {} = {}", "", fd.subject, fd.evidence)),
             theme.slot(Slot::Dim),
         )));
-        lines.push(Line::from(Span::styled(format!("{:>25}fix  {}", "", fd.fix), theme.slot(Slot::Dim))));
+        let fix = crate::text::sanitize(&format!("{:>25}fix  {}", "", fd.fix));
+        lines.push(Line::from(Span::styled(fix, theme.slot(Slot::Dim))));
     }
     for s in &r.skipped {
-        lines.push(Line::from(Span::styled(format!("skipped: {s}"), theme.slot(Slot::Dim))));
+        lines.push(Line::from(Span::styled(crate::text::sanitize(&format!("skipped: {s}")), theme.slot(Slot::Dim))));
     }
     lines
 }

@@ -84,7 +84,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .take(6)
         .map(|n| {
             let lvl = theme.slot(level_slot(n.level));
-            let mut name = n.name.clone();
+            let mut name = crate::text::sanitize(&n.name);
             if !n.up {
                 name.push_str(" (down)");
             }
