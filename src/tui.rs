@@ -84,15 +84,13 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
         Effect::Apply { id, change } => {
             let (ipvs, tx, audit) = (ipvs.clone(), tx.clone(), audit.clone());
             tokio::spawn(async move {
-                let done = ipvs
-                    .run(move |b| Ok(apply_audited(b, &audit, &change)))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
-                let (result, log_incomplete) = match done {
-                    Ok(note) => (Ok(()), note),
-                    Err(e) => (Err(e), None),
-                };
-                let _ = tx.send(Msg::Done { id, result, log_incomplete });
+                let done = ipvs.run(move |b| Ok(apply_steps(b, &audit, &change))).await.unwrap_or_else(|e| Applied {
+                    result: Err(e.to_string()),
+                    steps: 0,
+                    log_incomplete: None,
+                });
+                let Applied { result, steps, log_incomplete } = done;
+                let _ = tx.send(Msg::Done { id, result, applied_steps: steps, log_incomplete });
             });
         }
         Effect::SampleSys { roles_for } => {
@@ -144,6 +142,40 @@ fn save_file(path: &std::path::Path, replace: bool, rules: &str) -> Result<(), S
         _ => e.to_string(),
     })?;
     f.write_all(rules.as_bytes()).and_then(|()| f.sync_data()).map_err(|e| e.to_string())
+}
+
+/// What the worker did with a change.
+struct Applied {
+    /// Ok, or why not (for a batch: why its first failing step failed).
+    result: Result<(), String>,
+    /// The steps of a batch applied before one failed (0 for a single change).
+    steps: usize,
+    /// Applied, but a result line could not be logged: why.
+    log_incomplete: Option<String>,
+}
+
+/// On the IPVS worker thread: a single change, or each step of a batch in
+/// turn (each logged, applied, logged), stopping at the first failure.
+fn apply_steps(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change) -> Applied {
+    let steps: &[Change] = match change {
+        Change::Batch { changes, .. } => changes,
+        single => std::slice::from_ref(single),
+    };
+    let mut log_incomplete = None;
+    for (i, step) in steps.iter().enumerate() {
+        match apply_audited(b, audit, step) {
+            Ok(note) => log_incomplete = log_incomplete.or(note),
+            Err(e) => {
+                let result = if steps.len() > 1 {
+                    Err(format!("step {} of {} failed: {e}", i + 1, steps.len()))
+                } else {
+                    Err(e)
+                };
+                return Applied { result, steps: i, log_incomplete };
+            }
+        }
+    }
+    Applied { result: Ok(()), steps: 0, log_incomplete }
 }
 
 /// On the IPVS worker thread: log, apply, log the result. Ok carries the

@@ -34,7 +34,10 @@ fn weight_up_is_sent_at_once_and_can_be_undone() {
         Effect::Apply { id, .. } => *id,
         _ => 0,
     };
-    assert_eq!(update(&mut st, Msg::Done { id, result: Ok(()), log_incomplete: None }), vec![Effect::Refresh]);
+    assert_eq!(
+        update(&mut st, Msg::Done { id, result: Ok(()), applied_steps: 0, log_incomplete: None }),
+        vec![Effect::Refresh]
+    );
     // u sends the inverse without confirmation (raising a weight back is not dangerous).
     let cmds = update(&mut st, key('u'));
     let Some(Change::EditDest { after, .. }) = apply_of(&cmds) else { panic!("undo sent nothing: {cmds:?}") };
@@ -56,7 +59,7 @@ fn drain_needs_confirmation_and_restore_remembers_the_weight() {
     let cmds = update(&mut st, key('y'));
     let Some(Effect::Apply { id, change }) = cmds.first() else { panic!("not sent after y") };
     assert_eq!(change.kind(), "drain");
-    update(&mut st, Msg::Done { id: *id, result: Ok(()), log_incomplete: None });
+    update(&mut st, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: None });
     // The kernel now reports weight 0; r restores 3.
     let mut snap = common::snapshot();
     snap.services[0].destinations[0].spec.weight = 0;
@@ -405,7 +408,7 @@ fn a_change_applied_without_its_log_line_is_still_undoable() {
     let cmds = update(&mut st, key('+'));
     let Some(Effect::Apply { id, .. }) = cmds.first() else { panic!("{cmds:?}") };
     let note = Some("cannot write the audit log /x: disk full".to_string());
-    update(&mut st, Msg::Done { id: *id, result: Ok(()), log_incomplete: note });
+    update(&mut st, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: note });
     let (text, outcome) = st.last_action.clone().expect("told");
     assert!(text.contains("3 → 4") && matches!(&outcome, lvstop::app::Outcome::Failed(e) if e.contains("disk full")));
     let cmds = update(&mut st, key('u'));
@@ -433,7 +436,7 @@ fn a_change_to_a_row_that_vanished_is_refused_not_moved() {
     update(&mut other, key('x'));
     let cmds = update(&mut other, key('y'));
     let Some(Effect::Apply { id, .. }) = cmds.first() else { panic!("{cmds:?}") };
-    update(&mut other, Msg::Done { id: *id, result: Ok(()), log_incomplete: None });
+    update(&mut other, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: None });
     let mut gone = common::snapshot();
     gone.services[0].destinations.retain(|d| d.spec.addr.to_string() != "198.51.100.13");
     update(&mut other, Msg::Snapshot(Box::new(gone), t1));
@@ -442,4 +445,36 @@ fn a_change_to_a_row_that_vanished_is_refused_not_moved() {
     let cmds = update(&mut st, key('+'));
     let Some(Change::EditDest { before, .. }) = apply_of(&cmds) else { panic!("{cmds:?}") };
     assert_eq!(Some(before.addr), st.selected_dest().map(|d| d.spec.addr));
+}
+
+#[test]
+fn a_batch_that_fails_part_way_keeps_and_can_undo_what_was_applied() {
+    let (mut st, _) = common::state(true);
+    // .14 in two services: D drains it in both, as a batch of two steps.
+    let mut snap = common::snapshot();
+    let mut second = snap.services[0].clone();
+    second.spec.key = lvstop::model::ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 443);
+    snap.services.push(second);
+    snap.services.sort_by_key(|s| s.spec.key);
+    let now = st.now;
+    update(&mut st, Msg::Snapshot(Box::new(snap), now));
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('G'));
+    update(&mut st, key('D'));
+    let cmds = update(&mut st, key('y'));
+    let Some(Effect::Apply { id, change: Change::Batch { changes, .. } }) = cmds.first() else { panic!("{cmds:?}") };
+    assert_eq!(changes.len(), 2);
+    let err = Err("step 2 of 2 failed: no such realserver".to_string());
+    update(&mut st, Msg::Done { id: *id, result: err, applied_steps: 1, log_incomplete: None });
+    let (text, outcome) = st.last_action.clone().expect("told");
+    assert!(text.contains("first 1 steps"), "{text}");
+    assert!(matches!(&outcome, lvstop::app::Outcome::Failed(e) if e.contains("step 2 of 2") && e.contains("u undoes")));
+    // u restores the one realserver that was drained, and only it.
+    let cmds = update(&mut st, key('u'));
+    let undo = apply_of(&cmds).or_else(|| match st.layers.last() {
+        Some(Layer::Confirm { change, .. }) => Some(change),
+        _ => None,
+    });
+    let Some(Change::Batch { changes, .. }) = undo.cloned() else { panic!("{cmds:?} {:?}", st.layers.last()) };
+    assert_eq!(changes.len(), 1, "{changes:?}");
 }

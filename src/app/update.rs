@@ -35,6 +35,8 @@ pub enum Msg {
         id: u64,
         /// Ok (applied), or why not.
         result: Result<(), String>,
+        /// For a batch that failed part-way: how many of its first steps were applied.
+        applied_steps: usize,
         /// Applied, but its result could not be written to the audit log: why.
         log_incomplete: Option<String>,
     },
@@ -133,7 +135,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Done { id, result, log_incomplete } => on_done(state, id, result, log_incomplete),
+        Msg::Done { id, result, applied_steps, log_incomplete } => {
+            on_done(state, id, result, applied_steps, log_incomplete)
+        }
         Msg::Key(k) if k.kind == KeyEventKind::Release => Vec::new(),
         Msg::Key(k) => on_key(state, &k),
     }
@@ -269,9 +273,33 @@ fn on_sys(state: &mut AppState, sample: crate::sys::nic::SysSample, now: Instant
     nics.prev = Some((sample, now));
 }
 
-fn on_done(state: &mut AppState, id: u64, result: Result<(), String>, log_incomplete: Option<String>) -> Vec<Effect> {
+fn on_done(
+    state: &mut AppState,
+    id: u64,
+    result: Result<(), String>,
+    applied_steps: usize,
+    log_incomplete: Option<String>,
+) -> Vec<Effect> {
     let Some(Pending { change, is_undo }) = state.edits.pending.remove(&id) else {
         return Vec::new();
+    };
+    // A batch that failed part-way: what was applied is kept (remembered
+    // weights) and can be undone; the operator is told which steps.
+    let change = match (&result, change) {
+        (Err(e), Change::Batch { label, changes }) if applied_steps > 0 => {
+            let applied: Vec<Change> = changes.into_iter().take(applied_steps).collect();
+            let part = Change::Batch { label: format!("{label} (first {applied_steps} steps)"), changes: applied };
+            remember_drains(state, &part);
+            if !is_undo {
+                if let Some(inv) = part.inverse() {
+                    state.edits.undo.push(inv);
+                }
+            }
+            let msg = format!("{e}; the first {applied_steps} were applied (u undoes them)");
+            info(state, part.describe(), Outcome::Failed(msg));
+            return refresh(state);
+        }
+        (_, change) => change,
     };
     let label = if is_undo { format!("undo: {}", change.describe()) } else { change.describe() };
     match result {
