@@ -177,6 +177,8 @@ fn dest_fields(svc: &ServiceSpec, d: Option<&DestSpec>) -> Vec<Field> {
         ForwardMethod::Tunnel => "tun",
         ForwardMethod::Local => "local",
         ForwardMethod::Route | ForwardMethod::Bypass => "dr",
+        // Shown as it is: the form refuses it, and says which methods it takes.
+        ForwardMethod::Unknown(_) => "unknown",
     };
     let csum = match d.map_or(TunnelCsum::NoCsum, |d| d.tun_csum) {
         TunnelCsum::NoCsum => "nocsum",

@@ -133,7 +133,7 @@ pub fn parse_dest(a: &Attrs<'_>, svc_family: Family) -> Result<Destination, Stri
     use wire::dest as d;
     let af = a.opt_u16(d::ADDR_FAMILY)?.filter(|&f| f != 0).unwrap_or(svc_family.af());
     let fwd = a.u32(d::FWD_METHOD)?;
-    let forward = ForwardMethod::from_value(fwd).ok_or_else(|| format!("unknown forwarding method {fwd}"))?;
+    let forward = ForwardMethod::from_value(fwd);
     let tun = a.opt_u8(d::TUN_TYPE)?.unwrap_or(0);
     let csum = a.opt_u16(d::TUN_FLAGS)?.unwrap_or(0);
     let (stats, rates) = stats_of(a, d::STATS64, d::STATS)?;
@@ -163,7 +163,7 @@ pub fn parse_daemon(a: &Attrs<'_>) -> Result<SyncDaemon, String> {
     let state = match a.u32(d::STATE)? {
         1 => SyncState::Master,
         2 => SyncState::Backup,
-        n => return Err(format!("unknown sync daemon state {n}")),
+        n => SyncState::Unknown(n),
     };
     let group = if let Some(g) = a.get(d::MCAST_GROUP6).filter(|g| g.len() == 16) {
         Some(a.addr(d::MCAST_GROUP6, 10).map_err(|_| format!("bad IPv6 group {g:?}"))?)
@@ -234,6 +234,23 @@ mod tests {
         assert_eq!(dest.spec.weight, 65535);
         assert_eq!((dest.stats.conns, dest.stats.inpkts, dest.stats.inbytes, dest.rates.cps), (7, 70, 7000, 1));
         assert_eq!((dest.active_conns, dest.inact_conns, dest.persist_conns), (2, 3, 0));
+        // A forwarding method a newer kernel may add is kept as unknown(N), not a failed snapshot.
+        let mut d = TlvWriter::default();
+        d.addr(wire::dest::ADDR, "198.51.100.12".parse().expect("ip"))
+            .be16(wire::dest::PORT, 80)
+            .u32(wire::dest::FWD_METHOD, 5)
+            .u32(wire::dest::WEIGHT, 1)
+            .u32(wire::dest::U_THRESH, 0)
+            .u32(wire::dest::L_THRESH, 0)
+            .u32(wire::dest::ACTIVE_CONNS, 0)
+            .u32(wire::dest::INACT_CONNS, 0)
+            .bytes(wire::dest::STATS, &stats32());
+        let bytes = d.into_inner();
+        let dest = parse_dest(&Attrs::parse("dest", &bytes).expect("parse"), Family::Inet).expect("dest");
+        assert_eq!(dest.spec.forward, ForwardMethod::Unknown(5));
+        assert_eq!(dest.spec.forward.to_string(), "unknown(5)");
+        let svc = ServiceSpec::new(ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 80), "rr");
+        assert!(dest.spec.validate(&svc).expect_err("not sent").to_string().contains("unknown(5)"));
     }
 
     #[test]

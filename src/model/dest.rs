@@ -20,6 +20,8 @@ pub enum ForwardMethod {
     Route,
     /// Cache bypass (kernel-internal).
     Bypass,
+    /// A value this lvstop does not know (a newer kernel's), shown as `unknown(N)`.
+    Unknown(u8),
 }
 
 impl ForwardMethod {
@@ -31,19 +33,21 @@ impl ForwardMethod {
             ForwardMethod::Tunnel => 2,
             ForwardMethod::Route => 3,
             ForwardMethod::Bypass => 4,
+            ForwardMethod::Unknown(v) => u32::from(v),
         }
     }
 
-    /// Map the kernel's value (after masking with 0x7).
-    pub fn from_value(v: u32) -> Option<Self> {
-        Some(match v & 0x7 {
+    /// Map the kernel's value (after masking with 0x7); a value lvstop does
+    /// not know is kept as [`ForwardMethod::Unknown`].
+    pub fn from_value(v: u32) -> Self {
+        match v & 0x7 {
             0 => ForwardMethod::Masq,
             1 => ForwardMethod::Local,
             2 => ForwardMethod::Tunnel,
             3 => ForwardMethod::Route,
             4 => ForwardMethod::Bypass,
-            _ => return None,
-        })
+            other => ForwardMethod::Unknown(other as u8),
+        }
     }
 
     /// The name ipvsadm and /proc use (`Masq`, `Local`, `Tunnel`, `Route`, `Bypass`).
@@ -54,6 +58,7 @@ impl ForwardMethod {
             ForwardMethod::Tunnel => "Tunnel",
             ForwardMethod::Route => "Route",
             ForwardMethod::Bypass => "Bypass",
+            ForwardMethod::Unknown(_) => "Unknown",
         }
     }
 
@@ -72,18 +77,26 @@ impl ForwardMethod {
 
 impl fmt::Display for ForwardMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            ForwardMethod::Unknown(v) => write!(f, "unknown({v})"),
+            known => f.write_str(known.name()),
+        }
     }
 }
 
 impl Serialize for ForwardMethod {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let unknown;
         s.serialize_str(match self {
             ForwardMethod::Masq => "nat",
             ForwardMethod::Local => "local",
             ForwardMethod::Tunnel => "tunnel",
             ForwardMethod::Route => "dr",
             ForwardMethod::Bypass => "bypass",
+            ForwardMethod::Unknown(v) => {
+                unknown = format!("unknown({v})");
+                &unknown
+            }
         })
     }
 }

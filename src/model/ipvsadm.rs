@@ -24,7 +24,9 @@ pub fn forward_switch(m: ForwardMethod) -> &'static str {
     match m {
         ForwardMethod::Masq => "-m",
         ForwardMethod::Tunnel => "-i",
-        ForwardMethod::Route | ForwardMethod::Local | ForwardMethod::Bypass => "-g",
+        // ipvsadm has no switch for a method it does not know either; validation refuses
+        // to send one (see DestSpec::validate).
+        ForwardMethod::Route | ForwardMethod::Local | ForwardMethod::Bypass | ForwardMethod::Unknown(_) => "-g",
     }
 }
 

@@ -54,6 +54,8 @@ pub enum SyncState {
     Master,
     /// Receives connection state.
     Backup,
+    /// A state this lvstop does not know (a newer kernel's), with its value.
+    Unknown(u32),
 }
 
 /// A running connection-synchronisation daemon.

@@ -215,6 +215,9 @@ impl DestSpec {
                 "a realserver of another address family is only possible with tunnelling (-i)",
             ));
         }
+        if let ForwardMethod::Unknown(v) = self.forward {
+            return Err(bad(Field::ForwardingMethod, format!("unknown({v})"), "use DR (-g), NAT (-m) or tunnel (-i)"));
+        }
         if matches!(self.forward, ForwardMethod::Bypass) {
             return Err(bad(Field::ForwardingMethod, "bypass", "use DR (-g), NAT (-m) or tunnel (-i)"));
         }
