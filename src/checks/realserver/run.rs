@@ -68,33 +68,27 @@ pub fn dip_for(rip: IpAddr, director: &[(IpAddr, u8)], vips: &[Ipv4Addr]) -> Opt
     on_segment.or_else(|| own().next()).map(|(a, _)| a)
 }
 
+/// A realserver that was not read: R-UNREACHABLE (ssh failed) or
+/// R-BAD-ANSWER (it answered, but not with the script's output).
+fn unread(rule: Rule, rip: IpAddr, dest: &str, message: String, error: String, fix: Fix) -> Finding {
+    let (host, subject) = (Host::Realserver(rip), Subject::Ssh(dest.to_string()));
+    Finding { rule, severity: Severity::Warning, host, subject, message, evidence: Evidence::Error { error }, fix }
+}
+
 /// R-UNREACHABLE: `rip`, read as ssh destination `dest`, could not be read.
 pub(super) fn unreachable(rip: IpAddr, dest: &str, error: String) -> Finding {
-    Finding {
-        rule: Rule::RUnreachable,
-        severity: Severity::Warning,
-        host: Host::Realserver(rip),
-        subject: Subject::Ssh(dest.to_string()),
-        message: format!("cannot read realserver {rip}: {error}"),
-        evidence: Evidence::Error { error },
-        fix: Fix::step("check access without a prompt", Command::ssh_batch(dest))
-            .paren("keys, known_hosts, [ssh] in lvstop.toml"),
-    }
+    let fix = Fix::step("check access without a prompt", Command::ssh_batch(dest))
+        .paren("keys, known_hosts, [ssh] in lvstop.toml");
+    unread(Rule::RUnreachable, rip, dest, format!("cannot read realserver {rip}: {error}"), error, fix)
 }
 
 /// R-BAD-ANSWER: `rip` answered over ssh, but not with the script's output.
 pub(super) fn bad_answer(rip: IpAddr, dest: &str, error: String) -> Finding {
-    Finding {
-        rule: Rule::RBadAnswer,
-        severity: Severity::Warning,
-        host: Host::Realserver(rip),
-        subject: Subject::Ssh(dest.to_string()),
-        message: format!("realserver {rip} answered, but not as lvstop's check script does: {error}"),
-        evidence: Evidence::Error { error },
-        fix: Fix::advice(
-            "run the script's commands over ssh by hand and read what comes back (lvstop check --explain R-BAD-ANSWER)",
-        ),
-    }
+    let message = format!("realserver {rip} answered, but not as lvstop's check script does: {error}");
+    let fix = Fix::advice(
+        "run the script's commands over ssh by hand and read what comes back (lvstop check --explain R-BAD-ANSWER)",
+    );
+    unread(Rule::RBadAnswer, rip, dest, message, error, fix)
 }
 
 /// Read every target over ssh (a bounded number at once) and judge it. A host
