@@ -32,9 +32,12 @@ impl TerminalGuard {
     /// Enter raw mode and the alternate screen, and hook panics to restore first.
     pub fn enter() -> io::Result<Self> {
         let hook = std::panic::take_hook();
+        // A panic anywhere, a worker thread included, restores the terminal and
+        // ends lvstop: no UI goes on behind a half-restored terminal.
         std::panic::set_hook(Box::new(move |info| {
             restore();
             hook(info);
+            std::process::exit(101);
         }));
         enable_raw_mode()?;
         execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)?;

@@ -84,7 +84,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    /// `file:line: key: msg`, leaving out an unknown line and an empty key.
+    /// `file:line: key: msg`, leaving out an unknown line and an empty key;
+    /// what the file said is shown with control characters escaped.
     fn located(&self) -> String {
         let mut out = self.file.display().to_string();
         if self.line > 0 {
@@ -93,7 +94,7 @@ impl ConfigError {
         if !self.key.is_empty() {
             out.push_str(&format!(": {}", self.key));
         }
-        format!("{out}: {}", self.msg)
+        crate::text::sanitize(&format!("{out}: {}", self.msg))
     }
 }
 
@@ -331,6 +332,8 @@ mod tests {
         assert_eq!((e.line, e.key.as_str()), (1, "interval"));
         let e = parse(p(), "[keys]\ndrain = \"hyper-d\"\n").expect_err("key");
         assert_eq!((e.line, e.key.as_str()), (2, "drain"));
+        let e = parse(p(), "[keys]\n\"\\u001b[2J\" = \"f\"\n").expect_err("escape");
+        assert!(!e.to_string().contains('\u{1b}') && e.to_string().contains("\\x1b[2J"), "{e}");
         let e = parse(p(), "[keys]\nfly = \"f\"\n").expect_err("action");
         assert!(e.msg.contains("'fly' is not an action"), "{e}");
         let e = parse(p(), "[keys]\ndrain = \"q\"\n").expect_err("quit loses q");
