@@ -69,11 +69,7 @@ pub fn parse(line: &str) -> Result<CmdLine, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     match words.as_slice() {
         ["weight" | "w", t, n] => {
-            let w: u32 = n
-                .parse()
-                .ok()
-                .filter(|w| *w <= 65535)
-                .ok_or_else(|| format!("invalid weight '{n}': use 0 to 65535"))?;
+            let w = super::layer::weight_of(n)?;
             Ok(CmdLine::Weight(Target::parse(t)?, w))
         }
         ["drain" | "d", t] => Ok(CmdLine::Drain(Target::parse(t)?)),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::{CheckReport, Rule, Severity, Subject};
+use super::{CheckReport, Severity, Subject};
 use crate::model::ServiceKey;
 
 /// The worst severity of the findings about each address and each service.
@@ -27,7 +27,7 @@ impl Markers {
     pub fn new(report: &CheckReport) -> Markers {
         let mut m = Markers::default();
         // A host that could not be read, or answered nonsense, says nothing about its configuration.
-        for f in report.findings.iter().filter(|f| !matches!(f.rule, Rule::RUnreachable | Rule::RBadAnswer)) {
+        for f in report.findings.iter().filter(|f| !f.rule.is_unread_host()) {
             if let Some(a) = f.host.address() {
                 worst(&mut m.addrs, a, f.severity);
             }
@@ -60,7 +60,7 @@ impl Markers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::{Evidence, Finding, Fix, Host};
+    use crate::checks::{Evidence, Finding, Fix, Host, Rule};
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("ip")

@@ -114,7 +114,7 @@ impl CheckReport {
     /// that could not run, and realservers that could not be read or answered
     /// nonsense (`lvstop check --strict` fails on any).
     pub fn gaps(&self) -> usize {
-        let unread = self.findings.iter().filter(|f| matches!(f.rule, Rule::RUnreachable | Rule::RBadAnswer)).count();
+        let unread = self.findings.iter().filter(|f| f.rule.is_unread_host()).count();
         self.skipped.len().saturating_sub(self.skipped_on_request) + unread
     }
 

@@ -98,6 +98,12 @@ rules! {
 }
 
 impl Rule {
+    /// Whether the finding says a realserver was not read (unreachable, or a
+    /// bad answer): it is about access, not about the host's configuration.
+    pub fn is_unread_host(self) -> bool {
+        matches!(self, Rule::RUnreachable | Rule::RBadAnswer)
+    }
+
     /// The rule's explanation (title, usual severity, what / why / fix).
     pub fn doc(self) -> Option<&'static super::explain::RuleDoc> {
         super::explain::doc(self.id())
