@@ -30,9 +30,37 @@ fn is_unsafe(c: char) -> bool {
     c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `name` is an interface name lvstop accepts and places in a
+/// suggested command: what Linux allows (1 to 15 bytes, no `/`, no white
+/// space, no control character, not `.` or `..`), further limited to
+/// characters a shell needs no quoting for (letters, digits, `_ . - + = , %`).
+/// A realserver that reports another name gives a bad answer; a director
+/// interface with another name is reported (D-IFNAME) and never placed in a
+/// command.
+pub fn valid_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'+' | b'=' | b',' | b'%'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interface_names_are_what_linux_allows_and_a_shell_needs_no_quotes_for() {
+        for ok in ["lo", "eth0", "eth0.100", "bond0", "veth1a2b3c4d5e6", "br-lan_2", "wg+0", "a=b,c%d"] {
+            assert!(valid_ifname(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "eth 0", "x;touch${IFS}/p", "e\u{1b}[2J", "abcdefghijklmnop", "$(id)", "é0"]
+        {
+            assert!(!valid_ifname(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn escapes_never_reach_the_terminal() {

@@ -78,6 +78,7 @@ pub const RULES: &[(Rule, Judge)] = &[
     (Rule::DLoad, readings::load),
     (Rule::DNicDrops, readings::nic_drops),
     (Rule::DHandshake, readings::handshake),
+    (Rule::DIfName, if_name),
 ];
 
 /// Run every director rule.
@@ -347,6 +348,30 @@ fn martian_log(cx: &Ctx<'_>) -> Vec<Finding> {
     let message = "packets dropped as martians (rp_filter, own source address) leave no trace";
     let log_martians = Sysctl::conf("all", "log_martians");
     vec![Finding::sysctl(Rule::DMartianLog, Severity::Info, Host::Director, log_martians, 0, 1, message.into())]
+}
+
+/// D-IFNAME: a director interface whose name is not one lvstop accepts
+/// ([`crate::text::valid_ifname`]): shown escaped, never placed in a command.
+fn if_name(cx: &Ctx<'_>) -> Vec<Finding> {
+    let Some(f) = cx.facts else { return Vec::new() };
+    f.ifaces
+        .values()
+        .filter(|i| !crate::text::valid_ifname(&i.name))
+        .map(|i| {
+            let shown = crate::text::sanitize(&i.name);
+            found(
+                Rule::DIfName,
+                Severity::Warning,
+                Subject::Interface(i.name.clone()),
+                Evidence::InvalidName { name: i.name.clone() },
+                format!(
+                    "interface '{shown}' has a name that needs shell quoting or carries control characters: \
+                     lvstop shows it escaped and puts no command for it"
+                ),
+                Fix::advice("rename it (ip link set dev <it> name <a plain name>), or find what created it"),
+            )
+        })
+        .collect()
 }
 
 /// D-ESTIMATION-OFF: the rate estimator is off, so every rate reads 0.

@@ -350,6 +350,11 @@ pub enum Evidence {
         /// The director's ActiveConn for this realserver.
         active_conns: u32,
     },
+    /// An interface name lvstop does not accept.
+    InvalidName {
+        /// The name as the kernel gave it.
+        name: String,
+    },
     /// No socket listens for a service.
     NoListener {
         /// The protocol whose sockets were read.
@@ -434,6 +439,9 @@ impl fmt::Display for Evidence {
                 "{sockets} ESTABLISHED sockets on {}; director ActiveConn {active_conns}",
                 fmt_addr_port(address, *port)
             ),
+            Evidence::InvalidName { name } => {
+                write!(f, "name '{}' ({} bytes) is not letters, digits and _ . - + = , %", crate::text::sanitize(name), name.len())
+            }
             Evidence::NoListener { protocol, address, port } => write!(
                 f,
                 "no {} listener on {} or 0.0.0.0:{port}",

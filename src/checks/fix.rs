@@ -60,6 +60,19 @@ fn val(v: impl fmt::Display) -> Word {
     Word::Val(v.to_string())
 }
 
+/// An interface name as a word: the name, or a hole when it is not one lvstop
+/// places in a command ([`crate::text::valid_ifname`]).
+fn dev_word(name: &str) -> Word {
+    if crate::text::valid_ifname(name) {
+        Word::Val(name.to_string())
+    } else {
+        Word::Hole(INVALID_DEV)
+    }
+}
+
+/// What stands for an interface whose name lvstop will not place in a command.
+const INVALID_DEV: &str = "interface with an invalid name";
+
 /// A service key as ipvsadm arguments (`-t ADDR:PORT`, `-f MARK`).
 fn service_words(key: &ServiceKey) -> Vec<Word> {
     ipvsadm::key_args(key).split_whitespace().map(val).collect()
@@ -69,7 +82,14 @@ impl Command {
     /// `sysctl -w KEY=VALUE …`.
     pub fn sysctl(settings: impl IntoIterator<Item = (Sysctl, u32)>) -> Command {
         let mut w = vec![Word::Lit("sysctl"), Word::Lit("-w")];
-        w.extend(settings.into_iter().map(|(k, v)| Word::Val(format!("{k}={v}"))));
+        w.extend(settings.into_iter().map(|(k, v)| match &k {
+            Sysctl::Conf { dev, .. }
+                if !matches!(dev.as_str(), "all" | "default" | "*") && !crate::text::valid_ifname(dev) =>
+            {
+                Word::Hole(INVALID_DEV)
+            }
+            _ => Word::Val(format!("{k}={v}")),
+        }));
         Command(w)
     }
 
@@ -85,7 +105,7 @@ impl Command {
             AddrOp::Del => "del",
         };
         let dev = match dev {
-            Dev::Named(d) => Word::Val(d),
+            Dev::Named(d) => dev_word(&d),
             Dev::ClientFacing => Word::Hole("client-facing interface"),
         };
         Command(vec![
@@ -138,19 +158,19 @@ impl Command {
     }
 
     /// `arping -U -c 3 -I DEV ADDR`: unsolicited ARP, to correct neighbours' caches.
-    pub fn arping(dev: &str, addr: IpAddr) -> Command {
+    pub fn arping(name: &str, addr: IpAddr) -> Command {
         let w = ["arping", "-U", "-c", "3", "-I"].map(Word::Lit);
-        Command(w.into_iter().chain([val(dev), val(addr)]).collect())
+        Command(w.into_iter().chain([dev_word(name), val(addr)]).collect())
     }
 
     /// `ethtool -S DEV`.
-    pub fn ethtool_stats(dev: &str) -> Command {
-        Command(vec![Word::Lit("ethtool"), Word::Lit("-S"), val(dev)])
+    pub fn ethtool_stats(name: &str) -> Command {
+        Command(vec![Word::Lit("ethtool"), Word::Lit("-S"), dev_word(name)])
     }
 
     /// `ethtool -G DEV rx ENTRIES`.
-    pub fn ethtool_rx_ring(dev: &str, entries: u32) -> Command {
-        Command(vec![Word::Lit("ethtool"), Word::Lit("-G"), val(dev), Word::Lit("rx"), val(entries)])
+    pub fn ethtool_rx_ring(name: &str, entries: u32) -> Command {
+        Command(vec![Word::Lit("ethtool"), Word::Lit("-G"), dev_word(name), Word::Lit("rx"), val(entries)])
     }
 
     /// `journalctl -k | grep PATTERN`.
@@ -327,6 +347,25 @@ mod tests {
     }
 
     #[test]
+    fn an_interface_with_an_invalid_name_is_never_placed_in_a_command() {
+        let bad = "x;touch${IFS}/p";
+        let f = Fix::run(Command::sysctl_all_and(bad, "rp_filter", 2));
+        assert_eq!(f.to_string(), "sysctl -w net.ipv4.conf.all.rp_filter=2 <interface with an invalid name>");
+        let f = Fix::run(Command::ip_addr(AddrOp::Del, ip("198.51.100.100"), 24, Dev::Named(bad.into())));
+        assert_eq!(f.to_string(), "ip addr del 198.51.100.100/24 dev <interface with an invalid name>");
+        for c in [
+            Command::arping(bad, ip("198.51.100.100")),
+            Command::ethtool_stats(bad),
+            Command::ethtool_rx_ring(bad, 4096),
+        ] {
+            assert!(
+                c.to_string().contains("<interface with an invalid name>") && !c.to_string().contains("touch"),
+                "{c}"
+            );
+        }
+    }
+
+    #[test]
     fn fixes_render_as_the_commands_an_operator_types() {
         let sysctl = |dev: &str, key, v| (Sysctl::conf(dev, key), v);
         let f = Fix::run(Command::sysctl([sysctl("all", "rp_filter", 2), sysctl("eth0", "rp_filter", 2)]));
@@ -374,17 +413,8 @@ mod tests {
 
     #[test]
     fn values_from_outside_are_quoted() {
-        let odd = "eth0;reboot";
-        let f =
-            Fix::run(Command::sysctl([(Sysctl::conf("all", "arp_ignore"), 1), (Sysctl::conf(odd, "arp_ignore"), 1)]));
-        assert_eq!(f.to_string(), "sysctl -w net.ipv4.conf.all.arp_ignore=1 'net.ipv4.conf.eth0;reboot.arp_ignore=1'");
-        let f = Fix::run(Command::ip_addr(AddrOp::Del, ip("198.51.100.100"), 24, Dev::Named("e$(x)".into())));
-        assert_eq!(f.to_string(), "ip addr del 198.51.100.100/24 dev 'e$(x)'");
         let f = Fix::step("check access without a prompt", Command::ssh_batch("rs1 'x"));
         assert_eq!(f.to_string(), r"check access without a prompt: ssh -o BatchMode=yes 'rs1 '\''x' true");
-        assert_eq!(
-            Command::arping("it's", ip("198.51.100.100")).to_string(),
-            r"arping -U -c 3 -I 'it'\''s' 198.51.100.100"
-        );
+        assert_eq!(Command::kernel_log_grep("it's").to_string(), r"journalctl -k | grep 'it'\''s'");
     }
 }

@@ -370,3 +370,26 @@ fn each_rule_of_the_table_finds_only_its_own() {
     }
     assert!(fired >= 5, "{fired}");
 }
+
+#[test]
+fn an_interface_with_an_odd_name_is_reported_escaped_and_kept_out_of_commands() {
+    let bad = "v;touch${IFS}/p\u{1b}";
+    let mut f = facts();
+    f.ifaces.insert(3, Iface { name: bad.into(), flags: 0x1003 });
+    f.addrs.push(IfAddr { ifindex: 3, addr: ip("198.51.100.100"), prefix: 32, scope: 0, label: None });
+    f.conf.insert(bad.into(), ConfSysctls { rp_filter: 1, ..Default::default() });
+    let s = snap(vec![(
+        ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
+        vec![dest("198.51.100.11", 80, ForwardMethod::Route, 1)],
+    )]);
+    let found = judge(&f, &s);
+    assert!(ids(&found).contains(&"D-IFNAME") && ids(&found).contains(&"D-RPF-ASYM"), "{:?}", ids(&found));
+    let ifname = found.iter().find(|x| x.rule == Rule::DIfName).expect("D-IFNAME");
+    assert!(ifname.evidence.to_string().contains(r"v;touch${IFS}/p\x1b"), "{}", ifname.evidence);
+    assert!(crate::text::is_clean(&ifname.message) && crate::text::is_clean(&ifname.evidence.to_string()));
+    for x in &found {
+        assert!(!x.fix.to_string().contains("touch"), "{}: {}", x.rule, x.fix);
+    }
+    let rpf = found.iter().find(|x| x.rule == Rule::DRpfAsym).expect("D-RPF-ASYM");
+    assert!(rpf.fix.to_string().contains("<interface with an invalid name>"), "{}", rpf.fix);
+}

@@ -369,6 +369,27 @@ R-LISTEN, R-RPF-STRICT, R-GW-DIRECTOR, R-L2). Meanwhile drain it (d in the conso
 Verify: ipvsadm -L -n -c | grep RIP shows ESTABLISHED entries; lvstop check.",
     },
     RuleDoc {
+        id: "D-IFNAME",
+        title: "A director interface has a name lvstop will not put in a command",
+        severity: Severity::Warning,
+        explain: "\
+What: an interface of the director (as /sys/class/net lists them) has a name made of more than
+letters, digits and _ . - + = , % (Linux itself allows any byte but '/', ':' and white space,
+up to 15 bytes), for instance one with ';', '$', quotes or an escape sequence in it.
+
+Why: interface names appear in the fixes lvstop suggests (sysctl, ip addr, arping, ethtool). A
+name such as x;reboot would turn a pasted fix into another command, and one with an escape
+sequence could rewrite the operator's terminal. Any process with CAP_NET_ADMIN in the host's
+network namespace can create such a name, so lvstop treats names as outside data: it shows this
+one with its control characters escaped and puts <interface with an invalid name> in commands
+where the name would go.
+
+Fix: find out what created the interface (ip -d link show; a container runtime, a VPN, a
+script); if it is legitimate, rename it to a plain name while it is down:
+  ip link set dev OLD down; ip link set dev OLD name NEW; ip link set dev NEW up
+Verify: lvstop check.",
+    },
+    RuleDoc {
         id: "D-BYPASS",
         title: "Clients reach a realserver without going through the director",
         severity: Severity::Warning,

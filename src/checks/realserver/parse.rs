@@ -52,18 +52,7 @@ pub struct RemoteFacts {
     pub rpf_drops: (Option<u64>, Option<u64>),
 }
 
-/// Whether `name` is an interface name lvstop accepts from a realserver: what
-/// Linux allows (1 to 15 bytes, no `/`, no white space, no control
-/// character), further limited to characters a shell needs no quoting for
-/// (letters, digits, `_ . - + = , %`), so that it can stand in a suggested
-/// command as it is. Anything else makes the answer a bad one.
-pub(super) fn valid_ifname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 15
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'+' | b'=' | b',' | b'%'))
-}
+pub(super) use crate::text::valid_ifname;
 
 /// `ip -o route get` output: `[local|broadcast|...] ADDR [via GW] dev DEV [src S] ... \ cache`.
 fn parse_route_get(line: &str) -> Result<RouteGet, String> {
