@@ -18,7 +18,7 @@ fn is_privileged_by_file() -> bool {
     if nix::unistd::getuid().is_root() {
         return false;
     }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let status = crate::sys::read_text("/proc/self/status", crate::sys::SMALL_FILE).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
@@ -61,7 +61,7 @@ pub struct Operator {
 pub fn operator() -> Operator {
     let env = |v: &str| std::env::var(v).ok().filter(|s| !s.is_empty()).map(|s| crate::text::sanitize(&s));
     let uid = nix::unistd::getuid().as_raw();
-    let loginuid = std::fs::read_to_string("/proc/self/loginuid")
+    let loginuid = crate::sys::read_text("/proc/self/loginuid", crate::sys::SMALL_FILE)
         .ok()
         .and_then(|s| s.trim().parse::<u32>().ok())
         .filter(|u| *u != u32::MAX);

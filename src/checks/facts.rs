@@ -81,7 +81,7 @@ impl DirectorFacts {
 }
 
 fn read_u32(p: &Path) -> u32 {
-    std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    crate::sys::read_text(p, crate::sys::SMALL_FILE).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
 }
 
 /// Read the conf sysctls of `devs` (and `all`) under `root` (normally `/`).
@@ -117,7 +117,7 @@ pub fn gather(rips: &[IpAddr], probe: IpAddr) -> Result<DirectorFacts, String> {
     for e in std::fs::read_dir("/sys/class/net").into_iter().flatten().filter_map(Result::ok) {
         let dir = e.path();
         let idx = read_u32(&dir.join("ifindex"));
-        let flags = std::fs::read_to_string(dir.join("flags"))
+        let flags = crate::sys::read_text(dir.join("flags"), crate::sys::SMALL_FILE)
             .ok()
             .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
             .unwrap_or(0);
@@ -126,7 +126,7 @@ pub fn gather(rips: &[IpAddr], probe: IpAddr) -> Result<DirectorFacts, String> {
     let devs: Vec<String> = ifaces.values().map(|i| i.name.clone()).collect();
     let mut vs = BTreeMap::new();
     for k in ["run_estimation", "expire_nodest_conn", "expire_quiescent_template", "conn_reuse_mode"] {
-        if let Ok(v) = std::fs::read_to_string(root.join("proc/sys/net/ipv4/vs").join(k)) {
+        if let Ok(v) = crate::sys::read_text(root.join("proc/sys/net/ipv4/vs").join(k), crate::sys::SMALL_FILE) {
             vs.insert(k.to_string(), v.trim().to_string());
         }
     }

@@ -65,7 +65,8 @@ pub fn guest(what: LabGuest) -> anyhow::Result<i32> {
         anyhow::bail!("lab-guest runs only inside the lab VM: use `lvstop lab`");
     }
     let read_plan = |p: &std::path::Path| -> anyhow::Result<lab::scenario::LabPlan> {
-        let text = std::fs::read_to_string(p).with_context(|| format!("cannot read the lab plan {}", p.display()))?;
+        let text =
+            crate::sys::read_text(p, 1 << 20).with_context(|| format!("cannot read the lab plan {}", p.display()))?;
         serde_json::from_str(&text).with_context(|| format!("bad lab plan {}", p.display()))
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;

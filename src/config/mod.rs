@@ -252,11 +252,14 @@ pub fn search_path(explicit: Option<&Path>) -> Vec<PathBuf> {
     out
 }
 
+/// The largest configuration file read.
+const CONFIG_MAX: u64 = 1 << 20;
+
 /// Load the first configuration file found (an explicit one must exist), or the defaults.
 pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
     let must_exist = explicit.is_some() || std::env::var_os("LVSTOP_CONFIG").is_some();
     for path in search_path(explicit) {
-        match std::fs::read_to_string(&path) {
+        match crate::sys::read_text(&path, CONFIG_MAX) {
             Ok(text) => return parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {}
             Err(e) => {
@@ -278,15 +281,11 @@ const THEME_MAX: u64 = 64 * 1024;
 /// Read the user theme `name` (`<user_themes_dir>/<name>.toml`): its path and
 /// text, why it cannot be read, or None where there is no theme directory.
 pub fn read_user_theme(name: &str) -> Option<Result<(String, String), String>> {
-    use std::io::Read as _;
     let path = user_themes_dir()?.join(format!("{name}.toml"));
     let shown = path.display().to_string();
-    let mut text = String::new();
-    let read = std::fs::File::open(&path).and_then(|f| f.take(THEME_MAX + 1).read_to_string(&mut text));
-    Some(match read {
+    Some(match crate::sys::read_text(&path, THEME_MAX) {
         Err(e) => Err(format!("{shown} cannot be read: {e}")),
-        Ok(n) if n as u64 > THEME_MAX => Err(format!("{shown} is larger than {THEME_MAX} bytes")),
-        Ok(_) => Ok((shown, text)),
+        Ok(text) => Ok((shown, text)),
     })
 }
 
@@ -296,6 +295,18 @@ mod tests {
 
     fn p() -> &'static Path {
         Path::new("/etc/lvstop/lvstop.toml")
+    }
+
+    #[test]
+    fn an_oversized_config_file_is_refused_by_name() {
+        let f = std::env::temp_dir().join(format!("lvstop-big-config-{}.toml", std::process::id()));
+        std::fs::write(&f, format!("# {}\n", "x".repeat(2 << 20))).expect("write");
+        let e = load(Some(&f)).expect_err("too large");
+        let _ = std::fs::remove_file(&f);
+        assert!(
+            e.to_string().contains("larger than 1048576 bytes") && e.to_string().contains("lvstop-big-config"),
+            "{e}"
+        );
     }
 
     #[test]

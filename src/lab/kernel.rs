@@ -229,8 +229,8 @@ fn download_with_curl(
     eprintln!("{}  {}", if tty { "\r" } else { "" }, progress_line(got, size));
     if !status.success() {
         let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        if let Some(e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut std::io::Read::take(e, 64 * 1024), &mut err);
         }
         return Err(LabError::Kernel(format!(
             "downloading {url} failed ({status}): {}; check the network or apt's proxy settings, then retry",

@@ -192,7 +192,7 @@ pub fn kvm_usable() -> bool {
         Ok("kvm") => return true,
         _ => {}
     }
-    let cpu_has_it = std::fs::read_to_string("/proc/cpuinfo")
+    let cpu_has_it = crate::sys::read_text("/proc/cpuinfo", 64 << 20)
         .is_ok_and(|c| c.lines().any(|l| l.starts_with("flags") && (l.contains(" vmx") || l.contains(" svm"))));
     cpu_has_it && std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
 }
@@ -294,7 +294,8 @@ fn run_interactive(mut cmd: Command, run: &LabRun, share: &Path, start: Instant)
         std::thread::sleep(Duration::from_millis(250));
     };
     drop(guard);
-    let code = std::fs::read_to_string(share.join("exit-code")).ok().and_then(|c| c.trim().parse().ok());
+    let code =
+        crate::sys::read_text(share.join("exit-code"), crate::sys::SMALL_FILE).ok().and_then(|c| c.trim().parse().ok());
     match code {
         Some(exit_code) => Ok(LabOutcome { exit_code, console: String::new(), elapsed: start.elapsed() }),
         None => Err(LabError::Vm(format!("the VM stopped ({status}) before the lab finished"))),
@@ -382,8 +383,8 @@ fn run_with_share(
     let _ = reader.join();
     let status = child.wait().map_err(|e| LabError::Vm(e.to_string()))?;
     let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    if let Some(e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut std::io::Read::take(e, 64 * 1024), &mut stderr);
     }
     if let Some(dir) = &run.out_dir {
         std::fs::create_dir_all(dir).map_err(|e| LabError::Vm(format!("cannot create {}: {e}", dir.display())))?;

@@ -91,7 +91,8 @@ pub struct ProcTable {
 }
 
 fn read(path: &str) -> Result<String, ProcError> {
-    std::fs::read_to_string(path).map_err(|e| ProcError::Read { path: path.into(), msg: e.to_string() })
+    // /proc/net/ip_vs is some 60 bytes a realserver: 256 MiB is over four million of them.
+    super::read_text(path, 256 << 20).map_err(|e| ProcError::Read { path: path.into(), msg: e.to_string() })
 }
 
 /// Read and parse /proc/net/ip_vs.
@@ -185,7 +186,9 @@ pub fn read_conns(max_lines: usize) -> Result<BTreeMap<(IpAddr, u16), ConnCount>
     use std::io::BufRead as _;
     let file =
         std::fs::File::open(IP_VS_CONN).map_err(|e| ProcError::Read { path: IP_VS_CONN.into(), msg: e.to_string() })?;
-    let lines = std::io::BufReader::new(file).lines().map_while(Result::ok).take(max_lines);
+    // An entry is under 200 bytes: the bytes read are bounded along with the lines.
+    let bytes = (max_lines as u64).saturating_mul(256);
+    let lines = std::io::BufReader::new(std::io::Read::take(file, bytes)).lines().map_while(Result::ok).take(max_lines);
     parse_conns(IP_VS_CONN, lines)
 }
 

@@ -134,6 +134,9 @@ pub fn parse_ldirectord(text: &str) -> Vec<ServiceKey> {
 
 type Parser = fn(&str) -> Vec<ServiceKey>;
 
+/// The most lvstop reads of keepalived.conf or ldirectord.cf.
+const DAEMON_FILE_MAX: u64 = 16 << 20;
+
 /// Services managed by a running daemon, with a label naming daemon and file.
 pub fn detect() -> HashMap<ServiceKey, String> {
     let mut out = HashMap::new();
@@ -146,7 +149,7 @@ pub fn detect() -> HashMap<ServiceKey, String> {
         if !daemons.iter().any(|d| d == daemon) {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(file) {
+        if let Ok(text) = super::read_text(file, DAEMON_FILE_MAX) {
             for k in parse(&text) {
                 out.insert(k, format!("{daemon} ({file})"));
             }

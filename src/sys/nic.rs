@@ -110,7 +110,7 @@ pub struct SysSample {
 }
 
 fn read(p: &Path) -> Option<String> {
-    std::fs::read_to_string(p).ok().map(|s| s.trim().to_string())
+    super::read_text(p, super::SMALL_FILE).ok().map(|s| s.trim().to_string())
 }
 
 fn num(p: &Path) -> u64 {
@@ -215,9 +215,10 @@ pub fn read_sample(root: &Path) -> SysSample {
             },
         );
     }
-    let cpu = std::fs::read_to_string(root.join("proc/stat")).ok().and_then(|s| parse_cpu(&s));
+    // /proc/stat's intr line grows with the IRQs, softnet_stat with the CPUs.
+    let cpu = super::read_text(root.join("proc/stat"), 16 << 20).ok().and_then(|s| parse_cpu(&s));
     let backlog_drops =
-        std::fs::read_to_string(root.join("proc/net/softnet_stat")).ok().and_then(|s| parse_softnet(&s));
+        super::read_text(root.join("proc/net/softnet_stat"), 4 << 20).ok().and_then(|s| parse_softnet(&s));
     SysSample { nics, cpu_busy: None, cpu, backlog_drops }
 }
 
