@@ -1,7 +1,7 @@
 //! `lvstop check`: the LVS-DR checks, once; `--explain RULE` prints a rule's explanation.
 
 use crate::cli::CheckArgs;
-use crate::{checks, config, ipvs, model};
+use crate::{checks, config, ipvs, model, sys};
 
 /// Run the checks and print the report; the status is 1 if any finding is an error.
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
@@ -11,12 +11,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         super::print_out(&explain_text(&id)?)?;
         return Ok(0);
     }
+    let cfg = config::load(config_file.path.as_deref())?;
+    sys::privilege::keep_only(sys::privilege::Needs::IpvsAndProbe).map_err(anyhow::Error::msg)?;
     let snap = match ipvs::Backend::open().and_then(|mut b| b.snapshot()) {
         Ok(s) => s,
         Err(ipvs::IpvsError::NotAvailable) if !vips.is_empty() => model::Snapshot::empty(),
         Err(e) => return Err(e.into()),
     };
-    let cfg = config::load(config_file.path.as_deref())?;
     let ssh = if no_ssh { None } else { Some(cfg.ssh) };
     let targets = match vips.first() {
         Some(std::net::IpAddr::V4(vip)) => realservers

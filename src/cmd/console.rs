@@ -25,6 +25,8 @@ pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
             "the console needs a terminal on standard input and output: for a script or a pipe use `lvstop dump` (or `lvstop dump --json`)"
         );
     }
+    // Before any thread starts: the threads inherit what is kept.
+    sys::privilege::keep_only(sys::privilege::Needs::IpvsAndProbe).map_err(anyhow::Error::msg)?;
     let (ipvs, reason) = ipvs::IpvsHandle::spawn(*read_only)?;
     let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());
     let writable = reason.map_or(Ok(()), Err);

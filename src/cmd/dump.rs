@@ -8,6 +8,7 @@ use crate::{config, ipvs, model, report, sys};
 pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
     let json = args.json;
     let policy = config::load(args.config.path.as_deref())?.nic;
+    sys::privilege::keep_only(sys::privilege::Needs::Ipvs).map_err(anyhow::Error::msg)?;
     // Interface rates need two readings: the second comes a second after the first.
     let window = sys::load::LoadWindow::open();
     let mut backend = ipvs::Backend::open()?;

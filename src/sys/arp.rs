@@ -86,7 +86,8 @@ pub fn probe(
         .ok_or_else(|| format!("interface '{iface}' not found"))?;
     let own = nic.mac.map(|m| Mac(m.octets())).ok_or_else(|| format!("interface '{iface}' has no MAC address"))?;
     let cfg = Config { read_timeout: Some(Duration::from_millis(50)), promiscuous: false, ..Config::default() };
-    let (mut tx, mut rx) = match pnet_datalink::channel(&nic, cfg) {
+    // The packet socket is checked for CAP_NET_RAW when it is opened, only then.
+    let (mut tx, mut rx) = match super::privilege::with_net_raw(|| pnet_datalink::channel(&nic, cfg)) {
         Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
         Ok(_) => return Err("unsupported channel type".into()),
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {

@@ -11,6 +11,7 @@ pub mod ipvs_proc;
 pub mod load;
 pub mod managed;
 pub mod nic;
+pub mod privilege;
 pub mod rtnl;
 
 /// The most lvstop reads of a one-value file (/proc/sys, /sys, /proc/self).
