@@ -132,7 +132,13 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
             return Vec::new();
         }
         CmdLine::Save(path, replace) => {
-            return vec![Effect::Save { path, replace, rules: crate::report::save_rules(snap) }];
+            return match crate::report::save_rules(snap) {
+                Ok(rules) => vec![Effect::Save { path, replace, rules }],
+                Err(why) => {
+                    info(state, format!("save to {}", path.display()), Outcome::Failed(why));
+                    Vec::new()
+                }
+            };
         }
         CmdLine::Zero => Some(Change::Zero(None)),
         CmdLine::Weight(t, w) => {

@@ -184,6 +184,8 @@ fn dest_fields(svc: &ServiceSpec, d: Option<&DestSpec>) -> Vec<Field> {
         TunnelCsum::NoCsum => "nocsum",
         TunnelCsum::Csum => "csum",
         TunnelCsum::RemCsum => "remcsum",
+        // Shown as it is: the form refuses it, and says which options it takes.
+        TunnelCsum::Unknown(_) => "unknown",
     };
     vec![
         field(FieldId::Address, "address", d.map(|d| d.addr.to_string()).unwrap_or_default(), locked, "realserver IP"),
@@ -213,7 +215,7 @@ fn dest_fields(svc: &ServiceSpec, d: Option<&DestSpec>) -> Vec<Field> {
         field(
             FieldId::TunnelType,
             "tunnel-type",
-            d.map_or("ipip", |d| d.tun_type.name()),
+            d.map_or("ipip".into(), |d| d.tun_type.name()),
             false,
             "ipip, gue or gre (tun only)",
         ),

@@ -12,6 +12,6 @@ pub fn run() -> anyhow::Result<i32> {
         );
     }
     let snap = backend.snapshot()?;
-    super::print_out(&report::save_rules(&snap))?;
+    super::print_out(&report::save_rules(&snap).map_err(anyhow::Error::msg)?)?;
     Ok(0)
 }

@@ -145,9 +145,9 @@ pub fn parse_dest(a: &Attrs<'_>, svc_family: Family) -> Result<Destination, Stri
             weight: a.u32(d::WEIGHT)?,
             u_thresh: a.u32(d::U_THRESH)?,
             l_thresh: a.u32(d::L_THRESH)?,
-            tun_type: TunnelType::from_value(tun).ok_or_else(|| format!("unknown tunnel type {tun}"))?,
+            tun_type: TunnelType::from_value(tun),
             tun_port: a.opt_be16(d::TUN_PORT)?.unwrap_or(0),
-            tun_csum: TunnelCsum::from_value(csum).ok_or_else(|| format!("unknown tunnel flags {csum}"))?,
+            tun_csum: TunnelCsum::from_value(csum),
         },
         active_conns: a.u32(d::ACTIVE_CONNS)?,
         inact_conns: a.u32(d::INACT_CONNS)?,
@@ -251,6 +251,36 @@ mod tests {
         assert_eq!(dest.spec.forward.to_string(), "unknown(5)");
         let svc = ServiceSpec::new(ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 80), "rr");
         assert!(dest.spec.validate(&svc).expect_err("not sent").to_string().contains("unknown(5)"));
+        let mut snap = crate::model::Snapshot::empty();
+        snap.services.push(crate::model::Service {
+            spec: svc.clone(),
+            stats: crate::model::Counters::default(),
+            rates: crate::model::Rates::default(),
+            destinations: vec![dest],
+        });
+        let why = crate::report::save_rules(&snap).expect_err("not saved as -g");
+        assert!(why.contains("198.51.100.12:80") && why.contains("forwarding method unknown(5)"), "{why}");
+        // So are a tunnel type and checksum flags a newer kernel may add.
+        let mut d = TlvWriter::default();
+        d.addr(wire::dest::ADDR, "198.51.100.13".parse().expect("ip"))
+            .be16(wire::dest::PORT, 80)
+            .u32(wire::dest::FWD_METHOD, 2)
+            .u32(wire::dest::WEIGHT, 1)
+            .u32(wire::dest::U_THRESH, 0)
+            .u32(wire::dest::L_THRESH, 0)
+            .u8(wire::dest::TUN_TYPE, 7)
+            .u16(wire::dest::TUN_FLAGS, 9)
+            .u32(wire::dest::ACTIVE_CONNS, 0)
+            .u32(wire::dest::INACT_CONNS, 0)
+            .bytes(wire::dest::STATS, &stats32());
+        let bytes = d.into_inner();
+        let dest = parse_dest(&Attrs::parse("dest", &bytes).expect("parse"), Family::Inet).expect("dest");
+        assert_eq!((dest.spec.tun_type, dest.spec.tun_csum), (TunnelType::Unknown(7), TunnelCsum::Unknown(9)));
+        assert_eq!(dest.spec.tun_info().as_deref(), Some("unknown(7)"));
+        assert_eq!(serde_json::to_value(dest.spec.tun_csum).expect("json"), "unknown(9)");
+        assert!(dest.spec.validate(&svc).expect_err("not sent").to_string().contains("unknown(7)"));
+        snap.services[0].destinations = vec![dest];
+        assert!(crate::report::save_rules(&snap).expect_err("not saved").contains("tunnel type unknown(7)"));
     }
 
     #[test]

@@ -102,8 +102,7 @@ impl Serialize for ForwardMethod {
 }
 
 /// Tunnel encapsulation of a `Tunnel` destination (kernel ≥ 5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TunnelType {
     /// IP-in-IP (the default).
     Ipip,
@@ -111,6 +110,15 @@ pub enum TunnelType {
     Gue,
     /// GRE (kernel ≥ 5.3).
     Gre,
+    /// A type a newer kernel sent that lvstop does not know: shown
+    /// `unknown(N)`, never sent back (validation refuses it).
+    Unknown(u8),
+}
+
+impl Serialize for TunnelType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.name())
+    }
 }
 
 impl TunnelType {
@@ -120,32 +128,33 @@ impl TunnelType {
             TunnelType::Ipip => 0,
             TunnelType::Gue => 1,
             TunnelType::Gre => 2,
+            TunnelType::Unknown(v) => v,
         }
     }
 
-    /// Map the kernel's value.
-    pub fn from_value(v: u8) -> Option<Self> {
+    /// Map the kernel's value; one lvstop does not know is kept as [`TunnelType::Unknown`].
+    pub fn from_value(v: u8) -> Self {
         match v {
-            0 => Some(TunnelType::Ipip),
-            1 => Some(TunnelType::Gue),
-            2 => Some(TunnelType::Gre),
-            _ => None,
+            0 => TunnelType::Ipip,
+            1 => TunnelType::Gue,
+            2 => TunnelType::Gre,
+            other => TunnelType::Unknown(other),
         }
     }
 
-    /// Lower-case name (`ipip`, `gue`, `gre`).
-    pub fn name(self) -> &'static str {
+    /// Lower-case name (`ipip`, `gue`, `gre`, `unknown(N)`).
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
         match self {
-            TunnelType::Ipip => "ipip",
-            TunnelType::Gue => "gue",
-            TunnelType::Gre => "gre",
+            TunnelType::Ipip => "ipip".into(),
+            TunnelType::Gue => "gue".into(),
+            TunnelType::Gre => "gre".into(),
+            TunnelType::Unknown(v) => format!("unknown({v})").into(),
         }
     }
 }
 
 /// Checksum option of a GUE/GRE tunnel (`IP_VS_TUNNEL_ENCAP_FLAG_*`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum TunnelCsum {
     /// No checksum (`--tun-nocsum`, shown `-c`).
     #[default]
@@ -154,6 +163,20 @@ pub enum TunnelCsum {
     Csum,
     /// Remote checksum offload (`--tun-remcsum`, shown `r+c`).
     RemCsum,
+    /// Flags a newer kernel sent that lvstop does not know: shown
+    /// `unknown(N)`, never sent back (validation refuses them).
+    Unknown(u16),
+}
+
+impl Serialize for TunnelCsum {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TunnelCsum::NoCsum => s.serialize_str("nocsum"),
+            TunnelCsum::Csum => s.serialize_str("csum"),
+            TunnelCsum::RemCsum => s.serialize_str("remcsum"),
+            TunnelCsum::Unknown(v) => s.collect_str(&format_args!("unknown({v})")),
+        }
+    }
 }
 
 impl TunnelCsum {
@@ -163,25 +186,27 @@ impl TunnelCsum {
             TunnelCsum::NoCsum => 0,
             TunnelCsum::Csum => 1,
             TunnelCsum::RemCsum => 2,
+            TunnelCsum::Unknown(v) => v,
         }
     }
 
-    /// Map the kernel's value.
-    pub fn from_value(v: u16) -> Option<Self> {
+    /// Map the kernel's value; flags lvstop does not know are kept as [`TunnelCsum::Unknown`].
+    pub fn from_value(v: u16) -> Self {
         match v {
-            0 => Some(TunnelCsum::NoCsum),
-            1 => Some(TunnelCsum::Csum),
-            2 => Some(TunnelCsum::RemCsum),
-            _ => None,
+            0 => TunnelCsum::NoCsum,
+            1 => TunnelCsum::Csum,
+            2 => TunnelCsum::RemCsum,
+            other => TunnelCsum::Unknown(other),
         }
     }
 
-    /// The short form ipvsadm's `--tun-info` shows.
-    pub fn short(self) -> &'static str {
+    /// The short form ipvsadm's `--tun-info` shows (`unknown(N)` for flags it has no form for).
+    pub fn short(self) -> std::borrow::Cow<'static, str> {
         match self {
-            TunnelCsum::NoCsum => "-c",
-            TunnelCsum::Csum => "+c",
-            TunnelCsum::RemCsum => "r+c",
+            TunnelCsum::NoCsum => "-c".into(),
+            TunnelCsum::Csum => "+c".into(),
+            TunnelCsum::RemCsum => "r+c".into(),
+            TunnelCsum::Unknown(v) => format!("unknown({v})").into(),
         }
     }
 }
@@ -251,6 +276,7 @@ impl DestSpec {
             TunnelType::Ipip => "ipip".to_string(),
             TunnelType::Gue => format!("gue:{}:{}", self.tun_port, self.tun_csum.short()),
             TunnelType::Gre => format!("gre:{}", self.tun_csum.short()),
+            TunnelType::Unknown(v) => format!("unknown({v})"),
         })
     }
 }

@@ -36,6 +36,9 @@ pub fn tun_csum_option(c: TunnelCsum) -> &'static str {
         TunnelCsum::NoCsum => "--tun-nocsum",
         TunnelCsum::Csum => "--tun-csum",
         TunnelCsum::RemCsum => "--tun-remcsum",
+        // No ipvsadm option: one it refuses rather than one that sets other flags
+        // (validation refuses to send it, and `save` to write it).
+        TunnelCsum::Unknown(_) => "--tun-csum-unknown",
     }
 }
 

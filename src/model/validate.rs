@@ -232,6 +232,16 @@ impl DestSpec {
         if self.port == 0 && !svc.key.is_fwmark() && svc_port != 0 {
             return Err(bad(Field::RealserverPort, self.port, "use 1 to 65535"));
         }
+        if let TunnelType::Unknown(v) = self.tun_type {
+            return Err(bad(Field::TunnelOptions, format!("unknown({v})"), "use the tunnel type ipip, gue or gre"));
+        }
+        if let super::TunnelCsum::Unknown(v) = self.tun_csum {
+            return Err(bad(
+                Field::TunnelChecksum,
+                format!("unknown({v})"),
+                "use --tun-nocsum, --tun-csum or --tun-remcsum",
+            ));
+        }
         if self.forward == ForwardMethod::Tunnel {
             if self.tun_type == TunnelType::Gue && self.tun_port == 0 {
                 return Err(bad(Field::TunnelPort, 0, "a GUE tunnel needs a UDP port from 1 to 65535"));

@@ -3,16 +3,44 @@
 use std::fmt::Write as _;
 
 use crate::model::ipvsadm::{dest_args, service_args};
-use crate::model::Snapshot;
+use crate::model::{DestSpec, ForwardMethod, Snapshot, TunnelCsum, TunnelType};
 
-/// Rules in `ipvsadm -S -n` form, so that a restore reproduces the table exactly.
-pub fn save_rules(snap: &Snapshot) -> String {
+/// Rules in `ipvsadm -S -n` form, so that a restore reproduces the table
+/// exactly; or, when a realserver has a setting a newer kernel sent that
+/// ipvsadm's rules cannot express (a forwarding method, tunnel type or
+/// checksum flags shown as unknown(N)), why nothing is written: a file that
+/// would restore something else is worse than none.
+pub fn save_rules(snap: &Snapshot) -> Result<String, String> {
     let mut out = String::new();
     for s in &snap.services {
         let _ = writeln!(out, "-A {}", service_args(&s.spec));
         for d in &s.destinations {
+            if let Some(what) = unsavable(&d.spec) {
+                return Err(format!(
+                    "realserver {} of service {} has {what}, which ipvsadm's rules cannot express: nothing saved (lvstop dump shows the whole table)",
+                    d.spec.addr_port(),
+                    s.spec.key
+                ));
+            }
             let _ = writeln!(out, "-a {}", dest_args(&s.spec.key, &d.spec));
         }
     }
-    out
+    Ok(out)
+}
+
+/// The setting of `d` that no ipvsadm rule expresses, if any.
+fn unsavable(d: &DestSpec) -> Option<String> {
+    if let ForwardMethod::Unknown(v) = d.forward {
+        return Some(format!("forwarding method unknown({v})"));
+    }
+    if d.forward != ForwardMethod::Tunnel {
+        return None;
+    }
+    if let TunnelType::Unknown(v) = d.tun_type {
+        return Some(format!("tunnel type unknown({v})"));
+    }
+    match d.tun_csum {
+        TunnelCsum::Unknown(v) => Some(format!("tunnel checksum flags unknown({v})")),
+        _ => None,
+    }
 }
