@@ -91,9 +91,10 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
                     result: Err(e.to_string()),
                     steps: 0,
                     log_incomplete: None,
+                    meanwhile: None,
                 });
-                let Applied { result, steps, log_incomplete } = done;
-                let _ = tx.send(Msg::Done { id, result, applied_steps: steps, log_incomplete });
+                let Applied { result, steps, log_incomplete, meanwhile } = done;
+                let _ = tx.send(Msg::Done { id, result, applied_steps: steps, log_incomplete, meanwhile });
             });
         }
         Effect::SampleSys { roles_for } => {
@@ -155,6 +156,8 @@ struct Applied {
     steps: usize,
     /// Applied, but a result line could not be logged: why.
     log_incomplete: Option<String>,
+    /// The object the failed step found changed since the operator saw it, as it is now.
+    meanwhile: Option<crate::model::Current>,
 }
 
 /// On the IPVS worker thread: a single change, or each step of a batch in
@@ -168,26 +171,31 @@ fn apply_steps(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change) 
     for (i, step) in steps.iter().enumerate() {
         match apply_audited(b, audit, step) {
             Ok(note) => log_incomplete = log_incomplete.or(note),
-            Err(e) => {
+            Err((e, meanwhile)) => {
                 let result = if steps.len() > 1 {
                     Err(format!("step {} of {} failed: {e}", i + 1, steps.len()))
                 } else {
                     Err(e)
                 };
-                return Applied { result, steps: i, log_incomplete };
+                return Applied { result, steps: i, log_incomplete, meanwhile };
             }
         }
     }
-    Applied { result: Ok(()), steps: 0, log_incomplete }
+    Applied { result: Ok(()), steps: 0, log_incomplete, meanwhile: None }
 }
 
 /// On the IPVS worker thread: log, apply, log the result. Ok carries the
 /// reason the result line could not be logged, if it could not: the change
-/// was applied all the same.
-fn apply_audited(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change) -> Result<Option<String>, String> {
-    let nl = b.writer(change.kind()).map_err(|e| e.to_string())?;
-    audit.record(change, "sending").map_err(|e| format!("not sent: {e}"))?;
-    let result = nl.apply(change).map_err(|e| e.to_string());
+/// was applied all the same. Err carries, besides why, the object as it is
+/// now when it had changed since the operator saw it.
+fn apply_audited(
+    b: &mut crate::ipvs::Backend,
+    audit: &AuditLog,
+    change: &Change,
+) -> Result<Option<String>, (String, Option<crate::model::Current>)> {
+    let nl = b.writer(change.kind()).map_err(|e| (e.to_string(), None))?;
+    audit.record(change, "sending").map_err(|e| (format!("not sent: {e}"), None))?;
+    let result = nl.apply(change);
     let line = match &result {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("error: {e}"),
@@ -196,7 +204,11 @@ fn apply_audited(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change
     match (result, logged) {
         (Ok(()), Ok(())) => Ok(None),
         (Ok(()), Err(e)) => Ok(Some(format!("{e}: the audit log lacks this change's result"))),
-        (Err(e), _) => Err(e),
+        (Err(crate::ipvs::IpvsError::ChangedMeanwhile { what, seen, now, current }), _) => {
+            let e = crate::ipvs::IpvsError::ChangedMeanwhile { what, seen, now, current: current.clone() };
+            Err((e.to_string(), Some(*current)))
+        }
+        (Err(e), _) => Err((e.to_string(), None)),
     }
 }
 

@@ -35,7 +35,7 @@ fn weight_up_is_sent_at_once_and_can_be_undone() {
         _ => 0,
     };
     assert_eq!(
-        update(&mut st, Msg::Done { id, result: Ok(()), applied_steps: 0, log_incomplete: None }),
+        update(&mut st, Msg::Done { id, result: Ok(()), applied_steps: 0, log_incomplete: None, meanwhile: None }),
         vec![Effect::Refresh]
     );
     // u sends the inverse without confirmation (raising a weight back is not dangerous).
@@ -59,7 +59,7 @@ fn drain_needs_confirmation_and_restore_remembers_the_weight() {
     let cmds = update(&mut st, key('y'));
     let Some(Effect::Apply { id, change }) = cmds.first() else { panic!("not sent after y") };
     assert_eq!(change.kind(), "drain");
-    update(&mut st, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: None });
+    update(&mut st, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: None, meanwhile: None });
     // The kernel now reports weight 0; r restores 3.
     let mut snap = common::snapshot();
     snap.services[0].destinations[0].spec.weight = 0;
@@ -408,7 +408,7 @@ fn a_change_applied_without_its_log_line_is_still_undoable() {
     let cmds = update(&mut st, key('+'));
     let Some(Effect::Apply { id, .. }) = cmds.first() else { panic!("{cmds:?}") };
     let note = Some("cannot write the audit log /x: disk full".to_string());
-    update(&mut st, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: note });
+    update(&mut st, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: note, meanwhile: None });
     let (text, outcome) = st.last_action.clone().expect("told");
     assert!(text.contains("3 → 4") && matches!(&outcome, lvstop::app::Outcome::Failed(e) if e.contains("disk full")));
     let cmds = update(&mut st, key('u'));
@@ -436,7 +436,7 @@ fn a_change_to_a_row_that_vanished_is_refused_not_moved() {
     update(&mut other, key('x'));
     let cmds = update(&mut other, key('y'));
     let Some(Effect::Apply { id, .. }) = cmds.first() else { panic!("{cmds:?}") };
-    update(&mut other, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: None });
+    update(&mut other, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: None, meanwhile: None });
     let mut gone = common::snapshot();
     gone.services[0].destinations.retain(|d| d.spec.addr.to_string() != "198.51.100.13");
     update(&mut other, Msg::Snapshot(Box::new(gone), t1));
@@ -465,7 +465,7 @@ fn a_batch_that_fails_part_way_keeps_and_can_undo_what_was_applied() {
     let Some(Effect::Apply { id, change: Change::Batch { changes, .. } }) = cmds.first() else { panic!("{cmds:?}") };
     assert_eq!(changes.len(), 2);
     let err = Err("step 2 of 2 failed: no such realserver".to_string());
-    update(&mut st, Msg::Done { id: *id, result: err, applied_steps: 1, log_incomplete: None });
+    update(&mut st, Msg::Done { id: *id, result: err, applied_steps: 1, log_incomplete: None, meanwhile: None });
     let (text, outcome) = st.last_action.clone().expect("told");
     assert!(text.contains("first 1 steps"), "{text}");
     assert!(matches!(&outcome, lvstop::app::Outcome::Failed(e) if e.contains("step 2 of 2") && e.contains("u undoes")));
@@ -477,4 +477,44 @@ fn a_batch_that_fails_part_way_keeps_and_can_undo_what_was_applied() {
     });
     let Some(Change::Batch { changes, .. }) = undo.cloned() else { panic!("{cmds:?} {:?}", st.layers.last()) };
     assert_eq!(changes.len(), 1, "{changes:?}");
+}
+
+#[test]
+fn an_edit_that_finds_its_realserver_changed_meanwhile_is_put_again_on_what_is_there_now() {
+    let (mut st, _) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    let cmds = update(&mut st, key('+'));
+    let Some(Effect::Apply { id, change: Change::EditDest { svc, before, after } }) = cmds.first().cloned() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!((before.weight, after.weight), (3, 4));
+    // Meanwhile keepalived set weight 7 and an upper threshold: nothing was sent.
+    let mut now = before.clone();
+    now.weight = 7;
+    now.u_thresh = 100;
+    let err = Err("realserver … changed meanwhile … nothing was changed".to_string());
+    let meanwhile = Some(lvstop::model::Current::Dest(now.clone()));
+    update(&mut st, Msg::Done { id, result: err, applied_steps: 0, log_incomplete: None, meanwhile });
+    assert!(matches!(&st.last_action, Some((_, lvstop::app::Outcome::Failed(e))) if e.contains("changed meanwhile")));
+    // Asked again: the operator's change (weight 4) on top of what is there now (threshold kept).
+    let Some(Layer::Confirm { change, warning, is_undo: false }) = st.layers.last().cloned() else {
+        panic!("{:?}", st.layers.last())
+    };
+    assert!(warning.is_some_and(|w| w.contains("changed meanwhile")));
+    let mut want = now.clone();
+    want.weight = 4;
+    assert_eq!(change, Change::EditDest { svc, before: now.clone(), after: want.clone() });
+    let cmds = update(&mut st, key('y'));
+    assert_eq!(apply_of(&cmds), Some(&Change::EditDest { svc, before: now.clone(), after: want }));
+    // Someone already made the very change: nothing is asked, nothing sent.
+    let Some(Effect::Apply { id, .. }) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    let mut same = now.clone();
+    same.weight = 4;
+    let meanwhile = Some(lvstop::model::Current::Dest(same));
+    let cmds = update(
+        &mut st,
+        Msg::Done { id, result: Err("changed".into()), applied_steps: 0, log_incomplete: None, meanwhile },
+    );
+    assert!(apply_of(&cmds).is_none() && !matches!(st.layers.last(), Some(Layer::Confirm { .. })));
+    assert!(st.last_action.as_ref().is_some_and(|(t, _)| t.contains("already as you asked")), "{:?}", st.last_action);
 }

@@ -39,6 +39,8 @@ pub enum Msg {
         applied_steps: usize,
         /// Applied, but its result could not be written to the audit log: why.
         log_incomplete: Option<String>,
+        /// Not applied because the object changed since the operator saw it: the object now.
+        meanwhile: Option<crate::model::Current>,
     },
     /// A save finished.
     Saved(PathBuf, Result<(), String>),
@@ -135,8 +137,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Done { id, result, applied_steps, log_incomplete } => {
-            on_done(state, id, result, applied_steps, log_incomplete)
+        Msg::Done { id, result, applied_steps, log_incomplete, meanwhile } => {
+            on_done(state, id, result, applied_steps, log_incomplete, meanwhile.as_ref())
         }
         Msg::Key(k) if k.kind == KeyEventKind::Release => Vec::new(),
         Msg::Key(k) => on_key(state, &k),
@@ -279,10 +281,48 @@ fn on_done(
     result: Result<(), String>,
     applied_steps: usize,
     log_incomplete: Option<String>,
+    meanwhile: Option<&crate::model::Current>,
 ) -> Vec<Effect> {
     let Some(Pending { change, is_undo }) = state.edits.pending.remove(&id) else {
         return Vec::new();
     };
+    // The object changed since the operator saw it: what is left of the
+    // change, made again on the object as it is now, is put to them again.
+    let again = meanwhile.map(|now| {
+        let left = match &change {
+            Change::Batch { label, changes } => {
+                Change::Batch { label: label.clone(), changes: changes.iter().skip(applied_steps).cloned().collect() }
+            }
+            single => single.clone(),
+        };
+        left.rebase(now)
+    });
+    let effects = on_failure_or_done(state, change, is_undo, result, applied_steps, log_incomplete);
+    match again {
+        Some(Some(change)) => {
+            let warning = "it changed meanwhile (keepalived or another operator?): confirm to make your change on it as it is now";
+            push(state, Layer::Confirm { change, warning: Some(warning.into()), is_undo });
+        }
+        Some(None) => {
+            if let Some((text, _)) = &state.last_action {
+                let text = format!("{text}: it is already as you asked, nothing was sent");
+                info(state, text, Outcome::Info);
+            }
+        }
+        None => {}
+    }
+    effects
+}
+
+/// The outcome of a change that was applied, failed, or failed part-way.
+fn on_failure_or_done(
+    state: &mut AppState,
+    change: Change,
+    is_undo: bool,
+    result: Result<(), String>,
+    applied_steps: usize,
+    log_incomplete: Option<String>,
+) -> Vec<Effect> {
     // A batch that failed part-way: what was applied is kept (remembered
     // weights) and can be undone; the operator is told which steps.
     let change = match (&result, change) {

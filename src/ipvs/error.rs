@@ -112,6 +112,8 @@ pub enum IpvsError {
         seen: String,
         /// As the kernel has it now.
         now: String,
+        /// The object as the kernel has it now, to make the change again on.
+        current: Box<crate::model::Current>,
     },
 }
 

@@ -440,6 +440,7 @@ impl NetlinkIpvs {
                         what: format!("realserver {} of {svc}", before.addr_port()),
                         seen: crate::model::dest_summary(before),
                         now: crate::model::dest_summary(&d.spec),
+                        current: Box::new(crate::model::Current::Dest(d.spec.clone())),
                     }),
                     _ => Ok(()),
                 }
@@ -450,6 +451,7 @@ impl NetlinkIpvs {
                         what: format!("service {}", before.key),
                         seen: crate::model::ipvsadm::service_args(before),
                         now: crate::model::ipvsadm::service_args(&now),
+                        current: Box::new(crate::model::Current::Service(now)),
                     }),
                     _ => Ok(()),
                 }

@@ -199,6 +199,76 @@ impl Change {
             },
         })
     }
+
+    /// The operator's change made again on `now`, the object as the kernel
+    /// has it after it changed meanwhile: what the operator changed (the
+    /// fields where `after` differs from `before`) applied on top of `now`,
+    /// the rest kept as it is now; a delete deletes what is there now. None
+    /// when nothing is left to do (someone already made the same change) or
+    /// `now` is not this change's object. A batch is rebased on its first
+    /// step, the one that found the change; the steps after it follow.
+    pub fn rebase(&self, now: &Current) -> Option<Change> {
+        match (self, now) {
+            (Change::EditDest { svc, before, after }, Current::Dest(now)) if same_dest_id(now, after) => {
+                let mut next = now.clone();
+                macro_rules! keep_changed {
+                    ($($f:ident),*) => {$(
+                        if after.$f != before.$f {
+                            next.$f = after.$f;
+                        }
+                    )*};
+                }
+                keep_changed!(forward, weight, u_thresh, l_thresh, tun_type, tun_port, tun_csum);
+                (next != *now).then(|| Change::EditDest { svc: *svc, before: now.clone(), after: next })
+            }
+            (Change::DelDest { svc, dest }, Current::Dest(now)) if same_dest_id(now, dest) => {
+                Some(Change::DelDest { svc: *svc, dest: now.clone() })
+            }
+            (Change::EditService { before, after }, Current::Service(now)) if now.key == after.key => {
+                let mut next = now.clone();
+                if after.scheduler != before.scheduler {
+                    next.scheduler.clone_from(&after.scheduler);
+                }
+                if after.flags != before.flags {
+                    next.flags = after.flags;
+                }
+                if after.timeout != before.timeout {
+                    next.timeout = after.timeout;
+                }
+                if after.netmask != before.netmask {
+                    next.netmask = after.netmask;
+                }
+                if after.pe_name != before.pe_name {
+                    next.pe_name.clone_from(&after.pe_name);
+                }
+                (next != *now).then(|| Change::EditService { before: now.clone(), after: next })
+            }
+            (Change::DelService { spec, dests }, Current::Service(now)) if now.key == spec.key => {
+                Some(Change::DelService { spec: now.clone(), dests: dests.clone() })
+            }
+            (Change::Batch { label, changes }, now) => {
+                let (first, rest) = changes.split_first()?;
+                let first = first.rebase(now)?;
+                let changes = std::iter::once(first).chain(rest.iter().cloned()).collect();
+                Some(Change::Batch { label: label.clone(), changes })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A service or realserver as the kernel has it now, read when it differed
+/// from what the operator saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Current {
+    /// A realserver's settings.
+    Dest(DestSpec),
+    /// A service's settings.
+    Service(ServiceSpec),
+}
+
+fn same_dest_id(a: &DestSpec, b: &DestSpec) -> bool {
+    (a.addr, a.port) == (b.addr, b.port)
 }
 
 #[cfg(test)]
@@ -224,6 +294,42 @@ mod tests {
         assert_eq!(c.inverse(), Some(Change::EditDest { svc: key(), before: dest(0), after: dest(3) }));
         let up = Change::EditDest { svc: key(), before: dest(3), after: dest(4) };
         assert!(!up.is_dangerous());
+    }
+
+    #[test]
+    fn a_change_made_meanwhile_is_kept_and_the_operators_change_made_on_top() {
+        // The operator saw weight 3 and drains; meanwhile keepalived set a threshold and weight 5.
+        let drain = Change::EditDest { svc: key(), before: dest(3), after: dest(0) };
+        let mut now = dest(5);
+        now.u_thresh = 100;
+        let mut want = now.clone();
+        want.weight = 0;
+        assert_eq!(
+            drain.rebase(&Current::Dest(now.clone())),
+            Some(Change::EditDest { svc: key(), before: now.clone(), after: want })
+        );
+        // Someone else already drained it: nothing left to do.
+        let mut drained = now.clone();
+        drained.weight = 0;
+        assert_eq!(drain.rebase(&Current::Dest(drained)), None);
+        // A delete deletes what is there now; another realserver is not this change's object.
+        let del = Change::DelDest { svc: key(), dest: dest(3) };
+        assert_eq!(del.rebase(&Current::Dest(now.clone())), Some(Change::DelDest { svc: key(), dest: now.clone() }));
+        let other = DestSpec::new("198.51.100.12".parse().expect("ip"), 80, ForwardMethod::Route);
+        assert_eq!(del.rebase(&Current::Dest(other)), None);
+        // A service edit keeps a scheduler changed meanwhile when the operator changed only persistence.
+        let before = ServiceSpec::new(key(), "wrr");
+        let after = before.clone().persistent(300);
+        let now = ServiceSpec::new(key(), "wlc");
+        let rebased = Change::EditService { before, after }.rebase(&Current::Service(now.clone())).expect("rebased");
+        assert_eq!(rebased, Change::EditService { before: now.clone(), after: now.persistent(300) });
+        // A batch is rebased on its first step, the rest follow.
+        let two = Change::Batch { label: "drain".into(), changes: vec![drain.clone(), del.clone()] };
+        let rebased = two.rebase(&Current::Dest(dest(4)));
+        let mut four = dest(4);
+        four.weight = 0;
+        let first = Change::EditDest { svc: key(), before: dest(4), after: four };
+        assert_eq!(rebased, Some(Change::Batch { label: "drain".into(), changes: vec![first, del] }));
     }
 
     #[test]

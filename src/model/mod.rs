@@ -11,7 +11,7 @@ mod snapshot;
 mod stats;
 mod validate;
 
-pub use change::{dest_summary, Change};
+pub use change::{dest_summary, Change, Current};
 pub use dest::{DestSpec, DestState, Destination, ForwardMethod, TunnelCsum, TunnelType};
 pub use service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey, ServiceSpec};
 pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts};

@@ -315,14 +315,24 @@ fn bad_input_and_races() -> Result<(), String> {
     )?;
     sh("ipvsadm -E -t 198.51.100.100:80 -s wrr")?;
     ensure(saved()? == concurrent, || "an edit on a stale view changed the table".into())?;
-    // Seen as it is now, the same edit goes through.
-    let fresh = snapshot(&mut ipvs)?
-        .service(&key)
-        .and_then(|s| s.destinations.iter().find(|d| d.spec.addr == victim.addr))
-        .map(|d| d.spec.clone())
-        .ok_or("no rs3")?;
-    ipvs.apply(&lvstop::model::Change::EditDest { svc: key, before: fresh.clone(), after: fresh.weight(9) })
-        .map_err(|e| format!("edit on a fresh view: {e}"))?;
+    // Made again on the realserver as the error says it is now (what the console
+    // puts to the operator), the edit goes through and keeps the concurrent thresholds.
+    let Err(IpvsError::ChangedMeanwhile { current, .. }) = ipvs.apply(&seen) else {
+        return Err("the stale edit was not refused the second time".into());
+    };
+    let again = seen.rebase(&current).ok_or("the edit has nothing left to do on what is there now")?;
+    ipvs.apply(&again).map_err(|e| format!("edit made again on what is there now: {e}"))?;
+    let thresholds = sh("ipvsadm -L -n --thresholds --exact")?;
+    ensure(
+        thresholds.lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.get(1) == Some(&"198.51.100.13:80")
+                && w.get(3) == Some(&"9")
+                && w.get(4) == Some(&"100")
+                && w.get(5) == Some(&"50")
+        }),
+        || format!("the edit made again did not land as weight 9 with thresholds 100/50:\n{thresholds}"),
+    )?;
     sh("ipvsadm -d -t 198.51.100.100:80 -r 198.51.100.13:80")?;
     let after_delete = saved()?;
     let mut edited = victim.clone();
