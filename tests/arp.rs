@@ -40,14 +40,16 @@ fn the_arp_probe_names_exactly_the_misconfigured_realserver() {
     let _guard = Netns(std::iter::once(d.clone()).chain(rs.iter().cloned()).collect());
     let mut setup = format!(
         "ip netns add {d} && ip -n {d} link set lo up && ip -n {d} link add br0 type bridge && ip -n {d} link set br0 up && \
-         ip -n {d} addr add 198.51.100.1/24 dev br0 && ip -n {d} addr add 198.51.100.100/32 dev br0"
+         ip -n {d} addr add 198.51.100.1/24 dev br0 && ip -n {d} addr add 198.51.100.100/32 dev br0 && \
+         ip -n {d} addr add 198.51.100.101/32 dev br0"
     );
     for (i, r) in rs.iter().enumerate() {
         let n = i + 1;
         setup.push_str(&format!(
             " && ip netns add {r} && ip link add lva{n}{id} type veth peer name eth0 netns {r} && ip link set lva{n}{id} netns {d} && \
              ip -n {d} link set lva{n}{id} master br0 up && ip -n {r} link set lo up && ip -n {r} link set eth0 up && \
-             ip -n {r} addr add 198.51.100.1{n}/24 dev eth0 && ip -n {r} addr add 198.51.100.100/32 dev lo"
+             ip -n {r} addr add 198.51.100.1{n}/24 dev eth0 && ip -n {r} addr add 198.51.100.100/32 dev lo && \
+             ip -n {r} addr add 198.51.100.101/32 dev lo"
         ));
         if n != 3 {
             setup.push_str(&format!(
@@ -103,14 +105,23 @@ fn the_arp_probe_names_exactly_the_misconfigured_realserver() {
     };
     let mut listen = targets.clone();
     listen.extend(["--listen", "4"]);
+    // Two VIPs on one interface, probed in one listening window, each with the DIP as sender.
+    let mut both = listen.clone();
+    both.extend(["--vip", "198.51.100.101"]);
 
     let mut ping = announce(&rs[2]);
-    let (code, v) = check(&d, &listen);
+    let (code, v) = check(&d, &both);
     let _ = ping.wait();
     let arp = by_id(&v, "D-ARP-FOREIGN");
-    assert_eq!(arp.len(), 1, "expected one ARP offender: {v:#}");
-    assert!(arp[0].contains(&mac3) && arp[0].contains("198.51.100.13"), "the finding names {}, not rs3 {mac3}", arp[0]);
-    assert!(!arp[0].contains("198.51.100.11") && !arp[0].contains("198.51.100.12"), "{}", arp[0]);
+    assert_eq!(arp.len(), 2, "expected rs3 for each VIP: {v:#}");
+    for (finding, vip) in arp.iter().zip(["198.51.100.100", "198.51.100.101"]) {
+        assert!(
+            finding.contains(&mac3) && finding.contains("198.51.100.13"),
+            "the finding names {finding}, not rs3 {mac3}"
+        );
+        assert!(finding.contains(vip), "{finding}");
+        assert!(!finding.contains("198.51.100.11") && !finding.contains("198.51.100.12"), "{finding}");
+    }
     let ann = by_id(&v, "D-ARP-ANNOUNCE");
     assert_eq!(ann.len(), 1, "rs3 announced the VIP as its ARP sender: {v:#}");
     assert!(ann[0].contains(&mac3) && ann[0].contains("198.51.100.13"), "{}", ann[0]);

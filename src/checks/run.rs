@@ -2,8 +2,9 @@
 //! for ARP, measure its load and connection entries, and judge them all with
 //! the director rules; then read each realserver over ssh and judge it.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::director::{self, Ctx, VipProbe};
 use super::facts::{self, DirectorFacts};
@@ -91,9 +92,16 @@ fn run_director(
     (report, addrs)
 }
 
-/// Probe each IPv4 VIP on the interfaces that hold it, listening at least
-/// `listen_secs` in all for ARP frames that carry the VIP as their sender.
-/// Probes that cannot run are added to `skipped`.
+/// A VIP to probe and the sender address to ask with.
+type Probe = (Ipv4Addr, Ipv4Addr);
+
+/// What an interface's probe heard, by VIP, or why it could not run.
+type ProbeOutcome = Result<BTreeMap<Ipv4Addr, crate::sys::arp::ProbeResult>, String>;
+
+/// Probe each IPv4 VIP on the interfaces that hold it, all in one listening
+/// window (every interface at once, each interface's VIPs in one socket), of
+/// at least `listen_secs` in all, for ARP frames that carry a VIP as their
+/// sender. Probes that cannot run are added to `skipped`.
 fn probe_vips(
     facts: &DirectorFacts,
     vips: &[IpAddr],
@@ -101,30 +109,69 @@ fn probe_vips(
     listen_secs: u32,
     skipped: &mut Vec<String>,
 ) -> Vec<VipProbe> {
-    let mut out = Vec::new();
-    let listen_until = Instant::now() + Duration::from_secs(u64::from(listen_secs));
     let v4 = |a: &IpAddr| match a {
         IpAddr::V4(x) => Some(*x),
         IpAddr::V6(_) => None,
     };
+    // Each interface's VIPs, each with its sender: another IPv4 address of
+    // that interface (the DIP), else 0.0.0.0; never a VIP.
+    let mut by_iface: BTreeMap<u32, Vec<Probe>> = BTreeMap::new();
     for vip in vips.iter().filter_map(v4) {
         for a in facts.addrs.iter().filter(|a| a.addr == IpAddr::V4(vip)) {
-            let Some(iface) = facts.ifaces.get(&a.ifindex).filter(|i| !i.is_noarp()) else { continue };
-            // The sender: another IPv4 address of this interface (the DIP), else 0.0.0.0; never the VIP.
-            let mut own = facts.addrs.iter().filter(|b| b.ifindex == a.ifindex && b.addr != a.addr);
+            if facts.ifaces.get(&a.ifindex).is_none_or(super::facts::Iface::is_noarp) {
+                continue;
+            }
+            let mut own = facts.addrs.iter().filter(|b| b.ifindex == a.ifindex && !vips.contains(&b.addr));
             let sender = own.find_map(|b| v4(&b.addr)).unwrap_or(Ipv4Addr::UNSPECIFIED);
-            // The realservers on this interface's segment, asked for in the same window to name MACs.
-            let on_link = |r: &Ipv4Addr| {
-                let route = facts.routes.get(&IpAddr::V4(*r));
-                route.is_some_and(|rt| rt.as_ref().is_ok_and(|rt| rt.gateway.is_none() && rt.oif == Some(a.ifindex)))
-            };
-            let others: Vec<Ipv4Addr> = rips.iter().filter_map(v4).filter(on_link).take(64).collect();
-            // `listen_secs` is the whole listening time, shared by every probe.
-            let listen = listen_until.saturating_duration_since(Instant::now());
-            let window = Duration::from_millis(700);
-            match crate::sys::arp::probe(&iface.name, vip, sender, &others, 2, window, listen) {
-                Err(e) => skipped.push(format!("D-ARP-FOREIGN for {vip} on {}: {e}", iface.name)),
-                Ok(heard) => out.push(VipProbe { vip, interface: iface.name.clone(), heard }),
+            let probes = by_iface.entry(a.ifindex).or_default();
+            if !probes.iter().any(|(v, _)| *v == vip) {
+                probes.push((vip, sender));
+            }
+        }
+    }
+    // One listening window for every VIP: the interfaces at once, each
+    // interface's VIPs in one socket; `listen_secs` is the whole time.
+    let listen = Duration::from_secs(u64::from(listen_secs));
+    let results: Vec<(String, Vec<Probe>, ProbeOutcome)> = std::thread::scope(|scope| {
+        let running: Vec<_> = by_iface
+            .into_iter()
+            .map(|(ifindex, probes)| {
+                let name = facts.name(ifindex);
+                // The realservers on this interface's segment, asked for in the same window to name MACs.
+                let on_link = |r: &Ipv4Addr| {
+                    let route = facts.routes.get(&IpAddr::V4(*r));
+                    route.is_some_and(|rt| rt.as_ref().is_ok_and(|rt| rt.gateway.is_none() && rt.oif == Some(ifindex)))
+                };
+                let others: Vec<Ipv4Addr> = rips.iter().filter_map(v4).filter(on_link).take(64).collect();
+                let handle = scope.spawn({
+                    let (name, probes) = (name.clone(), probes.clone());
+                    move || crate::sys::arp::probe(&name, &probes, &others, 2, Duration::from_millis(700), listen)
+                });
+                (name, probes, handle)
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|(name, probes, h)| {
+                let r = h.join().unwrap_or_else(|_| Err("the probe thread failed".into()));
+                (name, probes, r)
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for (name, probes, result) in results {
+        match result {
+            Err(e) => {
+                for (vip, _) in probes {
+                    skipped.push(format!("D-ARP-FOREIGN for {vip} on {name}: {e}"));
+                }
+            }
+            Ok(mut heard) => {
+                for (vip, _) in probes {
+                    if let Some(h) = heard.remove(&vip) {
+                        out.push(VipProbe { vip, interface: name.clone(), heard: h });
+                    }
+                }
             }
         }
     }

@@ -67,18 +67,20 @@ pub struct ProbeResult {
     pub who: BTreeMap<Mac, BTreeSet<Ipv4Addr>>,
 }
 
-/// Probe `vip` on interface `iface`, asking also for `others` (realservers),
-/// `rounds` times, listening `window` after each; then go on listening
-/// passively until `listen` has passed since the start.
+/// Probe the VIPs on interface `iface` in one listening window: each
+/// `(vip, sender)` is asked for with its own sender address, and `others`
+/// (realservers) too, `rounds` times, listening `window` after each; then
+/// listening goes on passively until `listen` has passed since the start.
+/// What was heard, by VIP (the MACs that answered for the realservers are
+/// shared by all).
 pub fn probe(
     iface: &str,
-    vip: Ipv4Addr,
-    sender: Ipv4Addr,
+    vips: &[(Ipv4Addr, Ipv4Addr)],
     others: &[Ipv4Addr],
     rounds: u32,
     window: Duration,
     listen: Duration,
-) -> Result<ProbeResult, String> {
+) -> Result<BTreeMap<Ipv4Addr, ProbeResult>, String> {
     let start = Instant::now();
     let nic = pnet_datalink::interfaces()
         .into_iter()
@@ -97,10 +99,15 @@ pub fn probe(
         }
         Err(e) => return Err(format!("cannot open a packet socket on {iface}: {e}")),
     };
-    let mut result = ProbeResult { own: Some(own), ..ProbeResult::default() };
+    let mut heard: BTreeMap<Ipv4Addr, ProbeResult> =
+        vips.iter().map(|(vip, _)| (*vip, ProbeResult { own: Some(own), ..ProbeResult::default() })).collect();
+    let mut who: BTreeMap<Mac, BTreeSet<Ipv4Addr>> = BTreeMap::new();
+    let sender_of_others = vips.first().map_or(Ipv4Addr::UNSPECIFIED, |(_, s)| *s);
+    let asks = vips.iter().copied().chain(others.iter().map(|o| (*o, sender_of_others)));
+    let asks: Vec<(Ipv4Addr, Ipv4Addr)> = asks.collect();
     for round in 0..rounds {
-        for target in std::iter::once(&vip).chain(others) {
-            match tx.send_to(&request(own, sender, *target), None) {
+        for (target, sender) in &asks {
+            match tx.send_to(&request(own, *sender, *target), None) {
                 Some(Ok(())) | None => {}
                 Some(Err(e)) => return Err(format!("cannot send an ARP request on {iface}: {e}")),
             }
@@ -115,16 +122,24 @@ pub fn probe(
             if sha == own || !(op == 1 || op == 2) {
                 continue;
             }
-            if spa == vip && op == 2 {
-                result.vip_answers.insert(sha);
-            } else if spa == vip {
-                result.vip_announcers.insert(sha);
-            } else if op == 2 {
-                result.who.entry(sha).or_default().insert(spa);
+            match heard.get_mut(&spa) {
+                Some(r) if op == 2 => {
+                    r.vip_answers.insert(sha);
+                }
+                Some(r) => {
+                    r.vip_announcers.insert(sha);
+                }
+                None if op == 2 => {
+                    who.entry(sha).or_default().insert(spa);
+                }
+                None => {}
             }
         }
     }
-    Ok(result)
+    for r in heard.values_mut() {
+        r.who.clone_from(&who);
+    }
+    Ok(heard)
 }
 
 #[cfg(test)]
