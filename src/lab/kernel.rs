@@ -154,8 +154,11 @@ pub fn progress_line(done: u64, total: u64) -> String {
     )
 }
 
-/// Fetch `package` into `tmp`: with curl and a progress bar (checked against
-/// apt's SHA256) when curl is there, else with `apt-get download`.
+/// Fetch `package` into `tmp`: with curl and a progress bar, checked against
+/// apt's SHA256, when curl is there and apt gives a SHA256; else with
+/// `apt-get download`, which checks it against apt's signed indexes. A package
+/// nothing has checked is never unpacked and booted (LVSTOP_LAB_KERNEL is the
+/// way to boot a kernel of one's own choosing).
 fn download(package: &str, tmp: &Path, cache: &Path, say: &mut dyn FnMut(&str)) -> Result<(), LabError> {
     let uris =
         run(Command::new("apt-get").args(["download", "--print-uris", package]), "apt-get download --print-uris");
@@ -171,10 +174,14 @@ fn download(package: &str, tmp: &Path, cache: &Path, say: &mut dyn FnMut(&str)) 
         )
         .map(|_| ())
     };
-    let Some((url, file, size, sha)) = uris.ok().as_deref().and_then(parse_print_uris).filter(|_| have_curl) else {
+    let plan = uris.ok().as_deref().and_then(parse_print_uris).filter(|_| have_curl);
+    let Some((url, file, size, Some(sha))) = plan else {
         return with_apt(say);
     };
-    match download_with_curl(&url, &tmp.join(&file), size, sha.as_deref(), cache, say) {
+    if !(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return with_apt(say);
+    }
+    match download_with_curl(&url, &tmp.join(&file), size, &sha, cache, say) {
         Ok(()) => Ok(()),
         Err(e) => {
             // apt may know a proxy that curl does not.
@@ -189,7 +196,7 @@ fn download_with_curl(
     url: &str,
     dest: &Path,
     size: u64,
-    sha: Option<&str>,
+    sha: &str,
     cache: &Path,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), LabError> {
@@ -237,18 +244,13 @@ fn download_with_curl(
             err.trim()
         )));
     }
-    match sha.filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())) {
-        Some(sha) => {
-            let sum = run(Command::new("sha256sum").arg(dest), "sha256sum")?;
-            if sum.split_whitespace().next() != Some(sha) {
-                let _ = std::fs::remove_file(dest);
-                return Err(LabError::Kernel(format!(
-                    "{} does not match apt's SHA256 {sha}: the download was damaged",
-                    dest.display()
-                )));
-            }
-        }
-        None => say("apt gave no SHA256 for the package: the download is not verified"),
+    let sum = run(Command::new("sha256sum").arg(dest), "sha256sum")?;
+    if !sum.split_whitespace().next().is_some_and(|s| s.eq_ignore_ascii_case(sha)) {
+        let _ = std::fs::remove_file(dest);
+        return Err(LabError::Kernel(format!(
+            "{} does not match apt's SHA256 {sha}: the download was damaged",
+            dest.display()
+        )));
     }
     Ok(())
 }

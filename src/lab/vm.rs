@@ -93,7 +93,7 @@ $B mount -t proc proc /proc
 $B mount -t sysfs sysfs /sys
 $B mount -t devtmpfs devtmpfs /dev
 for m in $($B cat /modules.list); do $B insmod /mod/$m.ko 2>/dev/null || echo "lvstop-lab: insmod $m failed"; done
-share=$($B sed -n 's/.*lvstop.share=\([^ ]*\).*/\1/p' /proc/cmdline)
+share=$($B cat /share.path)
 fail() { echo "lvstop-lab: $*"; echo "LVSTOP-LAB-EXIT=125"; $B poweroff -f; }
 $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host || fail "cannot mount the host root"
 # /tmp stays writable but keeps showing the host's /tmp (a checkout may live there):
@@ -107,19 +107,22 @@ $B mount -o bind /dev /host/dev
 $B mkdir -p /host/dev/pts /host/dev/shm
 $B mount -t devpts devpts /host/dev/pts
 $B mount -t tmpfs tmpfs /host/dev/shm
-$B mkdir -p /host$share 2>/dev/null
-$B mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share /host$share || fail "cannot mount the share"
+$B mkdir -p "/host$share" 2>/dev/null
+$B mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share "/host$share" || fail "cannot mount the share"
 $B hostname lvstop-lab
 $B ip link set lo up
-$B chroot /host /bin/sh -c "cd $share && . ./env.sh && /bin/sh ./run.sh"
+$B chroot /host /bin/sh -c 'cd "$1" && . ./env.sh && /bin/sh ./run.sh' lvstop-lab "$share"
 code=$?
-echo $code > /host$share/exit-code
+echo $code > "/host$share/exit-code"
 $B grep -q lvstop.interactive /proc/cmdline || echo "LVSTOP-LAB-EXIT=$code"
 $B sync
 $B poweroff -f
 "#;
 
-fn build_initramfs(kernel: &Kernel, busybox: &Path, out: &Path) -> Result<(), LabError> {
+/// Build the initramfs; `share` is the run directory's path, which the
+/// guest's init reads from `/share.path` (no kernel command line to split or
+/// shell to re-parse it).
+fn build_initramfs(kernel: &Kernel, busybox: &Path, share: &str, out: &Path) -> Result<(), LabError> {
     let io = |e: std::io::Error| LabError::Vm(format!("cannot write the initramfs {}: {e}", out.display()));
     let index = index_modules(&kernel.modules);
     let mods = module_closure(&index, MODULES)?;
@@ -139,6 +142,7 @@ fn build_initramfs(kernel: &Kernel, busybox: &Path, out: &Path) -> Result<(), La
         list.push('\n');
     }
     w.file("modules.list", 0o644, list.as_bytes()).map_err(io)?;
+    w.file("share.path", 0o644, share.as_bytes()).map_err(io)?;
     w.finish().map_err(io)?.flush().map_err(io)
 }
 
@@ -220,14 +224,65 @@ fn qemu_command(kernel: &Kernel, run: &LabRun, qemu: &Path, initrd: &Path, share
     }
     cmd.args(["-m", &run.memory_mib.to_string()]).arg("-kernel").arg(&kernel.vmlinuz).arg("-initrd").arg(initrd);
     cmd.arg("-append").arg(format!(
-        "console=ttyS0 quiet loglevel=1 panic=-1 lvstop.share={}{}",
-        share.display(),
+        "console=ttyS0 quiet loglevel=1 panic=-1{}",
         if run.interactive { " lvstop.interactive=1" } else { "" }
     ));
     cmd.args(["-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"])
         .arg("-virtfs")
-        .arg(format!("local,path={},mount_tag=share,security_model=none,multidevs=remap", share.display()));
+        .arg(format!("local,path={},mount_tag=share,security_model=none,multidevs=remap", qemu_escape(share)));
     cmd
+}
+
+/// A path as a value in qemu's option syntax, where `,` separates options
+/// and a literal comma is written `,,`.
+fn qemu_escape(p: &Path) -> String {
+    p.display().to_string().replace(',', ",,")
+}
+
+/// The run directory's path as the guest sees it (the same path, under the
+/// host's root): UTF-8 without control characters, which the guest's shell
+/// can quote; anything else is refused, naming the path and the fix.
+fn guest_path(p: &Path) -> Result<&str, LabError> {
+    p.to_str().filter(|s| crate::text::is_clean(s)).ok_or_else(|| {
+        LabError::Vm(format!(
+            "the lab's run directory {} has characters the guest cannot use: set XDG_CACHE_HOME to a plain directory",
+            crate::text::sanitize(&p.to_string_lossy())
+        ))
+    })
+}
+
+/// The most lvstop copies of one file out of the guest.
+const COPY_OUT_MAX: u64 = 1 << 30;
+
+/// Copy a file the guest left in the share to the host's `to`. The guest is
+/// root over the share: it may have put a symlink there (to a host file) or a
+/// device, so only a regular file is copied, opened without following a
+/// symlink, at most [`COPY_OUT_MAX`] bytes; `to` is not followed either. What
+/// is skipped is said.
+fn copy_out(from: &Path, to: &Path) -> Result<(), LabError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let shown = |p: &Path| crate::text::sanitize(&p.display().to_string());
+    let src = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(from);
+    let meta = src.as_ref().ok().and_then(|f| f.metadata().ok());
+    let (Ok(src), Some(meta)) = (src, meta) else {
+        eprintln!("lvstop lab: not copying {}: not a regular file the guest wrote", shown(from));
+        return Ok(());
+    };
+    if !meta.is_file() || meta.len() > COPY_OUT_MAX {
+        eprintln!("lvstop lab: not copying {}: not a regular file of at most {COPY_OUT_MAX} bytes", shown(from));
+        return Ok(());
+    }
+    let err = |e: std::io::Error| LabError::Vm(format!("cannot copy to {}: {e}", shown(to)));
+    let mut dst = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(to)
+        .map_err(err)?;
+    std::io::copy(&mut std::io::Read::take(src, COPY_OUT_MAX), &mut dst).map_err(err)?;
+    Ok(())
 }
 
 /// Puts the terminal back however the interactive lab ends: the guest's
@@ -318,8 +373,9 @@ fn run_with_share(
     }
     write("run.sh", &format!("{}\n", run.command))?;
     let initrd = share.join("initrd.cpio");
-    build_initramfs(kernel, busybox, &initrd)?;
     let share_abs = share.canonicalize().map_err(|e| LabError::Vm(e.to_string()))?;
+    let share_text = guest_path(&share_abs)?;
+    build_initramfs(kernel, busybox, share_text, &initrd)?;
     let out = share_abs.join("out");
     std::fs::create_dir_all(&out).map_err(|e| LabError::Vm(format!("cannot create {}: {e}", out.display())))?;
     std::fs::write(
@@ -389,9 +445,7 @@ fn run_with_share(
     if let Some(dir) = &run.out_dir {
         std::fs::create_dir_all(dir).map_err(|e| LabError::Vm(format!("cannot create {}: {e}", dir.display())))?;
         for e in std::fs::read_dir(&out).into_iter().flatten().filter_map(Result::ok) {
-            let to = dir.join(e.file_name());
-            std::fs::copy(e.path(), &to)
-                .map_err(|err| LabError::Vm(format!("cannot copy to {}: {err}", to.display())))?;
+            copy_out(&e.path(), &dir.join(e.file_name()))?;
         }
     }
     match exit_code {
@@ -400,5 +454,42 @@ fn run_with_share(
             "the VM stopped ({status}) without reporting an exit status.\nqemu said: {}\nconsole:\n{console}",
             stderr.trim()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_paths_are_escaped_for_qemu_and_refused_when_the_guest_cannot_quote_them() {
+        assert_eq!(qemu_escape(Path::new("/home/a,b/lab")), "/home/a,,b/lab");
+        assert_eq!(guest_path(Path::new("/home/o'neil/my lab")).expect("quotable"), "/home/o'neil/my lab");
+        let e = guest_path(Path::new("/tmp/x\ny")).expect_err("a newline");
+        assert!(e.to_string().contains(r"/tmp/x\x0ay") && e.to_string().contains("XDG_CACHE_HOME"), "{e}");
+    }
+
+    #[test]
+    fn only_regular_files_are_copied_out_of_the_guest() {
+        let dir = std::env::temp_dir().join(format!("lvstop-copy-out-{}", std::process::id()));
+        let (share, out) = (dir.join("share"), dir.join("out"));
+        std::fs::create_dir_all(&share).expect("share");
+        std::fs::create_dir_all(&out).expect("out");
+        std::fs::write(share.join("result.txt"), "ok\n").expect("write");
+        std::fs::write(dir.join("secret"), "host secret\n").expect("write");
+        std::os::unix::fs::symlink(dir.join("secret"), share.join("link")).expect("symlink");
+        let fifo = std::process::Command::new("mkfifo").arg(share.join("fifo")).status().expect("mkfifo");
+        assert!(fifo.success());
+        // A symlink already at the destination is not written through either.
+        std::os::unix::fs::symlink(dir.join("secret"), out.join("result2.txt")).expect("symlink");
+        std::fs::write(share.join("result2.txt"), "two\n").expect("write");
+        for name in ["result.txt", "link", "fifo"] {
+            copy_out(&share.join(name), &out.join(name)).expect("copy or skip");
+        }
+        assert!(copy_out(&share.join("result2.txt"), &out.join("result2.txt")).is_err());
+        assert_eq!(std::fs::read_to_string(out.join("result.txt")).expect("copied"), "ok\n");
+        assert!(!out.join("link").exists() && !out.join("fifo").exists());
+        assert_eq!(std::fs::read_to_string(dir.join("secret")).expect("secret"), "host secret\n");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
