@@ -127,3 +127,24 @@ fn a_long_checks_view_scrolls_to_its_last_finding_and_back() {
     keys(&mut st, &[Char('x')]);
     assert!(st.layers.is_empty());
 }
+
+#[test]
+fn the_confirmation_of_a_large_batch_keeps_its_keys_on_screen() {
+    use KeyCode::{Char, Tab};
+    let (mut st, _) = common::state(true);
+    // The first realserver in 120 services: D drains it everywhere, 120 steps.
+    let mut snap = common::snapshot();
+    let first = snap.services[0].clone();
+    for port in 1..=120u16 {
+        let mut s = first.clone();
+        s.spec.key = lvstop::model::ServiceKey::tcp("198.51.100.100".parse().expect("ip"), port);
+        snap.services.push(s);
+    }
+    snap.services.sort_by_key(|s| s.spec.key);
+    let now = st.now;
+    update(&mut st, Msg::Snapshot(Box::new(snap), now));
+    keys(&mut st, &[Tab, Char('D')]);
+    let screen = draw(&st, 80, 24);
+    assert!(screen.contains("apply") && screen.contains("cancel"), "{screen}");
+    assert!(screen.contains("more"), "{screen}");
+}

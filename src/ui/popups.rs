@@ -10,6 +10,28 @@ use crate::app::form::Form;
 use crate::app::{AppState, Layer, PromptKind};
 use crate::config::{Action, Context, Keymap};
 
+/// The most commands a confirmation lists; the rest are counted.
+const CONFIRM_COMMANDS: usize = 6;
+
+/// The most parts (`; `-separated) of a before/after a confirmation shows.
+const CONFIRM_PARTS: usize = 2;
+
+/// `text` (parts separated by `; `) cut to its first [`CONFIRM_PARTS`] parts
+/// and a count of the rest.
+fn abbreviate(text: &str) -> String {
+    let parts: Vec<&str> = text.split("; ").collect();
+    if parts.len() <= CONFIRM_PARTS + 1 {
+        return text.to_string();
+    }
+    format!("{}; … and {} more", parts[..CONFIRM_PARTS].join("; "), parts.len() - CONFIRM_PARTS)
+}
+
+/// The height of a bordered box of `lines` lines (saturating: a batch of
+/// 70,000 steps lists more lines than a u16 counts).
+fn framed(lines: usize) -> u16 {
+    u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2)
+}
+
 /// A `w`×`h` rectangle in the middle of `area` (clipped to it).
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
@@ -44,7 +66,9 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
             }
             Layer::Form(form) => draw_form(form, &state.settings.keys, theme, f, area),
             Layer::Confirm { change, warning, .. } => {
+                // A batch of many steps is abbreviated, so that the keys stay on screen.
                 let (before, after) = change.before_after();
+                let (before, after) = (abbreviate(&before), abbreviate(&after));
                 let mut lines = vec![
                     Line::from(Span::styled(change.describe(), theme.slot(Slot::Title))),
                     Line::from(""),
@@ -53,22 +77,31 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                     Line::from(""),
                     Line::from(Span::styled("equivalent:", theme.slot(Slot::Dim))),
                 ];
-                lines.extend(change.ipvsadm().into_iter().map(|c| Line::from(format!("  {c}"))));
+                let commands = change.ipvsadm();
+                lines.extend(commands.iter().take(CONFIRM_COMMANDS).map(|c| Line::from(format!("  {c}"))));
+                if commands.len() > CONFIRM_COMMANDS {
+                    let more = commands.len() - CONFIRM_COMMANDS;
+                    lines.push(Line::from(Span::styled(format!("  … and {more} more"), theme.slot(Slot::Dim))));
+                }
                 if let Some(w) = warning {
                     lines.push(Line::from(""));
                     lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.slot(Slot::Warning))));
                 }
-                lines.push(Line::from(""));
+                // The keys are in the bottom border: on screen however long the text.
                 let keys = &state.settings.keys;
-                lines.push(Line::from(vec![
+                let hint = Line::from(vec![
+                    Span::raw(" "),
                     Span::styled(keys.label(Action::ConfirmYes), theme.slot(Slot::HelpKey)),
                     Span::raw(" apply   "),
                     Span::styled(keys.label(Action::ConfirmNo), theme.slot(Slot::HelpKey)),
-                    Span::raw(" cancel"),
-                ]));
-                let r = centered(area, 90, lines.len() as u16 + 2);
+                    Span::raw(" cancel "),
+                ]);
+                let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+                let width = 90.min(area.width);
+                let height = framed(text.line_count(width.saturating_sub(2)));
+                let r = centered(area, width, height);
                 f.render_widget(Clear, r);
-                f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup("Confirm", theme)), r);
+                f.render_widget(text.block(popup("Confirm", theme).title_bottom(hint)), r);
             }
             Layer::Help => draw_help(state, theme, f, area),
             Layer::Checks => super::checks::render(state, theme, f, area),
@@ -114,7 +147,7 @@ fn draw_form(form: &Form, keys: &Keymap, theme: &Theme, f: &mut Frame, area: Rec
         ),
         theme.slot(Slot::Dim),
     )));
-    let r = centered(area, 96, lines.len() as u16 + 2);
+    let r = centered(area, 96, framed(lines.len()));
     f.render_widget(Clear, r);
     f.render_widget(Paragraph::new(lines).block(popup(&form.title(), theme)), r);
 }
@@ -138,7 +171,7 @@ fn draw_help(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("any key closes this help", theme.slot(Slot::Dim))));
-    let r = centered(area, 100, lines.len() as u16 + 2);
+    let r = centered(area, 100, framed(lines.len()));
     f.render_widget(Clear, r);
     let [inner] = Layout::vertical([Constraint::Min(0)]).areas(r);
     f.render_widget(Paragraph::new(lines).block(popup("Help", theme)), inner);
