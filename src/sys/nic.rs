@@ -125,8 +125,9 @@ fn counters(dir: &Path) -> NicCounters {
         tx_packets: n("tx_packets"),
         rx_bytes: n("rx_bytes"),
         tx_bytes: n("tx_bytes"),
-        drops: n("rx_dropped") + n("rx_missed_errors") + n("rx_fifo_errors"),
-        errors: n("rx_errors") + n("tx_errors"),
+        // Sums of counters read from files saturate rather than wrap.
+        drops: n("rx_dropped").saturating_add(n("rx_missed_errors")).saturating_add(n("rx_fifo_errors")),
+        errors: n("rx_errors").saturating_add(n("tx_errors")),
     }
 }
 
@@ -175,7 +176,7 @@ pub fn parse_softnet(text: &str) -> Option<u64> {
     let mut sum = 0u64;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let col = line.split_whitespace().nth(1)?;
-        sum = sum.wrapping_add(u64::from_str_radix(col, 16).ok()?);
+        sum = sum.saturating_add(u64::from_str_radix(col, 16).ok()?);
     }
     Some(sum)
 }
@@ -276,7 +277,7 @@ fn effective_speed_depth(name: &str, nics: &BTreeMap<String, Nic>, depth: u8) ->
             match mode.as_str() {
                 "active-backup" => active.as_deref().and_then(|a| effective_speed_depth(a, nics, depth + 1)),
                 "broadcast" => up.into_iter().min(),
-                _ => (!up.is_empty()).then(|| up.iter().sum()),
+                _ => (!up.is_empty()).then(|| up.iter().fold(0u64, |a, s| a.saturating_add(*s))),
             }
         }
         NicKind::Device | NicKind::Bridge => nic.speed_mbps,
