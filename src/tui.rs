@@ -3,6 +3,8 @@
 //! restored on every way out (quit, error, panic, SIGINT/SIGTERM/SIGHUP).
 
 use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -70,7 +72,7 @@ pub struct Console {
 }
 
 /// Start the work an effect asks for; false when the console should end.
-fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool {
+fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &Arc<AtomicBool>) -> bool {
     let (ipvs, audit) = (&con.ipvs, &con.audit);
     match e {
         Effect::Quit => return false,
@@ -85,13 +87,10 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>) -> bool
             });
         }
         Effect::Apply { id, change } => {
-            let (ipvs, tx, audit) = (ipvs.clone(), tx.clone(), audit.clone());
+            let (ipvs, tx, audit, stop) = (ipvs.clone(), tx.clone(), audit.clone(), stop.clone());
             tokio::spawn(async move {
-                let done = ipvs.run(move |b| Ok(apply_steps(b, &audit, &change))).await.unwrap_or_else(|e| Applied {
-                    result: Err(e.to_string()),
-                    steps: 0,
-                    log_incomplete: None,
-                    meanwhile: None,
+                let done = ipvs.run(move |b| Ok(apply_steps(b, &audit, &change, &stop))).await.unwrap_or_else(|e| {
+                    Applied { result: Err(e.to_string()), steps: 0, log_incomplete: None, meanwhile: None }
                 });
                 let Applied { result, steps, log_incomplete, meanwhile } = done;
                 let _ = tx.send(Msg::Done { id, result, applied_steps: steps, log_incomplete, meanwhile });
@@ -161,14 +160,20 @@ struct Applied {
 }
 
 /// On the IPVS worker thread: a single change, or each step of a batch in
-/// turn (each logged, applied, logged), stopping at the first failure.
-fn apply_steps(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change) -> Applied {
+/// turn (each logged, applied, logged), stopping at the first failure, or
+/// between two steps once `stop` is set (lvstop is quitting and could not
+/// wait for the whole batch).
+fn apply_steps(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change, stop: &AtomicBool) -> Applied {
     let steps: &[Change] = match change {
         Change::Batch { changes, .. } => changes,
         single => std::slice::from_ref(single),
     };
     let mut log_incomplete = None;
     for (i, step) in steps.iter().enumerate() {
+        if i > 0 && stop.load(Ordering::SeqCst) {
+            let result = Err(format!("stopped after step {i} of {}: lvstop was quitting", steps.len()));
+            return Applied { result, steps: i, log_incomplete, meanwhile: None };
+        }
         match apply_audited(b, audit, step) {
             Ok(note) => log_incomplete = log_incomplete.or(note),
             Err((e, meanwhile)) => {
@@ -224,6 +229,7 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
+    let stop = Arc::new(AtomicBool::new(false));
     let size = terminal.size()?;
     update(&mut c.state, Msg::Resize(size.width, size.height));
     terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
@@ -253,10 +259,10 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
         }
         let mut quit = c.state.quit;
         for e in effects {
-            quit |= !run_effect(e, &c, &tx);
+            quit |= !run_effect(e, &c, &tx, &stop);
         }
         if quit {
-            return finish_in_flight(&mut c, &mut terminal, &mut rx).await;
+            return finish_in_flight(&mut c, &mut terminal, &mut rx, &stop).await;
         }
         terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
     }
@@ -265,26 +271,40 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
 /// How long quitting waits for changes in flight.
 const QUIT_WAIT: Duration = Duration::from_secs(10);
 
+/// How long quitting then waits for a batch to stop after its current step
+/// (a step is bounded by the netlink timeout).
+const STOP_WAIT: Duration = Duration::from_secs(12);
+
 /// Before the console ends: wait (at most [`QUIT_WAIT`], saying so) for the
-/// changes already sent, so that none is cut off between its two audit lines.
+/// changes already sent, so that none is cut off between its two audit lines;
+/// a batch still running then is stopped after its current step.
 async fn finish_in_flight(
     c: &mut Console,
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     rx: &mut mpsc::UnboundedReceiver<Msg>,
+    stop: &AtomicBool,
 ) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + QUIT_WAIT;
+    let mut deadline = tokio::time::Instant::now() + QUIT_WAIT;
+    let mut stopping = false;
     while !c.state.edits.pending.is_empty() {
         let n = c.state.edits.pending.len();
-        c.state.last_action = Some((
-            format!("quitting: waiting up to {} s for {n} change(s) in flight", QUIT_WAIT.as_secs()),
-            crate::app::Outcome::Pending,
-        ));
+        let text = if stopping {
+            format!("quitting: stopping {n} batch(es) after the current step")
+        } else {
+            format!("quitting: waiting up to {} s for {n} change(s) in flight", QUIT_WAIT.as_secs())
+        };
+        c.state.last_action = Some((text, crate::app::Outcome::Pending));
         terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(m @ Msg::Done { .. })) => {
                 update(&mut c.state, m);
             }
             Ok(Some(_)) => {}
+            Err(_) if !stopping => {
+                stop.store(true, Ordering::SeqCst);
+                stopping = true;
+                deadline = tokio::time::Instant::now() + STOP_WAIT;
+            }
             Ok(None) | Err(_) => break,
         }
     }

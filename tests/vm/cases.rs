@@ -25,6 +25,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_service_with_400_realservers_spans_dump_chunks", run: large_service },
     Case { name: "vm_console_in_tmux_drives_the_real_kernel", run: console_in_tmux },
     Case { name: "vm_console_restores_the_terminal_on_signals", run: console_signals },
+    Case { name: "vm_sigterm_during_a_batch_leaves_a_complete_audit_log", run: sigterm_during_a_batch },
     Case { name: "vm_director_panel_with_dr_traffic", run: director_panel },
     Case { name: "vm_director_checks_against_the_real_kernel", run: director_checks },
 ];
@@ -322,17 +323,14 @@ fn bad_input_and_races() -> Result<(), String> {
     };
     let again = seen.rebase(&current).ok_or("the edit has nothing left to do on what is there now")?;
     ipvs.apply(&again).map_err(|e| format!("edit made again on what is there now: {e}"))?;
-    let thresholds = sh("ipvsadm -L -n --thresholds --exact")?;
-    ensure(
-        thresholds.lines().any(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            w.get(1) == Some(&"198.51.100.13:80")
-                && w.get(3) == Some(&"9")
-                && w.get(4) == Some(&"100")
-                && w.get(5) == Some(&"50")
-        }),
-        || format!("the edit made again did not land as weight 9 with thresholds 100/50:\n{thresholds}"),
-    )?;
+    let (list, thresholds) = (sh("ipvsadm -L -n")?, sh("ipvsadm -L -n --thresholds --exact")?);
+    let limits = thresholds.lines().find_map(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        (w.get(1) == Some(&"198.51.100.13:80")).then(|| (w.get(2).copied(), w.get(3).copied()))
+    });
+    ensure(ipvsadm_weight(&list, "198.51.100.13:80") == Some(9) && limits == Some((Some("100"), Some("50"))), || {
+        format!("the edit made again did not land as weight 9 with thresholds 100/50:\n{list}\n{thresholds}")
+    })?;
     sh("ipvsadm -d -t 198.51.100.100:80 -r 198.51.100.13:80")?;
     let after_delete = saved()?;
     let mut edited = victim.clone();
@@ -727,6 +725,55 @@ fn console_signals() -> Result<(), String> {
         sh("tmux kill-session -t sig")?;
     }
     Ok(())
+}
+
+/// SIGTERM while a batch is being applied (a drain of one realserver in 120
+/// services, one audited step each): lvstop finishes the batch, or stops it
+/// between two steps, before it exits, so every "sending" line of the audit log
+/// has its result, and the kernel holds exactly what the log says was applied.
+fn sigterm_during_a_batch() -> Result<(), String> {
+    let mut rules = String::new();
+    for port in 1..=120 {
+        rules.push_str(&format!(
+            "-A -t {VIP}:{port} -s rr\n-a -t {VIP}:{port} -r 198.51.100.11:{port} -g -w 5\n-a -t {VIP}:{port} -r 198.51.100.12:{port} -g -w 5\n"
+        ));
+    }
+    load_rules(&rules)?;
+    let dir = "/tmp/lvstop-sigterm";
+    let audit = format!("{dir}/audit.log");
+    sh(&format!("rm -rf {dir} && mkdir -p {dir}"))?;
+    let t = Tmux { session: "term" };
+    sh(&format!(
+        "LVSTOP_AUDIT_LOG={audit} tmux new-session -d -s term -x 160 -y 48 '{} --interval 0.5; echo exited=$?; sleep 60'",
+        lvstop_bin()
+    ))?;
+    t.wait("the services", |s| s.contains("198.51.100.11:1 "))?;
+    t.keys(&["Tab", "D"])?;
+    t.wait("the batch's confirmation", |s| s.contains("equivalent:"))?;
+    // Confirm, and send SIGTERM as soon as the first step is logged: the batch is in flight.
+    sh(&format!(
+        "tmux send-keys -t term y; for i in $(seq 500); do [ -s {audit} ] && break; sleep 0.01; done; \
+         kill -TERM $(pidof lvstop); wc -l < {audit} > {dir}/lines-at-sigterm"
+    ))?;
+    let screen = t.wait("lvstop's exit", |s| s.contains("exited="))?;
+    sh("tmux kill-session -t term")?;
+    ensure(screen.contains("exited=0"), || format!("lvstop did not exit cleanly after SIGTERM:\n{screen}"))?;
+    let at_sigterm: usize =
+        sh(&format!("cat {dir}/lines-at-sigterm"))?.trim().parse().map_err(|e| format!("lines at SIGTERM: {e}"))?;
+    let log = sh(&format!("cat {audit}"))?;
+    let entries: Vec<serde_json::Value> =
+        log.lines().map(serde_json::from_str).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let sending = entries.iter().filter(|e| e["result"] == "sending").count();
+    let ok = entries.iter().filter(|e| e["result"] == "ok").count();
+    ensure(entries.len() > at_sigterm, || {
+        format!("the batch was not in flight at SIGTERM ({at_sigterm} lines then, {} now)", entries.len())
+    })?;
+    ensure(sending > 0 && sending * 2 == entries.len(), || {
+        format!("{sending} 'sending' lines among {} lines: a change without its result\n{log}", entries.len())
+    })?;
+    let drained =
+        sh("ipvsadm -S -n")?.lines().filter(|l| l.contains("-r 198.51.100.11:") && l.ends_with("-w 0")).count();
+    ensure(drained == ok, || format!("{ok} steps logged as applied, {drained} realservers drained in the kernel"))
 }
 
 /// The director panel and `dump --json` show br0 (VIP and realservers) with the
