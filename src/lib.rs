@@ -3,6 +3,8 @@
 //! The engine (`model`, `ipvs`, `sys`) never touches the terminal; `report`
 //! renders snapshots for the headless commands; `lab` boots a real IPVS kernel
 //! under qemu for tests and demos; `cmd` holds one module per command.
+// A closed or broken stdout/stderr must not panic lvstop: `say!` or a handled write.
+#![deny(clippy::print_stderr, clippy::print_stdout)]
 
 pub mod app;
 pub mod audit;

@@ -30,6 +30,16 @@ fn is_unsafe(c: char) -> bool {
     c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// `eprintln!` that never panics: on a closed or broken standard error (a
+/// pipe whose reader went away) the line is lost, nothing more.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Whether `name` is an interface name lvstop accepts and places in a
 /// suggested command: what Linux allows (1 to 15 bytes, no `/`, no white
 /// space, no control character, not `.` or `..`), further limited to

@@ -176,3 +176,17 @@ fn the_console_without_a_terminal_points_at_dump() {
     assert!(err.contains("needs a terminal") && err.contains("lvstop dump"), "{err}");
     assert!(!out.contains("\u{1b}["), "the terminal was touched: {out:?}");
 }
+
+#[test]
+fn a_broken_stderr_never_panics() {
+    // Standard error is a pipe whose reader has gone: writing to it fails with EPIPE.
+    for args in ["check --explain NO-SUCH-RULE", "dump --jsn"] {
+        let script = format!(
+            "exec 3>&1; (sleep 0.3; {} {args}; echo $? >&3) 2>&1 >/dev/null | true; sleep 0.5",
+            env!("CARGO_BIN_EXE_lvstop")
+        );
+        let out = Command::new("sh").args(["-c", &script]).output().expect("sh");
+        let status = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(status == "1" || status == "2", "lvstop {args} with a broken stderr exited {status}, not 1 or 2");
+    }
+}

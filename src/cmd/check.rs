@@ -45,7 +45,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     super::print_out(&text)?;
     let gaps = report.gaps();
     if strict && gaps > 0 {
-        eprintln!(
+        crate::say!(
             "lvstop: --strict: {gaps} thing(s) went unchecked (see 'skipped', R-UNREACHABLE and R-BAD-ANSWER above)"
         );
     }

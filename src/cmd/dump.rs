@@ -21,7 +21,7 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
     };
     super::print_out(&text)?;
     if let model::Source::Procfs { reason } = &snap.source {
-        eprintln!("lvstop: {reason}");
+        crate::say!("lvstop: {reason}");
     }
     Ok(0)
 }

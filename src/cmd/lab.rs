@@ -10,14 +10,14 @@ use crate::lab;
 pub fn run(args: LabArgs) -> anyhow::Result<i32> {
     let LabArgs { run, out, fetch, realservers, services, no_ipv6, rate, scenarios } = args;
     lab::vm::check_tools()?;
-    let kernel = lab::ensure_kernel(&mut |m| eprintln!("lvstop lab: {m}"))?;
+    let kernel = lab::ensure_kernel(&mut |m| crate::say!("lvstop lab: {m}"))?;
     if fetch {
-        eprintln!("lvstop lab: kernel ready: {} ({})", kernel.vmlinuz.display(), kernel.origin);
+        crate::say!("lvstop lab: kernel ready: {} ({})", kernel.vmlinuz.display(), kernel.origin);
         return Ok(0);
     }
     let (plan, note) = lab::scenario::LabPlan::new(realservers, services, !no_ipv6, rate, scenarios);
     if let Some(note) = note {
-        eprintln!("lvstop lab: {note}");
+        crate::say!("lvstop lab: {note}");
     }
     let exe = std::env::current_exe().context("cannot find the lvstop binary")?;
     let interactive = run.is_none();
@@ -35,14 +35,14 @@ pub fn run(args: LabArgs) -> anyhow::Result<i32> {
     if interactive {
         lab_run.timeout = std::time::Duration::from_secs(24 * 3600);
         let how = if lab::vm::kvm_usable() { "KVM" } else { "software emulation: about a minute" };
-        eprintln!(
+        crate::say!(
             "lvstop lab: booting {} under qemu ({how}); the console opens here, q quits and shuts the VM down (Ctrl-A x forces it off)",
             kernel.origin
         );
     }
     let out = lab::vm::run_in_vm(&kernel, &lab_run)?;
     if interactive {
-        eprintln!("lvstop lab: the VM has shut down ({:.0} s)", out.elapsed.as_secs_f64());
+        crate::say!("lvstop lab: the VM has shut down ({:.0} s)", out.elapsed.as_secs_f64());
     }
     Ok(out.exit_code)
 }

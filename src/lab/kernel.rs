@@ -223,17 +223,17 @@ fn download_with_curl(
         let done = std::fs::metadata(dest).map_or(0, |m| m.len());
         let pct = done.min(size) * 100 / size.max(1);
         if tty {
-            eprint!("\r  {}", progress_line(done, size));
+            let _ = write!(std::io::stderr(), "\r  {}", progress_line(done, size));
             let _ = std::io::stderr().flush();
         } else if last_pct.is_none_or(|p| pct >= p + 25) {
-            eprintln!("  {}", progress_line(done, size));
+            crate::say!("  {}", progress_line(done, size));
             last_pct = Some(pct);
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
     // The last line shows where it ended (100%, or how far a failed download got).
     let got = std::fs::metadata(dest).map_or(0, |m| m.len());
-    eprintln!("{}  {}", if tty { "\r" } else { "" }, progress_line(got, size));
+    crate::say!("{}  {}", if tty { "\r" } else { "" }, progress_line(got, size));
     if !status.success() {
         let mut err = String::new();
         if let Some(e) = child.stderr.take() {

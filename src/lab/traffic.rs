@@ -154,7 +154,7 @@ pub async fn client(plan: ClientPlan) {
     if let Some((to, pps)) = plan.udp {
         tokio::spawn(async move {
             if let Err(e) = udp_stream(to, pps).await {
-                eprintln!("lab-traffic: UDP to {to}: {e}");
+                crate::say!("lab-traffic: UDP to {to}: {e}");
             }
         });
     }

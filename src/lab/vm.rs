@@ -265,11 +265,11 @@ fn copy_out(from: &Path, to: &Path) -> Result<(), LabError> {
     let src = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(from);
     let meta = src.as_ref().ok().and_then(|f| f.metadata().ok());
     let (Ok(src), Some(meta)) = (src, meta) else {
-        eprintln!("lvstop lab: not copying {}: not a regular file the guest wrote", shown(from));
+        crate::say!("lvstop lab: not copying {}: not a regular file the guest wrote", shown(from));
         return Ok(());
     };
     if !meta.is_file() || meta.len() > COPY_OUT_MAX {
-        eprintln!("lvstop lab: not copying {}: not a regular file of at most {COPY_OUT_MAX} bytes", shown(from));
+        crate::say!("lvstop lab: not copying {}: not a regular file of at most {COPY_OUT_MAX} bytes", shown(from));
         return Ok(());
     }
     let err = |e: std::io::Error| LabError::Vm(format!("cannot copy to {}: {e}", shown(to)));
@@ -418,7 +418,7 @@ fn run_with_share(
                 if let Some(code) = line.trim().strip_prefix(EXIT_MARK) {
                     exit_code = code.trim().parse().ok();
                 } else if run.echo && !line.contains('\u{1b}') {
-                    println!("{line}");
+                    let _ = writeln!(std::io::stdout(), "{line}");
                 }
                 console.push_str(&line);
                 console.push('\n');
