@@ -117,7 +117,8 @@ pub enum Reply {
 /// Split one received datagram into netlink messages and hand each reply to
 /// request `seq` (its type and payload) to `each`; messages of other requests
 /// are skipped. A message whose length does not fit is an error, never a
-/// misread; an error message with a negative code is that errno.
+/// misread; an error message with a negative code is that errno (i32::MIN,
+/// which has none, is a bad reply).
 pub fn split_reply(
     data: &[u8],
     seq: u32,
@@ -140,7 +141,13 @@ pub fn split_reply(
         match ty {
             NLMSG_ERROR | NLMSG_DONE => {
                 let code = payload.get(..4).map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                return if code < 0 { Err(NlError::Errno(-code)) } else { Ok(Reply::Done) };
+                if code >= 0 {
+                    return Ok(Reply::Done);
+                }
+                // i32::MIN has no errno (negating it overflows): a bad reply.
+                return Err(code
+                    .checked_neg()
+                    .map_or_else(|| NlError::Bad(format!("netlink error code {code}")), NlError::Errno));
             }
             NLMSG_NOOP => {}
             NLMSG_OVERRUN => return Err(NlError::Bad("netlink overrun".into())),

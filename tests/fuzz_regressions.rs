@@ -33,3 +33,24 @@ fn proc_ipvs_crashes_stay_fixed() {
         }
     }
 }
+
+#[test]
+fn netlink_split_crashes_stay_fixed() {
+    let found = inputs("netlink_split");
+    assert!(!found.is_empty(), "the regression inputs are in tests/fuzz/netlink_split");
+    for (name, data) in found {
+        let Some((seq, dgram)) = data.split_first_chunk::<4>() else { continue };
+        let r = lvstop::netlink::split_reply(dgram, u32::from_ne_bytes(*seq), |ty, p| {
+            let _ = lvstop::sys::rtnl::parse_address(ty, p);
+            let _ = lvstop::sys::rtnl::parse_neighbour(ty, p);
+            let _ = lvstop::sys::rtnl::parse_route(ty, p);
+            Ok(())
+        });
+        if name == "errno-neg-overflow" {
+            assert!(
+                matches!(r, Err(lvstop::netlink::NlError::Bad(ref m)) if m.contains("-2147483648")),
+                "an error code of i32::MIN is a bad reply: {r:?}"
+            );
+        }
+    }
+}
