@@ -98,34 +98,63 @@ impl NlConn {
             if n > buf.len() {
                 return Err(NlError::Bad(format!("a {n}-byte reply does not fit the {RECV_BUF}-byte buffer")));
             }
-            let data = &buf[..n];
-            let mut off = 0;
-            while off + 16 <= n {
-                let len = ne_u32(data, off) as usize;
-                if len < 16 || off + len > n {
-                    return Err(NlError::Bad(format!(
-                        "netlink message of length {len} at offset {off} in a {n}-byte reply"
-                    )));
-                }
-                let ty = ne_u16(data, off + 4);
-                let mseq = ne_u32(data, off + 8);
-                let payload = &data[off + 16..off + len];
-                off += (len + 3) & !3;
-                if mseq != seq {
-                    continue;
-                }
-                match ty {
-                    NLMSG_ERROR | NLMSG_DONE => {
-                        let code = payload.get(..4).map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                        return if code < 0 { Err(NlError::Errno(-code)) } else { Ok(()) };
-                    }
-                    NLMSG_NOOP => {}
-                    NLMSG_OVERRUN => return Err(NlError::Bad("netlink overrun".into())),
-                    _ => each(ty, payload).map_err(NlError::Bad)?,
-                }
+            if split_reply(&buf[..n], seq, &mut each)? == Reply::Done {
+                return Ok(());
             }
         }
     }
+}
+
+/// Whether a request's replies are complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// The kernel sent ACK or DONE (without an error): the request is over.
+    Done,
+    /// More datagrams follow (a dump in progress).
+    More,
+}
+
+/// Split one received datagram into netlink messages and hand each reply to
+/// request `seq` (its type and payload) to `each`; messages of other requests
+/// are skipped. A message whose length does not fit is an error, never a
+/// misread; an error message with a negative code is that errno (i32::MIN,
+/// which has none, is a bad reply).
+pub fn split_reply(
+    data: &[u8],
+    seq: u32,
+    mut each: impl FnMut(u16, &[u8]) -> Result<(), String>,
+) -> Result<Reply, NlError> {
+    let n = data.len();
+    let mut off = 0;
+    while off + 16 <= n {
+        let len = ne_u32(data, off) as usize;
+        if len < 16 || off + len > n {
+            return Err(NlError::Bad(format!("netlink message of length {len} at offset {off} in a {n}-byte reply")));
+        }
+        let ty = ne_u16(data, off + 4);
+        let mseq = ne_u32(data, off + 8);
+        let payload = &data[off + 16..off + len];
+        off += (len + 3) & !3;
+        if mseq != seq {
+            continue;
+        }
+        match ty {
+            NLMSG_ERROR | NLMSG_DONE => {
+                let code = payload.get(..4).map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                if code >= 0 {
+                    return Ok(Reply::Done);
+                }
+                // i32::MIN has no errno (negating it overflows): a bad reply.
+                return Err(code
+                    .checked_neg()
+                    .map_or_else(|| NlError::Bad(format!("netlink error code {code}")), NlError::Errno));
+            }
+            NLMSG_NOOP => {}
+            NLMSG_OVERRUN => return Err(NlError::Bad("netlink overrun".into())),
+            _ => each(ty, payload).map_err(NlError::Bad)?,
+        }
+    }
+    Ok(Reply::More)
 }
 
 /// Run a non-blocking socket call until it succeeds: EINTR and EAGAIN are

@@ -33,3 +33,52 @@ fn proc_ipvs_crashes_stay_fixed() {
         }
     }
 }
+
+#[test]
+fn netlink_split_crashes_stay_fixed() {
+    let found = inputs("netlink_split");
+    assert!(!found.is_empty(), "the regression inputs are in tests/fuzz/netlink_split");
+    for (name, data) in found {
+        let Some((seq, dgram)) = data.split_first_chunk::<4>() else { continue };
+        let r = lvstop::netlink::split_reply(dgram, u32::from_ne_bytes(*seq), |ty, p| {
+            let _ = lvstop::sys::rtnl::parse_address(ty, p);
+            let _ = lvstop::sys::rtnl::parse_neighbour(ty, p);
+            let _ = lvstop::sys::rtnl::parse_route(ty, p);
+            Ok(())
+        });
+        if name == "errno-neg-overflow" {
+            assert!(
+                matches!(r, Err(lvstop::netlink::NlError::Bad(ref m)) if m.contains("-2147483648")),
+                "an error code of i32::MIN is a bad reply: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn themes_keys_crashes_stay_fixed() {
+    let found = inputs("themes_keys");
+    assert!(!found.is_empty(), "the regression inputs are in tests/fuzz/themes_keys");
+    let base = lvstop::ui::Theme::default_theme();
+    for (name, data) in found {
+        let Some((&sel, rest)) = data.split_first() else { continue };
+        let Ok(text) = std::str::from_utf8(rest) else { continue };
+        match sel % 3 {
+            0 => {
+                for line in text.split('\n') {
+                    let _ = lvstop::config::Key::parse(line);
+                }
+            }
+            1 => {
+                for b in [Some(&base), None] {
+                    if let Err(e) = lvstop::ui::Theme::parse("mine", text, b) {
+                        assert!(lvstop::text::is_clean(&e), "{name}: a control character in a theme error: {e:?}");
+                    }
+                }
+            }
+            _ => {
+                let _ = lvstop::config::parse(Path::new("/etc/lvstop/lvstop.toml"), &format!("[keys]\n{text}"));
+            }
+        }
+    }
+}

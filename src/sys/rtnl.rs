@@ -85,6 +85,54 @@ pub fn nud_name(state: u16) -> &'static str {
 /// A neighbour entry: address, state name, MAC.
 pub type Neighbour = (IpAddr, String, Option<[u8; 6]>);
 
+/// One reply message of an address dump (`ty` and the payload after the
+/// netlink header): the address it carries, if it is an `RTM_NEWADDR` of a
+/// known family.
+pub fn parse_address(ty: u16, p: &[u8]) -> Result<Option<IfAddr>, String> {
+    if ty != RTM_NEWADDR || p.len() < 8 {
+        return Ok(None);
+    }
+    let (family, prefix, scope) = (p[0], p[1], p[3]);
+    let ifindex = u32::from_ne_bytes([p[4], p[5], p[6], p[7]]);
+    let a = Attrs::parse("address", &p[8..])?;
+    let raw = a.get(IFA_LOCAL).or_else(|| a.get(IFA_ADDRESS));
+    Ok(raw.and_then(|b| ip_of(family, b)).map(|addr| IfAddr {
+        ifindex,
+        addr,
+        prefix,
+        scope,
+        label: a.opt_string(IFA_LABEL),
+    }))
+}
+
+/// One reply message of a neighbour dump: the entry it carries, if it is an
+/// `RTM_NEWNEIGH` with a destination of a known family.
+pub fn parse_neighbour(ty: u16, p: &[u8]) -> Result<Option<Neighbour>, String> {
+    if ty != RTM_NEWNEIGH || p.len() < 12 {
+        return Ok(None);
+    }
+    let state = u16::from_ne_bytes([p[8], p[9]]);
+    let a = Attrs::parse("neighbour", &p[12..])?;
+    Ok(a.get(NDA_DST).and_then(|b| ip_of(p[0], b)).map(|ip| {
+        let mac = a.get(NDA_LLADDR).and_then(|m| <[u8; 6]>::try_from(m).ok());
+        (ip, nud_name(state).to_string(), mac)
+    }))
+}
+
+/// One reply message of a route lookup: the route, if it is an `RTM_NEWROUTE`.
+pub fn parse_route(ty: u16, p: &[u8]) -> Result<Option<Route>, String> {
+    if ty != RTM_NEWROUTE || p.len() < 12 {
+        return Ok(None);
+    }
+    let a = Attrs::parse("route", &p[12..])?;
+    Ok(Some(Route {
+        oif: a.opt_u32(RTA_OIF)?,
+        gateway: a.get(RTA_GATEWAY).and_then(|b| ip_of(p[0], b)),
+        prefsrc: a.get(RTA_PREFSRC).and_then(|b| ip_of(p[0], b)),
+        kind: p[7],
+    }))
+}
+
 /// An open rtnetlink socket.
 pub struct Rtnl {
     conn: NlConn,
@@ -102,16 +150,7 @@ impl Rtnl {
         let body = [0u8; 8]; // ifaddrmsg: family AF_UNSPEC, rest 0
         self.conn
             .request(RTM_GETADDR, NLM_F_DUMP, &body, |ty, p| {
-                if ty != RTM_NEWADDR || p.len() < 8 {
-                    return Ok(());
-                }
-                let (family, prefix, scope) = (p[0], p[1], p[3]);
-                let ifindex = u32::from_ne_bytes([p[4], p[5], p[6], p[7]]);
-                let a = Attrs::parse("address", &p[8..])?;
-                let raw = a.get(IFA_LOCAL).or_else(|| a.get(IFA_ADDRESS));
-                if let Some(addr) = raw.and_then(|b| ip_of(family, b)) {
-                    out.push(IfAddr { ifindex, addr, prefix, scope, label: a.opt_string(IFA_LABEL) });
-                }
+                out.extend(parse_address(ty, p)?);
                 Ok(())
             })
             .map_err(|e| err("list addresses", e))?;
@@ -129,15 +168,7 @@ impl Rtnl {
         let body = [0u8; 12]; // ndmsg: family AF_UNSPEC
         self.conn
             .request(RTM_GETNEIGH, NLM_F_DUMP, &body, |ty, p| {
-                if ty != RTM_NEWNEIGH || p.len() < 12 {
-                    return Ok(());
-                }
-                let state = u16::from_ne_bytes([p[8], p[9]]);
-                let a = Attrs::parse("neighbour", &p[12..])?;
-                if let Some(ip) = a.get(NDA_DST).and_then(|b| ip_of(p[0], b)) {
-                    let mac = a.get(NDA_LLADDR).and_then(|m| <[u8; 6]>::try_from(m).ok());
-                    out.push((ip, nud_name(state).to_string(), mac));
-                }
+                out.extend(parse_neighbour(ty, p)?);
                 Ok(())
             })
             .map_err(|e| err("list neighbours", e))?;
@@ -157,16 +188,7 @@ impl Rtnl {
         let mut route = None;
         self.conn
             .request(RTM_GETROUTE, NLM_F_ACK, &body, |ty, p| {
-                if ty != RTM_NEWROUTE || p.len() < 12 {
-                    return Ok(());
-                }
-                let a = Attrs::parse("route", &p[12..])?;
-                route = Some(Route {
-                    oif: a.opt_u32(RTA_OIF)?,
-                    gateway: a.get(RTA_GATEWAY).and_then(|b| ip_of(p[0], b)),
-                    prefsrc: a.get(RTA_PREFSRC).and_then(|b| ip_of(p[0], b)),
-                    kind: p[7],
-                });
+                route = parse_route(ty, p)?.or(route.take());
                 Ok(())
             })
             .map_err(|e| err(&format!("look up the route to {dst}"), e))?;

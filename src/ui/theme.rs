@@ -93,9 +93,15 @@ fn color(palette: &BTreeMap<String, String>, v: &str) -> Result<Color, String> {
 
 impl Theme {
     /// Parse a theme; slots it does not define come from `base` (a partial theme
-    /// patches the default). Errors name the slot or colour.
+    /// patches the default). Errors name the slot or colour, on one line, with
+    /// what the file said shown with control characters escaped.
     pub fn parse(name: &str, text: &str, base: Option<&Theme>) -> Result<Theme, String> {
-        let file: ThemeFile = toml::from_str(text).map_err(|e| format!("theme '{name}': {}", e.message()))?;
+        Theme::parse_unescaped(name, text, base).map_err(|e| crate::text::sanitize(&e))
+    }
+
+    fn parse_unescaped(name: &str, text: &str, base: Option<&Theme>) -> Result<Theme, String> {
+        let file: ThemeFile = toml::from_str(text)
+            .map_err(|e| format!("theme '{name}': {}", e.message().trim_end().replace('\n', ": ")))?;
         let mut styles = base.map(|b| b.styles.clone()).unwrap_or_default();
         for (slot_name, spec) in &file.slots {
             let slot = Slot::ALL
@@ -215,6 +221,10 @@ mod tests {
         assert!(e.contains("'erorr'"), "{e}");
         let e = Theme::parse("mine", "[slots]\nerror = { fg = \"reddish\" }\n", Some(&base)).expect_err("colour");
         assert!(e.contains("'reddish'") && e.contains("'error'"), "{e}");
+        let e = Theme::parse("mine", "[slots]\n\"\\u001b[2J\" = { fg = \"red\" }\n", Some(&base)).expect_err("esc");
+        assert!(e.contains("'\\x1b[2J'"), "what the file said is shown escaped: {e}");
+        let e = Theme::parse("mine", "b=\0", Some(&base)).expect_err("syntax");
+        assert!(!e.contains('\n') && crate::text::is_clean(&e), "{e:?}");
         let e = Theme::builtin("nosuch").expect_err("unknown");
         assert!(e.contains("'nosuch'") && e.contains("high-contrast"), "{e}");
     }
