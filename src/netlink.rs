@@ -20,6 +20,13 @@ const NLMSG_OVERRUN: u16 = 4;
 pub const NLM_F_REQUEST: u16 = 0x1;
 /// `NLM_F_ACK`.
 pub const NLM_F_ACK: u16 = 0x4;
+/// `NLM_F_DUMP_INTR`: the dump was interrupted by a change of what it lists
+/// (set by rtnetlink; IPVS's dumps never set it).
+pub const NLM_F_DUMP_INTR: u16 = 0x10;
+
+/// How many times a dump the kernel flags as interrupted is read in all.
+pub const DUMP_TRIES: u32 = 3;
+
 /// `NLM_F_DUMP`.
 pub const NLM_F_DUMP: u16 = 0x300;
 /// `NLA_F_NESTED`.
@@ -44,6 +51,8 @@ pub enum NlError {
     Io(String),
     /// The reply could not be parsed.
     Bad(String),
+    /// The kernel flagged the dump as interrupted every time it was read.
+    Interrupted,
 }
 
 /// One netlink socket, used for one request at a time.
@@ -92,14 +101,17 @@ impl NlConn {
         let deadline = std::time::Instant::now() + RECV_TIMEOUT;
         retry(deadline, || self.sock.send(&msg, Msg::empty()))?;
         let NlConn { sock, buf, .. } = self;
+        let mut interrupted = false;
         loop {
             let deadline = std::time::Instant::now() + RECV_TIMEOUT;
             let (n, _) = retry(deadline, || sock.recv(&mut buf[..], Msg::TRUNC))?;
             if n > buf.len() {
                 return Err(NlError::Bad(format!("a {n}-byte reply does not fit the {RECV_BUF}-byte buffer")));
             }
-            if split_reply(&buf[..n], seq, &mut each)? == Reply::Done {
-                return Ok(());
+            match split_reply(&buf[..n], seq, &mut each)? {
+                Reply::Done if !interrupted => return Ok(()),
+                Reply::Done | Reply::Interrupted => return Err(NlError::Interrupted),
+                Reply::More => interrupted |= datagram_interrupted(&buf[..n], seq),
             }
         }
     }
@@ -112,6 +124,9 @@ pub enum Reply {
     Done,
     /// More datagrams follow (a dump in progress).
     More,
+    /// DONE, and a message of this dump carried NLM_F_DUMP_INTR: what it
+    /// listed changed while it was read, so it may miss or repeat entries.
+    Interrupted,
 }
 
 /// Split one received datagram into netlink messages and hand each reply to
@@ -126,6 +141,7 @@ pub fn split_reply(
 ) -> Result<Reply, NlError> {
     let n = data.len();
     let mut off = 0;
+    let interrupted = datagram_interrupted(data, seq);
     while off + 16 <= n {
         let len = ne_u32(data, off) as usize;
         if len < 16 || off + len > n {
@@ -142,7 +158,7 @@ pub fn split_reply(
             NLMSG_ERROR | NLMSG_DONE => {
                 let code = payload.get(..4).map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
                 if code >= 0 {
-                    return Ok(Reply::Done);
+                    return Ok(if interrupted { Reply::Interrupted } else { Reply::Done });
                 }
                 // i32::MIN has no errno (negating it overflows): a bad reply.
                 return Err(code
@@ -155,6 +171,35 @@ pub fn split_reply(
         }
     }
     Ok(Reply::More)
+}
+
+/// Whether a message of request `seq` in `data` carries NLM_F_DUMP_INTR
+/// (messages are walked as [`split_reply`] does; a malformed one ends the walk).
+fn datagram_interrupted(data: &[u8], seq: u32) -> bool {
+    let mut off = 0;
+    while off + 16 <= data.len() {
+        let len = ne_u32(data, off) as usize;
+        if len < 16 || off + len > data.len() {
+            return false;
+        }
+        if ne_u32(data, off + 8) == seq && ne_u16(data, off + 6) & NLM_F_DUMP_INTR != 0 {
+            return true;
+        }
+        off += (len + 3) & !3;
+    }
+    false
+}
+
+/// Read a dump again while the kernel flags it as interrupted, at most
+/// [`DUMP_TRIES`] times in all; `attempt` starts from nothing each time.
+pub fn retry_interrupted<T>(mut attempt: impl FnMut() -> Result<T, NlError>) -> Result<T, NlError> {
+    let mut tries = 1;
+    loop {
+        match attempt() {
+            Err(NlError::Interrupted) if tries < DUMP_TRIES => tries += 1,
+            other => return other,
+        }
+    }
 }
 
 /// Run a non-blocking socket call until it succeeds: EINTR and EAGAIN are
@@ -404,5 +449,47 @@ mod tests {
         assert!(err.contains("length 40"), "{err}");
         assert!(Attrs::parse("svc", &[]).is_ok());
         assert!(Attrs::parse("svc", &[2, 0, 1, 0]).is_err());
+    }
+
+    /// A netlink message: header (length, type, flags, seq, pid) and payload.
+    fn msg(ty: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&(16 + payload.len() as u32).to_ne_bytes());
+        m.extend_from_slice(&ty.to_ne_bytes());
+        m.extend_from_slice(&flags.to_ne_bytes());
+        m.extend_from_slice(&seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(payload);
+        m
+    }
+
+    #[test]
+    fn a_dump_flagged_interrupted_is_told_and_read_again() {
+        let entry = msg(20, 2, 7, &[0; 8]);
+        let done = msg(NLMSG_DONE, 2, 7, &[0; 4]);
+        let clean: Vec<u8> = [entry.clone(), done.clone()].concat();
+        assert_eq!(split_reply(&clean, 7, |_, _| Ok(())), Ok(Reply::Done));
+        let flagged: Vec<u8> = [msg(20, 2 | NLM_F_DUMP_INTR, 7, &[0; 8]), done].concat();
+        assert_eq!(split_reply(&flagged, 7, |_, _| Ok(())), Ok(Reply::Interrupted));
+        // Another request's flag is not this one's.
+        let other: Vec<u8> = [msg(20, NLM_F_DUMP_INTR, 6, &[0; 8]), entry].concat();
+        assert_eq!(split_reply(&other, 7, |_, _| Ok(())), Ok(Reply::More));
+        assert!(!datagram_interrupted(&other, 7) && datagram_interrupted(&other, 6));
+        let mut tries = 0;
+        let r: Result<(), NlError> = retry_interrupted(|| {
+            tries += 1;
+            Err(NlError::Interrupted)
+        });
+        assert_eq!((r, tries), (Err(NlError::Interrupted), DUMP_TRIES));
+        let mut tries = 0;
+        let r = retry_interrupted(|| {
+            tries += 1;
+            if tries < 2 {
+                Err(NlError::Interrupted)
+            } else {
+                Ok(tries)
+            }
+        });
+        assert_eq!(r, Ok(2));
     }
 }

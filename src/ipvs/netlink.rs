@@ -169,6 +169,8 @@ impl NetlinkIpvs {
                 NlError::Errno(errno) => ctx.error(errno),
                 NlError::Io(msg) => sock_err(&ctx.op(), msg),
                 NlError::Bad(detail) => bad_reply(ctx, detail),
+                // IPVS's dumps never set NLM_F_DUMP_INTR (they resume by index).
+                NlError::Interrupted => bad_reply(ctx, "the kernel flagged the dump as interrupted"),
             })
     }
 
@@ -255,13 +257,18 @@ impl NetlinkIpvs {
     /// All services (without destinations).
     pub fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
         let ctx = Ctx::Read("services");
-        let mut out = Vec::new();
-        self.ipvs(cmd::GET_SERVICE, &[], true, &ctx, |a| {
-            let s = a.nested(top::SERVICE, "service")?.ok_or("service reply without a service")?;
-            out.push(parse_service(&s)?);
-            Ok(())
-        })?;
-        Ok(out)
+        without_repeats(
+            || {
+                let mut out = Vec::new();
+                self.ipvs(cmd::GET_SERVICE, &[], true, &ctx, |a| {
+                    let s = a.nested(top::SERVICE, "service")?.ok_or("service reply without a service")?;
+                    out.push(parse_service(&s)?);
+                    Ok(())
+                })?;
+                Ok(out)
+            },
+            |s| s.spec.key,
+        )
     }
 
     /// One service's configuration, or `NoSuchService`.
@@ -280,14 +287,19 @@ impl NetlinkIpvs {
     pub fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<Destination>, IpvsError> {
         let ctx = Ctx::ServiceOp("list realservers of", *key);
         let family = key.family();
-        let mut out = Vec::new();
-        self.ipvs(cmd::GET_DEST, &[(top::SERVICE, service_identity(key))], true, &ctx, |a| {
-            if let Some(d) = a.nested(top::DEST, "destination")? {
-                out.push(parse_dest(&d, family)?);
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        without_repeats(
+            || {
+                let mut out = Vec::new();
+                self.ipvs(cmd::GET_DEST, &[(top::SERVICE, service_identity(key))], true, &ctx, |a| {
+                    if let Some(d) = a.nested(top::DEST, "destination")? {
+                        out.push(parse_dest(&d, family)?);
+                    }
+                    Ok(())
+                })?;
+                Ok(out)
+            },
+            |d| (d.spec.addr, d.spec.port),
+        )
     }
 
     /// A complete snapshot: info, timeouts, daemons, every service with its destinations.
@@ -461,6 +473,31 @@ impl NetlinkIpvs {
     }
 }
 
+/// A dump read again while it lists an entry twice, at most
+/// [`crate::netlink::DUMP_TRIES`] times in all; then each entry is kept once.
+/// IPVS resumes a dump that spans datagrams by index and never sets
+/// NLM_F_DUMP_INTR: an entry removed meanwhile shifts the rest, so one is
+/// listed twice (an entry added meanwhile may be missed until the next read).
+fn without_repeats<T, K: Ord>(
+    mut read: impl FnMut() -> Result<Vec<T>, IpvsError>,
+    key: impl Fn(&T) -> K,
+) -> Result<Vec<T>, IpvsError> {
+    let mut tries = 1;
+    loop {
+        let mut out = read()?;
+        let mut seen = std::collections::BTreeSet::new();
+        if out.iter().all(|t| seen.insert(key(t))) {
+            return Ok(out);
+        }
+        if tries >= crate::netlink::DUMP_TRIES {
+            let mut seen = std::collections::BTreeSet::new();
+            out.retain(|t| seen.insert(key(t)));
+            return Ok(out);
+        }
+        tries += 1;
+    }
+}
+
 /// Whether two readings of a realserver agree on what an operator sets and
 /// sees (tunnel settings only for a tunnel).
 fn same_dest(a: &DestSpec, b: &DestSpec) -> bool {
@@ -480,6 +517,23 @@ fn same_service(a: &ServiceSpec, b: &ServiceSpec) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dump_that_lists_an_entry_twice_is_read_again() {
+        let mut reads = vec![vec![1, 2, 2, 3], vec![1, 2, 3, 4]].into_iter();
+        let got = without_repeats(|| Ok(reads.next().unwrap_or_default()), |x| *x).expect("read");
+        assert_eq!(got, vec![1, 2, 3, 4], "the second reading");
+        let mut n = 0;
+        let got = without_repeats(
+            || {
+                n += 1;
+                Ok(vec![5, 5, 6])
+            },
+            |x| *x,
+        )
+        .expect("read");
+        assert_eq!((got, n), (vec![5, 6], 3), "read three times, then kept once");
+    }
 
     #[test]
     fn errno_mapping_names_the_object() {

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use neli::consts::socket::NlFamily;
 
-use crate::netlink::{Attrs, NlConn, NlError, TlvWriter, NLM_F_ACK, NLM_F_DUMP};
+use crate::netlink::{retry_interrupted, Attrs, NlConn, NlError, TlvWriter, NLM_F_ACK, NLM_F_DUMP};
 
 const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
@@ -51,6 +51,10 @@ fn err(what: &str, e: NlError) -> String {
     match e {
         NlError::Errno(n) => format!("{what}: {}", std::io::Error::from_raw_os_error(n)),
         NlError::Io(m) | NlError::Bad(m) => format!("{what}: {m}"),
+        NlError::Interrupted => format!(
+            "{what}: the kernel flagged the dump as interrupted {} times in a row (the table keeps changing): retry",
+            crate::netlink::DUMP_TRIES
+        ),
     }
 }
 
@@ -146,15 +150,17 @@ impl Rtnl {
 
     /// Every address of every interface (IPv4 and IPv6).
     pub fn addresses(&mut self) -> Result<Vec<IfAddr>, String> {
-        let mut out = Vec::new();
         let body = [0u8; 8]; // ifaddrmsg: family AF_UNSPEC, rest 0
-        self.conn
-            .request(RTM_GETADDR, NLM_F_DUMP, &body, |ty, p| {
+        let conn = &mut self.conn;
+        retry_interrupted(|| {
+            let mut out = Vec::new();
+            conn.request(RTM_GETADDR, NLM_F_DUMP, &body, |ty, p| {
                 out.extend(parse_address(ty, p)?);
                 Ok(())
             })
-            .map_err(|e| err("list addresses", e))?;
-        Ok(out)
+            .map(|()| out)
+        })
+        .map_err(|e| err("list addresses", e))
     }
 
     /// The neighbour table: address → state name (`REACHABLE`, `FAILED`…).
@@ -164,15 +170,17 @@ impl Rtnl {
 
     /// The neighbour table with link-layer addresses.
     pub fn neighbour_entries(&mut self) -> Result<Vec<Neighbour>, String> {
-        let mut out = Vec::new();
         let body = [0u8; 12]; // ndmsg: family AF_UNSPEC
-        self.conn
-            .request(RTM_GETNEIGH, NLM_F_DUMP, &body, |ty, p| {
+        let conn = &mut self.conn;
+        retry_interrupted(|| {
+            let mut out = Vec::new();
+            conn.request(RTM_GETNEIGH, NLM_F_DUMP, &body, |ty, p| {
                 out.extend(parse_neighbour(ty, p)?);
                 Ok(())
             })
-            .map_err(|e| err("list neighbours", e))?;
-        Ok(out)
+            .map(|()| out)
+        })
+        .map_err(|e| err("list neighbours", e))
     }
 
     /// The route the kernel would use to reach `dst` (like `ip route get`; sends nothing).
