@@ -1,7 +1,8 @@
 //! IPVS generic-netlink attributes to and from the model: the encoding of
 //! services and destinations for requests, and the defensive parsing of the
 //! kernel's replies (old kernels' 32-bit stats and missing attributes included).
-//! The parsers are public for the fuzz targets (`fuzz/`).
+//! The parsers are public for the fuzz targets (`fuzz/`), the encoders for the
+//! property tests (`tests/properties.rs`) that parse what they write.
 
 use super::wire::{self, Attrs, TlvWriter};
 use crate::model::{
@@ -9,7 +10,8 @@ use crate::model::{
     ServiceKey, ServiceSpec, SyncDaemon, SyncState, TunnelCsum, TunnelType,
 };
 
-pub(super) fn service_identity(key: &ServiceKey) -> Vec<u8> {
+/// A service's identity attributes (family, then mark or protocol, address and port).
+pub fn service_identity(key: &ServiceKey) -> Vec<u8> {
     let mut w = TlvWriter::default();
     w.u16(wire::svc::AF, key.family().af());
     match key {
@@ -23,7 +25,8 @@ pub(super) fn service_identity(key: &ServiceKey) -> Vec<u8> {
     w.into_inner()
 }
 
-pub(super) fn service_full(spec: &ServiceSpec) -> Vec<u8> {
+/// A service's attributes for an add or edit: its identity and its configuration.
+pub fn service_full(spec: &ServiceSpec) -> Vec<u8> {
     let mut w = TlvWriter::default();
     let mut flags = [0u8; 8];
     flags[..4].copy_from_slice(&(spec.flags.0 & !ServiceFlags::HASHED).to_ne_bytes());
@@ -42,7 +45,8 @@ pub(super) fn service_full(spec: &ServiceSpec) -> Vec<u8> {
     out
 }
 
-pub(super) fn dest_full(d: &DestSpec) -> Vec<u8> {
+/// A destination's attributes for an add or edit.
+pub fn dest_full(d: &DestSpec) -> Vec<u8> {
     let mut w = TlvWriter::default();
     w.addr(wire::dest::ADDR, d.addr)
         .be16(wire::dest::PORT, d.port)

@@ -33,8 +33,9 @@ pub fn sparkline(values: impl DoubleEndedIterator<Item = u64> + ExactSizeIterato
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let len = values.len();
     let v: Vec<u64> = values.skip(len.saturating_sub(width)).collect();
-    let max = v.iter().copied().max().unwrap_or(0);
-    v.iter().map(|&x| BARS[(x * 7 + max / 2).checked_div(max).unwrap_or(0).min(7) as usize]).collect()
+    // In u128: a rate near u64::MAX (a kernel's or a corrupt reply's) must not overflow.
+    let max = u128::from(v.iter().copied().max().unwrap_or(0));
+    v.iter().map(|&x| BARS[(u128::from(x) * 7 + max / 2).checked_div(max).unwrap_or(0).min(7) as usize]).collect()
 }
 
 /// A share bar of `width` cells and the percentage.
@@ -60,6 +61,8 @@ mod tests {
         assert_eq!(bytes(1500), "1.5KB");
         assert_eq!(sparkline([0u64, 1, 2, 4].into_iter(), 3), "▃▅█");
         assert_eq!(sparkline([0u64, 0].into_iter(), 5), "▁▁");
+        let k = u64::MAX / 4;
+        assert_eq!(sparkline([0, k, 2 * k, 4 * k].into_iter(), 3), "▃▅█", "scaled alike near u64::MAX");
         assert_eq!(share(1, 4, 4), "█░░░  25%");
         assert_eq!(share(1, 0, 4), "");
     }

@@ -169,12 +169,11 @@ pub fn dest_row<'a>(
             st
         }
     };
-    let total_pps: u64 = svc.destinations.iter().map(|x| x.rates.inpps).sum();
-    let (part, total) = if total_pps > 0 {
-        (d.rates.inpps, total_pps)
-    } else {
-        (d.stats.conns, svc.destinations.iter().map(|x| x.stats.conns).sum())
-    };
+    // Saturating: counters near u64::MAX (a corrupt reply's) must not overflow the share's total.
+    let total = |v: fn(&Destination) -> u64| svc.destinations.iter().map(v).fold(0u64, u64::saturating_add);
+    let total_pps = total(|x| x.rates.inpps);
+    let (part, total) =
+        if total_pps > 0 { (d.rates.inpps, total_pps) } else { (d.stats.conns, total(|x| x.stats.conns)) };
     let fwd = match d.spec.tun_info() {
         Some(t) => format!("TUN {t}"),
         None => match d.spec.forward {
