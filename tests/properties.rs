@@ -762,6 +762,9 @@ fn messages(st: &AppState, step: &Step, now: &mut Instant) -> Vec<Msg> {
                 result: if *ok { Ok(()) } else { Err("the kernel said no".into()) },
                 applied_steps: *applied_steps,
                 log_incomplete: log_incomplete.then(|| "the audit log is full".into()),
+                // A failed change that found its object changed meanwhile: the object as a
+                // snapshot the console holds has it (the console asks again on top of it).
+                meanwhile: (!*ok && pick % 2 == 1).then(|| meanwhile(st, *pick)).flatten(),
             }]
         }
         Step::Checks(report, which) => {
@@ -783,6 +786,17 @@ fn messages(st: &AppState, step: &Step, now: &mut Instant) -> Vec<Msg> {
         }
         Step::Sys(s) => vec![Msg::Sys(Box::new(s.0.clone()), s.1.clone(), *now)],
     }
+}
+
+/// A realserver or service of the snapshot the console holds, as an object "now".
+fn meanwhile(st: &AppState, pick: usize) -> Option<lvstop::model::Current> {
+    let snap = st.table.snapshot()?;
+    let dests: Vec<_> = snap.services.iter().flat_map(|s| s.destinations.iter()).collect();
+    if pick % 4 == 1 && !dests.is_empty() {
+        return Some(lvstop::model::Current::Dest(dests[pick % dests.len()].spec.clone()));
+    }
+    let services = &snap.services;
+    (!services.is_empty()).then(|| lvstop::model::Current::Service(services[pick % services.len()].spec.clone()))
 }
 
 /// A console as it starts: the settings, a first snapshot, the first check run answered.
