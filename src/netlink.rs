@@ -58,6 +58,7 @@ pub enum NlError {
 /// One netlink socket, used for one request at a time.
 pub struct NlConn {
     sock: NlSocket,
+    family: NlFamily,
     seq: u32,
     buf: Vec<u8>,
 }
@@ -73,15 +74,32 @@ fn ne_u32(b: &[u8], at: usize) -> u32 {
 impl NlConn {
     /// Open a socket of a netlink family.
     pub fn connect(family: NlFamily) -> Result<Self, NlError> {
-        let sock = NlSocket::connect(family, None, Groups::empty()).map_err(|e| NlError::Io(e.to_string()))?;
-        // Non-blocking, so that every wait for the kernel is bounded (see `recv`).
-        sock.nonblock().map_err(|e| NlError::Io(e.to_string()))?;
-        Ok(NlConn { sock, seq: 0, buf: vec![0; RECV_BUF] })
+        Ok(NlConn { sock: open(family)?, family, seq: 0, buf: vec![0; RECV_BUF] })
     }
 
     /// Send one message (`body` follows the 16-byte netlink header) and hand
     /// each reply's type and payload to `each` until ACK, DONE or an error.
+    /// A request that ends before the kernel's last reply (`each` refused
+    /// one, a reply made no sense, the kernel stopped answering) leaves the
+    /// socket with a dump still running, which would make the kernel refuse
+    /// the next one (EBUSY): the socket is then replaced by a fresh one.
     pub fn request(
+        &mut self,
+        nl_type: u16,
+        flags: u16,
+        body: &[u8],
+        each: impl FnMut(u16, &[u8]) -> Result<(), String>,
+    ) -> Result<(), NlError> {
+        let result = self.exchange(nl_type, flags, body, each);
+        if matches!(result, Err(NlError::Bad(_) | NlError::Io(_))) {
+            if let Ok(sock) = open(self.family) {
+                self.sock = sock;
+            }
+        }
+        result
+    }
+
+    fn exchange(
         &mut self,
         nl_type: u16,
         flags: u16,
@@ -115,6 +133,14 @@ impl NlConn {
             }
         }
     }
+}
+
+/// A non-blocking socket of `family`, so that every wait for the kernel is
+/// bounded (see [`retry`]).
+fn open(family: NlFamily) -> Result<NlSocket, NlError> {
+    let sock = NlSocket::connect(family, None, Groups::empty()).map_err(|e| NlError::Io(e.to_string()))?;
+    sock.nonblock().map_err(|e| NlError::Io(e.to_string()))?;
+    Ok(sock)
 }
 
 /// Whether a request's replies are complete.

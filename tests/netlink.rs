@@ -1,0 +1,67 @@
+//! The netlink client against this host's kernel (rtnetlink, which every
+//! kernel has): a dump given up part-way does not poison the next request on
+//! the same socket. Runs in a network namespace of its own whose lo holds 400
+//! addresses, so that the dump spans many datagrams.
+#![allow(clippy::panic)] // a failing test panics
+
+mod common;
+
+use lvstop::netlink::{NlConn, NlError, NLM_F_DUMP};
+use lvstop::sys::rtnl::parse_address;
+use neli::consts::socket::NlFamily;
+
+/// `RTM_GETADDR`.
+const RTM_GETADDR: u16 = 22;
+
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = common::run(&format!("ip netns del {}", self.0));
+    }
+}
+
+#[test]
+fn a_dump_given_up_part_way_does_not_poison_the_next_request() {
+    let ns = format!("lvnl{}", std::process::id());
+    let mut setup = format!("ip netns add {ns} && ip -n {ns} link set lo up && ip -n {ns} -b - <<'EOF'\n");
+    for i in 0..400 {
+        let net = if i < 200 { "198.51.100" } else { "203.0.113" };
+        setup.push_str(&format!("addr add {net}.{}/32 dev lo\n", i % 200 + 1));
+    }
+    setup.push_str("EOF\n");
+    let _guard = Netns(ns.clone());
+    if let Err(e) = common::run(&setup) {
+        assert!(std::env::var_os("CI").is_none(), "network namespaces are required on CI: {e}");
+        return;
+    }
+    // Sockets belong to the namespace of the thread that opens them: a thread of its own.
+    let ns_path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(&ns_path).expect("netns");
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let mut conn = NlConn::connect(NlFamily::Route).expect("socket");
+        let body = [0u8; 8];
+        let dump = |conn: &mut NlConn| {
+            let mut out = Vec::new();
+            conn.request(RTM_GETADDR, NLM_F_DUMP, &body, |ty, p| {
+                out.extend(parse_address(ty, p)?);
+                Ok(())
+            })
+            .map(|()| out)
+        };
+        let whole = dump(&mut conn).expect("a whole dump");
+        assert!(whole.len() > 250, "{} addresses listed", whole.len());
+        // Given up at its first message: the rest of that dump stays queued on the socket.
+        let mut seen = 0;
+        let r = conn.request(RTM_GETADDR, NLM_F_DUMP, &body, |_, _| {
+            seen += 1;
+            Err("given up".into())
+        });
+        assert_eq!((r, seen), (Err(NlError::Bad("given up".into())), 1));
+        // The next request on the same socket sees its own replies only, whole.
+        assert_eq!(dump(&mut conn).expect("the next dump"), whole);
+    })
+    .join()
+    .expect("thread");
+}
