@@ -444,9 +444,12 @@ impl<'a> Attrs<'a> {
     }
 }
 
+/// A string attribute up to its NUL, with control characters escaped: names
+/// the kernel sends (schedulers, persistence engines, interface labels, the
+/// sync daemon's interface) are outside data too.
 fn decode_str(p: &[u8]) -> String {
     let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
-    String::from_utf8_lossy(&p[..end]).into_owned()
+    crate::text::sanitize(&String::from_utf8_lossy(&p[..end]))
 }
 
 #[cfg(test)]
@@ -466,6 +469,11 @@ mod tests {
         assert_eq!(a.u32(8), Ok(300));
         assert!(a.u32(1).is_err(), "a u16 attribute must not read as u32");
         assert!(a.u32(9).is_err());
+        let mut w = TlvWriter::default();
+        w.string(6, "w\u{1b}]0;x\u{7}rr");
+        let bytes = w.into_inner();
+        let a = Attrs::parse("svc", &bytes).expect("parse");
+        assert_eq!(a.string(6).as_deref(), Ok(r"w\x1b]0;x\x07rr"), "a kernel name reaches no terminal raw");
     }
 
     #[test]

@@ -211,6 +211,9 @@ proptest! {
         let got = parse_service(&nested).expect("a service the writer wrote parses");
         let mut want = spec.clone();
         want.flags.0 &= !ServiceFlags::HASHED;
+        // Names come back with control characters escaped: the kernel's are outside data.
+        want.scheduler = lvstop::text::sanitize(&want.scheduler);
+        want.pe_name = want.pe_name.as_deref().map(lvstop::text::sanitize);
         prop_assert_eq!(got.spec, want);
         prop_assert_eq!(got.stats, counters);
         prop_assert_eq!(got.rates, rates);

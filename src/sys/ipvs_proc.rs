@@ -325,7 +325,13 @@ pub fn parse_table(path: &str, text: &str) -> Result<ProcTable, ProcError> {
             }
             None => None,
         };
-        services.push(ProcService { key, scheduler: f[2].to_string(), one_packet, persistent, dests: Vec::new() });
+        services.push(ProcService {
+            key,
+            scheduler: crate::text::sanitize(f[2]),
+            one_packet,
+            persistent,
+            dests: Vec::new(),
+        });
     }
     for s in &mut services {
         if let ServiceKey::Fwmark { family, .. } = &mut s.key {
