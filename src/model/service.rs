@@ -174,8 +174,14 @@ impl ServiceFlags {
         self.has(Self::ONEPACKET)
     }
 
+    /// Bits a newer kernel may set that lvstop does not know (0 if none).
+    pub fn unknown(self) -> u32 {
+        self.0 & !(Self::KNOWN | Self::HASHED)
+    }
+
     /// Scheduler flag names as ipvsadm prints them for scheduler `sched`
-    /// (`sh-fallback`, `sh-port`, `mh-fallback`, `mh-port`, `flag-1`…).
+    /// (`sh-fallback`, `sh-port`, `mh-fallback`, `mh-port`, `flag-1`…), and
+    /// `unknown(0xN)` for bits lvstop does not know.
     pub fn sched_flag_names(self, sched: &str) -> Vec<String> {
         let mut out = Vec::new();
         match sched {
@@ -194,6 +200,9 @@ impl ServiceFlags {
                     }
                 }
             }
+        }
+        if self.unknown() != 0 {
+            out.push(format!("unknown({:#x})", self.unknown()));
         }
         out
     }

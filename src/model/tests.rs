@@ -70,3 +70,17 @@ fn thresholds_netmasks_names_tunnels() {
     one.flags.0 |= ServiceFlags::ONEPACKET;
     assert!(one.validate().is_err(), "one-packet is for UDP");
 }
+
+#[test]
+fn scheduler_flags_a_newer_kernel_sets_are_shown_and_never_saved() {
+    let mut s = ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "sh");
+    s.flags = ServiceFlags(ServiceFlags::SCHED1 | 0x40 | ServiceFlags::HASHED);
+    assert_eq!(s.flags.unknown(), 0x40);
+    assert_eq!(s.flags.sched_flag_names("sh"), vec!["sh-fallback".to_string(), "unknown(0x40)".to_string()]);
+    let snap = Snapshot {
+        services: vec![Service { spec: s, stats: Counters::default(), rates: Rates::default(), destinations: vec![] }],
+        ..Snapshot::empty()
+    };
+    let why = crate::report::save_rules(&snap).expect_err("not saved");
+    assert!(why.contains("unknown(0x40)") && why.contains("198.51.100.100:80"), "{why}");
+}

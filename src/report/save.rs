@@ -13,6 +13,13 @@ use crate::model::{DestSpec, ForwardMethod, Snapshot, TunnelCsum, TunnelType};
 pub fn save_rules(snap: &Snapshot) -> Result<String, String> {
     let mut out = String::new();
     for s in &snap.services {
+        if s.spec.flags.unknown() != 0 {
+            return Err(format!(
+                "service {} has flags unknown({:#x}), which ipvsadm's rules cannot express: nothing saved (lvstop dump shows the whole table)",
+                s.spec.key,
+                s.spec.flags.unknown()
+            ));
+        }
         let _ = writeln!(out, "-A {}", service_args(&s.spec));
         for d in &s.destinations {
             if let Some(what) = unsavable(&d.spec) {
