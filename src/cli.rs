@@ -79,6 +79,11 @@ pub struct DumpArgs {
     /// Print JSON (a stable, documented shape) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also measure the director's interfaces (packets per second against each
+    /// NIC's limit, CPU, drops) over one second; without it dump returns as
+    /// soon as the table is read.
+    #[arg(long)]
+    pub load: bool,
     /// The configuration file (its [nic] settings).
     #[command(flatten)]
     pub config: ConfigArg,

@@ -9,15 +9,17 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
     let json = args.json;
     let policy = config::load(args.config.path.as_deref())?.nic;
     sys::privilege::keep_only(sys::privilege::Needs::Ipvs).map_err(anyhow::Error::msg)?;
-    // Interface rates need two readings: the second comes a second after the first.
-    let window = sys::load::LoadWindow::open();
+    // Interface rates need two readings, a second apart: only when asked (--load),
+    // the table being read meanwhile.
+    let window = args.load.then(sys::load::LoadWindow::open);
     let mut backend = ipvs::Backend::open()?;
     let snap = backend.snapshot()?;
-    let load = window.close(&policy, &snap.vips(), &snap.rips());
+    let load = window.map(|w| w.close(&policy, &snap.vips(), &snap.rips()));
     let text = if json {
-        report::dump_json(&snap, Some(&load))
+        report::dump_json(&snap, load.as_ref())
     } else {
-        format!("{}{}", report::dump_text(&snap), report::director_text(&load))
+        let director = load.as_ref().map(|l| report::director_text(l, policy.show_idle)).unwrap_or_default();
+        format!("{}{director}", report::dump_text(&snap))
     };
     super::print_out(&text)?;
     if let model::Source::Procfs { reason } = &snap.source {

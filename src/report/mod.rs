@@ -14,7 +14,8 @@ use crate::model::Snapshot;
 use crate::sys::load::DirectorLoad;
 
 /// Version of the `lvstop dump --json` document shape (see README, "JSON output").
-pub const JSON_SCHEMA: u32 = 1;
+/// 2: `director` is null unless `--load` asked for it (it was always measured in 1).
+pub const JSON_SCHEMA: u32 = 2;
 
 #[derive(Serialize)]
 struct JsonDoc<'a> {

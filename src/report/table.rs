@@ -123,14 +123,15 @@ pub fn dump_text(snap: &Snapshot) -> String {
 }
 
 /// The director section of `lvstop dump`: each interface's packet rates against its limits.
-pub fn director_text(load: &crate::sys::load::DirectorLoad) -> String {
+pub fn director_text(load: &crate::sys::load::DirectorLoad, show_idle: bool) -> String {
     let mut out = String::new();
     let _ = write!(out, "Director (over {:.1}s)", load.interval_secs);
     if let (Some(c), Some(s)) = (load.cpu_percent, load.softirq_percent) {
         let _ = write!(out, ": CPU {c:.1}%, softirq {s:.1}%");
     }
     out.push('\n');
-    for n in &load.nics {
+    // The interfaces the console's director panel shows (not every idle tunnel device).
+    for n in load.shown(show_idle) {
         let role = match (n.vips.is_empty(), n.to_realservers) {
             (false, true) => " [VIP, realservers]",
             (false, false) => " [VIP]",

@@ -112,7 +112,9 @@ fn rich_table_matches_ipvsadm() -> Result<(), String> {
     }
     let json: serde_json::Value =
         serde_json::from_str(&sh(&format!("{} dump --json", lvstop_bin()))?).map_err(|e| e.to_string())?;
-    ensure(json["schema"] == 1 && json["source"]["kind"] == "netlink", || format!("bad JSON header: {json}"))?;
+    ensure(json["schema"] == 2 && json["source"]["kind"] == "netlink", || format!("bad JSON header: {json}"))?;
+    ensure(json["director"].is_null(), || "a plain dump measured the interfaces (that is --load's)".into())?;
+    ensure(!text.contains("Director (over"), || format!("a plain dump printed the director section:\n{text}"))?;
     let n = json["services"].as_array().map_or(0, Vec::len);
     ensure(n == expected_services, || format!("JSON has {n} services"))?;
     ensure(json["services"][0]["destinations"][0]["stats"]["inpkts"].is_u64(), || "JSON lacks stats".into())
@@ -785,7 +787,7 @@ fn director_panel() -> Result<(), String> {
     )?;
     sh(&format!("(for i in $(seq 150); do ip netns exec client curl -s -m 2 http://{VIP}/ >/dev/null; sleep 0.05; done) >/dev/null 2>&1 &"))?;
     std::thread::sleep(Duration::from_secs(2));
-    let json = sh(&format!("LVSTOP_CONFIG=/tmp/nic/lvstop.toml {} dump --json", lvstop_bin()))?;
+    let json = sh(&format!("LVSTOP_CONFIG=/tmp/nic/lvstop.toml {} dump --json --load", lvstop_bin()))?;
     let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
     let nics = v["director"]["nics"].as_array().cloned().unwrap_or_default();
     let br0 = nics.iter().find(|n| n["name"] == "br0").ok_or_else(|| format!("no br0 in {}", v["director"]))?;
@@ -797,8 +799,13 @@ fn director_panel() -> Result<(), String> {
     ensure(br0["rates"]["rx_pps"].as_f64().unwrap_or(0.0) > 1.0, || format!("no traffic measured on br0: {br0}"))?;
     ensure(v["director"]["cpu_percent"].is_number(), || "no CPU figure".into())?;
     ensure(!nics.iter().any(|n| n["name"] == "lo"), || "loopback listed".into())?;
-    let text = sh(&format!("LVSTOP_CONFIG=/tmp/nic/lvstop.toml {} dump", lvstop_bin()))?;
+    let text = sh(&format!("LVSTOP_CONFIG=/tmp/nic/lvstop.toml {} dump --load", lvstop_bin()))?;
     ensure(text.contains("br0 [VIP, realservers]"), || format!("text dump lacks the director section:\n{text}"))?;
+    // The text lists what the console's panel shows: no interface that is down (tunl0, gre0…).
+    for n in nics.iter().filter(|n| n["up"] == false) {
+        let name = n["name"].as_str().unwrap_or("?");
+        ensure(!text.contains(&format!("  {name}")), || format!("dump --load lists {name}, which is down:\n{text}"))?;
+    }
     let t = Tmux { session: "nic" };
     sh(&format!(
         "LVSTOP_CONFIG=/tmp/nic/lvstop.toml tmux new-session -d -s nic -x 160 -y 48 '{} --interval 0.5'",
