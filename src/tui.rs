@@ -76,11 +76,13 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
     let (ipvs, audit) = (&con.ipvs, &con.audit);
     match e {
         Effect::Quit => return false,
-        Effect::Refresh => {
+        Effect::Refresh(want) => {
             let (ipvs, tx) = (ipvs.clone(), tx.clone());
             tokio::spawn(async move {
-                let msg = match ipvs.run(super::ipvs::Backend::snapshot).await {
-                    Ok(s) => Msg::Snapshot(Box::new(s), Instant::now()),
+                let all = want == crate::model::Want::All;
+                let msg = match ipvs.run(move |b| b.refresh(&want)).await {
+                    Ok((s, _)) if all => Msg::Snapshot(Box::new(s), Instant::now()),
+                    Ok((s, read)) => Msg::Refreshed(Box::new(s), read, Instant::now()),
                     Err(e) => Msg::SnapshotFailed(e.to_string(), Instant::now()),
                 };
                 let _ = tx.send(msg);
@@ -104,15 +106,19 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
                 let _ = tx.send(Msg::Sys(Box::new(sample), roles, Instant::now()));
             });
         }
-        Effect::RunChecks { run, snapshot } => {
-            let tx = tx.clone();
+        Effect::RunChecks { run } => {
+            let (ipvs, tx) = (ipvs.clone(), tx.clone());
             let opts = crate::checks::CheckOptions {
                 ssh: Some(con.ssh.clone()),
                 nic: con.state.settings.nic_policy.clone(),
                 ..Default::default()
             };
             tokio::spawn(async move {
-                let report = crate::checks::run(*snapshot, opts).await;
+                // The checks judge every realserver: a complete snapshot of their own.
+                let report = match ipvs.run(crate::ipvs::Backend::snapshot).await {
+                    Ok(snap) => crate::checks::run(snap, opts).await,
+                    Err(e) => crate::checks::CheckReport::unreadable(&e.to_string()),
+                };
                 let _ = tx.send(Msg::Checks(Box::new(report), run, Instant::now()));
             });
         }

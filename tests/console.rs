@@ -15,6 +15,10 @@ fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
+fn is_refresh(cmds: &[Effect]) -> bool {
+    matches!(cmds, [Effect::Refresh(_)])
+}
+
 fn apply_of(cmds: &[Effect]) -> Option<&Change> {
     cmds.iter().find_map(|c| match c {
         Effect::Apply { change, .. } => Some(change),
@@ -34,10 +38,9 @@ fn weight_up_is_sent_at_once_and_can_be_undone() {
         Effect::Apply { id, .. } => *id,
         _ => 0,
     };
-    assert_eq!(
-        update(&mut st, Msg::Done { id, result: Ok(()), applied_steps: 0, log_incomplete: None, meanwhile: None }),
-        vec![Effect::Refresh]
-    );
+    let after =
+        update(&mut st, Msg::Done { id, result: Ok(()), applied_steps: 0, log_incomplete: None, meanwhile: None });
+    assert!(is_refresh(&after), "{after:?}");
     // u sends the inverse without confirmation (raising a weight back is not dangerous).
     let cmds = update(&mut st, key('u'));
     let Some(Change::EditDest { after, .. }) = apply_of(&cmds) else { panic!("undo sent nothing: {cmds:?}") };
@@ -362,13 +365,13 @@ fn the_visible_rows_follow_the_snapshot_filter_and_sort() {
 #[test]
 fn one_refresh_at_a_time_and_a_failure_does_not_stop_them() {
     let (mut st, t0) = common::state(true);
-    assert_eq!(update(&mut st, Msg::Poll), vec![Effect::Refresh]);
+    assert!(is_refresh(&update(&mut st, Msg::Poll)));
     assert!(update(&mut st, Msg::Poll).is_empty(), "a second refresh while one is on its way");
     assert!(update(&mut st, Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE))).is_empty());
     update(&mut st, Msg::SnapshotFailed("netlink: EINTR".into(), t0));
-    assert_eq!(update(&mut st, Msg::Poll), vec![Effect::Refresh], "the failure ended that refresh");
+    assert!(is_refresh(&update(&mut st, Msg::Poll)), "the failure ended that refresh");
     update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), t0));
-    assert_eq!(update(&mut st, Msg::Poll), vec![Effect::Refresh]);
+    assert!(is_refresh(&update(&mut st, Msg::Poll)));
 }
 
 #[test]
@@ -517,4 +520,74 @@ fn an_edit_that_finds_its_realserver_changed_meanwhile_is_put_again_on_what_is_t
     );
     assert!(apply_of(&cmds).is_none() && !matches!(st.layers.last(), Some(Layer::Confirm { .. })));
     assert!(st.last_action.as_ref().is_some_and(|(t, _)| t.contains("already as you asked")), "{:?}", st.last_action);
+}
+
+/// A table of `n` services with two realservers each.
+fn big_table(n: u16) -> lvstop::model::Snapshot {
+    let mut snap = common::snapshot();
+    let first = snap.services[0].clone();
+    snap.services.clear();
+    for port in 1..=n {
+        let mut s = first.clone();
+        s.spec.key = lvstop::model::ServiceKey::tcp("198.51.100.100".parse().expect("ip"), port);
+        s.destinations.truncate(2);
+        snap.services.push(s);
+    }
+    snap
+}
+
+#[test]
+fn a_refresh_reads_the_realservers_on_screen_and_a_slice_of_the_rest() {
+    use lvstop::model::{ServiceKey, Want};
+    let (mut st, t0) = common::state(true);
+    update(&mut st, Msg::Resize(160, 48));
+    update(&mut st, Msg::Snapshot(Box::new(big_table(3000)), t0));
+    let cmds = update(&mut st, Msg::Poll);
+    let Some(Effect::Refresh(Want::Keys(keys))) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    let port = |k: &ServiceKey| k.port();
+    // The first screen (and the rows below it) and the round-robin slice of 3000 / 60.
+    assert!(keys.iter().any(|k| port(k) == 1) && keys.iter().any(|k| port(k) == 40), "{keys:?}");
+    assert!(keys.len() < 3000 / 10, "{} services' realservers read per refresh", keys.len());
+    // A refresh that read some services: the others keep the realservers read before,
+    // a new one shows as not read until it is.
+    let mut next = big_table(3001);
+    for s in &mut next.services {
+        s.destinations.iter_mut().for_each(|d| d.active_conns = 77);
+        if !keys.contains(&s.spec.key) {
+            s.destinations.clear();
+        }
+    }
+    update(&mut st, Msg::Refreshed(Box::new(next), keys.clone(), t0));
+    let snap = st.table.snapshot().expect("table");
+    let far = ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 2000);
+    assert_eq!(snap.service(&far).map(|s| s.destinations.len()), Some(2), "kept from before");
+    assert_eq!(snap.service(&keys[0]).map(|s| s.destinations[0].active_conns), Some(77), "read now");
+    let new = ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 3001);
+    assert!(st.table.unread.contains(&new) && !st.table.complete);
+    // The round-robin goes on where it stopped.
+    update(&mut st, Msg::Poll);
+    assert!(st.table.history.len() <= 2 * 48 + 1, "history only for what the screen can show");
+}
+
+#[test]
+fn an_action_on_every_service_waits_for_every_services_realservers() {
+    use lvstop::model::Want;
+    let (mut st, t0) = common::state(true);
+    update(&mut st, Msg::Resize(160, 48));
+    update(&mut st, Msg::Snapshot(Box::new(big_table(500)), t0));
+    // A partial refresh: the table is no longer complete.
+    let cmds = update(&mut st, Msg::Poll);
+    let Some(Effect::Refresh(Want::Keys(keys))) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    update(&mut st, Msg::Refreshed(Box::new(big_table(500)), keys, t0));
+    assert!(!st.table.complete);
+    update(&mut st, code(KeyCode::Tab));
+    let cmds = update(&mut st, key('D'));
+    assert_eq!(cmds, vec![Effect::Refresh(Want::All)], "D waits for every service's realservers");
+    assert!(!matches!(st.layers.last(), Some(Layer::Confirm { .. })));
+    let cmds = update(&mut st, Msg::Snapshot(Box::new(big_table(500)), t0));
+    assert!(apply_of(&cmds).is_none());
+    let Some(Layer::Confirm { change: Change::Batch { changes, .. }, .. }) = st.layers.last() else {
+        panic!("no confirmation: {:?}", st.layers.last())
+    };
+    assert_eq!(changes.len(), 500, "the drain in every one of the 500 services");
 }

@@ -121,10 +121,20 @@ fn restore_changes(state: &AppState, t: Target) -> Vec<Change> {
 }
 
 pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
-    let Some(snap) = state.table.snapshot() else {
+    if state.table.snapshot().is_none() {
         info(state, "no snapshot yet", Outcome::Info);
         return Vec::new();
-    };
+    }
+    // What acts on every service that has a realserver, or writes them all,
+    // waits for a refresh that reads every service's realservers.
+    let whole = matches!(c, CmdLine::Weight(..) | CmdLine::Drain(_) | CmdLine::Restore(_) | CmdLine::Save(..));
+    if whole && !state.table.complete {
+        info(state, "reading every service's realservers first…", Outcome::Pending);
+        state.edits.deferred = Some(c);
+        state.table.want_all = true;
+        return refresh(state);
+    }
+    let Some(snap) = state.table.snapshot() else { return Vec::new() };
     let change = match c {
         CmdLine::Quit => return quit(state),
         CmdLine::Help => {
@@ -144,7 +154,14 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
         CmdLine::Weight(t, w) => {
             batch(format!("weight {} → {w}", t.addr), cmdline::weight_changes(snap, t, |_| Some(w)))
         }
-        CmdLine::Drain(t) => batch(format!("drain {}", t.addr), cmdline::weight_changes(snap, t, |_| Some(0))),
+        CmdLine::Drain(t) => {
+            let changes = cmdline::weight_changes(snap, t, |_| Some(0));
+            if changes.is_empty() {
+                info(state, format!("{} is already drained everywhere", t.addr), Outcome::Info);
+                return Vec::new();
+            }
+            batch(format!("drain {} in every service", t.addr), changes)
+        }
         CmdLine::Restore(t) => batch(format!("restore {}", t.addr), restore_changes(state, t)),
     };
     if let Some(c) = change {
@@ -328,13 +345,7 @@ fn write_key(state: &mut AppState, action: Action) -> Vec<Effect> {
                     return Vec::new();
                 }
             };
-            let changes =
-                state.table.snapshot().map(|s| cmdline::weight_changes(s, t, |_| Some(0))).unwrap_or_default();
-            if changes.is_empty() {
-                info(state, format!("{} is already drained everywhere", t.addr), Outcome::Info);
-                return Vec::new();
-            }
-            submit(state, Change::Batch { label: format!("drain {} in every service", t.addr), changes }, false)
+            run_cmdline(state, CmdLine::Drain(t))
         }
         Action::Add => {
             let kind = match (state.sel.focus, state.selected_service()) {

@@ -93,6 +93,10 @@ pub struct Edits {
     pub undo: Vec<Change>,
     /// Weights remembered by drain, for restore.
     pub drained: HashMap<(ServiceKey, IpAddr, u16), u32>,
+    /// An action on every service that has a realserver (`D`, `:drain`,
+    /// `:weight`, `:restore`, `:save`), waiting for a refresh that reads
+    /// every service's realservers.
+    pub deferred: Option<super::cmdline::CmdLine>,
 }
 
 /// The director panel: interface load and its history.

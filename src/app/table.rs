@@ -2,7 +2,7 @@
 //! sort, and the rows they leave visible. The visible rows are derived here
 //! once, when their inputs change, so that drawing a frame only reads them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use super::state::{DestId, RowId, Selection};
@@ -75,8 +75,17 @@ pub struct TableView {
     sort: SortCol,
     /// Descending order.
     sort_rev: bool,
-    /// Recent sparkline values per service (oldest first).
+    /// Recent sparkline values per service on screen (oldest first).
     pub history: HashMap<ServiceKey, VecDeque<u64>>,
+    /// Services whose realservers have not been read yet (new since the
+    /// last read of them): their realserver columns show as not read.
+    pub unread: HashSet<ServiceKey>,
+    /// Whether every service's realservers come from the latest refresh.
+    pub complete: bool,
+    /// Where the round-robin refresh of the services off screen goes on.
+    pub rr: usize,
+    /// The next refresh reads every service's realservers (an action waits for them).
+    pub want_all: bool,
     /// When a row's weight or state last changed.
     pub flashes: HashMap<RowId, Instant>,
     /// Services managed by a daemon: key → "keepalived (/etc/keepalived/keepalived.conf)".
@@ -124,6 +133,21 @@ impl TableView {
     pub(super) fn set_snapshot(&mut self, snap: Snapshot, sel: &Selection) {
         self.snapshot = Some(snap);
         self.refilter(sel);
+    }
+
+    /// Take the snapshot out (to move what a partial refresh keeps into the
+    /// next one); `set_snapshot` puts one back.
+    pub(super) fn take_snapshot(&mut self) -> Option<Snapshot> {
+        self.snapshot.take()
+    }
+
+    /// The keys of the visible services around the selection: every row the
+    /// services pane can show when it is `rows` high, wherever it scrolled.
+    pub fn around_selection(&self, rows: usize) -> Vec<ServiceKey> {
+        let services = self.services();
+        let sel = self.sel.unwrap_or(0);
+        let (from, to) = (sel.saturating_sub(rows), sel.saturating_add(rows + 1).min(self.shown.len()));
+        self.shown.get(from..to).unwrap_or_default().iter().map(|&i| services[i].spec.key).collect()
     }
 
     /// A new filter: the visible rows are derived again.

@@ -2,7 +2,7 @@
 //! Messages in, effects (work for the event loop's workers) out; no I/O, no
 //! clock (time arrives in messages), no terminal.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -25,8 +25,11 @@ pub enum Msg {
     Tick(Instant),
     /// The refresh interval has passed.
     Poll,
-    /// A new snapshot from the poller.
+    /// A complete snapshot (every service's realservers read).
     Snapshot(Box<Snapshot>, Instant),
+    /// A refresh: every service with its counters and rates, and the
+    /// realservers of the services listed (the others keep those last read).
+    Refreshed(Box<Snapshot>, Vec<ServiceKey>, Instant),
     /// The poller failed.
     SnapshotFailed(String, Instant),
     /// The executor finished change `id`.
@@ -57,8 +60,8 @@ pub enum Msg {
 /// Work for the event loop's workers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Take a snapshot now (unless one is already being taken).
-    Refresh,
+    /// Refresh the table now, reading the realservers of the services named.
+    Refresh(crate::model::Want),
     /// Audit, then apply a change (never emitted when read-only).
     Apply {
         /// Id echoed in `Msg::Done`.
@@ -73,12 +76,11 @@ pub enum Effect {
         /// up, when they changed or the last lookup is 10 s old (else None).
         roles_for: Option<(Vec<std::net::IpAddr>, Vec<std::net::IpAddr>)>,
     },
-    /// Run the LVS-DR checks on this snapshot; the report comes back as `Msg::Checks` with `run`.
+    /// Run the LVS-DR checks on a complete snapshot read for them; the report
+    /// comes back as `Msg::Checks` with `run`.
     RunChecks {
         /// The run's number.
         run: u64,
-        /// The table to check.
-        snapshot: Box<Snapshot>,
     },
     /// Write rules to a file.
     Save {
@@ -111,7 +113,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Quit => quit(state),
         Msg::Poll => refresh(state),
-        Msg::Snapshot(snap, now) => on_snapshot(state, *snap, now),
+        Msg::Snapshot(snap, now) => on_snapshot(state, *snap, None, now),
+        Msg::Refreshed(snap, read, now) => on_snapshot(state, *snap, Some(read), now),
         Msg::Sys(sample, roles, now) => {
             if let Some(r) = roles {
                 state.nics.roles = r;
@@ -150,27 +153,52 @@ pub(super) fn quit(state: &mut AppState) -> Vec<Effect> {
     vec![Effect::Quit]
 }
 
-/// Ask for a snapshot unless one is on its way.
+/// Every service's realservers are read again at least this often, off screen too.
+const ROUND_SECONDS: usize = 60;
+
+/// Ask for a refresh unless one is on its way: every service with its
+/// counters and rates, and the realservers of the services the screen can
+/// show, the selected one, those with a drain in progress and a round-robin
+/// slice of the rest (all of them within [`ROUND_SECONDS`] refreshes); every
+/// service's when an action waits for them.
 pub(super) fn refresh(state: &mut AppState) -> Vec<Effect> {
     if state.table.refreshing {
         return Vec::new();
     }
     state.table.refreshing = true;
-    vec![Effect::Refresh]
+    let rows = usize::from(state.viewport.1.max(24));
+    let want = match state.table.snapshot() {
+        _ if state.table.want_all => crate::model::Want::All,
+        None => crate::model::Want::First(rows),
+        Some(snap) => {
+            let mut keys = state.table.around_selection(rows);
+            keys.extend(state.edits.drained.keys().map(|(svc, _, _)| *svc));
+            let n = snap.services.len();
+            let slice = n.div_ceil(ROUND_SECONDS);
+            let from = state.table.rr % n.max(1);
+            keys.extend(snap.services.iter().cycle().skip(from).take(slice.min(n)).map(|s| s.spec.key));
+            state.table.rr = (from + slice) % n.max(1);
+            keys.sort_unstable();
+            keys.dedup();
+            crate::model::Want::Keys(keys)
+        }
+    };
+    vec![Effect::Refresh(want)]
 }
 
-/// The checks on the current snapshot: one run at a time (asked again while
-/// one is in flight, the next starts when it ends).
+/// The checks on a complete snapshot the worker reads for them: one run at a
+/// time (asked again while one is in flight, the next starts when it ends).
 pub(super) fn run_checks(state: &mut AppState) -> Vec<Effect> {
-    let Some(snap) = state.table.snapshot() else { return Vec::new() };
+    if state.table.snapshot().is_none() {
+        return Vec::new();
+    }
     if state.checks.running.is_some() {
         state.checks.again = true;
         return Vec::new();
     }
-    let snapshot = Box::new(snap.clone());
     state.checks.last_run += 1;
     state.checks.running = Some(state.checks.last_run);
-    vec![Effect::RunChecks { run: state.checks.last_run, snapshot }]
+    vec![Effect::RunChecks { run: state.checks.last_run }]
 }
 
 fn on_checks(state: &mut AppState, report: crate::checks::CheckReport, run: u64, now: Instant) -> Vec<Effect> {
@@ -193,13 +221,17 @@ fn on_checks(state: &mut AppState, report: crate::checks::CheckReport, run: u64,
 }
 
 /// The rows whose weight or state changed, and the services and realservers
-/// that are new (none on the first snapshot).
-fn changed_rows(old: &Snapshot, new: &Snapshot) -> Vec<super::state::RowId> {
+/// that are new (none on the first snapshot); realservers only of the
+/// services in `read` (all when None).
+fn changed_rows(old: &Snapshot, new: &Snapshot, read: Option<&HashSet<ServiceKey>>) -> Vec<super::state::RowId> {
     let mut rows = Vec::new();
     for s in &new.services {
         let prev = old.service(&s.spec.key);
         if prev.is_none() && !old.services.is_empty() {
             rows.push((s.spec.key, None));
+        }
+        if read.is_some_and(|r| !r.contains(&s.spec.key)) {
+            continue;
         }
         for d in &s.destinations {
             let before = prev.and_then(|p| p.destinations.iter().find(|o| o.id() == d.id()));
@@ -215,30 +247,74 @@ fn changed_rows(old: &Snapshot, new: &Snapshot) -> Vec<super::state::RowId> {
     rows
 }
 
-fn on_snapshot(state: &mut AppState, snap: Snapshot, now: Instant) -> Vec<Effect> {
+/// A new table: complete (`read` None), or every service with the
+/// realservers of those in `read`, the others keeping the realservers last
+/// read (moved, not copied, from the table shown until now).
+fn on_snapshot(state: &mut AppState, mut snap: Snapshot, read: Option<Vec<ServiceKey>>, now: Instant) -> Vec<Effect> {
     state.now = now;
+    let rows = usize::from(state.viewport.1.max(24));
     let table = &mut state.table;
-    let changed = table.snapshot().map(|old| changed_rows(old, &snap)).unwrap_or_default();
+    let read: Option<HashSet<ServiceKey>> = read.map(|r| r.into_iter().collect());
+    let changed = table.snapshot().map(|old| changed_rows(old, &snap, read.as_ref())).unwrap_or_default();
     table.flashes.extend(changed.into_iter().map(|row| (row, now)));
-    for s in &snap.services {
-        let v = match state.settings.spark {
-            SparkSource::Cps => s.rates.cps,
-            SparkSource::Pps => s.rates.inpps,
-        };
-        let h = table.history.entry(s.spec.key).or_default();
+    match &read {
+        None => {
+            table.unread.clear();
+            table.complete = true;
+        }
+        Some(read) => {
+            let mut old = table.take_snapshot();
+            for s in &mut snap.services {
+                if read.contains(&s.spec.key) {
+                    table.unread.remove(&s.spec.key);
+                    continue;
+                }
+                let kept = old.as_mut().and_then(|o| {
+                    let i = o.services.binary_search_by(|x| x.spec.key.cmp(&s.spec.key)).ok()?;
+                    Some(std::mem::take(&mut o.services[i].destinations))
+                });
+                match kept {
+                    Some(d) if !table.unread.contains(&s.spec.key) => s.destinations = d,
+                    _ => {
+                        table.unread.insert(s.spec.key);
+                    }
+                }
+            }
+            table.unread.retain(|k| snap.service(k).is_some());
+            table.complete = read.len() == snap.services.len();
+        }
+    }
+    if table.complete {
+        table.want_all = false;
+    }
+    // History is kept for the services the screen can show (and refreshed with them).
+    table.set_snapshot(snap, &state.sel);
+    let on_screen: HashSet<ServiceKey> = table.around_selection(rows).into_iter().collect();
+    let spark = state.settings.spark;
+    let points: Vec<(ServiceKey, u64)> = table
+        .snapshot()
+        .map(|snap| {
+            let value = |s: &crate::model::Service| match spark {
+                SparkSource::Cps => s.rates.cps,
+                SparkSource::Pps => s.rates.inpps,
+            };
+            on_screen.iter().filter_map(|k| snap.service(k).map(|s| (*k, value(s)))).collect()
+        })
+        .unwrap_or_default();
+    for (key, v) in points {
+        let h = table.history.entry(key).or_default();
         h.push_back(v);
         while h.len() > HISTORY {
             h.pop_front();
         }
     }
-    table.history.retain(|k, _| snap.service(k).is_some());
+    table.history.retain(|k, _| on_screen.contains(k));
     let flash_for = state.settings.flash_for;
     table.flashes.retain(|_, t| now.saturating_duration_since(*t) < flash_for);
-    let (vips, rips) = (snap.vips(), snap.rips());
+    let (vips, rips) = table.snapshot().map(|s| (s.vips(), s.rips())).unwrap_or_default();
     table.at = Some(now);
     table.error = None;
     table.refreshing = false;
-    table.set_snapshot(snap, &state.sel);
 
     let nics = &mut state.nics;
     let roles_stale = nics.roles_at.is_none_or(|t| now.saturating_duration_since(t).as_secs() >= 10);
@@ -251,6 +327,14 @@ fn on_snapshot(state: &mut AppState, snap: Snapshot, now: Instant) -> Vec<Effect
     if state.checks.at.is_none_or(|t| now.saturating_duration_since(t) >= state.settings.check_every) {
         state.checks.at = Some(now);
         effects.extend(run_checks(state));
+    }
+    if state.table.want_all && !state.table.complete {
+        // An action waits for every service's realservers: read them now.
+        effects.extend(refresh(state));
+    } else if state.table.complete {
+        if let Some(c) = state.edits.deferred.take() {
+            effects.extend(super::actions::run_cmdline(state, c));
+        }
     }
     effects
 }

@@ -105,6 +105,14 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// A report of checks that could not run because the table could not be read.
+    pub fn unreadable(why: &str) -> CheckReport {
+        CheckReport {
+            skipped: vec![format!("every check: the IPVS table could not be read: {why}")],
+            ..CheckReport::default()
+        }
+    }
+
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(|f| f.severity == Severity::Error)

@@ -57,6 +57,23 @@ impl Backend {
         }
     }
 
+    /// Every service with its counters and rates, and the realservers of
+    /// those `want` names; with the keys of the services whose realservers
+    /// were read. The /proc fallback reads everything in one go.
+    pub fn refresh(
+        &mut self,
+        want: &crate::model::Want,
+    ) -> Result<(Snapshot, Vec<crate::model::ServiceKey>), IpvsError> {
+        match self {
+            Backend::Netlink(nl) | Backend::NetlinkReadOnly(nl) => nl.refresh(want),
+            Backend::Procfs { .. } => {
+                let snap = self.snapshot()?;
+                let read = snap.services.iter().map(|s| s.spec.key).collect();
+                Ok((snap, read))
+            }
+        }
+    }
+
     /// Drop the write path: what `--read-only` does right after opening.
     #[must_use]
     pub fn into_read_only(self) -> Backend {

@@ -10,7 +10,7 @@ use super::error::IpvsError;
 use super::wire::{self, cmd, top, Attrs, TlvWriter};
 use crate::model::{
     Change, DestSpec, Destination, Family, ForwardMethod, Info, Service, ServiceFlags, ServiceKey, ServiceSpec,
-    Snapshot, Source, SyncDaemon, Timeouts,
+    Snapshot, Source, SyncDaemon, Timeouts, Want,
 };
 use crate::netlink::{NlConn, NlError, NLA_F_NESTED, NLM_F_ACK, NLM_F_DUMP};
 
@@ -304,11 +304,44 @@ impl NetlinkIpvs {
 
     /// A complete snapshot: info, timeouts, daemons, every service with its destinations.
     pub fn snapshot(&mut self) -> Result<Snapshot, IpvsError> {
+        self.refresh(&Want::All).map(|(snap, _)| snap)
+    }
+
+    /// Info, timeouts, daemons and every service with its counters and rates,
+    /// with the realservers of the services `want` names (the others have
+    /// none); and the keys of the services whose realservers were read.
+    pub fn refresh(&mut self, want: &Want) -> Result<(Snapshot, Vec<ServiceKey>), IpvsError> {
         let info = self.info()?;
         let timeouts = self.timeouts()?;
         let daemons = self.daemons()?;
         let mut services = self.services()?;
-        self.fill_destinations(&mut services)?;
+        services.sort_by(|a, b| a.spec.key.cmp(&b.spec.key));
+        let read = match want {
+            Want::All => {
+                self.fill_destinations(&mut services)?;
+                services.iter().map(|s| s.spec.key).collect()
+            }
+            Want::First(n) => {
+                let n = (*n).min(services.len());
+                self.fill_destinations(&mut services[..n])?;
+                services[..n].iter().map(|s| s.spec.key).collect()
+            }
+            Want::Keys(keys) => {
+                let mut read = Vec::with_capacity(keys.len());
+                for key in keys {
+                    if let Ok(i) = services.binary_search_by(|s| s.spec.key.cmp(key)) {
+                        match self.destinations(key) {
+                            Ok(d) => services[i].destinations = d,
+                            // Deleted since the services were listed: the next refresh drops it.
+                            Err(IpvsError::NoSuchService(_)) => continue,
+                            Err(e) => return Err(e),
+                        }
+                        read.push(*key);
+                    }
+                }
+                read
+            }
+        };
         let mut snap = Snapshot {
             source: Source::Netlink,
             info: Some(info),
@@ -318,7 +351,7 @@ impl NetlinkIpvs {
             totals: crate::sys::ipvs_proc::read_totals().ok(),
         };
         snap.sort();
-        Ok(snap)
+        Ok((snap, read))
     }
 
     /// List every service's destinations: one GET_DEST dump per service (the

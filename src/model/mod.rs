@@ -14,7 +14,7 @@ mod validate;
 pub use change::{dest_summary, Change, Current};
 pub use dest::{DestSpec, DestState, Destination, ForwardMethod, TunnelCsum, TunnelType};
 pub use service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey, ServiceSpec};
-pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts};
+pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts, Want};
 pub use stats::{Counters, Rates};
 pub use validate::{Field as SpecField, ValidationError, WEIGHT_MAX};
 

@@ -77,6 +77,20 @@ pub struct SyncDaemon {
     pub mcast_ttl: Option<u8>,
 }
 
+/// Whose realservers a refresh reads. Every refresh reads every service with
+/// its counters and rates (one dump); the realservers take one dump per
+/// service, so the console reads those of the services it shows, not all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Want {
+    /// Every service's (a complete snapshot).
+    All,
+    /// The first N services' in the table's order (the first screen, before
+    /// anything is known).
+    First(usize),
+    /// These services'.
+    Keys(Vec<super::ServiceKey>),
+}
+
 /// Everything lvstop knows about the IPVS table at one moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Snapshot {

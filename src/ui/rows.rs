@@ -56,12 +56,15 @@ pub fn service_row<'a>(state: &AppState, s: &Service, theme: &Theme, spark_w: us
     let name_style = if state.is_flashing(&(s.spec.key, None)) { theme.slot(Slot::Changed) } else { Style::default() };
     let hist = state.table.history.get(&s.spec.key);
     let spark = hist.map(|h| sparkline(h.iter().copied(), spark_w)).unwrap_or_default();
+    // A service whose realservers are not read yet (new, off screen) says so.
+    let unread = state.table.unread.contains(&s.spec.key);
+    let from_dests = |v: String| if unread { "…".to_string() } else { v };
     let mut cells = vec![
         Cell::from(name).style(name_style),
         Cell::from(svc_sched(s)),
-        Cell::from(format!("{in_service}/{}", s.destinations.len())),
-        Cell::from(short(s.active_conns())),
-        Cell::from(short(s.inact_conns())),
+        Cell::from(from_dests(format!("{in_service}/{}", s.destinations.len()))),
+        Cell::from(from_dests(short(s.active_conns()))),
+        Cell::from(from_dests(short(s.inact_conns()))),
         Cell::from(short(s.rates.cps)),
         Cell::from(short(s.rates.inpps)),
     ];
