@@ -563,7 +563,7 @@ fn a_refresh_reads_the_realservers_on_screen_and_a_slice_of_the_rest() {
     assert_eq!(snap.service(&far).map(|s| s.destinations.len()), Some(2), "kept from before");
     assert_eq!(snap.service(&keys[0]).map(|s| s.destinations[0].active_conns), Some(77), "read now");
     let new = ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 3001);
-    assert!(st.table.unread.contains(&new) && !st.table.complete);
+    assert!(st.table.reads.unread.contains(&new) && !st.table.reads.complete);
     // The round-robin goes on where it stopped.
     update(&mut st, Msg::Poll);
     assert!(st.table.history.len() <= 2 * 48 + 1, "history only for what the screen can show");
@@ -579,7 +579,7 @@ fn an_action_on_every_service_waits_for_every_services_realservers() {
     let cmds = update(&mut st, Msg::Poll);
     let Some(Effect::Refresh(Want::Keys(keys))) = cmds.first().cloned() else { panic!("{cmds:?}") };
     update(&mut st, Msg::Refreshed(Box::new(big_table(500)), keys, t0));
-    assert!(!st.table.complete);
+    assert!(!st.table.reads.complete);
     update(&mut st, code(KeyCode::Tab));
     let cmds = update(&mut st, key('D'));
     assert_eq!(cmds, vec![Effect::Refresh(Want::All)], "D waits for every service's realservers");

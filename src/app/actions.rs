@@ -128,10 +128,10 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
     // What acts on every service that has a realserver, or writes them all,
     // waits for a refresh that reads every service's realservers.
     let whole = matches!(c, CmdLine::Weight(..) | CmdLine::Drain(_) | CmdLine::Restore(_) | CmdLine::Save(..));
-    if whole && !state.table.complete {
+    if whole && !state.table.reads.complete {
         info(state, "reading every service's realservers first…", Outcome::Pending);
         state.edits.deferred = Some(c);
-        state.table.want_all = true;
+        state.table.reads.want_all = true;
         return refresh(state);
     }
     let Some(snap) = state.table.snapshot() else { return Vec::new() };

@@ -77,15 +77,8 @@ pub struct TableView {
     sort_rev: bool,
     /// Recent sparkline values per service on screen (oldest first).
     pub history: HashMap<ServiceKey, VecDeque<u64>>,
-    /// Services whose realservers have not been read yet (new since the
-    /// last read of them): their realserver columns show as not read.
-    pub unread: HashSet<ServiceKey>,
-    /// Whether every service's realservers come from the latest refresh.
-    pub complete: bool,
-    /// Where the round-robin refresh of the services off screen goes on.
-    pub rr: usize,
-    /// The next refresh reads every service's realservers (an action waits for them).
-    pub want_all: bool,
+    /// Whose realservers were read, and whose are to be.
+    pub reads: Reads,
     /// When a row's weight or state last changed.
     pub flashes: HashMap<RowId, Instant>,
     /// Services managed by a daemon: key → "keepalived (/etc/keepalived/keepalived.conf)".
@@ -98,6 +91,21 @@ pub struct TableView {
     shown_dests: Vec<usize>,
     /// The selected realserver's position in `shown_dests`.
     sel_dest: Option<usize>,
+}
+
+/// Whose realservers the table holds as last read, and whose the next
+/// refresh reads.
+#[derive(Debug, Clone, Default)]
+pub struct Reads {
+    /// Services whose realservers have not been read yet (new since the
+    /// last read of them): their realserver columns show as not read.
+    pub unread: HashSet<ServiceKey>,
+    /// Whether every service's realservers come from the latest refresh.
+    pub complete: bool,
+    /// Where the round-robin refresh of the services off screen goes on.
+    pub rr: usize,
+    /// The next refresh reads every service's realservers (an action waits for them).
+    pub want_all: bool,
 }
 
 fn dest_matches(d: &Destination, lower_filter: &str) -> bool {

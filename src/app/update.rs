@@ -168,16 +168,16 @@ pub(super) fn refresh(state: &mut AppState) -> Vec<Effect> {
     state.table.refreshing = true;
     let rows = usize::from(state.viewport.1.max(24));
     let want = match state.table.snapshot() {
-        _ if state.table.want_all => crate::model::Want::All,
+        _ if state.table.reads.want_all => crate::model::Want::All,
         None => crate::model::Want::First(rows),
         Some(snap) => {
             let mut keys = state.table.around_selection(rows);
             keys.extend(state.edits.drained.keys().map(|(svc, _, _)| *svc));
             let n = snap.services.len();
             let slice = n.div_ceil(ROUND_SECONDS);
-            let from = state.table.rr % n.max(1);
+            let from = state.table.reads.rr % n.max(1);
             keys.extend(snap.services.iter().cycle().skip(from).take(slice.min(n)).map(|s| s.spec.key));
-            state.table.rr = (from + slice) % n.max(1);
+            state.table.reads.rr = (from + slice) % n.max(1);
             keys.sort_unstable();
             keys.dedup();
             crate::model::Want::Keys(keys)
@@ -259,14 +259,14 @@ fn on_snapshot(state: &mut AppState, mut snap: Snapshot, read: Option<Vec<Servic
     table.flashes.extend(changed.into_iter().map(|row| (row, now)));
     match &read {
         None => {
-            table.unread.clear();
-            table.complete = true;
+            table.reads.unread.clear();
+            table.reads.complete = true;
         }
         Some(read) => {
             let mut old = table.take_snapshot();
             for s in &mut snap.services {
                 if read.contains(&s.spec.key) {
-                    table.unread.remove(&s.spec.key);
+                    table.reads.unread.remove(&s.spec.key);
                     continue;
                 }
                 let kept = old.as_mut().and_then(|o| {
@@ -274,18 +274,18 @@ fn on_snapshot(state: &mut AppState, mut snap: Snapshot, read: Option<Vec<Servic
                     Some(std::mem::take(&mut o.services[i].destinations))
                 });
                 match kept {
-                    Some(d) if !table.unread.contains(&s.spec.key) => s.destinations = d,
+                    Some(d) if !table.reads.unread.contains(&s.spec.key) => s.destinations = d,
                     _ => {
-                        table.unread.insert(s.spec.key);
+                        table.reads.unread.insert(s.spec.key);
                     }
                 }
             }
-            table.unread.retain(|k| snap.service(k).is_some());
-            table.complete = read.len() == snap.services.len();
+            table.reads.unread.retain(|k| snap.service(k).is_some());
+            table.reads.complete = read.len() == snap.services.len();
         }
     }
-    if table.complete {
-        table.want_all = false;
+    if table.reads.complete {
+        table.reads.want_all = false;
     }
     // History is kept for the services the screen can show (and refreshed with them).
     table.set_snapshot(snap, &state.sel);
@@ -328,10 +328,10 @@ fn on_snapshot(state: &mut AppState, mut snap: Snapshot, read: Option<Vec<Servic
         state.checks.at = Some(now);
         effects.extend(run_checks(state));
     }
-    if state.table.want_all && !state.table.complete {
+    if state.table.reads.want_all && !state.table.reads.complete {
         // An action waits for every service's realservers: read them now.
         effects.extend(refresh(state));
-    } else if state.table.complete {
+    } else if state.table.reads.complete {
         if let Some(c) = state.edits.deferred.take() {
             effects.extend(super::actions::run_cmdline(state, c));
         }

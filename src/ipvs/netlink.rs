@@ -315,7 +315,7 @@ impl NetlinkIpvs {
         let timeouts = self.timeouts()?;
         let daemons = self.daemons()?;
         let mut services = self.services()?;
-        services.sort_by(|a, b| a.spec.key.cmp(&b.spec.key));
+        services.sort_by_key(|s| s.spec.key);
         let read = match want {
             Want::All => {
                 self.fill_destinations(&mut services)?;

@@ -57,7 +57,7 @@ pub fn service_row<'a>(state: &AppState, s: &Service, theme: &Theme, spark_w: us
     let hist = state.table.history.get(&s.spec.key);
     let spark = hist.map(|h| sparkline(h.iter().copied(), spark_w)).unwrap_or_default();
     // A service whose realservers are not read yet (new, off screen) says so.
-    let unread = state.table.unread.contains(&s.spec.key);
+    let unread = state.table.reads.unread.contains(&s.spec.key);
     let from_dests = |v: String| if unread { "…".to_string() } else { v };
     let mut cells = vec![
         Cell::from(name).style(name_style),
