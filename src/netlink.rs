@@ -32,11 +32,17 @@ pub const NLM_F_DUMP: u16 = 0x300;
 /// `NLA_F_NESTED`.
 pub const NLA_F_NESTED: u16 = 0x8000;
 /// Receive buffer. The kernel sizes each dump chunk to the largest read it has
-/// seen (capped at 32 KiB), so a small buffer keeps its allocations small:
+/// seen on the socket (capped at 32 KiB), so a small buffer keeps its
+/// allocations small for the many small dumps (one service's realservers):
 /// 8 KiB cut the kernel's share of the console's CPU at a 1 s refresh of 1000
 /// services from 35 % to 23 % (benchmark, lab VM). MSG_TRUNC turns any larger
 /// datagram into an error, never a silent cut.
 pub const RECV_BUF: usize = 8 * 1024;
+
+/// Receive buffer of a socket for one large dump (every service): IPVS
+/// resumes a dump by skipping the entries already sent, so four times larger
+/// chunks skip four times less.
+pub const BULK_RECV_BUF: usize = 32 * 1024;
 
 /// How long a request waits for the kernel's next reply before it fails
 /// (a stuck call becomes an error the console shows, and it keeps refreshing).
@@ -74,7 +80,12 @@ fn ne_u32(b: &[u8], at: usize) -> u32 {
 impl NlConn {
     /// Open a socket of a netlink family.
     pub fn connect(family: NlFamily) -> Result<Self, NlError> {
-        Ok(NlConn { sock: open(family)?, family, seq: 0, buf: vec![0; RECV_BUF] })
+        Self::with_buffer(family, RECV_BUF)
+    }
+
+    /// Open a socket of a netlink family that reads `size` bytes at a time.
+    pub fn with_buffer(family: NlFamily, size: usize) -> Result<Self, NlError> {
+        Ok(NlConn { sock: open(family)?, family, seq: 0, buf: vec![0; size] })
     }
 
     /// Send one message (`body` follows the 16-byte netlink header) and hand
@@ -124,7 +135,7 @@ impl NlConn {
             let deadline = std::time::Instant::now() + RECV_TIMEOUT;
             let (n, _) = retry(deadline, || sock.recv(&mut buf[..], Msg::TRUNC))?;
             if n > buf.len() {
-                return Err(NlError::Bad(format!("a {n}-byte reply does not fit the {RECV_BUF}-byte buffer")));
+                return Err(NlError::Bad(format!("a {n}-byte reply does not fit the {}-byte buffer", buf.len())));
             }
             match split_reply(&buf[..n], seq, &mut each)? {
                 Reply::Done if !interrupted => return Ok(()),

@@ -80,8 +80,10 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
             let (ipvs, tx) = (ipvs.clone(), tx.clone());
             tokio::spawn(async move {
                 let all = want == crate::model::Want::All;
+                let alone = matches!(want, crate::model::Want::Alone(_));
                 let msg = match ipvs.run(move |b| b.refresh(&want)).await {
                     Ok((s, _)) if all => Msg::Snapshot(Box::new(s), Instant::now()),
+                    Ok((s, read)) if alone => Msg::ReadAlone(Box::new(s), read, Instant::now()),
                     Ok((s, read)) => Msg::Refreshed(Box::new(s), read, Instant::now()),
                     Err(e) => Msg::SnapshotFailed(e.to_string(), Instant::now()),
                 };
@@ -230,8 +232,15 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
     terminal.clear()?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut events = EventStream::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // With a refresh every second or more often, the refresh is the tick too:
+    // one wake-up and one frame a second instead of two.
+    let ticks_apart = c.interval > Duration::from_secs(1);
+    let mut tick = tokio::time::interval(if ticks_apart { Duration::from_secs(1) } else { Duration::from_secs(3600) });
     let mut poll = tokio::time::interval(c.interval);
+    // A frame is drawn at once for a key, and for anything else a little later,
+    // so that what arrives together (a refresh and the interface reading it
+    // asks for) is drawn once.
+    let mut due: Option<tokio::time::Instant> = None;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -251,8 +260,18 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
                 None => msgs.push(Msg::Quit),
             },
             Some(m) = rx.recv() => msgs.push(m),
-            _ = tick.tick() => msgs.push(Msg::Tick(Instant::now())),
-            _ = poll.tick() => msgs.push(Msg::Poll),
+            _ = tick.tick(), if ticks_apart => msgs.push(Msg::Tick(Instant::now())),
+            _ = poll.tick() => {
+                if !ticks_apart {
+                    msgs.push(Msg::Tick(Instant::now()));
+                }
+                msgs.push(Msg::Poll);
+            }
+            () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                due = None;
+                terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
+                continue;
+            }
             _ = sigterm.recv() => msgs.push(Msg::Quit),
             _ = sighup.recv() => msgs.push(Msg::Quit),
             _ = sigint.recv() => msgs.push(Msg::Quit),
@@ -260,6 +279,9 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
         while let Ok(m) = rx.try_recv() {
             msgs.push(m);
         }
+        let now_please = msgs.iter().any(|m| matches!(m, Msg::Key(_) | Msg::Resize(..)));
+        // A poll alone only asks for a refresh: nothing on screen changes until it comes back.
+        let later = msgs.iter().any(|m| !matches!(m, Msg::Poll));
         for m in msgs {
             effects.extend(update(&mut c.state, m));
         }
@@ -270,9 +292,17 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
         if quit {
             return finish_in_flight(&mut c, &mut terminal, &mut rx, &stop).await;
         }
-        terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
+        if now_please {
+            due = None;
+            terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
+        } else if later && due.is_none() {
+            due = Some(tokio::time::Instant::now() + FRAME_DELAY);
+        }
     }
 }
+
+/// How long a frame waits for what arrives with the message that asked for it.
+const FRAME_DELAY: Duration = Duration::from_millis(50);
 
 /// How long quitting waits for changes in flight.
 const QUIT_WAIT: Duration = Duration::from_secs(10);

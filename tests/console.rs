@@ -564,9 +564,22 @@ fn a_refresh_reads_the_realservers_on_screen_and_a_slice_of_the_rest() {
     assert_eq!(snap.service(&keys[0]).map(|s| s.destinations[0].active_conns), Some(77), "read now");
     let new = ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 3001);
     assert!(st.table.reads.unread.contains(&new) && !st.table.reads.complete);
-    // The round-robin goes on where it stopped.
-    update(&mut st, Msg::Poll);
-    assert!(st.table.history.len() <= 2 * 48 + 1, "history only for what the screen can show");
+    assert!(st.table.history.len() <= 48, "history only for what the screen can show");
+    // 3001 services: one refresh in two lists them all; the other reads the screen's alone.
+    let cmds = update(&mut st, Msg::Poll);
+    let Some(Effect::Refresh(Want::Alone(alone))) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    assert!(alone.len() <= 25 && alone.iter().any(|k| port(k) == 1), "{alone:?}");
+    // Read alone: port 1 changed, port 2 is gone; the rest of the table stays as it was.
+    let mut first_only = big_table(1);
+    first_only.services[0].destinations[0].active_conns = 5;
+    let two = ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 2);
+    update(&mut st, Msg::ReadAlone(Box::new(first_only), vec![keys[0], two], t0));
+    let snap = st.table.snapshot().expect("table");
+    assert_eq!(snap.services.len(), 3000, "one gone of 3001");
+    assert!(snap.service(&two).is_none());
+    assert_eq!(snap.service(&keys[0]).map(|s| s.destinations[0].active_conns), Some(5));
+    assert_eq!(snap.service(&far).map(|s| s.destinations.len()), Some(2), "kept from before");
+    assert!(is_refresh(&update(&mut st, Msg::Poll)));
 }
 
 #[test]

@@ -750,6 +750,13 @@ fn messages(st: &AppState, step: &Step, now: &mut Instant) -> Vec<Msg> {
         }
         // Half the time a refresh that read only some services' realservers
         // (every other one); the console keeps the others' from before.
+        // A third of the time the services on screen read alone (the first three).
+        Step::Snapshot(s) if s.services.len() % 3 == 2 => {
+            let mut part = (**s).clone();
+            part.services.truncate(3);
+            let read = part.services.iter().map(|x| x.spec.key).collect();
+            vec![Msg::ReadAlone(Box::new(part), read, *now)]
+        }
         Step::Snapshot(s) if s.services.len() % 2 == 1 => {
             let read = s.services.iter().step_by(2).map(|x| x.spec.key).collect();
             vec![Msg::Refreshed(s.clone(), read, *now)]
@@ -960,7 +967,7 @@ fn drive(
             let was_key = matches!(msg, Msg::Key(_));
             let top = st.layers.last().cloned();
             let held = Seen::of(st.table.snapshot());
-            let refreshed = matches!(msg, Msg::Refreshed(..));
+            let refreshed = matches!(msg, Msg::Refreshed(..) | Msg::ReadAlone(..));
             let effects = update(&mut st, msg);
             if refreshed {
                 // What the console shows now: the refresh merged with what it kept.

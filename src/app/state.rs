@@ -110,11 +110,8 @@ pub struct NicPanel {
     pub prev: Option<(crate::sys::nic::SysSample, Instant)>,
     /// Recent max(rx, tx) packets/s per interface (oldest first).
     pub history: HashMap<String, VecDeque<f64>>,
-    /// Which interfaces carry VIPs and reach realservers (looked up every 10 s
-    /// or when the addresses change).
+    /// Which interfaces carry VIPs and reach realservers (looked up every 10 s).
     pub roles: crate::sys::load::Roles,
-    /// The addresses `roles` was looked up for.
-    pub roles_key: (Vec<IpAddr>, Vec<IpAddr>),
     /// When `roles` was looked up.
     pub roles_at: Option<Instant>,
 }

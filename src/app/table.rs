@@ -106,6 +106,8 @@ pub struct Reads {
     pub rr: usize,
     /// The next refresh reads every service's realservers (an action waits for them).
     pub want_all: bool,
+    /// Refreshes asked for so far (which of them list every service).
+    pub ticks: u64,
 }
 
 fn dest_matches(d: &Destination, lower_filter: &str) -> bool {
@@ -149,12 +151,14 @@ impl TableView {
         self.snapshot.take()
     }
 
-    /// The keys of the visible services around the selection: every row the
-    /// services pane can show when it is `rows` high, wherever it scrolled.
+    /// The keys of the services a pane of `rows` rows shows: the window that
+    /// keeps the selection in view, as the services pane scrolls it (the
+    /// selection on its last row once it is past the first screen).
     pub fn around_selection(&self, rows: usize) -> Vec<ServiceKey> {
         let services = self.services();
         let sel = self.sel.unwrap_or(0);
-        let (from, to) = (sel.saturating_sub(rows), sel.saturating_add(rows + 1).min(self.shown.len()));
+        let from = if sel >= rows { sel + 1 - rows } else { 0 };
+        let to = from.saturating_add(rows).min(self.shown.len());
         self.shown.get(from..to).unwrap_or_default().iter().map(|&i| services[i].spec.key).collect()
     }
 

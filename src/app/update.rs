@@ -30,6 +30,10 @@ pub enum Msg {
     /// A refresh: every service with its counters and rates, and the
     /// realservers of the services listed (the others keep those last read).
     Refreshed(Box<Snapshot>, Vec<ServiceKey>, Instant),
+    /// A refresh of the services listed only, each with its realservers (a
+    /// listed service missing from the snapshot is gone); the rest of the
+    /// table stays as last read.
+    ReadAlone(Box<Snapshot>, Vec<ServiceKey>, Instant),
     /// The poller failed.
     SnapshotFailed(String, Instant),
     /// The executor finished change `id`.
@@ -113,8 +117,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Quit => quit(state),
         Msg::Poll => refresh(state),
-        Msg::Snapshot(snap, now) => on_snapshot(state, *snap, None, now),
-        Msg::Refreshed(snap, read, now) => on_snapshot(state, *snap, Some(read), now),
+        Msg::Snapshot(snap, now) => on_snapshot(state, *snap, None, false, now),
+        Msg::Refreshed(snap, read, now) => on_snapshot(state, *snap, Some(read), false, now),
+        Msg::ReadAlone(snap, read, now) => on_snapshot(state, *snap, Some(read), true, now),
         Msg::Sys(sample, roles, now) => {
             if let Some(r) = roles {
                 state.nics.roles = r;
@@ -153,8 +158,22 @@ pub(super) fn quit(state: &mut AppState) -> Vec<Effect> {
     vec![Effect::Quit]
 }
 
+/// At least as many services as the services pane shows (it takes at most
+/// half the screen).
+fn pane_rows(state: &AppState) -> usize {
+    usize::from(state.viewport.1 / 2).max(12)
+}
+
 /// Every service's realservers are read again at least this often, off screen too.
 const ROUND_SECONDS: usize = 60;
+
+/// One refresh in `max(LIST_EVERY, n / LIST_PER_TICK)` lists every service
+/// (one dump, with the round-robin slice of realservers); the others read the
+/// services on screen alone. Listing 1000 services costs as much CPU as the
+/// console may spend in a second; 10 000, more.
+const LIST_EVERY: usize = 5;
+/// See [`LIST_EVERY`].
+const LIST_PER_TICK: usize = 2000;
 
 /// Ask for a refresh unless one is on its way: every service with its
 /// counters and rates, and the realservers of the services the screen can
@@ -166,21 +185,32 @@ pub(super) fn refresh(state: &mut AppState) -> Vec<Effect> {
         return Vec::new();
     }
     state.table.refreshing = true;
-    let rows = usize::from(state.viewport.1.max(24));
-    let want = match state.table.snapshot() {
+    let rows = pane_rows(state);
+    let n = state.table.snapshot().map(|s| s.services.len());
+    let want = match n {
         _ if state.table.reads.want_all => crate::model::Want::All,
         None => crate::model::Want::First(rows),
-        Some(snap) => {
+        Some(n) => {
             let mut keys = state.table.around_selection(rows);
             keys.extend(state.edits.drained.keys().map(|(svc, _, _)| *svc));
-            let n = snap.services.len();
-            let slice = n.div_ceil(ROUND_SECONDS);
-            let from = state.table.reads.rr % n.max(1);
-            keys.extend(snap.services.iter().cycle().skip(from).take(slice.min(n)).map(|s| s.spec.key));
-            state.table.reads.rr = (from + slice) % n.max(1);
+            let every = n.div_ceil(LIST_PER_TICK).max(LIST_EVERY) as u64;
+            let list = state.table.reads.ticks % every == 0;
+            state.table.reads.ticks += 1;
+            if list {
+                let slice = (n.div_ceil(ROUND_SECONDS) * every as usize).min(n);
+                let from = state.table.reads.rr % n.max(1);
+                if let Some(snap) = state.table.snapshot() {
+                    keys.extend(snap.services.iter().cycle().skip(from).take(slice).map(|s| s.spec.key));
+                }
+                state.table.reads.rr = (from + slice) % n.max(1);
+            }
             keys.sort_unstable();
             keys.dedup();
-            crate::model::Want::Keys(keys)
+            if list {
+                crate::model::Want::Keys(keys)
+            } else {
+                crate::model::Want::Alone(keys)
+            }
         }
     };
     vec![Effect::Refresh(want)]
@@ -247,12 +277,36 @@ fn changed_rows(old: &Snapshot, new: &Snapshot, read: Option<&HashSet<ServiceKey
     rows
 }
 
+/// `whole` (the table shown) with the services in `part` (read alone) put in,
+/// and those of `read` that `part` lacks (gone) taken out; info, timeouts,
+/// daemons and totals stay as the last list read them.
+fn read_alone(whole: Option<Snapshot>, part: Snapshot, read: &HashSet<ServiceKey>) -> Snapshot {
+    let Some(mut whole) = whole else { return part };
+    let services = part.services;
+    let gone: HashSet<&ServiceKey> =
+        read.iter().filter(|k| services.binary_search_by(|s| s.spec.key.cmp(k)).is_err()).collect();
+    whole.services.retain(|s| !gone.contains(&s.spec.key));
+    for s in services {
+        match whole.services.binary_search_by(|x| x.spec.key.cmp(&s.spec.key)) {
+            Ok(i) => whole.services[i] = s,
+            Err(i) => whole.services.insert(i, s),
+        }
+    }
+    whole
+}
+
 /// A new table: complete (`read` None), or every service with the
 /// realservers of those in `read`, the others keeping the realservers last
 /// read (moved, not copied, from the table shown until now).
-fn on_snapshot(state: &mut AppState, mut snap: Snapshot, read: Option<Vec<ServiceKey>>, now: Instant) -> Vec<Effect> {
+fn on_snapshot(
+    state: &mut AppState,
+    mut snap: Snapshot,
+    read: Option<Vec<ServiceKey>>,
+    alone: bool,
+    now: Instant,
+) -> Vec<Effect> {
     state.now = now;
-    let rows = usize::from(state.viewport.1.max(24));
+    let rows = pane_rows(state);
     let table = &mut state.table;
     let read: Option<HashSet<ServiceKey>> = read.map(|r| r.into_iter().collect());
     let changed = table.snapshot().map(|old| changed_rows(old, &snap, read.as_ref())).unwrap_or_default();
@@ -261,6 +315,13 @@ fn on_snapshot(state: &mut AppState, mut snap: Snapshot, read: Option<Vec<Servic
         None => {
             table.reads.unread.clear();
             table.reads.complete = true;
+        }
+        Some(read) if alone => {
+            snap = read_alone(table.take_snapshot(), snap, read);
+            for k in read {
+                table.reads.unread.remove(k);
+            }
+            table.reads.complete = false;
         }
         Some(read) => {
             let mut old = table.take_snapshot();
@@ -311,18 +372,19 @@ fn on_snapshot(state: &mut AppState, mut snap: Snapshot, read: Option<Vec<Servic
     table.history.retain(|k, _| on_screen.contains(k));
     let flash_for = state.settings.flash_for;
     table.flashes.retain(|_, t| now.saturating_duration_since(*t) < flash_for);
-    let (vips, rips) = table.snapshot().map(|s| (s.vips(), s.rips())).unwrap_or_default();
     table.at = Some(now);
     table.error = None;
     table.refreshing = false;
 
     let nics = &mut state.nics;
+    // Which interfaces carry the VIPs and reach the realservers: looked up
+    // again every 10 s (every address of a large table is a cost per refresh).
     let roles_stale = nics.roles_at.is_none_or(|t| now.saturating_duration_since(t).as_secs() >= 10);
-    let roles_for = (roles_stale || nics.roles_key.0 != vips || nics.roles_key.1 != rips).then(|| {
-        nics.roles_key = (vips.clone(), rips.clone());
+    let addrs = roles_stale.then(|| state.table.snapshot().map(|s| (s.vips(), s.rips())).unwrap_or_default());
+    if addrs.is_some() {
         nics.roles_at = Some(now);
-        (vips, rips)
-    });
+    }
+    let roles_for = addrs;
     let mut effects = vec![Effect::SampleSys { roles_for }];
     if state.checks.at.is_none_or(|t| now.saturating_duration_since(t) >= state.settings.check_every) {
         state.checks.at = Some(now);

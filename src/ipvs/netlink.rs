@@ -105,6 +105,8 @@ impl Ctx {
 /// An open IPVS generic-netlink connection.
 pub struct NetlinkIpvs {
     conn: NlConn,
+    /// A socket with a large receive buffer for the dump of every service.
+    bulk: Option<NlConn>,
     family: u16,
     /// Extra connections that list destinations in parallel on large tables.
     helpers: Vec<NetlinkIpvs>,
@@ -126,7 +128,7 @@ impl NetlinkIpvs {
     pub fn connect() -> Result<Self, IpvsError> {
         let conn = NlConn::connect(NlFamily::Generic)
             .map_err(|e| sock_err("open a generic netlink socket", format!("{e:?}")))?;
-        let mut me = NetlinkIpvs { conn, family: GENL_ID_CTRL, helpers: Vec::new() };
+        let mut me = NetlinkIpvs { conn, bulk: None, family: GENL_ID_CTRL, helpers: Vec::new() };
         let ctx = Ctx::Read("the IPVS netlink family");
         let name = vec![(CTRL_ATTR_FAMILY_NAME, b"IPVS\0".to_vec())];
         let mut id = None;
@@ -256,6 +258,19 @@ impl NetlinkIpvs {
 
     /// All services (without destinations).
     pub fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
+        // On the socket with the large buffer: see BULK_RECV_BUF.
+        let bulk = match self.bulk.take() {
+            Some(b) => b,
+            None => NlConn::with_buffer(NlFamily::Generic, crate::netlink::BULK_RECV_BUF)
+                .map_err(|e| sock_err("open a generic netlink socket", format!("{e:?}")))?,
+        };
+        let small = std::mem::replace(&mut self.conn, bulk);
+        let result = self.services_on_conn();
+        self.bulk = Some(std::mem::replace(&mut self.conn, small));
+        result
+    }
+
+    fn services_on_conn(&mut self) -> Result<Vec<Service>, IpvsError> {
         let ctx = Ctx::Read("services");
         without_repeats(
             || {
@@ -269,6 +284,18 @@ impl NetlinkIpvs {
             },
             |s| s.spec.key,
         )
+    }
+
+    /// One service with its counters and rates (no realservers), or `NoSuchService`.
+    pub fn service_with_stats(&mut self, key: &ServiceKey) -> Result<Service, IpvsError> {
+        let ctx = Ctx::ServiceOp("read", *key);
+        let mut service = None;
+        self.ipvs(cmd::GET_SERVICE, &[(top::SERVICE, service_identity(key))], false, &ctx, |a| {
+            let s = a.nested(top::SERVICE, "service")?.ok_or("reply without a service")?;
+            service = Some(parse_service(&s)?);
+            Ok(())
+        })?;
+        service.ok_or(IpvsError::NoSuchService(*key))
     }
 
     /// One service's configuration, or `NoSuchService`.
@@ -311,10 +338,28 @@ impl NetlinkIpvs {
     /// with the realservers of the services `want` names (the others have
     /// none); and the keys of the services whose realservers were read.
     pub fn refresh(&mut self, want: &Want) -> Result<(Snapshot, Vec<ServiceKey>), IpvsError> {
-        let info = self.info()?;
-        let timeouts = self.timeouts()?;
-        let daemons = self.daemons()?;
-        let mut services = self.services()?;
+        // A refresh of the services on screen alone reads nothing else: the
+        // table's info, timeouts, daemons and totals come with the next list.
+        let alone = matches!(want, Want::Alone(_));
+        let info = if alone { None } else { Some(self.info()?) };
+        let timeouts = if alone { None } else { Some(self.timeouts()?) };
+        let daemons = if alone { Vec::new() } else { self.daemons()? };
+        let mut services = match want {
+            Want::Alone(keys) => {
+                // Each asked for alone (a service gone since is left out: its key in
+                // `read` without a service says so).
+                let mut services = Vec::with_capacity(keys.len());
+                for key in keys {
+                    match self.service_with_stats(key) {
+                        Ok(s) => services.push(s),
+                        Err(IpvsError::NoSuchService(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                services
+            }
+            _ => self.services()?,
+        };
         services.sort_by_key(|s| s.spec.key);
         let read = match want {
             Want::All => {
@@ -326,7 +371,7 @@ impl NetlinkIpvs {
                 self.fill_destinations(&mut services[..n])?;
                 services[..n].iter().map(|s| s.spec.key).collect()
             }
-            Want::Keys(keys) => {
+            Want::Keys(keys) | Want::Alone(keys) => {
                 let mut read = Vec::with_capacity(keys.len());
                 for key in keys {
                     if let Ok(i) = services.binary_search_by(|s| s.spec.key.cmp(key)) {
@@ -337,6 +382,8 @@ impl NetlinkIpvs {
                             Err(e) => return Err(e),
                         }
                         read.push(*key);
+                    } else if matches!(want, Want::Alone(_)) {
+                        read.push(*key);
                     }
                 }
                 read
@@ -344,11 +391,11 @@ impl NetlinkIpvs {
         };
         let mut snap = Snapshot {
             source: Source::Netlink,
-            info: Some(info),
-            timeouts: Some(timeouts),
+            info,
+            timeouts,
             daemons,
             services,
-            totals: crate::sys::ipvs_proc::read_totals().ok(),
+            totals: if alone { None } else { crate::sys::ipvs_proc::read_totals().ok() },
         };
         snap.sort();
         Ok((snap, read))

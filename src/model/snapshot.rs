@@ -89,6 +89,10 @@ pub enum Want {
     First(usize),
     /// These services'.
     Keys(Vec<super::ServiceKey>),
+    /// These services only, each read alone, with their realservers; the
+    /// rest of the table is not read (the list of every service costs too
+    /// much on a large table to read it every second).
+    Alone(Vec<super::ServiceKey>),
 }
 
 /// Everything lvstop knows about the IPVS table at one moment.

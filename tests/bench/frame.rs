@@ -60,7 +60,10 @@ fn main() {
         return;
     }
     let theme = Theme::default_theme();
-    println!("{:>9} {:>12} {:>10} {:>16} {:>10}", "services", "snapshot ms", "frame ms", "frame sorted ms", "key ms");
+    println!(
+        "{:>9} {:>12} {:>12} {:>10} {:>16} {:>10}",
+        "services", "snapshot ms", "refresh ms", "frame ms", "frame sorted ms", "key ms"
+    );
     for n in [1000, 10_000] {
         let snap = table(n);
         let now = Instant::now();
@@ -82,6 +85,15 @@ fn main() {
             }
             median(v)
         };
+        // A console refresh: every service, the realservers of 30 of them.
+        let read: Vec<ServiceKey> = snap.services.iter().take(30).map(|s| s.spec.key).collect();
+        let mut refreshed = Vec::new();
+        for _ in 0..11 {
+            let s = Box::new(snap.clone());
+            let t = Instant::now();
+            update(&mut st, Msg::Refreshed(s, read.clone(), now));
+            refreshed.push(t.elapsed());
+        }
         let plain = frame(&st);
         key(&mut st, 's');
         key(&mut st, 's');
@@ -92,6 +104,11 @@ fn main() {
             key(&mut st, 'j');
             keys.push(t.elapsed());
         }
-        println!("{n:>9} {:>12.2} {plain:>10.2} {sorted:>16.2} {:>10.3}", median(arrive), median(keys));
+        println!(
+            "{n:>9} {:>12.2} {:>12.2} {plain:>10.2} {sorted:>16.2} {:>10.3}",
+            median(arrive),
+            median(refreshed),
+            median(keys)
+        );
     }
 }
