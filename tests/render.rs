@@ -148,3 +148,13 @@ fn the_confirmation_of_a_large_batch_keeps_its_keys_on_screen() {
     assert!(screen.contains("apply") && screen.contains("cancel"), "{screen}");
     assert!(screen.contains("more"), "{screen}");
 }
+
+#[test]
+fn the_dump_table_reads_like_ipvsadm() {
+    insta::assert_snapshot!("dump_text", lvstop::report::dump_text(&common::snapshot()));
+}
+
+#[test]
+fn the_saved_rules_read_like_ipvsadm_s() {
+    insta::assert_snapshot!("save_rules", lvstop::report::save_rules(&common::snapshot()).expect("savable"));
+}

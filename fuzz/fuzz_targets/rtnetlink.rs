@@ -1,12 +1,12 @@
 //! One rtnetlink reply message (type chosen by the first byte, then the
 //! payload after the netlink header), as the kernel might send it: the
-//! address, neighbour and route parsers never panic, what they return
+//! address, neighbour, route and link parsers never panic, what they return
 //! agrees with the header's address family, and an interface label, shown
 //! through lvstop::text::sanitize, carries no control character.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lvstop::sys::rtnl::{nud_name, parse_address, parse_neighbour, parse_route};
+use lvstop::sys::rtnl::{nud_name, parse_address, parse_link, parse_neighbour, parse_route};
 use lvstop::text::{is_clean, sanitize, valid_ifname};
 use std::net::IpAddr;
 
@@ -17,13 +17,18 @@ fn of_family(ip: &IpAddr, af: u8) -> bool {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, p)) = data.split_first() else { return };
-    // RTM_NEWADDR, RTM_NEWNEIGH, RTM_NEWROUTE, or any other type.
-    let ty = match sel % 4 {
+    // RTM_NEWADDR, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_NEWLINK, or any other type.
+    let ty = match sel % 5 {
         0 => 20,
         1 => 28,
         2 => 24,
+        3 => 16,
         _ => u16::from(sel),
     };
+    if let Ok(Some(l)) = parse_link(ty, p) {
+        assert_eq!(l.ifindex, u32::from_ne_bytes([p[4], p[5], p[6], p[7]]));
+        assert!(is_clean(&l.name), "an interface name with a control character: {:?}", l.name);
+    }
     if let Ok(Some(a)) = parse_address(ty, p) {
         assert!(of_family(&a.addr, p[0]), "{a:?} from family {}", p[0]);
         assert_eq!((a.prefix, a.scope), (p[1], p[3]));

@@ -15,13 +15,20 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
     let mut backend = ipvs::Backend::open()?;
     let snap = backend.snapshot()?;
     let load = window.map(|w| w.close(&policy, &snap.vips(), &snap.rips()));
-    let text = if json {
-        report::dump_json(&snap, load.as_ref())
+    if json {
+        // Streamed: the document of a large table is never held whole.
+        use std::io::Write as _;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        match report::write_dump_json(&mut out, &snap, load.as_ref()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(anyhow::Error::new(e).context("cannot write to standard output"))
+            }
+            _ => {}
+        }
     } else {
         let director = load.as_ref().map(|l| report::director_text(l, policy.show_idle)).unwrap_or_default();
-        format!("{}{director}", report::dump_text(&snap))
-    };
-    super::print_out(&text)?;
+        super::print_out(&format!("{}{director}", report::dump_text(&snap)))?;
+    }
     if let model::Source::Procfs { reason } = &snap.source {
         crate::say!("lvstop: {reason}");
     }

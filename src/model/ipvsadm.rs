@@ -136,7 +136,15 @@ pub fn service_args(spec: &ServiceSpec) -> String {
 /// The arguments after `-a`/`-e` that create destination `d` of service `svc`.
 /// Unlike ipvsadm's own save, thresholds are kept (`-x`/`-y`).
 pub fn dest_args(svc: &ServiceKey, d: &DestSpec) -> String {
-    let mut out = format!("{} -r {} {} -w {}", key_args(svc), d.addr_port(), forward_switch(d.forward), d.weight);
+    let mut out = String::new();
+    write_dest_args(&mut out, &key_args(svc), d);
+    out
+}
+
+/// [`dest_args`] appended to `out`, the service's arguments given as
+/// [`key_args`] wrote them (once for all of a service's realservers).
+pub fn write_dest_args(out: &mut String, key_args: &str, d: &DestSpec) {
+    let _ = write!(out, "{key_args} -r {} {} -w {}", d.addr_port(), forward_switch(d.forward), d.weight);
     if d.forward == ForwardMethod::Tunnel {
         let _ = write!(out, " --tun-type {}", d.tun_type.name());
         if d.tun_type == TunnelType::Gue {
@@ -152,7 +160,6 @@ pub fn dest_args(svc: &ServiceKey, d: &DestSpec) -> String {
     if d.l_thresh != 0 {
         let _ = write!(out, " -y {}", d.l_thresh);
     }
-    out
 }
 
 /// The arguments after `-d` that delete destination `d` of service `svc`.

@@ -26,13 +26,23 @@ struct JsonDoc<'a> {
     director: Option<&'a DirectorLoad>,
 }
 
-/// The `lvstop dump --json` document.
+/// The `lvstop dump --json` document, on one line (a table of 50 000
+/// realservers is some 20 MB of JSON; `jq .` lays it out).
 pub fn dump_json(snap: &Snapshot, director: Option<&DirectorLoad>) -> String {
-    serde_json::to_string_pretty(&JsonDoc {
-        schema: JSON_SCHEMA,
-        ipvs_version: snap.info.map(|i| i.version()),
-        snapshot: snap,
-        director,
-    })
-    .unwrap_or_else(|e| format!("{{\"error\": \"cannot encode snapshot: {e}\"}}"))
+    let mut out = Vec::new();
+    match write_dump_json(&mut out, snap, director) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => format!("{{\"error\": \"cannot encode snapshot: {e}\"}}"),
+    }
+}
+
+/// [`dump_json`] written to `w` as it is encoded, with a final newline.
+pub fn write_dump_json(
+    mut w: impl std::io::Write,
+    snap: &Snapshot,
+    director: Option<&DirectorLoad>,
+) -> std::io::Result<()> {
+    let doc = JsonDoc { schema: JSON_SCHEMA, ipvs_version: snap.info.map(|i| i.version()), snapshot: snap, director };
+    serde_json::to_writer(&mut w, &doc)?;
+    w.write_all(b"\n")
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::ipvsadm::{dest_args, service_args};
+use crate::model::ipvsadm::{key_args, service_args, write_dest_args};
 use crate::model::{DestSpec, ForwardMethod, Snapshot, TunnelCsum, TunnelType};
 
 /// Rules in `ipvsadm -S -n` form, so that a restore reproduces the table
@@ -21,6 +21,7 @@ pub fn save_rules(snap: &Snapshot) -> Result<String, String> {
             ));
         }
         let _ = writeln!(out, "-A {}", service_args(&s.spec));
+        let key = key_args(&s.spec.key);
         for d in &s.destinations {
             if let Some(what) = unsavable(&d.spec) {
                 return Err(format!(
@@ -29,7 +30,9 @@ pub fn save_rules(snap: &Snapshot) -> Result<String, String> {
                     s.spec.key
                 ));
             }
-            let _ = writeln!(out, "-a {}", dest_args(&s.spec.key, &d.spec));
+            out.push_str("-a ");
+            write_dest_args(&mut out, &key, &d.spec);
+            out.push('\n');
         }
     }
     Ok(out)

@@ -8,6 +8,12 @@
 //! interface kinds, bonds and VLANs (/sys/class/net), and backlog drops
 //! (/proc/net/softnet_stat). Its network counters are not used either: they
 //! lack the drop counters this module sums.
+//!
+//! The console reads the interfaces every second: their counters and state
+//! come from one rtnetlink link dump, what does not change from one second to
+//! the next (kind, speed, master) from /sys every [`STATIC_EVERY`] or when
+//! the set of interfaces changes; some twenty files per interface a second
+//! cost more than the console may spend.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -217,10 +223,45 @@ pub fn read_sample(root: &Path) -> SysSample {
         );
     }
     // /proc/stat's intr line grows with the IRQs, softnet_stat with the CPUs.
+    let (cpu, backlog_drops) = read_cpu(root);
+    SysSample { nics, cpu_busy: None, cpu, backlog_drops }
+}
+
+/// CPU times from `root`/proc/stat and backlog drops from `root`/proc/net/softnet_stat.
+fn read_cpu(root: &Path) -> (Option<CpuTimes>, Option<u64>) {
     let cpu = super::read_text(root.join("proc/stat"), 16 << 20).ok().and_then(|s| parse_cpu(&s));
     let backlog_drops =
         super::read_text(root.join("proc/net/softnet_stat"), 4 << 20).ok().and_then(|s| parse_softnet(&s));
-    SysSample { nics, cpu_busy: None, cpu, backlog_drops }
+    (cpu, backlog_drops)
+}
+
+/// How long what /sys says of an interface (kind, speed, master) is kept.
+pub const STATIC_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `nics` (read from /sys) brought up to date from a link dump: state and
+/// counters from `links`. None when the two disagree on which interfaces
+/// exist (one came or went), or a link has no counters: then /sys is read.
+pub fn update_from_links(nics: &BTreeMap<String, Nic>, links: &[super::rtnl::Link]) -> Option<BTreeMap<String, Nic>> {
+    if links.len() != nics.len() {
+        return None;
+    }
+    let mut out = BTreeMap::new();
+    for l in links {
+        let nic = nics.get(&l.name).filter(|n| n.ifindex == l.ifindex)?;
+        let s = l.stats?;
+        // IFF_UP, and an operational state other than notpresent, down, lowerlayerdown.
+        let up = l.flags & 0x1 != 0 && !matches!(l.operstate, 1..=3);
+        let counters = NicCounters {
+            rx_packets: s[0],
+            tx_packets: s[1],
+            rx_bytes: s[2],
+            tx_bytes: s[3],
+            drops: s[6].saturating_add(s[15]).saturating_add(s[14]),
+            errors: s[4].saturating_add(s[5]),
+        };
+        out.insert(l.name.clone(), Nic { up, counters, ..nic.clone() });
+    }
+    Some(out)
 }
 
 /// Reads this host, one reading after another: the CPU use of each (from
@@ -228,6 +269,15 @@ pub fn read_sample(root: &Path) -> SysSample {
 #[derive(Clone)]
 pub struct Sampler {
     cpu: Arc<Mutex<sysinfo::System>>,
+    links: Arc<Mutex<Links>>,
+}
+
+/// The interfaces as /sys last gave them, and the socket that dumps their counters.
+#[derive(Default)]
+struct Links {
+    rtnl: Option<super::rtnl::Rtnl>,
+    nics: BTreeMap<String, Nic>,
+    at: Option<std::time::Instant>,
 }
 
 impl Default for Sampler {
@@ -241,12 +291,33 @@ impl Sampler {
     pub fn new() -> Self {
         let mut system = sysinfo::System::new();
         system.refresh_cpu_usage();
-        Sampler { cpu: Arc::new(Mutex::new(system)) }
+        Sampler { cpu: Arc::new(Mutex::new(system)), links: Arc::default() }
+    }
+
+    /// This host's interfaces (from a link dump and what /sys said at most
+    /// [`STATIC_EVERY`] ago) and CPU times.
+    fn interfaces(&self) -> SysSample {
+        let mut c = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        let fresh = c.at.is_some_and(|t| t.elapsed() < STATIC_EVERY);
+        if fresh {
+            if c.rtnl.is_none() {
+                c.rtnl = super::rtnl::Rtnl::connect().ok();
+            }
+            let links = c.rtnl.as_mut().and_then(|r| r.links().ok());
+            if let Some(nics) = links.and_then(|l| update_from_links(&c.nics, &l)) {
+                let (cpu, backlog_drops) = read_cpu(Path::new("/"));
+                return SysSample { nics, cpu_busy: None, cpu, backlog_drops };
+            }
+        }
+        let s = read_sample(Path::new("/"));
+        c.nics = s.nics.clone();
+        c.at = Some(std::time::Instant::now());
+        s
     }
 
     /// Read this host's interfaces and CPU.
     pub fn sample(&self) -> SysSample {
-        let mut s = read_sample(Path::new("/"));
+        let mut s = self.interfaces();
         let mut system = self.cpu.lock().unwrap_or_else(PoisonError::into_inner);
         system.refresh_cpu_usage();
         let busy = f64::from(system.global_cpu_usage());
@@ -340,6 +411,33 @@ pub fn softirq_percent(prev: &CpuTimes, cur: &CpuTimes) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_link_dump_agrees_with_sys_class_net() {
+        let before = read_sample(Path::new("/"));
+        let Ok(mut rt) = super::super::rtnl::Rtnl::connect() else { return };
+        let links = rt.links().expect("link dump");
+        let nics = update_from_links(&before.nics, &links).expect("the same interfaces");
+        assert_eq!(nics.keys().collect::<Vec<_>>(), before.nics.keys().collect::<Vec<_>>());
+        for (name, n) in &nics {
+            let b = &before.nics[name];
+            assert_eq!((n.ifindex, n.up, &n.kind, n.speed_mbps), (b.ifindex, b.up, &b.kind, b.speed_mbps), "{name}");
+            // Read after /sys: counters never behind it.
+            assert!(
+                n.counters.rx_packets >= b.counters.rx_packets && n.counters.tx_bytes >= b.counters.tx_bytes,
+                "{name}"
+            );
+            assert!(n.counters.drops >= b.counters.drops && n.counters.errors >= b.counters.errors, "{name}");
+        }
+        // An interface that came or went: /sys is read again.
+        let mut fewer = links.clone();
+        fewer.pop();
+        assert!(update_from_links(&before.nics, &fewer).is_none() || links.is_empty());
+        // The sampler gives the same interfaces either way.
+        let sampler = Sampler::new();
+        let (first, second) = (sampler.sample(), sampler.sample());
+        assert_eq!(first.nics.keys().collect::<Vec<_>>(), second.nics.keys().collect::<Vec<_>>());
+    }
 
     #[test]
     fn line_rates_match_the_ethernet_arithmetic() {

@@ -7,6 +7,11 @@ use neli::consts::socket::NlFamily;
 
 use crate::netlink::{retry_interrupted, Attrs, NlConn, NlError, TlvWriter, NLM_F_ACK, NLM_F_DUMP};
 
+const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_OPERSTATE: u16 = 16;
+const IFLA_STATS64: u16 = 23;
 const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
@@ -32,6 +37,45 @@ pub struct IfAddr {
     pub scope: u8,
     /// IPv4 label (`eth0:1`), if any.
     pub label: Option<String>,
+}
+
+/// One interface as an RTM_NEWLINK message gives it: what changes from one
+/// second to the next (the console reads it every refresh; what does not
+/// change is read from /sys now and then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Interface index.
+    pub ifindex: u32,
+    /// Name, with control characters escaped.
+    pub name: String,
+    /// `IFF_*` flags.
+    pub flags: u32,
+    /// `IF_OPER_*` (0 unknown, 1 notpresent, 2 down, 3 lowerlayerdown, 6 up…).
+    pub operstate: u8,
+    /// `rtnl_link_stats64`: rx_packets, tx_packets, rx_bytes, tx_bytes,
+    /// rx_errors, tx_errors, rx_dropped, tx_dropped, multicast, collisions,
+    /// rx_length_errors, rx_over_errors, rx_crc_errors, rx_frame_errors,
+    /// rx_fifo_errors, rx_missed_errors (the first 16; None if absent or short).
+    pub stats: Option<[u64; 16]>,
+}
+
+/// One reply message of a link dump: the interface, if it is an `RTM_NEWLINK`.
+pub fn parse_link(ty: u16, p: &[u8]) -> Result<Option<Link>, String> {
+    if ty != RTM_NEWLINK || p.len() < 16 {
+        return Ok(None);
+    }
+    let ifindex = u32::from_ne_bytes([p[4], p[5], p[6], p[7]]);
+    let flags = u32::from_ne_bytes([p[8], p[9], p[10], p[11]]);
+    let a = Attrs::parse("link", &p[16..])?;
+    let Some(name) = a.opt_string(IFLA_IFNAME) else { return Ok(None) };
+    let stats = a.get(IFLA_STATS64).and_then(|b| {
+        let mut v = [0u64; 16];
+        for (i, x) in v.iter_mut().enumerate() {
+            *x = u64::from_ne_bytes(b.get(i * 8..i * 8 + 8)?.try_into().ok()?);
+        }
+        Some(v)
+    });
+    Ok(Some(Link { ifindex, name, flags, operstate: a.opt_u8(IFLA_OPERSTATE)?.unwrap_or(0), stats }))
 }
 
 /// The kernel's route to one address.
@@ -161,6 +205,21 @@ impl Rtnl {
             .map(|()| out)
         })
         .map_err(|e| err("list addresses", e))
+    }
+
+    /// Every interface: index, name, flags, operational state and counters.
+    pub fn links(&mut self) -> Result<Vec<Link>, String> {
+        let body = [0u8; 16]; // ifinfomsg: family AF_UNSPEC, rest 0
+        let conn = &mut self.conn;
+        retry_interrupted(|| {
+            let mut out = Vec::new();
+            conn.request(RTM_GETLINK, NLM_F_DUMP, &body, |ty, p| {
+                out.extend(parse_link(ty, p)?);
+                Ok(())
+            })
+            .map(|()| out)
+        })
+        .map_err(|e| err("list interfaces", e))
     }
 
     /// The neighbour table: address → state name (`REACHABLE`, `FAILED`…).

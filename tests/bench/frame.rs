@@ -64,6 +64,7 @@ fn main() {
         "{:>9} {:>12} {:>12} {:>10} {:>16} {:>10}",
         "services", "snapshot ms", "refresh ms", "frame ms", "frame sorted ms", "key ms"
     );
+    let mut reports = Vec::new();
     for n in [1000, 10_000] {
         let snap = table(n);
         let now = Instant::now();
@@ -110,5 +111,23 @@ fn main() {
             median(refreshed),
             median(keys)
         );
+        reports.push((n, snap));
+    }
+    // What `lvstop dump`, `dump --json` and `save` spend formatting (no kernel involved).
+    println!("{:>9} {:>14} {:>14} {:>12}", "services", "dump text ms", "dump json ms", "save ms");
+    for (n, snap) in reports {
+        let time = |f: &dyn Fn() -> usize| {
+            let mut v = Vec::new();
+            for _ in 0..7 {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                v.push(t.elapsed());
+            }
+            median(v)
+        };
+        let text = time(&|| lvstop::report::dump_text(&snap).len());
+        let json = time(&|| lvstop::report::dump_json(&snap, None).len());
+        let save = time(&|| lvstop::report::save_rules(&snap).map_or(0, |s| s.len()));
+        println!("{n:>9} {text:>14.2} {json:>14.2} {save:>12.2}");
     }
 }
