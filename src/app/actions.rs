@@ -272,7 +272,10 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
             state.table.set_sort(col, rev, &state.sel);
             Vec::new()
         }
-        Action::Refresh => refresh(state),
+        Action::Refresh => {
+            state.table.reads.list_next = true;
+            refresh(state)
+        }
         Action::Checks => {
             state.checks.scroll = 0;
             push(state, Layer::Checks);

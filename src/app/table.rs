@@ -108,6 +108,9 @@ pub struct Reads {
     pub want_all: bool,
     /// Refreshes asked for so far (which of them list every service).
     pub ticks: u64,
+    /// The next refresh lists every service (a change was applied: what it
+    /// added must show at once).
+    pub list_next: bool,
 }
 
 fn dest_matches(d: &Destination, lower_filter: &str) -> bool {

@@ -170,8 +170,12 @@ const ROUND_SECONDS: usize = 60;
 /// One refresh in `max(LIST_EVERY, n / LIST_PER_TICK)` lists every service
 /// (one dump, with the round-robin slice of realservers); the others read the
 /// services on screen alone. Listing 1000 services costs as much CPU as the
-/// console may spend in a second; 10 000, more.
+/// console may spend in a second; 10 000, more. Up to [`LIST_ALWAYS`]
+/// services, and right after a change, every refresh lists them (a service
+/// added shows at once).
 const LIST_EVERY: usize = 5;
+/// See [`LIST_EVERY`].
+const LIST_ALWAYS: usize = 200;
 /// See [`LIST_EVERY`].
 const LIST_PER_TICK: usize = 2000;
 
@@ -193,8 +197,8 @@ pub(super) fn refresh(state: &mut AppState) -> Vec<Effect> {
         Some(n) => {
             let mut keys = state.table.around_selection(rows);
             keys.extend(state.edits.drained.keys().map(|(svc, _, _)| *svc));
-            let every = n.div_ceil(LIST_PER_TICK).max(LIST_EVERY) as u64;
-            let list = state.table.reads.ticks % every == 0;
+            let every = if n <= LIST_ALWAYS { 1 } else { n.div_ceil(LIST_PER_TICK).max(LIST_EVERY) as u64 };
+            let list = state.table.reads.ticks % every == 0 || std::mem::take(&mut state.table.reads.list_next);
             state.table.reads.ticks += 1;
             if list {
                 let slice = (n.div_ceil(ROUND_SECONDS) * every as usize).min(n);
@@ -483,6 +487,7 @@ fn on_failure_or_done(
             }
             let msg = format!("{e}; the first {applied_steps} were applied (u undoes them)");
             info(state, part.describe(), Outcome::Failed(msg));
+            state.table.reads.list_next = true;
             return refresh(state);
         }
         (_, change) => change,
@@ -502,7 +507,8 @@ fn on_failure_or_done(
         }
         Err(e) => info(state, label, Outcome::Failed(e)),
     }
-    // Show the kernel's truth at once.
+    // Show the kernel's truth at once, every service listed (one may be new).
+    state.table.reads.list_next = true;
     refresh(state)
 }
 

@@ -26,6 +26,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_console_in_tmux_drives_the_real_kernel", run: console_in_tmux },
     Case { name: "vm_console_restores_the_terminal_on_signals", run: console_signals },
     Case { name: "vm_sigterm_during_a_batch_leaves_a_complete_audit_log", run: sigterm_during_a_batch },
+    Case { name: "vm_large_table_changes_on_screen_show_within_a_refresh", run: large_table_on_screen },
     Case { name: "vm_director_panel_with_dr_traffic", run: director_panel },
     Case { name: "vm_director_checks_against_the_real_kernel", run: director_checks },
 ];
@@ -727,6 +728,35 @@ fn console_signals() -> Result<(), String> {
         sh("tmux kill-session -t sig")?;
     }
     Ok(())
+}
+
+/// A table too large to list every second (500 services, listed one refresh
+/// in five): a change ipvsadm makes to a realserver of a service on screen,
+/// and a realserver it adds there, show (the refreshes in between read the
+/// services on screen alone; `tests/console.rs` checks what one such refresh
+/// changes).
+fn large_table_on_screen() -> Result<(), String> {
+    let mut rules = String::new();
+    for port in 1..=500 {
+        rules.push_str(&format!(
+            "-A -t {VIP}:{port} -s rr\n-a -t {VIP}:{port} -r 198.51.100.11:{port} -g -w 5\n-a -t {VIP}:{port} -r 198.51.100.12:{port} -g -w 5\n"
+        ));
+    }
+    load_rules(&rules)?;
+    let t = Tmux { session: "big" };
+    sh(&format!("tmux new-session -d -s big -x 160 -y 48 '{} --interval 1'", lvstop_bin()))?;
+    t.wait("the services", |s| s.contains("Services (500)"))?;
+    // The third service is on screen; its realservers are shown once it is selected.
+    t.keys(&["j", "j"])?;
+    t.wait("the third service's realservers", |s| !screen_row(s, "198.51.100.11:3").is_empty())?;
+    sh(&format!(
+        "ipvsadm -e -t {VIP}:3 -r 198.51.100.11:3 -g -w 9 && ipvsadm -a -t {VIP}:3 -r 198.51.100.13:3 -g -w 2"
+    ))?;
+    t.wait("the weight and the new realserver", |s| {
+        screen_row(s, "198.51.100.11:3").get(2).map(String::as_str) == Some("9")
+            && !screen_row(s, "198.51.100.13:3").is_empty()
+    })?;
+    sh("tmux kill-session -t big").map(|_| ())
 }
 
 /// SIGTERM while a batch is being applied (a drain of one realserver in 120
