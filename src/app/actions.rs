@@ -279,6 +279,7 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
         Action::Checks => {
             state.checks.scroll = 0;
             push(state, Layer::Checks);
+            super::update::rescroll(state);
             run_checks(state)
         }
         Action::NicPanel => {

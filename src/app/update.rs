@@ -527,8 +527,13 @@ fn remember_drains(state: &mut AppState, change: &Change) {
     }
 }
 
-/// The checks view's scroll limit at the terminal's size, and the scroll within it.
-fn rescroll(state: &mut AppState) {
+/// The checks view's scroll limit at the terminal's size, and the scroll
+/// within it; worked out only while the view is open (wrapping a long report
+/// is the dearest thing the console does), and when it opens.
+pub(super) fn rescroll(state: &mut AppState) {
+    if !state.layers.iter().any(|l| matches!(l, Layer::Checks)) {
+        return;
+    }
     let (w, h) = state.viewport;
     let rows = crate::ui::checks_rows(state.checks.report.as_ref(), w);
     state.checks.scroll_max = rows.saturating_sub(h.saturating_sub(2));
