@@ -158,14 +158,15 @@ pub(super) fn quit(state: &mut AppState) -> Vec<Effect> {
     vec![Effect::Quit]
 }
 
-/// At least as many services as the services pane shows (it takes at most
-/// half the screen).
+/// At least as many services as the services pane shows: it takes at most
+/// half of what the status line leaves, less its borders and header.
 fn pane_rows(state: &AppState) -> usize {
-    usize::from(state.viewport.1 / 2).max(12)
+    usize::from((state.viewport.1.saturating_sub(1) / 2).saturating_sub(3)).max(8)
 }
 
-/// Every service's realservers are read again at least this often, off screen too.
-const ROUND_SECONDS: usize = 60;
+/// Every service's realservers are read again at least this often, off screen
+/// too (on screen, every refresh).
+const ROUND_SECONDS: usize = 120;
 
 /// One refresh in `max(LIST_EVERY, n / LIST_PER_TICK)` lists every service
 /// (one dump, with the round-robin slice of realservers); the others read the

@@ -26,8 +26,10 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
             _ => {}
         }
     } else {
-        let director = load.as_ref().map(|l| report::director_text(l, policy.show_idle)).unwrap_or_default();
-        super::print_out(&format!("{}{director}", report::dump_text(&snap)))?;
+        super::print_out(&report::dump_text(&snap))?;
+        if let Some(l) = &load {
+            super::print_out(&report::director_text(l, policy.show_idle))?;
+        }
     }
     if let model::Source::Procfs { reason } = &snap.source {
         crate::say!("lvstop: {reason}");

@@ -138,7 +138,8 @@ pub fn dump_text(snap: &Snapshot) -> String {
         let start = out.len();
         for (c, &w) in widths.iter().enumerate() {
             let cell = r.cell(c);
-            let pad = w.saturating_sub(cell.chars().count());
+            let width = if cell.is_ascii() { cell.len() } else { cell.chars().count() };
+            let pad = w.saturating_sub(width);
             // The first two columns are left-aligned, the numbers right-aligned.
             if c >= 2 {
                 out.extend(std::iter::repeat_n(' ', pad));

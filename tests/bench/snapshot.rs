@@ -101,6 +101,12 @@ fn cpu_of(program: &str, args: &[&str]) -> Result<(f64, Duration), String> {
     Ok((secs(after) - secs(before), wall))
 }
 
+/// Seconds, or a duration.
+enum X {
+    S(f64),
+    D(Duration),
+}
+
 fn table(services: u32, dests: u32, rounds: usize, bin: &str) -> Result<(), String> {
     let mut rules = String::new();
     for port in 1..=services {
@@ -122,11 +128,6 @@ fn table(services: u32, dests: u32, rounds: usize, bin: &str) -> Result<(), Stri
     // Interleaved round by round, so that the machine's drift (qemu TCG on a
     // shared host is noisy) hits every measurement alike.
     let mut t: [Vec<f64>; 8] = Default::default();
-    // Seconds, or a duration.
-    enum X {
-        S(f64),
-        D(Duration),
-    }
     for round in 0..=rounds {
         let s = Instant::now();
         ipvs.snapshot().map_err(|e| e.to_string())?;
