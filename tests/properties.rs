@@ -964,9 +964,11 @@ fn drive(
             if let Msg::Snapshot(s, _) = &msg {
                 audit.seen.add(s);
             }
-            let was_key = matches!(msg, Msg::Key(_));
+            // A key, or an action a key put off until every service's realservers were read.
+            let was_key = matches!(msg, Msg::Key(_)) || st.edits.deferred.is_some();
             let top = st.layers.last().cloned();
-            let held = Seen::of(st.table.snapshot());
+            let deferred = st.edits.deferred.is_some();
+            let mut held = Seen::of(st.table.snapshot());
             let refreshed = matches!(msg, Msg::Refreshed(..) | Msg::ReadAlone(..));
             let effects = update(&mut st, msg);
             if refreshed {
@@ -974,6 +976,10 @@ fn drive(
                 if let Some(s) = st.table.snapshot() {
                     audit.seen.add(s);
                 }
+            }
+            if deferred {
+                // The put-off action works on the table that arrived whole.
+                held = Seen::of(st.table.snapshot());
             }
             audit.check(&st, &effects, was_key, top.as_ref(), &held)?;
         }
