@@ -31,13 +31,20 @@ pub const DUMP_TRIES: u32 = 3;
 pub const NLM_F_DUMP: u16 = 0x300;
 /// `NLA_F_NESTED`.
 pub const NLA_F_NESTED: u16 = 0x8000;
-/// Receive buffer. The kernel sizes each dump chunk to the largest read it has
-/// seen on the socket (capped at 32 KiB), so a small buffer keeps its
-/// allocations small for the many small dumps (one service's realservers):
-/// 8 KiB cut the kernel's share of the console's CPU at a 1 s refresh of 1000
-/// services from 35 % to 23 % (benchmark, lab VM). MSG_TRUNC turns any larger
-/// datagram into an error, never a silent cut.
-pub const RECV_BUF: usize = 8 * 1024;
+/// Receive buffer. The kernel allocates each dump chunk (and the DONE that
+/// ends a dump) at the larger of one page less its bookkeeping
+/// (NLMSG_GOODSIZE: 3776 bytes on x86_64) and the largest read it has seen on
+/// the socket (capped at 32 KiB), and zeroes it where the kernel is built
+/// with init_on_alloc (Debian's, among others). Reads of one such page keep
+/// the two allocations of each of the many small dumps (one service's
+/// realservers) within a page: 8 KiB reads made each of them four pages, a
+/// fifth of the time of a 1000-service snapshot (lab VM). A datagram that
+/// does not fit (a kernel with larger pages or chunks) grows the buffer to
+/// fit, and the dump is read again (see [`NlError::Truncated`]).
+pub const RECV_BUF: usize = 4096 - 320;
+
+/// The largest the receive buffer grows to.
+const MAX_RECV_BUF: usize = 1 << 20;
 
 /// Receive buffer of a socket for one large dump (every service): IPVS
 /// resumes a dump by skipping the entries already sent, so four times larger
@@ -59,6 +66,10 @@ pub enum NlError {
     Bad(String),
     /// The kernel flagged the dump as interrupted every time it was read.
     Interrupted,
+    /// A datagram of this many bytes did not fit the receive buffer; the
+    /// buffer has been grown to fit it, so the request can be sent again
+    /// (see [`retry_interrupted`]).
+    Truncated(usize),
 }
 
 /// One netlink socket, used for one request at a time.
@@ -102,7 +113,7 @@ impl NlConn {
         each: impl FnMut(u16, &[u8]) -> Result<(), String>,
     ) -> Result<(), NlError> {
         let result = self.exchange(nl_type, flags, body, each);
-        if matches!(result, Err(NlError::Bad(_) | NlError::Io(_))) {
+        if matches!(result, Err(NlError::Bad(_) | NlError::Io(_) | NlError::Truncated(_))) {
             if let Ok(sock) = open(self.family) {
                 self.sock = sock;
             }
@@ -127,15 +138,17 @@ impl NlConn {
         msg.extend_from_slice(&seq.to_ne_bytes());
         msg.extend_from_slice(&0u32.to_ne_bytes());
         msg.extend_from_slice(body);
-        let deadline = std::time::Instant::now() + RECV_TIMEOUT;
-        retry(deadline, || self.sock.send(&msg, Msg::empty()))?;
+        retry(|| self.sock.send(&msg, Msg::empty()))?;
         let NlConn { sock, buf, .. } = self;
         let mut interrupted = false;
         loop {
-            let deadline = std::time::Instant::now() + RECV_TIMEOUT;
-            let (n, _) = retry(deadline, || sock.recv(&mut buf[..], Msg::TRUNC))?;
+            let (n, _) = retry(|| sock.recv(&mut buf[..], Msg::TRUNC))?;
             if n > buf.len() {
-                return Err(NlError::Bad(format!("a {n}-byte reply does not fit the {}-byte buffer", buf.len())));
+                if n > MAX_RECV_BUF {
+                    return Err(NlError::Bad(format!("a {n}-byte reply is larger than {MAX_RECV_BUF} bytes")));
+                }
+                buf.resize(n.next_multiple_of(1024), 0);
+                return Err(NlError::Truncated(n));
             }
             match split_reply(&buf[..n], seq, &mut each)? {
                 Reply::Done if !interrupted => return Ok(()),
@@ -227,27 +240,39 @@ fn datagram_interrupted(data: &[u8], seq: u32) -> bool {
     false
 }
 
-/// Read a dump again while the kernel flags it as interrupted, at most
+/// Read a dump again while the kernel flags it as interrupted, or once more
+/// after a datagram did not fit the buffer (grown since), at most
 /// [`DUMP_TRIES`] times in all; `attempt` starts from nothing each time.
 pub fn retry_interrupted<T>(mut attempt: impl FnMut() -> Result<T, NlError>) -> Result<T, NlError> {
     let mut tries = 1;
+    let mut grown = false;
     loop {
         match attempt() {
             Err(NlError::Interrupted) if tries < DUMP_TRIES => tries += 1,
+            Err(NlError::Truncated(_)) if !grown && tries < DUMP_TRIES => {
+                grown = true;
+                tries += 1;
+            }
             other => return other,
         }
     }
 }
 
 /// Run a non-blocking socket call until it succeeds: EINTR and EAGAIN are
-/// retried (EAGAIN with a short sleep) until `deadline`; ENOBUFS (replies
-/// the kernel dropped) is named.
-fn retry<T>(deadline: std::time::Instant, mut call: impl FnMut() -> std::io::Result<T>) -> Result<T, NlError> {
+/// retried (EAGAIN with a short sleep) for at most [`RECV_TIMEOUT`]; ENOBUFS
+/// (replies the kernel dropped) is named. The clock is read only once the
+/// kernel has made the call wait: most calls never do (a dump's first chunk
+/// is ready when its request returns), and a snapshot of a thousand services
+/// made three thousand clock reads, system calls where the clock source has
+/// no vDSO (the lab VM).
+fn retry<T>(mut call: impl FnMut() -> std::io::Result<T>) -> Result<T, NlError> {
+    let mut deadline = None;
     loop {
         match call() {
             Ok(v) => return Ok(v),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let deadline = *deadline.get_or_insert_with(|| std::time::Instant::now() + RECV_TIMEOUT);
                 if std::time::Instant::now() >= deadline {
                     return Err(NlError::Io(format!("the kernel did not answer within {} s", RECV_TIMEOUT.as_secs())));
                 }

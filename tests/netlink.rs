@@ -1,12 +1,13 @@
 //! The netlink client against this host's kernel (rtnetlink, which every
 //! kernel has): a dump given up part-way does not poison the next request on
-//! the same socket. Runs in a network namespace of its own whose lo holds 400
+//! the same socket, and a datagram larger than the buffer grows it and is read
+//! again. Runs in a network namespace of its own whose lo holds 400
 //! addresses, so that the dump spans many datagrams.
 #![allow(clippy::panic)] // a failing test panics
 
 mod common;
 
-use lvstop::netlink::{NlConn, NlError, NLM_F_DUMP};
+use lvstop::netlink::{retry_interrupted, NlConn, NlError, NLM_F_DUMP};
 use lvstop::sys::rtnl::parse_address;
 use neli::consts::socket::NlFamily;
 
@@ -61,6 +62,13 @@ fn a_dump_given_up_part_way_does_not_poison_the_next_request() {
         assert_eq!((r, seen), (Err(NlError::Bad("given up".into())), 1));
         // The next request on the same socket sees its own replies only, whole.
         assert_eq!(dump(&mut conn).expect("the next dump"), whole);
+        // A buffer smaller than the kernel's datagrams: the first reading is
+        // cut (and says so), the buffer grows to fit, the dump is read again whole.
+        let mut small = NlConn::with_buffer(NlFamily::Route, 512).expect("socket");
+        assert!(matches!(dump(&mut small), Err(NlError::Truncated(n)) if n > 512));
+        let mut small = NlConn::with_buffer(NlFamily::Route, 512).expect("socket");
+        assert_eq!(retry_interrupted(|| dump(&mut small)).expect("read again"), whole);
+        assert_eq!(dump(&mut small).expect("the grown buffer stays"), whole);
     })
     .join()
     .expect("thread");

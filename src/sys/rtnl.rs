@@ -95,6 +95,7 @@ fn err(what: &str, e: NlError) -> String {
     match e {
         NlError::Errno(n) => format!("{what}: {}", std::io::Error::from_raw_os_error(n)),
         NlError::Io(m) | NlError::Bad(m) => format!("{what}: {m}"),
+        NlError::Truncated(n) => format!("{what}: a {n}-byte reply did not fit the receive buffer twice"),
         NlError::Interrupted => format!(
             "{what}: the kernel flagged the dump as interrupted {} times in a row (the table keeps changing): retry",
             crate::netlink::DUMP_TRIES
@@ -189,7 +190,9 @@ pub struct Rtnl {
 impl Rtnl {
     /// Open a `NETLINK_ROUTE` socket (no privilege needed for these reads).
     pub fn connect() -> Result<Self, String> {
-        Ok(Rtnl { conn: NlConn::connect(NlFamily::Route).map_err(|e| err("open an rtnetlink socket", e))? })
+        // 8 KiB reads: a link's message alone can come near a page.
+        let conn = NlConn::with_buffer(NlFamily::Route, 8 * 1024).map_err(|e| err("open an rtnetlink socket", e))?;
+        Ok(Rtnl { conn })
     }
 
     /// Every address of every interface (IPv4 and IPv6).
