@@ -158,3 +158,11 @@ fn the_dump_table_reads_like_ipvsadm() {
 fn the_saved_rules_read_like_ipvsadm_s() {
     insta::assert_snapshot!("save_rules", lvstop::report::save_rules(&common::snapshot()).expect("savable"));
 }
+
+#[test]
+fn the_json_dump_keeps_its_documented_shape() {
+    // Exactly as written (keys in their order), a key to a line so that a change shows line by line.
+    let json = lvstop::report::dump_json(&common::snapshot(), None);
+    let _: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    insta::assert_snapshot!("dump_json", json.replace(",\"", ",\n\""));
+}

@@ -144,7 +144,8 @@ pub fn dest_args(svc: &ServiceKey, d: &DestSpec) -> String {
 /// [`dest_args`] appended to `out`, the service's arguments given as
 /// [`key_args`] wrote them (once for all of a service's realservers).
 pub fn write_dest_args(out: &mut String, key_args: &str, d: &DestSpec) {
-    let _ = write!(out, "{key_args} -r {} {} -w {}", d.addr_port(), forward_switch(d.forward), d.weight);
+    let _ =
+        write!(out, "{key_args} -r {} {} -w {}", super::AddrPort(d.addr, d.port), forward_switch(d.forward), d.weight);
     if d.forward == ForwardMethod::Tunnel {
         let _ = write!(out, " --tun-type {}", d.tun_type.name());
         if d.tun_type == TunnelType::Gue {

@@ -60,9 +60,20 @@ impl Family {
 
 /// Format `addr:port` the way ipvsadm does (`[v6]:port` for IPv6).
 pub fn fmt_addr_port(addr: &IpAddr, port: u16) -> String {
-    match addr {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    AddrPort(*addr, port).to_string()
+}
+
+/// `ADDR:PORT` (`[ADDR]:PORT` for IPv6) written where it goes, without a
+/// string of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct AddrPort(pub IpAddr, pub u16);
+
+impl std::fmt::Display for AddrPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(a) => write!(f, "{a}:{}", self.1),
+            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.1),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
+use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 use super::{fmt_addr_port, Counters, Destination, Family, Rates};
@@ -258,14 +259,13 @@ impl Serialize for Netmask {
 }
 
 /// Everything that configures a service: what an add or edit sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceSpec {
     /// Identity.
     pub key: ServiceKey,
     /// Scheduler name (`rr`, `wrr`, `wlc`, `sh`, `mh`, …, or `none`).
     pub scheduler: String,
     /// Flags (persistent, one-packet, scheduler flags).
-    #[serde(serialize_with = "ser_flags")]
     pub flags: ServiceFlags,
     /// Persistence timeout in seconds (meaningful when persistent).
     pub timeout: u32,
@@ -275,17 +275,47 @@ pub struct ServiceSpec {
     pub pe_name: Option<String>,
 }
 
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
-fn ser_flags<S: Serializer>(flags: &ServiceFlags, s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut m = s.serialize_map(Some(6))?;
-    m.serialize_entry("raw", &flags.0)?;
-    m.serialize_entry("persistent", &flags.is_persistent())?;
-    m.serialize_entry("one_packet", &flags.is_one_packet())?;
-    m.serialize_entry("sched_flag_1", &flags.has(ServiceFlags::SCHED1))?;
-    m.serialize_entry("sched_flag_2", &flags.has(ServiceFlags::SCHED2))?;
-    m.serialize_entry("sched_flag_3", &flags.has(ServiceFlags::SCHED3))?;
-    m.end()
+/// A service's flags in JSON: the raw bits and each one by name.
+struct FlagsJson(ServiceFlags);
+
+impl Serialize for FlagsJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let flags = self.0;
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("raw", &flags.0)?;
+        m.serialize_entry("persistent", &flags.is_persistent())?;
+        m.serialize_entry("one_packet", &flags.is_one_packet())?;
+        m.serialize_entry("sched_flag_1", &flags.has(ServiceFlags::SCHED1))?;
+        m.serialize_entry("sched_flag_2", &flags.has(ServiceFlags::SCHED2))?;
+        m.serialize_entry("sched_flag_3", &flags.has(ServiceFlags::SCHED3))?;
+        m.end()
+    }
+}
+
+impl ServiceSpec {
+    /// Its fields, one after another, into a struct being serialized: its
+    /// own JSON form and [`Service`]'s (which carries them at its top level)
+    /// share this one list (see `DestSpec::serialize_fields`).
+    fn serialize_fields<S: SerializeStruct>(&self, st: &mut S) -> Result<(), S::Error> {
+        st.serialize_field("key", &self.key)?;
+        st.serialize_field("scheduler", &self.scheduler)?;
+        st.serialize_field("flags", &FlagsJson(self.flags))?;
+        st.serialize_field("timeout", &self.timeout)?;
+        st.serialize_field("netmask", &self.netmask)?;
+        st.serialize_field("pe_name", &self.pe_name)
+    }
+
+    /// How many fields [`ServiceSpec::serialize_fields`] writes.
+    const FIELDS: usize = 6;
+}
+
+impl Serialize for ServiceSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ServiceSpec", Self::FIELDS)?;
+        self.serialize_fields(&mut st)?;
+        st.end()
+    }
 }
 
 impl ServiceSpec {
@@ -311,10 +341,9 @@ impl ServiceSpec {
 }
 
 /// A service as read from the kernel: its configuration, figures and destinations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
-    /// Configuration and identity.
-    #[serde(flatten)]
+    /// Configuration and identity (at the top level of its JSON form).
     pub spec: ServiceSpec,
     /// 64-bit totals.
     pub stats: Counters,
@@ -322,6 +351,17 @@ pub struct Service {
     pub rates: Rates,
     /// Realservers, sorted by address then port.
     pub destinations: Vec<Destination>,
+}
+
+impl Serialize for Service {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Service", ServiceSpec::FIELDS + 3)?;
+        self.spec.serialize_fields(&mut st)?;
+        st.serialize_field("stats", &self.stats)?;
+        st.serialize_field("rates", &self.rates)?;
+        st.serialize_field("destinations", &self.destinations)?;
+        st.end()
+    }
 }
 
 impl Service {

@@ -95,8 +95,17 @@ pub enum Want {
     Alone(Vec<super::ServiceKey>),
 }
 
+impl Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Snapshot", Self::FIELDS)?;
+        self.serialize_fields(&mut st)?;
+        st.end()
+    }
+}
+
 /// Everything lvstop knows about the IPVS table at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     /// Netlink or the /proc fallback.
     pub source: Source,
@@ -113,6 +122,20 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Its fields, one after another, into a struct being serialized: its own
+    /// JSON form and `lvstop dump --json`'s document share this one list.
+    pub fn serialize_fields<S: serde::ser::SerializeStruct>(&self, st: &mut S) -> Result<(), S::Error> {
+        st.serialize_field("source", &self.source)?;
+        st.serialize_field("info", &self.info)?;
+        st.serialize_field("timeouts", &self.timeouts)?;
+        st.serialize_field("daemons", &self.daemons)?;
+        st.serialize_field("services", &self.services)?;
+        st.serialize_field("totals", &self.totals)
+    }
+
+    /// How many fields [`Snapshot::serialize_fields`] writes.
+    pub const FIELDS: usize = 6;
+
     /// A snapshot with no services (a kernel without IPVS, or a test).
     pub fn empty() -> Self {
         Snapshot {

@@ -17,13 +17,24 @@ use crate::sys::load::DirectorLoad;
 /// 2: `director` is null unless `--load` asked for it (it was always measured in 1).
 pub const JSON_SCHEMA: u32 = 2;
 
-#[derive(Serialize)]
 struct JsonDoc<'a> {
     schema: u32,
     ipvs_version: Option<String>,
-    #[serde(flatten)]
+    /// At the top level of the document.
     snapshot: &'a Snapshot,
     director: Option<&'a DirectorLoad>,
+}
+
+impl Serialize for JsonDoc<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("JsonDoc", Snapshot::FIELDS + 3)?;
+        st.serialize_field("schema", &self.schema)?;
+        st.serialize_field("ipvs_version", &self.ipvs_version)?;
+        self.snapshot.serialize_fields(&mut st)?;
+        st.serialize_field("director", &self.director)?;
+        st.end()
+    }
 }
 
 /// The `lvstop dump --json` document, on one line (a table of 50 000

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::model::ipvsadm::{service_options, OptionStyle};
-use crate::model::{Counters, Destination, Rates, Service, Snapshot, Source};
+use crate::model::{AddrPort, Counters, Destination, Rates, Service, Snapshot, Source};
 
 const HEAD: [&str; 17] = [
     "Prot LocalAddress:Port / -> RemoteAddress:Port",
@@ -25,28 +25,44 @@ const HEAD: [&str; 17] = [
     "OutBPS",
 ];
 
-/// One row's cells, written one after another into one string (a table of
-/// 50 000 realservers is 850 000 cells: one allocation a row, not one a cell).
+/// Every cell of the table, written one after another into one string (a
+/// table of 50 000 realservers is 850 000 cells: one growing buffer, not an
+/// allocation a cell or a row), with where each cell ends.
 struct Cells {
     text: String,
-    ends: [usize; HEAD.len()],
-    n: usize,
+    ends: Vec<usize>,
 }
 
 impl Cells {
-    fn new() -> Self {
-        Cells { text: String::with_capacity(128), ends: [0; HEAD.len()], n: 0 }
+    fn with_rows(rows: usize) -> Self {
+        Cells { text: String::with_capacity(rows * 96), ends: Vec::with_capacity(rows * HEAD.len()) }
+    }
+
+    fn end(&mut self) {
+        self.ends.push(self.text.len());
     }
 
     fn push(&mut self, v: impl std::fmt::Display) {
         let _ = write!(self.text, "{v}");
-        if let Some(end) = self.ends.get_mut(self.n) {
-            *end = self.text.len();
-            self.n += 1;
-        }
+        self.end();
     }
 
-    fn cell(&self, i: usize) -> &str {
+    fn str(&mut self, v: &str) {
+        self.text.push_str(v);
+        self.end();
+    }
+
+    fn num(&mut self, v: impl itoa::Integer) {
+        self.text.push_str(itoa::Buffer::new().format(v));
+        self.end();
+    }
+
+    fn rows(&self) -> usize {
+        self.ends.len() / HEAD.len()
+    }
+
+    fn cell(&self, row: usize, col: usize) -> &str {
+        let i = row * HEAD.len() + col;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         self.text.get(start..self.ends[i]).unwrap_or_default()
     }
@@ -55,51 +71,57 @@ impl Cells {
 fn stat_cells(row: &mut Cells, c: &Counters, r: &Rates, have: bool) {
     for v in [c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes, r.cps, r.inpps, r.outpps, r.inbps, r.outbps] {
         if have {
-            row.push(v);
+            row.num(v);
         } else {
-            row.push("-");
+            row.str("-");
         }
     }
 }
 
-fn service_cells(s: &Service, have: bool) -> Cells {
+fn service_cells(row: &mut Cells, s: &Service, have: bool) {
     let spec = &s.spec;
-    let mut row = Cells::new();
     row.push(spec.key);
-    row.push(service_options(spec, OptionStyle::Long));
-    row.push("");
-    row.push(s.active_conns());
-    row.push(s.inact_conns());
+    row.str(&service_options(spec, OptionStyle::Long));
+    row.str("");
+    row.num(s.active_conns());
+    row.num(s.inact_conns());
     if have {
-        row.push(s.destinations.iter().map(|d| u64::from(d.persist_conns)).sum::<u64>());
+        row.num(s.destinations.iter().map(|d| u64::from(d.persist_conns)).sum::<u64>());
     } else {
-        row.push("-");
+        row.str("-");
     }
-    row.push("");
-    stat_cells(&mut row, &s.stats, &s.rates, have);
-    row
+    row.str("");
+    stat_cells(row, &s.stats, &s.rates, have);
 }
 
-fn dest_cells(d: &Destination, have: bool) -> Cells {
+fn dest_cells(row: &mut Cells, d: &Destination, have: bool) {
     let ds = &d.spec;
-    let mut row = Cells::new();
-    row.push(format_args!("  -> {}", ds.addr_port()));
+    row.push(format_args!("  -> {}", AddrPort(ds.addr, ds.port)));
     match ds.tun_info() {
         Some(t) if have => row.push(format_args!("{} {t}", ds.forward)),
         _ => row.push(ds.forward),
     }
-    row.push(ds.weight);
-    row.push(d.active_conns);
-    row.push(d.inact_conns);
+    row.num(ds.weight);
+    row.num(d.active_conns);
+    row.num(d.inact_conns);
     if have {
-        row.push(d.persist_conns);
+        row.num(d.persist_conns);
         row.push(format_args!("{}/{}", ds.u_thresh, ds.l_thresh));
     } else {
-        row.push("-");
-        row.push("-");
+        row.str("-");
+        row.str("-");
     }
-    stat_cells(&mut row, &d.stats, &d.rates, have);
-    row
+    stat_cells(row, &d.stats, &d.rates, have);
+}
+
+/// `n` spaces onto `out`.
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 /// The human-readable dump.
@@ -121,32 +143,39 @@ pub fn dump_text(snap: &Snapshot) -> String {
     for d in &snap.daemons {
         let _ = writeln!(out, "{:?} sync daemon (mcast={}, syncid={})", d.state, d.mcast_ifn, d.sync_id);
     }
-    let mut head = Cells::new();
+    let n = 1 + snap.services.len() + snap.services.iter().map(|s| s.destinations.len()).sum::<usize>();
+    let mut cells = Cells::with_rows(n);
     for h in HEAD {
-        head.push(h);
+        cells.str(h);
     }
-    let mut rows = vec![head];
     for s in &snap.services {
-        rows.push(service_cells(s, have));
+        service_cells(&mut cells, s, have);
         for d in &s.destinations {
-            rows.push(dest_cells(d, have));
+            dest_cells(&mut cells, d, have);
         }
     }
-    let widths: Vec<usize> = (0..HEAD.len()).map(|c| rows.iter().map(|r| r.cell(c).len()).max().unwrap_or(0)).collect();
-    out.reserve(rows.len() * (widths.iter().sum::<usize>() + HEAD.len()));
-    for r in &rows {
+    // Widths in characters: a name from the kernel (a scheduler's, a
+    // persistence engine's) need not be ASCII.
+    let width = |cell: &str| if cell.is_ascii() { cell.len() } else { cell.chars().count() };
+    let mut widths = [0usize; HEAD.len()];
+    for r in 0..cells.rows() {
+        for (c, w) in widths.iter_mut().enumerate() {
+            *w = (*w).max(width(cells.cell(r, c)));
+        }
+    }
+    out.reserve(cells.rows() * (widths.iter().sum::<usize>() + HEAD.len()));
+    for r in 0..cells.rows() {
         let start = out.len();
         for (c, &w) in widths.iter().enumerate() {
-            let cell = r.cell(c);
-            let width = if cell.is_ascii() { cell.len() } else { cell.chars().count() };
-            let pad = w.saturating_sub(width);
+            let cell = cells.cell(r, c);
+            let n = w.saturating_sub(width(cell));
             // The first two columns are left-aligned, the numbers right-aligned.
             if c >= 2 {
-                out.extend(std::iter::repeat_n(' ', pad));
+                pad(&mut out, n);
             }
             out.push_str(cell);
             if c < 2 {
-                out.extend(std::iter::repeat_n(' ', pad));
+                pad(&mut out, n);
             }
             out.push(' ');
         }
