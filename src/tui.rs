@@ -265,7 +265,7 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
                 if !ticks_apart {
                     msgs.push(Msg::Tick(Instant::now()));
                 }
-                msgs.push(Msg::Poll);
+                msgs.push(Msg::Poll(Instant::now()));
             }
             () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
                 due = None;
@@ -281,7 +281,7 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
         }
         let now_please = msgs.iter().any(|m| matches!(m, Msg::Key(_) | Msg::Resize(..)));
         // A poll alone only asks for a refresh: nothing on screen changes until it comes back.
-        let later = msgs.iter().any(|m| !matches!(m, Msg::Poll));
+        let later = msgs.iter().any(|m| !matches!(m, Msg::Poll(_)));
         for m in msgs {
             effects.extend(update(&mut c.state, m));
         }

@@ -365,13 +365,13 @@ fn the_visible_rows_follow_the_snapshot_filter_and_sort() {
 #[test]
 fn one_refresh_at_a_time_and_a_failure_does_not_stop_them() {
     let (mut st, t0) = common::state(true);
-    assert!(is_refresh(&update(&mut st, Msg::Poll)));
-    assert!(update(&mut st, Msg::Poll).is_empty(), "a second refresh while one is on its way");
+    assert!(is_refresh(&update(&mut st, Msg::Poll(t0))));
+    assert!(update(&mut st, Msg::Poll(t0)).is_empty(), "a second refresh while one is on its way");
     assert!(update(&mut st, Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE))).is_empty());
     update(&mut st, Msg::SnapshotFailed("netlink: EINTR".into(), t0));
-    assert!(is_refresh(&update(&mut st, Msg::Poll)), "the failure ended that refresh");
+    assert!(is_refresh(&update(&mut st, Msg::Poll(t0))), "the failure ended that refresh");
     update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), t0));
-    assert!(is_refresh(&update(&mut st, Msg::Poll)));
+    assert!(is_refresh(&update(&mut st, Msg::Poll(t0))));
 }
 
 #[test]
@@ -542,7 +542,7 @@ fn a_refresh_reads_the_realservers_on_screen_and_a_slice_of_the_rest() {
     let (mut st, t0) = common::state(true);
     update(&mut st, Msg::Resize(160, 48));
     update(&mut st, Msg::Snapshot(Box::new(big_table(3000)), t0));
-    let cmds = update(&mut st, Msg::Poll);
+    let cmds = update(&mut st, Msg::Poll(t0));
     let Some(Effect::Refresh(Want::Keys(keys))) = cmds.first().cloned() else { panic!("{cmds:?}") };
     let port = |k: &ServiceKey| k.port();
     // The first screen (and the rows below it) and the round-robin slice of 3000 / 60.
@@ -566,7 +566,7 @@ fn a_refresh_reads_the_realservers_on_screen_and_a_slice_of_the_rest() {
     assert!(st.table.reads.unread.contains(&new) && !st.table.reads.complete);
     assert!(st.table.history.len() <= 48, "history only for what the screen can show");
     // 3001 services: one refresh in two lists them all; the other reads the screen's alone.
-    let cmds = update(&mut st, Msg::Poll);
+    let cmds = update(&mut st, Msg::Poll(t0));
     let Some(Effect::Refresh(Want::Alone(alone))) = cmds.first().cloned() else { panic!("{cmds:?}") };
     assert!(alone.len() <= 25 && alone.iter().any(|k| port(k) == 1), "{alone:?}");
     // Read alone: port 1 changed, port 2 is gone; the rest of the table stays as it was.
@@ -579,7 +579,7 @@ fn a_refresh_reads_the_realservers_on_screen_and_a_slice_of_the_rest() {
     assert!(snap.service(&two).is_none());
     assert_eq!(snap.service(&keys[0]).map(|s| s.destinations[0].active_conns), Some(5));
     assert_eq!(snap.service(&far).map(|s| s.destinations.len()), Some(2), "kept from before");
-    assert!(is_refresh(&update(&mut st, Msg::Poll)));
+    assert!(is_refresh(&update(&mut st, Msg::Poll(t0))));
 }
 
 #[test]
@@ -589,7 +589,7 @@ fn an_action_on_every_service_waits_for_every_services_realservers() {
     update(&mut st, Msg::Resize(160, 48));
     update(&mut st, Msg::Snapshot(Box::new(big_table(500)), t0));
     // A partial refresh: the table is no longer complete.
-    let cmds = update(&mut st, Msg::Poll);
+    let cmds = update(&mut st, Msg::Poll(t0));
     let Some(Effect::Refresh(Want::Keys(keys))) = cmds.first().cloned() else { panic!("{cmds:?}") };
     update(&mut st, Msg::Refreshed(Box::new(big_table(500)), keys, t0));
     assert!(!st.table.reads.complete);

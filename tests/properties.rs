@@ -767,7 +767,7 @@ fn messages(st: &AppState, step: &Step, now: &mut Instant) -> Vec<Msg> {
             *now += Duration::from_secs(*secs);
             vec![Msg::Tick(*now)]
         }
-        Step::Poll => vec![Msg::Poll],
+        Step::Poll => vec![Msg::Poll(*now)],
         Step::SnapshotFailed(e) => vec![Msg::SnapshotFailed(e.clone(), *now)],
         Step::Done { pick, ok, applied_steps, log_incomplete } => {
             let mut ids: Vec<u64> = st.edits.pending.keys().copied().collect();

@@ -166,3 +166,37 @@ fn the_json_dump_keeps_its_documented_shape() {
     let _: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
     insta::assert_snapshot!("dump_json", json.replace(",\"", ",\n\""));
 }
+
+#[test]
+fn a_refresh_longer_than_the_interval_stretches_it_and_says_so() {
+    use lvstop::app::Effect;
+    use std::time::Duration;
+    let is_refresh = |e: Vec<Effect>| matches!(e.as_slice(), [Effect::Refresh(_)]);
+    let (mut st, t0) = common::state(true);
+    let interval = lvstop::config::Config::default().interval;
+    let took = interval * 3;
+    assert!(is_refresh(update(&mut st, Msg::Poll(t0))));
+    update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), t0 + took));
+    let screen = draw(&st, 160, 48);
+    assert!(screen.contains(&format!("│ refresh {:.1} s", took.as_secs_f64())), "{screen}");
+    // The next refresh waits as long as the last one took, not one interval.
+    let done = t0 + took;
+    assert!(update(&mut st, Msg::Poll(done + interval)).is_empty(), "stretched");
+    assert!(is_refresh(update(&mut st, Msg::Poll(done + took))));
+    // A quick one: the interval is itself again, and the status line quiet.
+    let quick = done + took + Duration::from_millis(100);
+    update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), quick));
+    assert!(!draw(&st, 160, 48).contains("│ refresh "));
+    assert!(is_refresh(update(&mut st, Msg::Poll(quick + interval))));
+}
+
+#[test]
+fn a_refresh_asked_for_is_served_at_once_whatever_the_stretched_interval() {
+    use lvstop::app::Effect;
+    let (mut st, t0) = common::state(true);
+    let took = lvstop::config::Config::default().interval * 3;
+    update(&mut st, Msg::Poll(t0));
+    update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), t0 + took));
+    let f5 = update(&mut st, Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE)));
+    assert!(matches!(f5.as_slice(), [Effect::Refresh(_)]), "{f5:?}");
+}

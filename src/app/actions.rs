@@ -8,7 +8,7 @@ use super::cmdline::{self, CmdLine, Target};
 use super::form::{Form, FormKind};
 use super::layer::{Layer, PromptKind};
 use super::state::{AppState, Focus, Outcome, Pending};
-use super::update::{info, push, quit, refresh, run_checks, Effect};
+use super::update::{info, push, quit, refresh_now, run_checks, Effect};
 use crate::config::{Action, Context};
 use crate::model::Change;
 use crate::model::{Destination, Service};
@@ -132,7 +132,7 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
         info(state, "reading every service's realservers first…", Outcome::Pending);
         state.edits.deferred = Some(c);
         state.table.reads.want_all = true;
-        return refresh(state);
+        return refresh_now(state);
     }
     let Some(snap) = state.table.snapshot() else { return Vec::new() };
     let change = match c {
@@ -274,7 +274,7 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
         }
         Action::Refresh => {
             state.table.reads.list_next = true;
-            refresh(state)
+            refresh_now(state)
         }
         Action::Checks => {
             state.checks.scroll = 0;

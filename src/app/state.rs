@@ -58,6 +58,8 @@ pub struct Settings {
     pub spark: SparkSource,
     /// How often the checks re-run.
     pub check_every: Duration,
+    /// How often the table is refreshed.
+    pub interval: Duration,
     /// NIC thresholds and limits.
     pub nic_policy: crate::sys::load::NicPolicy,
 }
@@ -182,6 +184,7 @@ impl AppState {
                 flash_for: config.flash,
                 spark: config.sparkline,
                 check_every: config.check_interval,
+                interval: config.interval,
                 nic_policy: config.nic.clone(),
             },
             now,

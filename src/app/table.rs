@@ -111,6 +111,12 @@ pub struct Reads {
     /// The next refresh lists every service (a change was applied: what it
     /// added must show at once).
     pub list_next: bool,
+    /// When the refresh on its way was asked for.
+    pub asked_at: Option<Instant>,
+    /// How long the last refresh took, when that was longer than the interval.
+    pub slow: Option<std::time::Duration>,
+    /// No refresh starts before this (the interval stretched after a slow one).
+    pub not_before: Option<Instant>,
 }
 
 fn dest_matches(d: &Destination, lower_filter: &str) -> bool {

@@ -23,8 +23,8 @@ pub enum Msg {
     Resize(u16, u16),
     /// Time passes (redraw highlights, refresh age).
     Tick(Instant),
-    /// The refresh interval has passed.
-    Poll,
+    /// The refresh interval has passed (at this moment).
+    Poll(Instant),
     /// A complete snapshot (every service's realservers read).
     Snapshot(Box<Snapshot>, Instant),
     /// A refresh: every service with its counters and rates, and the
@@ -116,7 +116,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Quit => quit(state),
-        Msg::Poll => refresh(state),
+        Msg::Poll(now) => refresh(state, now),
         Msg::Snapshot(snap, now) => on_snapshot(state, *snap, None, false, now),
         Msg::Refreshed(snap, read, now) => on_snapshot(state, *snap, Some(read), false, now),
         Msg::ReadAlone(snap, read, now) => on_snapshot(state, *snap, Some(read), true, now),
@@ -129,7 +129,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::SnapshotFailed(e, now) => {
             state.now = now;
-            state.table.refreshing = false;
+            refreshed(state, now);
             state.table.error = Some(e);
             Vec::new()
         }
@@ -185,11 +185,12 @@ const LIST_PER_TICK: usize = 2000;
 /// show, the selected one, those with a drain in progress and a round-robin
 /// slice of the rest (all of them within [`ROUND_SECONDS`] refreshes); every
 /// service's when an action waits for them.
-pub(super) fn refresh(state: &mut AppState) -> Vec<Effect> {
-    if state.table.refreshing {
+pub(super) fn refresh(state: &mut AppState, now: Instant) -> Vec<Effect> {
+    if state.table.refreshing || state.table.reads.not_before.is_some_and(|t| now < t) {
         return Vec::new();
     }
     state.table.refreshing = true;
+    state.table.reads.asked_at = Some(now);
     let rows = pane_rows(state);
     let n = state.table.snapshot().map(|s| s.services.len());
     let want = match n {
@@ -219,6 +220,31 @@ pub(super) fn refresh(state: &mut AppState) -> Vec<Effect> {
         }
     };
     vec![Effect::Refresh(want)]
+}
+
+/// A refresh asked for by the operator or an action (a change applied, an
+/// action that waits for every service): at once, whatever the stretched
+/// interval; its duration is not measured (the periodic refresh's is).
+pub(super) fn refresh_now(state: &mut AppState) -> Vec<Effect> {
+    state.table.reads.not_before = None;
+    let effects = refresh(state, state.now);
+    state.table.reads.asked_at = None;
+    effects
+}
+
+/// A refresh came back (or failed) at `now`: how long it took, and when a
+/// refresh took longer than the interval, the interval stretched to what it
+/// took (the next starts no sooner than that long after this one ended), so
+/// that a console on a table too large for its interval refreshes at most
+/// half the time instead of back to back; the status line says so.
+fn refreshed(state: &mut AppState, now: Instant) {
+    let table = &mut state.table;
+    table.refreshing = false;
+    let Some(asked) = table.reads.asked_at.take() else { return };
+    let took = now.saturating_duration_since(asked);
+    let slow = took > state.settings.interval;
+    table.reads.slow = slow.then_some(took);
+    table.reads.not_before = slow.then(|| now + took);
 }
 
 /// The checks on a complete snapshot the worker reads for them: one run at a
@@ -379,7 +405,7 @@ fn on_snapshot(
     table.flashes.retain(|_, t| now.saturating_duration_since(*t) < flash_for);
     table.at = Some(now);
     table.error = None;
-    table.refreshing = false;
+    refreshed(state, now);
 
     let nics = &mut state.nics;
     // Which interfaces carry the VIPs and reach the realservers: looked up
@@ -397,7 +423,7 @@ fn on_snapshot(
     }
     if state.table.reads.want_all && !state.table.reads.complete {
         // An action waits for every service's realservers: read them now.
-        effects.extend(refresh(state));
+        effects.extend(refresh_now(state));
     } else if state.table.reads.complete {
         if let Some(c) = state.edits.deferred.take() {
             effects.extend(super::actions::run_cmdline(state, c));
@@ -489,7 +515,7 @@ fn on_failure_or_done(
             let msg = format!("{e}; the first {applied_steps} were applied (u undoes them)");
             info(state, part.describe(), Outcome::Failed(msg));
             state.table.reads.list_next = true;
-            return refresh(state);
+            return refresh_now(state);
         }
         (_, change) => change,
     };
@@ -510,7 +536,7 @@ fn on_failure_or_done(
     }
     // Show the kernel's truth at once, every service listed (one may be new).
     state.table.reads.list_next = true;
-    refresh(state)
+    refresh_now(state)
 }
 
 fn remember_drains(state: &mut AppState, change: &Change) {

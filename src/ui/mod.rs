@@ -90,6 +90,13 @@ fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         (None, None) => Span::styled("│ loading… ".to_string(), base),
     };
     spans.push(age);
+    if let Some(took) = state.table.reads.slow {
+        // Longer than the interval: the next refresh waits as long (see `refreshed`).
+        spans.push(Span::styled(
+            format!("│ refresh {:.1} s ", took.as_secs_f64()),
+            base.patch(theme.slot(Slot::Warning)),
+        ));
+    }
     spans.push(match &state.settings.writable {
         Ok(()) => Span::styled("│ RW ".to_string(), base),
         Err(_) => Span::styled("│ READ-ONLY ".to_string(), base.patch(theme.slot(Slot::Warning))),
