@@ -282,9 +282,12 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
         let now_please = msgs.iter().any(|m| matches!(m, Msg::Key(_) | Msg::Resize(..)));
         // A poll alone only asks for a refresh: nothing on screen changes until it comes back.
         let later = msgs.iter().any(|m| !matches!(m, Msg::Poll(_)));
+        let sys_came = msgs.iter().any(|m| matches!(m, Msg::Sys(..)));
+        let tick_alone = msgs.iter().all(|m| matches!(m, Msg::Tick(_) | Msg::Poll(_)));
         for m in msgs {
             effects.extend(update(&mut c.state, m));
         }
+        let frame = next_frame(&effects, later, sys_came, tick_alone);
         let mut quit = c.state.quit;
         for e in effects {
             quit |= !run_effect(e, &c, &tx, &stop);
@@ -292,17 +295,60 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
         if quit {
             return finish_in_flight(&mut c, &mut terminal, &mut rx, &stop).await;
         }
+        let now = tokio::time::Instant::now();
         if now_please {
             due = None;
             terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
-        } else if later && due.is_none() {
-            due = Some(tokio::time::Instant::now() + FRAME_DELAY);
+        } else {
+            match frame {
+                Frame::Soon if due.is_none() => due = Some(now + FRAME_DELAY),
+                Frame::None | Frame::Soon => {}
+                // The interfaces' reading follows a refresh: the two are drawn together.
+                Frame::AfterSample => due = Some(due.map_or(now + SAMPLE_WAIT, |d| d.min(now + SAMPLE_WAIT))),
+                Frame::SampleCame => due = Some(due.map_or(now + FRAME_DELAY, |d| d.min(now + FRAME_DELAY))),
+            }
         }
     }
 }
 
 /// How long a frame waits for what arrives with the message that asked for it.
 const FRAME_DELAY: Duration = Duration::from_millis(50);
+
+/// How long the frame of a refresh waits for the interfaces' reading it asked
+/// for (drawn as soon as that comes).
+const SAMPLE_WAIT: Duration = Duration::from_millis(300);
+
+/// When the messages just handled want a frame (keys and resizes draw at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// Nothing on screen changed, or what did comes with an answer on its way.
+    None,
+    /// In [`FRAME_DELAY`], with whatever else arrives meanwhile.
+    Soon,
+    /// A refresh came and asked for the interfaces' reading: wait for it (at
+    /// most [`SAMPLE_WAIT`]), so that one frame a second shows both.
+    AfterSample,
+    /// The interfaces' reading came: draw soon.
+    SampleCame,
+}
+
+/// One frame a refresh, not one for the tick, one for the table and one for
+/// the interfaces' reading that follows it: the console's main thread spent
+/// most of its time drawing (lab VM, 1000 services).
+fn next_frame(effects: &[Effect], later: bool, sys_came: bool, tick_alone: bool) -> Frame {
+    if sys_came {
+        Frame::SampleCame
+    } else if effects.iter().any(|e| matches!(e, Effect::SampleSys { .. })) {
+        Frame::AfterSample
+    } else if tick_alone && effects.iter().any(|e| matches!(e, Effect::Refresh(_))) {
+        // The refresh's answer brings a frame (the age shown is its own).
+        Frame::None
+    } else if later {
+        Frame::Soon
+    } else {
+        Frame::None
+    }
+}
 
 /// How long quitting waits for changes in flight.
 const QUIT_WAIT: Duration = Duration::from_secs(10);
@@ -349,6 +395,25 @@ async fn finish_in_flight(
 
 #[cfg(test)]
 mod tests {
+    use super::{next_frame, Effect, Frame};
+    use crate::model::Want;
+
+    #[test]
+    fn one_frame_a_refresh() {
+        let refresh = [Effect::Refresh(Want::All)];
+        let sample = [Effect::SampleSys { roles_for: None }];
+        // The tick that asks for a refresh draws nothing: the answer will.
+        assert_eq!(next_frame(&refresh, true, false, true), Frame::None);
+        // A tick whose refresh is not asked for (one on its way, or the interval stretched) shows the age.
+        assert_eq!(next_frame(&[], true, false, true), Frame::Soon);
+        // The answer waits for the interfaces' reading it asks for; that draws.
+        assert_eq!(next_frame(&sample, true, false, false), Frame::AfterSample);
+        assert_eq!(next_frame(&[], true, true, false), Frame::SampleCame);
+        // Anything else draws soon; a poll alone never does.
+        assert_eq!(next_frame(&[], true, false, false), Frame::Soon);
+        assert_eq!(next_frame(&refresh, false, false, true), Frame::None);
+    }
+
     #[test]
     fn save_writes_a_new_file_and_never_through_a_symlink() {
         let dir = std::env::temp_dir().join(format!("lvstop-save-{}", std::process::id()));
