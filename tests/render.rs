@@ -200,3 +200,48 @@ fn a_refresh_asked_for_is_served_at_once_whatever_the_stretched_interval() {
     let f5 = update(&mut st, Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE)));
     assert!(matches!(f5.as_slice(), [Effect::Refresh(_)]), "{f5:?}");
 }
+
+#[test]
+fn a_refresh_reads_every_service_the_services_pane_shows_and_no_more_rows_than_it_has() {
+    use lvstop::app::Effect;
+    use lvstop::model::{ServiceKey, Want};
+    let (_, t0) = common::state(true);
+    let mut snap = common::snapshot();
+    let first = snap.services[0].clone();
+    snap.services = (1..=500)
+        .map(|port| {
+            let mut s = first.clone();
+            s.spec.key = ServiceKey::tcp("198.51.100.100".parse().expect("ip"), port);
+            s
+        })
+        .collect();
+    for (w, h) in [(160, 48), (80, 24), (120, 40)] {
+        for bottom in [false, true] {
+            let (mut st, _) = common::state(true);
+            update(&mut st, Msg::Snapshot(Box::new(snap.clone()), t0));
+            update(&mut st, Msg::Resize(w, h));
+            if bottom {
+                for _ in 0..60 {
+                    update(&mut st, Msg::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)));
+                }
+            }
+            let screen = draw(&st, w, h);
+            // The services pane's rows: the first column of each is its key.
+            let shown: std::collections::BTreeSet<u16> = screen
+                .lines()
+                .filter_map(|l| l.split("TCP 198.51.100.100:").nth(1))
+                .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+                .collect();
+            assert!(shown.len() >= 5, "{w}x{h}: {shown:?}\n{screen}");
+            assert_eq!(st.services_pane_rows(), shown.len(), "{w}x{h}: the pane's rows as laid out");
+            let keys = match update(&mut st, Msg::Poll(t0)).as_slice() {
+                [Effect::Refresh(Want::Alone(k) | Want::Keys(k))] => k.clone(),
+                other => panic!("{other:?}"),
+            };
+            for port in &shown {
+                let key = ServiceKey::tcp("198.51.100.100".parse().expect("ip"), *port);
+                assert!(keys.contains(&key), "{w}x{h} bottom {bottom}: {port} shown, not read");
+            }
+        }
+    }
+}

@@ -205,6 +205,32 @@ impl AppState {
         self.settings.writable.is_ok()
     }
 
+    /// Rows of the director panel (0 when hidden or not read yet): its
+    /// interfaces (at most 6), borders and header.
+    pub fn nic_panel_height(&self) -> u16 {
+        if !self.nics.show {
+            return 0;
+        }
+        match &self.nics.load {
+            Some(l) => (l.shown(self.settings.nic_policy.show_idle).len().min(6) as u16) + 3,
+            None => 0,
+        }
+    }
+
+    /// The most services the services pane shows at the current size, as
+    /// `ui::render` lays the screen out: the read-only banner, the director
+    /// panel (from 20 rows up), a prompt and the status line taken, the pane
+    /// takes at most half of the rest, less its borders and header. A
+    /// refresh reads exactly these (see `update::refresh`).
+    pub fn services_pane_rows(&self) -> usize {
+        let h = self.viewport.1;
+        let banner = u16::from(self.settings.writable.is_err());
+        let nics = if h >= 20 { self.nic_panel_height() } else { 0 };
+        let prompt = u16::from(matches!(self.layers.last(), Some(Layer::Prompt { .. })));
+        let main = h.saturating_sub(banner + nics + prompt + 1).max(4);
+        usize::from((main / 2).max(1).saturating_sub(3))
+    }
+
     /// Services after the filter, in sort order.
     pub fn visible_services(&self) -> impl ExactSizeIterator<Item = &Service> + '_ {
         self.table.visible_services()

@@ -158,10 +158,9 @@ pub(super) fn quit(state: &mut AppState) -> Vec<Effect> {
     vec![Effect::Quit]
 }
 
-/// At least as many services as the services pane shows: it takes at most
-/// half of what the status line leaves, less its borders and header.
+/// The services the services pane shows (at least 8, for a screen not laid out yet).
 fn pane_rows(state: &AppState) -> usize {
-    usize::from((state.viewport.1.saturating_sub(1) / 2).saturating_sub(3)).max(8)
+    state.services_pane_rows().max(8)
 }
 
 /// Every service's realservers are read again at least this often, off screen

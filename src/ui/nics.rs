@@ -13,13 +13,7 @@ use crate::sys::load::{Level, NicLoad};
 
 /// Rows the panel wants (0 when hidden or nothing to show).
 pub fn height(state: &AppState) -> u16 {
-    if !state.nics.show {
-        return 0;
-    }
-    match &state.nics.load {
-        Some(l) => (l.shown(state.settings.nic_policy.show_idle).len().min(6) as u16) + 3,
-        None => 0,
-    }
+    state.nic_panel_height()
 }
 
 fn level_slot(l: Level) -> Slot {

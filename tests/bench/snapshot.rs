@@ -2,8 +2,9 @@
 //! destinations and then 10 000 x 5, side by side: the cost of reading the
 //! table once (`cat /proc/net/ip_vs`, CPU-seconds) and `ipvsadm -L -n --stats
 //! --exact` (whole process), lvstop's in-process snapshot, `lvstop dump` and
-//! `lvstop save` (whole processes), and the console at a 1 s refresh: time to
-//! its first frame with data, CPU-seconds per second while idle, and memory.
+//! `lvstop save` (whole processes, from a copy on the VM's tmpfs), and the
+//! console at a 1 s refresh: time to its first frame with data, CPU-seconds
+//! per second while idle, and memory.
 //! Run with `cargo bench --bench snapshot`. Figures, not assertions.
 
 use std::fmt::Write as _;
@@ -79,7 +80,13 @@ fn ms(d: Duration) -> f64 {
 
 fn inside() -> Result<(), String> {
     sh("ip link add d0 type dummy && ip addr add 198.51.100.1/24 dev d0 && ip link set d0 up", None)?;
-    let bin = std::env::var("LVSTOP_BIN").map_err(|_| "LVSTOP_BIN not set")?;
+    // Whole processes start from a copy on the VM's tmpfs (/tmp is a tmpfs
+    // over the host's): exec from the 9p share re-reads the binary each time,
+    // which a director's disk would not.
+    let shared = std::env::var("LVSTOP_BIN").map_err(|_| "LVSTOP_BIN not set")?;
+    std::fs::create_dir_all("/tmp/bench").map_err(|e| format!("/tmp/bench: {e}"))?;
+    let bin = "/tmp/bench/lvstop".to_string();
+    std::fs::copy(&shared, &bin).map_err(|e| format!("copy {shared} to {bin}: {e}"))?;
     for &(services, dests, rounds) in TABLES {
         table(services, dests, rounds, &bin)?;
     }
