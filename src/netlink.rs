@@ -141,6 +141,9 @@ impl NlConn {
         retry(|| self.sock.send(&msg, Msg::empty()))?;
         let NlConn { sock, buf, .. } = self;
         let mut interrupted = false;
+        // Neither a dump nor acknowledged: the request's one reply ends it (the
+        // kernel answers an error whatever the flags).
+        let single = flags & (NLM_F_ACK | NLM_F_DUMP) == 0;
         loop {
             let (n, _) = retry(|| sock.recv(&mut buf[..], Msg::TRUNC))?;
             if n > buf.len() {
@@ -150,9 +153,15 @@ impl NlConn {
                 buf.resize(n.next_multiple_of(1024), 0);
                 return Err(NlError::Truncated(n));
             }
-            match split_reply(&buf[..n], seq, &mut each)? {
+            let mut replied = false;
+            let reply = split_reply(&buf[..n], seq, |t, p| {
+                replied = true;
+                each(t, p)
+            })?;
+            match reply {
                 Reply::Done if !interrupted => return Ok(()),
                 Reply::Done | Reply::Interrupted => return Err(NlError::Interrupted),
+                Reply::More if single && replied => return Ok(()),
                 Reply::More => interrupted |= datagram_interrupted(&buf[..n], seq),
             }
         }

@@ -13,6 +13,10 @@ use neli::consts::socket::NlFamily;
 
 /// `RTM_GETADDR`.
 const RTM_GETADDR: u16 = 22;
+/// `RTM_NEWLINK`, the type of a link in a reply.
+const RTM_NEWLINK: u16 = 16;
+/// `RTM_GETLINK`.
+const RTM_GETLINK: u16 = 18;
 
 struct Netns(String);
 
@@ -62,6 +66,18 @@ fn a_dump_given_up_part_way_does_not_poison_the_next_request() {
         assert_eq!((r, seen), (Err(NlError::Bad("given up".into())), 1));
         // The next request on the same socket sees its own replies only, whole.
         assert_eq!(dump(&mut conn).expect("the next dump"), whole);
+        // A read neither dumped nor acknowledged ends with its one reply, and
+        // leaves nothing behind for the next request.
+        let mut lo = [0u8; 16]; // ifinfomsg for ifindex 1 (lo)
+        lo[4..8].copy_from_slice(&1i32.to_ne_bytes());
+        let mut links = 0;
+        conn.request(RTM_GETLINK, 0, &lo, |ty, _| {
+            links += usize::from(ty == RTM_NEWLINK);
+            Ok(())
+        })
+        .expect("one link");
+        assert_eq!(links, 1);
+        assert_eq!(dump(&mut conn).expect("the dump after it"), whole);
         // A buffer smaller than the kernel's datagrams: the first reading is
         // cut (and says so), the buffer grows to fit, the dump is read again whole.
         let mut small = NlConn::with_buffer(NlFamily::Route, 512).expect("socket");

@@ -7,14 +7,18 @@ use crate::{config, ipvs, model, report, sys};
 /// Print the dump.
 pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
     let json = args.json;
-    let policy = config::load(args.config.path.as_deref())?.nic;
+    // The configuration's [nic] limits are what --load needs: without it, and
+    // without a file named (--config, LVSTOP_CONFIG), which is checked all
+    // the same, none is read (a plain dump starts as cheaply as it can).
+    let named = args.config.path.is_some() || std::env::var_os("LVSTOP_CONFIG").is_some();
+    let policy = (args.load || named).then(|| config::load(args.config.path.as_deref())).transpose()?.map(|c| c.nic);
     sys::privilege::keep_only(sys::privilege::Needs::Ipvs).map_err(anyhow::Error::msg)?;
     // Interface rates need two readings, a second apart: only when asked (--load),
     // the table being read meanwhile.
     let window = args.load.then(sys::load::LoadWindow::open);
     let mut backend = ipvs::Backend::open()?;
     let snap = backend.snapshot()?;
-    let load = window.map(|w| w.close(&policy, &snap.vips(), &snap.rips()));
+    let load = window.zip(policy.as_ref()).map(|(w, policy)| w.close(policy, &snap.vips(), &snap.rips()));
     if json {
         // Streamed: the document of a large table is never held whole.
         use std::io::Write as _;
@@ -27,7 +31,7 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
         }
     } else {
         super::print_out(&report::dump_text(&snap))?;
-        if let Some(l) = &load {
+        if let (Some(l), Some(policy)) = (&load, &policy) {
             super::print_out(&report::director_text(l, policy.show_idle))?;
         }
     }

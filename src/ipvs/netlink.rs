@@ -138,7 +138,7 @@ impl NetlinkIpvs {
         let ctx = Ctx::Read("the IPVS netlink family");
         let name = vec![(CTRL_ATTR_FAMILY_NAME, b"IPVS\0".to_vec())];
         let mut id = None;
-        match me.transact(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, &name, &ctx, |a| {
+        match me.transact(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, &name, false, &ctx, |a| {
             id = a.opt_u16(CTRL_ATTR_FAMILY_ID)?.or(id);
             Ok(())
         }) {
@@ -151,16 +151,20 @@ impl NetlinkIpvs {
 
     /// Send one generic-netlink request that is not a dump (top-level
     /// attributes already encoded, nested ones flagged) and hand each reply's
-    /// attributes to `each`.
+    /// attributes to `each`. A write asks for the kernel's acknowledgement
+    /// (`ack`); a read does not: its one reply ends it (an error is always
+    /// answered), one receive fewer for each service a refresh reads alone.
     fn transact(
         &mut self,
         nl_type: u16,
         command: u8,
         top_attrs: &[(u16, Vec<u8>)],
+        ack: bool,
         ctx: &Ctx,
         each: impl FnMut(Attrs<'_>) -> Result<(), String>,
     ) -> Result<(), IpvsError> {
-        self.transact_nl(nl_type, command, top_attrs, false, each).map_err(|e| nl_error(ctx, e))
+        let flags = if ack { NLM_F_ACK } else { 0 };
+        self.transact_nl(nl_type, command, top_attrs, flags, each).map_err(|e| nl_error(ctx, e))
     }
 
     fn transact_nl(
@@ -168,7 +172,7 @@ impl NetlinkIpvs {
         nl_type: u16,
         command: u8,
         top_attrs: &[(u16, Vec<u8>)],
-        dump: bool,
+        flags: u16,
         mut each: impl FnMut(Attrs<'_>) -> Result<(), String>,
     ) -> Result<(), NlError> {
         let mut tlv = TlvWriter::default();
@@ -178,7 +182,6 @@ impl NetlinkIpvs {
         }
         let mut body = vec![command, 1, 0, 0];
         body.extend(tlv.into_inner());
-        let flags = if dump { NLM_F_DUMP } else { NLM_F_ACK };
         self.conn.request(nl_type, flags, &body, |_, payload| {
             let attrs = payload.get(4..).ok_or("generic netlink header missing")?;
             each(Attrs::parse("reply", attrs)?)
@@ -197,7 +200,7 @@ impl NetlinkIpvs {
         let family = self.family;
         crate::netlink::retry_interrupted(|| {
             let mut out = Vec::new();
-            self.transact_nl(family, command, top_attrs, true, |a| {
+            self.transact_nl(family, command, top_attrs, NLM_F_DUMP, |a| {
                 out.extend(parse(a)?);
                 Ok(())
             })?;
@@ -206,6 +209,7 @@ impl NetlinkIpvs {
         .map_err(|e| nl_error(ctx, e))
     }
 
+    /// An IPVS read (one reply).
     fn ipvs(
         &mut self,
         command: u8,
@@ -214,11 +218,13 @@ impl NetlinkIpvs {
         each: impl FnMut(Attrs<'_>) -> Result<(), String>,
     ) -> Result<(), IpvsError> {
         let family = self.family;
-        self.transact(family, command, top_attrs, ctx, each)
+        self.transact(family, command, top_attrs, false, ctx, each)
     }
 
+    /// An IPVS write, acknowledged.
     fn ipvs_ack(&mut self, command: u8, top_attrs: &[(u16, Vec<u8>)], ctx: &Ctx) -> Result<(), IpvsError> {
-        self.ipvs(command, top_attrs, ctx, |_| Ok(()))
+        let family = self.family;
+        self.transact(family, command, top_attrs, true, ctx, |_| Ok(()))
     }
 
     /// IPVS version and connection table size.
