@@ -279,6 +279,7 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
         while let Ok(m) = rx.try_recv() {
             msgs.push(m);
         }
+        let had_data = c.state.table.snapshot().is_some();
         let now_please = msgs.iter().any(|m| matches!(m, Msg::Key(_) | Msg::Resize(..)));
         // A poll alone only asks for a refresh: nothing on screen changes until it comes back.
         let later = msgs.iter().any(|m| !matches!(m, Msg::Poll(_)));
@@ -296,7 +297,9 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
             return finish_in_flight(&mut c, &mut terminal, &mut rx, &stop).await;
         }
         let now = tokio::time::Instant::now();
-        if now_please {
+        // The first table read is drawn at once, without waiting for the interfaces.
+        let first_data = !had_data && c.state.table.snapshot().is_some();
+        if now_please || first_data {
             due = None;
             terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
         } else {
