@@ -10,7 +10,7 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
     // The configuration's [nic] limits are what --load needs: without it, and
     // without a file named (--config, LVSTOP_CONFIG), which is checked all
     // the same, none is read (a plain dump starts as cheaply as it can).
-    let named = args.config.path.is_some() || std::env::var_os("LVSTOP_CONFIG").is_some();
+    let named = config::is_named(args.config.path.as_deref());
     let policy = (args.load || named).then(|| config::load(args.config.path.as_deref())).transpose()?.map(|c| c.nic);
     sys::privilege::keep_only(sys::privilege::Needs::Ipvs).map_err(anyhow::Error::msg)?;
     // Interface rates need two readings, a second apart: only when asked (--load),

@@ -255,9 +255,15 @@ pub fn search_path(explicit: Option<&Path>) -> Vec<PathBuf> {
 /// The largest configuration file read.
 const CONFIG_MAX: u64 = 1 << 20;
 
-/// Load the first configuration file found (an explicit one must exist), or the defaults.
+/// Whether a configuration file is named (`explicit`, or `LVSTOP_CONFIG`):
+/// then it must exist.
+pub fn is_named(explicit: Option<&Path>) -> bool {
+    explicit.is_some() || std::env::var_os("LVSTOP_CONFIG").is_some()
+}
+
+/// Load the first configuration file found (a named one must exist), or the defaults.
 pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-    let must_exist = explicit.is_some() || std::env::var_os("LVSTOP_CONFIG").is_some();
+    let must_exist = is_named(explicit);
     for path in search_path(explicit) {
         match crate::sys::read_text(&path, CONFIG_MAX) {
             Ok(text) => return parse(&path, &text),

@@ -42,7 +42,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
     let banner = u16::from(state.settings.writable.is_err());
     let [top, nic_area, main, prompt, status] = Layout::vertical([
         Constraint::Length(banner),
-        Constraint::Length(if area.height >= 20 { nics::height(state) } else { 0 }),
+        Constraint::Length(if area.height >= 20 { state.nic_panel_height() } else { 0 }),
         Constraint::Min(4),
         Constraint::Length(u16::from(matches!(state.layers.last(), Some(Layer::Prompt { .. })))),
         Constraint::Length(1),

@@ -11,11 +11,6 @@ use super::theme::{Slot, Theme};
 use crate::app::AppState;
 use crate::sys::load::{Level, NicLoad};
 
-/// Rows the panel wants (0 when hidden or nothing to show).
-pub fn height(state: &AppState) -> u16 {
-    state.nic_panel_height()
-}
-
 fn level_slot(l: Level) -> Slot {
     match l {
         Level::Unknown => Slot::Dim,
