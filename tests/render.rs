@@ -245,3 +245,14 @@ fn a_refresh_reads_every_service_the_services_pane_shows_and_no_more_rows_than_i
         }
     }
 }
+
+#[test]
+fn a_refresh_asked_for_while_one_is_on_its_way_keeps_its_duration_measured() {
+    let (mut st, t0) = common::state(true);
+    let took = lvstop::config::Config::default().interval * 3;
+    update(&mut st, Msg::Poll(t0));
+    // F5 while the periodic refresh is on its way: refused, and that one is still timed.
+    assert!(update(&mut st, Msg::Key(KeyEvent::new(KeyCode::F(5), KeyModifiers::NONE))).is_empty());
+    update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), t0 + took));
+    assert!(draw(&st, 160, 48).contains(&format!("│ refresh {:.1} s", took.as_secs_f64())));
+}

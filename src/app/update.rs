@@ -223,11 +223,14 @@ pub(super) fn refresh(state: &mut AppState, now: Instant) -> Vec<Effect> {
 
 /// A refresh asked for by the operator or an action (a change applied, an
 /// action that waits for every service): at once, whatever the stretched
-/// interval; its duration is not measured (the periodic refresh's is).
+/// interval; its duration is not measured (the periodic refresh's is, also
+/// when this one is refused because that one is on its way).
 pub(super) fn refresh_now(state: &mut AppState) -> Vec<Effect> {
     state.table.reads.not_before = None;
     let effects = refresh(state, state.now);
-    state.table.reads.asked_at = None;
+    if !effects.is_empty() {
+        state.table.reads.asked_at = None;
+    }
     effects
 }
 
