@@ -35,7 +35,9 @@ pub struct ConsoleArgs {
     pub theme: Option<String>,
 }
 
-/// The configuration file, for the console, `dump` and `check`.
+// The configuration file, for the console, `dump` and `check` (a plain comment,
+// as for `DumpArgs`: flattened into a deferred command, a doc comment would
+// become its description).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArg {
     /// Configuration file (default: $LVSTOP_CONFIG, ~/.config/lvstop/lvstop.toml, /etc/lvstop/lvstop.toml).
@@ -52,8 +54,11 @@ fn parse_interval(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("'{s}' is not an interval: use {} to {} seconds", Interval::LO, Interval::HI))
 }
 
-/// Subcommands.
+/// Subcommands. Each one's options are defined only when it is the one run
+/// (clap's `defer`): defining every command's options made a fifth of what a
+/// short process such as `lvstop dump` costs to start under emulation.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Cmd {
     /// Print every virtual service and realserver with exact counters and rates.
     Dump(DumpArgs),
@@ -73,7 +78,8 @@ pub enum Cmd {
     },
 }
 
-/// Options of `lvstop dump`.
+// Options of `lvstop dump` (a plain comment: a doc comment would become the
+// command's description, set after the variant's own since the options are deferred).
 #[derive(Debug, Clone, Default, Args)]
 pub struct DumpArgs {
     /// Print JSON (a stable, documented shape) instead of a table.
@@ -89,7 +95,7 @@ pub struct DumpArgs {
     pub config: ConfigArg,
 }
 
-/// Options of `lvstop check`.
+// Options of `lvstop check` (a plain comment, as for `DumpArgs`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct CheckArgs {
     /// Print what a rule means on LVS-DR, why it breaks traffic and how to fix
@@ -126,7 +132,7 @@ pub struct CheckArgs {
     pub config: ConfigArg,
 }
 
-/// Options of `lvstop lab`.
+// Options of `lvstop lab` (a plain comment, as for `DumpArgs`).
 #[derive(Debug, Clone, Args)]
 pub struct LabArgs {
     /// Run this shell command inside the lab as root instead of the console
@@ -156,8 +162,9 @@ pub struct LabArgs {
     pub scenarios: Vec<crate::lab::scenario::Scenario>,
 }
 
-/// The lab's parts that run inside the VM.
+// The lab's parts that run inside the VM (a plain comment, as for `DumpArgs`).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum LabGuest {
     /// Serve HTTP on these ports (a realserver).
     Serve {

@@ -94,6 +94,17 @@ fn each_command_offers_only_its_own_options() {
     assert!(!help.contains("--config") && !help.contains("--theme"), "{help}");
     let (_, help, _) = lvstop(&["lab", "--help"]);
     assert!(!help.contains("--config") && !help.contains("--read-only"), "{help}");
+    // Each command's help opens with its own description (its options are
+    // defined only when it runs: a doc comment on them would take its place).
+    for (cmd, about) in [
+        ("dump", "Print every virtual service"),
+        ("check", "Run the LVS-DR checks once"),
+        ("lab", "Boot a disposable LVS-DR lab"),
+        ("save", "Print the rules in `ipvsadm -S -n` form"),
+    ] {
+        let (_, help, _) = lvstop(&[cmd, "--help"]);
+        assert!(help.starts_with(about), "lvstop {cmd} --help:\n{help}");
+    }
     let (_, help, _) = lvstop(&["--help"]);
     for opt in ["--interval", "--read-only", "--theme", "--config"] {
         assert!(help.contains(opt), "lvstop --help lacks {opt}:\n{help}");
