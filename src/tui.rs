@@ -108,7 +108,7 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
                 let _ = tx.send(Msg::Sys(Box::new(sample), roles, Instant::now()));
             });
         }
-        Effect::RunChecks { run } => {
+        Effect::RunChecks { run, table } => {
             let (ipvs, tx) = (ipvs.clone(), tx.clone());
             let opts = crate::checks::CheckOptions {
                 ssh: Some(con.ssh.clone()),
@@ -116,8 +116,14 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
                 ..Default::default()
             };
             tokio::spawn(async move {
-                // The checks judge every realserver: a complete snapshot of their own.
-                let report = match ipvs.run(crate::ipvs::Backend::snapshot).await {
+                // The checks judge every realserver: the table shown when every
+                // service's realservers are in it (a periodic run), else a
+                // complete snapshot of their own.
+                let snap = match table {
+                    Some(snap) => Ok(*snap),
+                    None => ipvs.run(crate::ipvs::Backend::snapshot).await,
+                };
+                let report = match snap {
                     Ok(snap) => crate::checks::run(snap, opts).await,
                     Err(e) => crate::checks::CheckReport::unreadable(&e.to_string()),
                 };

@@ -583,6 +583,37 @@ fn a_refresh_reads_the_realservers_on_screen_and_a_slice_of_the_rest() {
 }
 
 #[test]
+fn periodic_checks_judge_the_table_shown_once_every_realserver_is_in_it() {
+    use lvstop::model::Want;
+    let (mut st, t0) = common::state(true);
+    update(&mut st, Msg::Resize(160, 48));
+    st.checks.at = None;
+    let table_of = |cmds: &[Effect]| {
+        cmds.iter().find_map(|c| match c {
+            Effect::RunChecks { run, table } => Some((*run, table.as_ref().map(|t| t.services.len()))),
+            _ => None,
+        })
+    };
+    // Every service's realservers read: the periodic run judges the table, no read of its own.
+    let (first, table) = table_of(&update(&mut st, Msg::Snapshot(Box::new(big_table(500)), t0))).expect("a run");
+    assert_eq!(table, Some(500));
+    update(&mut st, Msg::Checks(Box::new(lvstop::checks::CheckReport::default()), first, t0));
+    // The operator's c always reads everything afresh.
+    let (second, table) = table_of(&update(&mut st, key('c'))).expect("c runs");
+    assert_eq!(table, None);
+    update(&mut st, Msg::Checks(Box::new(lvstop::checks::CheckReport::default()), second, t0));
+    update(&mut st, key('x'));
+    // A service whose realservers were never read: the next periodic run reads everything.
+    let cmds = update(&mut st, Msg::Poll(t0));
+    let Some(Effect::Refresh(Want::Keys(keys))) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    let later = t0 + std::time::Duration::from_secs(3600);
+    let (_, table) =
+        table_of(&update(&mut st, Msg::Refreshed(Box::new(big_table(501)), keys, later))).expect("a periodic run");
+    assert!(!st.table.reads.unread.is_empty());
+    assert_eq!(table, None);
+}
+
+#[test]
 fn an_action_on_every_service_waits_for_every_services_realservers() {
     use lvstop::model::Want;
     let (mut st, t0) = common::state(true);
