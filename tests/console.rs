@@ -597,11 +597,11 @@ fn periodic_checks_judge_the_table_shown_once_every_realserver_is_in_it() {
     // Every service's realservers read: the periodic run judges the table, no read of its own.
     let (first, table) = table_of(&update(&mut st, Msg::Snapshot(Box::new(big_table(500)), t0))).expect("a run");
     assert_eq!(table, Some(500));
-    update(&mut st, Msg::Checks(Box::new(lvstop::checks::CheckReport::default()), first, t0));
+    update(&mut st, Msg::Checks(Box::default(), first, t0));
     // The operator's c always reads everything afresh.
     let (second, table) = table_of(&update(&mut st, key('c'))).expect("c runs");
     assert_eq!(table, None);
-    update(&mut st, Msg::Checks(Box::new(lvstop::checks::CheckReport::default()), second, t0));
+    update(&mut st, Msg::Checks(Box::default(), second, t0));
     update(&mut st, key('x'));
     // A service whose realservers were never read: the next periodic run reads everything.
     let cmds = update(&mut st, Msg::Poll(t0));
