@@ -119,9 +119,14 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
                 // The checks judge every realserver: the table shown when every
                 // service's realservers are in it (a periodic run), else a
                 // complete snapshot of their own.
-                let snap = match table {
-                    Some(snap) => Ok(*snap),
-                    None => ipvs.run(crate::ipvs::Backend::snapshot).await,
+                let snap = if let Some(snap) = table {
+                    Ok(*snap)
+                } else {
+                    let read = ipvs.run(crate::ipvs::Backend::snapshot).await;
+                    if let Ok(snap) = &read {
+                        let _ = tx.send(Msg::CheckTable(Box::new(snap.clone())));
+                    }
+                    read
                 };
                 let report = match snap {
                     Ok(snap) => crate::checks::run(snap, opts).await,

@@ -611,6 +611,24 @@ fn periodic_checks_judge_the_table_shown_once_every_realserver_is_in_it() {
         table_of(&update(&mut st, Msg::Refreshed(Box::new(big_table(501)), keys, later))).expect("a periodic run");
     assert!(!st.table.reads.unread.is_empty());
     assert_eq!(table, None);
+    // That run's own complete read fills in what the table lacked, and nothing else:
+    // from then on the periodic runs judge the table.
+    let mut read = big_table(501);
+    read.services.iter_mut().for_each(|s| s.destinations.iter_mut().for_each(|d| d.active_conns = 9));
+    let before = st.table.snapshot().and_then(|t| t.services.first().map(|s| s.destinations[0].active_conns));
+    update(&mut st, Msg::CheckTable(Box::new(read)));
+    assert!(st.table.reads.unread.is_empty());
+    let snap = st.table.snapshot().expect("table");
+    assert_eq!(snap.services.first().map(|s| s.destinations[0].active_conns), before, "a read service was replaced");
+    assert_eq!(snap.services.last().map(|s| s.destinations[0].active_conns), Some(9));
+    let run = st.checks.running.expect("the run in flight");
+    update(&mut st, Msg::Checks(Box::default(), run, later));
+    let much_later = later + std::time::Duration::from_secs(3600);
+    let cmds = update(&mut st, Msg::Poll(much_later));
+    let Some(Effect::Refresh(Want::Keys(keys) | Want::Alone(keys))) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    let (_, table) =
+        table_of(&update(&mut st, Msg::Refreshed(Box::new(big_table(501)), keys, much_later))).expect("a run");
+    assert_eq!(table, Some(501));
 }
 
 #[test]

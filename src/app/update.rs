@@ -57,6 +57,10 @@ pub enum Msg {
     Sys(Box<crate::sys::nic::SysSample>, Option<crate::sys::load::Roles>, Instant),
     /// The report of check run number `run` (see [`Effect::RunChecks`]).
     Checks(Box<crate::checks::CheckReport>, u64, Instant),
+    /// The complete snapshot a check run read for itself: it fills in the
+    /// realservers of the services the table has not read yet (none is
+    /// missing from then on, so the periodic runs judge the table).
+    CheckTable(Box<Snapshot>),
     /// SIGINT, SIGTERM or SIGHUP.
     Quit,
 }
@@ -140,6 +144,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Checks(report, run, now) => on_checks(state, *report, run, now),
+        Msg::CheckTable(snap) => {
+            fill_unread(state, *snap);
+            Vec::new()
+        }
         Msg::Managed(m) => {
             state.table.managed = m;
             Vec::new()
@@ -273,6 +281,26 @@ fn start_checks(state: &mut AppState, periodic: bool) -> Vec<Effect> {
     state.checks.last_run += 1;
     state.checks.running = Some(state.checks.last_run);
     vec![Effect::RunChecks { run: state.checks.last_run, table }]
+}
+
+/// The realservers of the services whose realservers the table has not read
+/// yet, from `snap` (a complete read); the rest of the table stays as it is.
+fn fill_unread(state: &mut AppState, mut snap: Snapshot) {
+    let table = &mut state.table;
+    if table.reads.unread.is_empty() {
+        return;
+    }
+    let Some(mut whole) = table.take_snapshot() else { return };
+    for s in &mut whole.services {
+        if !table.reads.unread.contains(&s.spec.key) {
+            continue;
+        }
+        if let Ok(i) = snap.services.binary_search_by(|x| x.spec.key.cmp(&s.spec.key)) {
+            s.destinations = std::mem::take(&mut snap.services[i].destinations);
+            table.reads.unread.remove(&s.spec.key);
+        }
+    }
+    table.set_snapshot(whole, &state.sel);
 }
 
 fn on_checks(state: &mut AppState, report: crate::checks::CheckReport, run: u64, now: Instant) -> Vec<Effect> {
