@@ -66,6 +66,8 @@ pub enum Cmd {
     Save,
     /// Run the LVS-DR checks once; exit 1 if any finding is an error (for cron and monitoring).
     Check(CheckArgs),
+    /// Print the connection entries (clients, realservers, states, persistence templates), filtered.
+    Conns(ConnsArgs),
     /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) with live
     /// traffic, and open the console in it (q quits and shuts the VM down).
     Lab(LabArgs),
@@ -130,6 +132,42 @@ pub struct CheckArgs {
     /// The configuration file (its [ssh] and [nic] settings).
     #[command(flatten)]
     pub config: ConfigArg,
+}
+
+// Options of `lvstop conns` (a plain comment, as for `DumpArgs`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnsArgs {
+    /// Print JSON: {"connections": [...], "read": N, "matched": N, "templates": N}.
+    #[arg(long)]
+    pub json: bool,
+    /// Only clients in this address or network.
+    #[arg(long, value_name = "ADDR[/PREFIX]", value_parser = crate::model::Prefix::parse)]
+    pub client: Option<crate::model::Prefix>,
+    /// Only this virtual address (and port).
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = crate::model::Endpoint::parse)]
+    pub vip: Option<crate::model::Endpoint>,
+    /// Only this realserver (and port).
+    #[arg(long, value_name = "ADDR[:PORT]", value_parser = crate::model::Endpoint::parse)]
+    pub realserver: Option<crate::model::Endpoint>,
+    /// Only entries in this state (ESTABLISHED, SYN_RECV, FIN_WAIT, TIME_WAIT, NONE for templates…).
+    #[arg(long, value_name = "STATE", value_parser = crate::model::ConnFilter::parse_state)]
+    pub state: Option<String>,
+    /// Leave persistence templates out.
+    #[arg(long)]
+    pub no_templates: bool,
+}
+
+impl ConnsArgs {
+    /// The filter these options make.
+    pub fn filter(&self) -> crate::model::ConnFilter {
+        crate::model::ConnFilter {
+            client: self.client,
+            vip: self.vip,
+            realserver: self.realserver,
+            state: self.state.clone(),
+            no_templates: self.no_templates,
+        }
+    }
 }
 
 // Options of `lvstop lab` (a plain comment, as for `DumpArgs`).
@@ -199,6 +237,7 @@ impl Cmd {
             Cmd::Dump(_) => "dump",
             Cmd::Save => "save",
             Cmd::Check(_) => "check",
+            Cmd::Conns(_) => "conns",
             Cmd::Lab(_) => "lab",
             Cmd::LabGuest { .. } => "lab-guest",
         }
@@ -209,7 +248,7 @@ impl Cmd {
         match self {
             Cmd::Dump(a) => Some(&mut a.config),
             Cmd::Check(a) => Some(&mut a.config),
-            Cmd::Save | Cmd::Lab(_) | Cmd::LabGuest { .. } => None,
+            Cmd::Save | Cmd::Conns(_) | Cmd::Lab(_) | Cmd::LabGuest { .. } => None,
         }
     }
 }

@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         None => cmd::console::run(cli.config.path.as_deref(), &cli.console),
         Some(Cmd::Dump(args)) => cmd::dump::run(&args),
         Some(Cmd::Save) => cmd::save::run(),
+        Some(Cmd::Conns(args)) => cmd::conns::run(&args),
         Some(Cmd::Check(args)) => cmd::check::run(args),
         Some(Cmd::Lab(args)) => cmd::lab::run(args),
         Some(Cmd::LabGuest { what }) => cmd::lab::guest(what),

@@ -23,6 +23,13 @@ fn without_ipvs_the_error_names_the_fix() {
         assert!(err.contains("IPVS is not available") && err.contains("modprobe ip_vs"), "{cmd:?}: {err}");
         assert!(out.is_empty(), "{cmd:?} printed a partial table: {out}");
     }
+    let (code, out, err) = lvstop(&["conns", "--json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("IPVS is not available") && err.contains("modprobe ip_vs") && err.contains("lvstop lab"),
+        "{err}"
+    );
+    assert!(out.is_empty(), "{out}");
 }
 
 #[test]

@@ -26,6 +26,7 @@ fn proc_ipvs_crashes_stay_fixed() {
         let _ = lvstop::sys::ipvs_proc::parse_table("/proc/net/ip_vs", &text);
         let _ = lvstop::sys::ipvs_proc::parse_totals("/proc/net/ip_vs_stats", &text);
         let _ = lvstop::sys::ipvs_proc::parse_conns("/proc/net/ip_vs_conn", text.lines());
+        let _ = lvstop::sys::ipvs_proc::read_conn_entries("/proc/net/ip_vs_conn", &data[..], |_| true);
         let _ = lvstop::sys::nic::parse_softnet(&text);
         if name == "cpu-sum-overflow" {
             let cpu = lvstop::sys::nic::parse_cpu(&text).expect("a cpu line");

@@ -1,6 +1,7 @@
 //! One module per command: `lib.rs` only dispatches to them.
 
 pub mod check;
+pub mod conns;
 pub mod console;
 pub mod dump;
 pub mod lab;

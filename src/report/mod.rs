@@ -1,10 +1,13 @@
 //! Text, JSON and `ipvsadm -S` renderings of a snapshot, for `lvstop dump` and
-//! `lvstop save`. Pure functions of the snapshot.
+//! `lvstop save` (pure functions of the snapshot), and of connection entries
+//! for `lvstop conns` (written as they are read).
 
+mod conns;
 mod save;
 mod table;
 
 /// For `src/checks`, which names it here; the ipvsadm arguments live in [`crate::model::ipvsadm`].
+pub use conns::{ConnTally, ConnWriter};
 pub use save::save_rules;
 pub use table::{director_text, dump_text};
 

@@ -9,9 +9,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
+use std::net::SocketAddr;
+
 use crate::model::{
-    Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service, ServiceFlags,
-    ServiceKey, ServiceSpec, Snapshot, Source,
+    ConnEntry, Counters, DestSpec, Destination, Family, ForwardMethod, Info, Netmask, Protocol, Rates, Service,
+    ServiceFlags, ServiceKey, ServiceSpec, Snapshot, Source,
 };
 
 /// Path of the service table.
@@ -183,17 +185,20 @@ pub struct ConnCount {
 /// Count /proc/net/ip_vs_conn entries per destination (address, port), reading
 /// at most `max_lines` lines (the table can hold millions).
 pub fn read_conns(max_lines: usize) -> Result<BTreeMap<(IpAddr, u16), ConnCount>, ProcError> {
-    use std::io::BufRead as _;
     let file =
         std::fs::File::open(IP_VS_CONN).map_err(|e| ProcError::Read { path: IP_VS_CONN.into(), msg: e.to_string() })?;
-    // An entry is under 200 bytes: the bytes read are bounded along with the lines.
-    let bytes = (max_lines as u64).saturating_mul(256);
-    let lines = std::io::BufReader::new(std::io::Read::take(file, bytes)).lines().map_while(Result::ok).take(max_lines);
-    parse_conns(IP_VS_CONN, lines)
+    let mut out: BTreeMap<(IpAddr, u16), ConnCount> = BTreeMap::new();
+    let mut lines = 0;
+    read_conn_entries(IP_VS_CONN, std::io::BufReader::new(file), |e| {
+        count_conn(&mut out, &e);
+        lines += 1;
+        lines < max_lines
+    })?;
+    Ok(out)
 }
 
-/// Parse /proc/net/ip_vs_conn lines: `TCP C6336401 D431 C6336464 0050 C633640B 0050 ESTABLISHED 899`.
-/// Addresses are hex in host order for IPv4 and full `%pI6` for IPv6.
+/// Parse /proc/net/ip_vs_conn lines and count the entries per destination
+/// (templates excluded).
 pub fn parse_conns<I, S>(path: &str, lines: I) -> Result<BTreeMap<(IpAddr, u16), ConnCount>, ProcError>
 where
     I: IntoIterator<Item = S>,
@@ -202,36 +207,162 @@ where
     let mut out: BTreeMap<(IpAddr, u16), ConnCount> = BTreeMap::new();
     for (n, line) in lines.into_iter().enumerate() {
         let line = line.as_ref();
-        let w: Vec<&str> = line.split_whitespace().collect();
-        if n == 0 && w.first() == Some(&"Pro") || w.is_empty() {
-            continue;
-        }
-        let bad = || ProcError::Parse {
-            path: path.into(),
-            line: n + 1,
-            text: line.chars().take(120).collect(),
-            why: "expected Pro FromIP FPrt ToIP TPrt DestIP DPrt State Expires".into(),
-        };
-        let (Some(addr), Some(port), Some(state)) = (w.get(5), w.get(6), w.get(7)) else { return Err(bad()) };
-        let addr: IpAddr = if addr.contains(':') {
-            IpAddr::V6(addr.parse().map_err(|_| bad())?)
-        } else {
-            IpAddr::V4(Ipv4Addr::from(u32::from_str_radix(addr, 16).map_err(|_| bad())?))
-        };
-        let port = u16::from_str_radix(port, 16).map_err(|_| bad())?;
-        // Persistence templates have client port 0 and state NONE; they are not connections.
-        if *state == "NONE" {
-            continue;
-        }
-        let c = out.entry((addr, port)).or_default();
-        c.total += 1;
-        match *state {
-            "ESTABLISHED" => c.established += 1,
-            "SYN_RECV" => c.syn_recv += 1,
-            _ => {}
+        match parse_conn_line(line) {
+            Ok(Some(e)) => count_conn(&mut out, &e),
+            Ok(None) => {}
+            Err(why) => return Err(conn_error(path, n + 1, line, why)),
         }
     }
     Ok(out)
+}
+
+fn count_conn(out: &mut BTreeMap<(IpAddr, u16), ConnCount>, e: &ConnEntry) {
+    // Persistence templates are not connections.
+    if e.template {
+        return;
+    }
+    let c = out.entry((e.realserver.ip(), e.realserver.port())).or_default();
+    c.total += 1;
+    match e.state.as_str() {
+        "ESTABLISHED" => c.established += 1,
+        "SYN_RECV" => c.syn_recv += 1,
+        _ => {}
+    }
+}
+
+fn conn_error(path: &str, line: usize, text: &str, why: String) -> ProcError {
+    ProcError::Parse {
+        path: path.into(),
+        line,
+        text: crate::text::sanitize(&text.chars().take(120).collect::<String>()),
+        why,
+    }
+}
+
+/// The longest line of /proc/net/ip_vs_conn read: an IPv6 entry with the
+/// longest persistence-engine data is under 500 bytes.
+const CONN_LINE_MAX: usize = 1024;
+
+/// Read connection entries from `reader` (the text of /proc/net/ip_vs_conn,
+/// named `path` in errors) one line at a time, never holding more than one
+/// line, and hand each to `each` until it returns false. Returns how many
+/// entries were read.
+pub fn read_conn_entries(
+    path: &str,
+    mut reader: impl std::io::BufRead,
+    mut each: impl FnMut(ConnEntry) -> bool,
+) -> Result<u64, ProcError> {
+    use std::io::{BufRead as _, Read as _};
+    let mut buf = Vec::with_capacity(256);
+    let mut read = 0;
+    for n in 1.. {
+        buf.clear();
+        let got = (&mut reader)
+            .take(CONN_LINE_MAX as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| ProcError::Read { path: path.into(), msg: e.to_string() })?;
+        if got == 0 {
+            break;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        if buf.len() > CONN_LINE_MAX {
+            return Err(conn_error(path, n, &line, format!("a line longer than {CONN_LINE_MAX} bytes")));
+        }
+        match parse_conn_line(&line) {
+            Ok(Some(e)) => {
+                read += 1;
+                if !each(e) {
+                    break;
+                }
+            }
+            Ok(None) => {}
+            Err(why) => return Err(conn_error(path, n, &line, why)),
+        }
+    }
+    Ok(read)
+}
+
+/// One line of /proc/net/ip_vs_conn:
+/// `TCP C6336401 D431 C6336464 0050 C633640B 0050 ESTABLISHED 899[ PE_NAME PE_DATA]`.
+/// IPv4 addresses are 8 hex digits in host order, IPv6 ones full `%pI6`; ports
+/// hex. None for the header and blank lines.
+///
+/// The file does not mark persistence templates: an entry is one when its
+/// client port is 0 and its state a template's (`NONE`, `ASSURED`), or its
+/// protocol is `IP` (a firewall-mark service's template, whose virtual
+/// address carries the mark).
+pub fn parse_conn_line(line: &str) -> Result<Option<ConnEntry>, String> {
+    let expected = || "expected Pro FromIP FPrt ToIP TPrt DestIP DPrt State Expires [PEName PEData]".to_string();
+    let mut rest = line.trim_end_matches(['\n', '\r']);
+    let mut next = || {
+        let t = rest.trim_start_matches(' ');
+        let end = t.find(' ').unwrap_or(t.len());
+        let (tok, r) = t.split_at(end);
+        rest = r;
+        (!tok.is_empty()).then_some(tok)
+    };
+    let Some(proto) = next() else { return Ok(None) };
+    if proto == "Pro" {
+        return Ok(None);
+    }
+    let mut f = [""; 8];
+    for slot in &mut f {
+        *slot = next().ok_or_else(expected)?;
+    }
+    let [caddr, cport, vaddr, vport, daddr, dport, state, expires] = f;
+    let word = |w: &str, what: &str| {
+        if !w.is_empty() && w.len() <= 24 && w.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'!')) {
+            Ok(w.to_string())
+        } else {
+            Err(format!("{what} '{}' is not a name", crate::text::sanitize(w)))
+        }
+    };
+    let protocol = word(proto, "protocol")?;
+    let state = word(state, "state")?;
+    let addr = |a: &str| -> Result<IpAddr, String> {
+        if a.contains(':') {
+            a.parse::<Ipv6Addr>()
+                .map(IpAddr::V6)
+                .map_err(|_| format!("bad IPv6 address '{}'", crate::text::sanitize(a)))
+        } else if a.len() == 8 {
+            u32::from_str_radix(a, 16)
+                .map(|v| IpAddr::V4(Ipv4Addr::from(v)))
+                .map_err(|_| format!("bad IPv4 address '{}'", crate::text::sanitize(a)))
+        } else {
+            Err(format!("bad address '{}'", crate::text::sanitize(a)))
+        }
+    };
+    let port = |p: &str| {
+        (p.len() == 4)
+            .then(|| u16::from_str_radix(p, 16).ok())
+            .flatten()
+            .ok_or_else(|| format!("bad port '{}'", crate::text::sanitize(p)))
+    };
+    let client = SocketAddr::new(addr(caddr)?, port(cport)?);
+    let virtual_addr = SocketAddr::new(addr(vaddr)?, port(vport)?);
+    let realserver = SocketAddr::new(addr(daddr)?, port(dport)?);
+    let expires_secs =
+        expires.parse::<u32>().map_err(|_| format!("bad expiry '{}'", crate::text::sanitize(expires)))?;
+    let pe_name = next().map(crate::text::sanitize);
+    let pe_data = pe_name.as_ref().map(|_| crate::text::sanitize(rest.trim_matches(' ')));
+    let fw_template = protocol == "IP";
+    let template = fw_template || (client.port() == 0 && matches!(state.as_str(), "NONE" | "ASSURED"));
+    let fwmark = fw_template.then(|| match virtual_addr.ip() {
+        IpAddr::V4(a) => u32::from(a),
+        IpAddr::V6(a) => u32::from_be_bytes([a.octets()[0], a.octets()[1], a.octets()[2], a.octets()[3]]),
+    });
+    Ok(Some(ConnEntry {
+        protocol,
+        client,
+        virtual_addr,
+        realserver,
+        state,
+        expires_secs,
+        template,
+        fwmark,
+        pe_name,
+        pe_data,
+    }))
 }
 
 fn addr_port(s: &str) -> Option<(IpAddr, u16)> {
@@ -438,6 +569,56 @@ TCP 2001:0db8:0000:0000:0000:0000:0000:0001 D431 2001:0db8:0000:0000:0000:0000:0
         assert_eq!(m[&(ip("2001:db8::b"), 80)].total, 1);
         let e = parse_conns(IP_VS, ["Pro x", "TCP 1 2 3 4 ZZZZ 0050 SYN_RECV 5"]).expect_err("bad");
         assert!(e.to_string().contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn connection_entries_one_by_one() {
+        let one = |l: &str| parse_conn_line(l).expect("parses").expect("an entry");
+        // A template that has served a connection is ASSURED (Linux 5.x and later).
+        let t = one("TCP CB0071FE 0000 C6336464 0050 C633640C 0050 ASSURED         299");
+        assert!(t.template && t.fwmark.is_none() && t.state == "ASSURED");
+        // A firewall-mark service's template: protocol IP, the mark in the virtual address.
+        let f = one("IP  CB0071FE 0000 00000007 0000 C633640C 0000 NONE            120");
+        assert_eq!((f.template, f.fwmark, f.virtual_addr.to_string().as_str()), (true, Some(7), "0.0.0.7:0"));
+        let f6 = one("IP  2001:0db8:0000:0000:0000:0000:0000:0001 0000 0000:0007:0000:0000:0000:0000:0000:0000 0000 \
+             2001:0db8:0000:0000:0000:0000:0000:000b 0000 NONE 60");
+        assert_eq!(f6.fwmark, Some(7));
+        // An IPv4 service with an IPv6 realserver (tunnel), and the persistence engine's data,
+        // a client-chosen SIP Call-ID, its control characters escaped.
+        let sip = one(
+            "UDP CB0071FE 13C4 C6336464 13C4 2001:0db8:0000:0000:0000:0000:0000:000b 13C4 UDP 170 sip a\x1b[2Jb@x y",
+        );
+        assert_eq!(sip.realserver.to_string(), "[2001:db8::b]:5060");
+        assert_eq!((sip.pe_name.as_deref(), sip.pe_data.as_deref()), (Some("sip"), Some("a\\x1b[2Jb@x y")));
+        assert!(!sip.template);
+        // A connection in TCP's NONE state keeps its client port: not a template.
+        assert!(!one("TCP CB0071FE D431 C6336464 0050 C633640B 0050 NONE 1").template);
+        assert_eq!(parse_conn_line("Pro FromIP   FPrt ToIP").expect("header"), None);
+        assert_eq!(parse_conn_line("\n").expect("blank"), None);
+        for bad in [
+            "TCP CB0071FE D431 C6336464 0050 C633640B 0050 ESTABLISHED",
+            "TCP CB0071FE D431 C6336464 0050 C633640B 50 ESTABLISHED 1",
+            "TCP CB0071FE D431 C63364 0050 C633640B 0050 ESTABLISHED 1",
+            "TCP CB0071FE D431 C6336464 0050 C633640B 0050 EST\x1bABLISHED 1",
+            "T\x07P CB0071FE D431 C6336464 0050 C633640B 0050 ESTABLISHED 1",
+            "TCP CB0071FE D431 C6336464 0050 C633640B 0050 ESTABLISHED -1",
+        ] {
+            let e = parse_conn_line(bad).expect_err(bad);
+            assert!(!e.contains('\x1b') && !e.contains('\x07'), "{e}");
+        }
+        // Read from bytes: lines longer than any the kernel writes are refused, not buffered.
+        let mut long = b"TCP CB0071FE D431 C6336464 0050 C633640B 0050 ESTABLISHED 1 sip ".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 5000));
+        let e = read_conn_entries(IP_VS_CONN, &long[..], |_| true).expect_err("too long");
+        assert!(e.to_string().contains("longer than 1024 bytes"), "{e}");
+        let text = b"Pro FromIP\nTCP CB0071FE D431 C6336464 0050 C633640B 0050 SYN_RECV 5\n\xff\xfe\n";
+        let mut seen = Vec::new();
+        let e = read_conn_entries(IP_VS_CONN, &text[..], |e| {
+            seen.push(e);
+            true
+        })
+        .expect_err("bad bytes");
+        assert!(seen.len() == 1 && e.to_string().contains("line 3"), "{e}");
     }
 
     #[test]

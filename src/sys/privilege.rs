@@ -13,6 +13,8 @@ use caps::{CapSet, Capability, CapsHashSet};
 /// What the command that runs needs beyond CAP_NET_ADMIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
+    /// No capability at all (conns: /proc/net/ip_vs_conn is world-readable).
+    Nothing,
     /// IPVS only (dump, save).
     Ipvs,
     /// IPVS and, while an ARP probe runs, CAP_NET_RAW (console, check).
@@ -26,7 +28,10 @@ pub enum Needs {
 pub fn keep_only(needs: Needs) -> Result<(), String> {
     let err = |what: &str, e: caps::errors::CapsError| format!("cannot drop capabilities ({what}): {e}");
     let permitted = caps::read(None, CapSet::Permitted).map_err(|e| err("reading them", e))?;
-    let mut keep = CapsHashSet::from([Capability::CAP_NET_ADMIN]);
+    let mut keep = CapsHashSet::new();
+    if needs != Needs::Nothing {
+        keep.insert(Capability::CAP_NET_ADMIN);
+    }
     if needs == Needs::IpvsAndProbe {
         keep.insert(Capability::CAP_NET_RAW);
     }

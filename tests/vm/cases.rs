@@ -20,6 +20,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_bad_input_and_races_leave_table_unchanged", run: bad_input_and_races },
     Case { name: "vm_save_then_restore_reproduces_the_table", run: save_restore_roundtrip },
     Case { name: "vm_dr_traffic_counters_match_ipvsadm", run: dr_traffic },
+    Case { name: "vm_conns_agree_with_ipvsadm_entry_for_entry", run: conns_agree_with_ipvsadm },
     Case { name: "vm_unprivileged_user_gets_proc_fallback", run: unprivileged_fallback },
     Case { name: "vm_worker_thread_serves_async_callers", run: worker_thread },
     Case { name: "vm_service_with_400_realservers_spans_dump_chunks", run: large_service },
@@ -471,6 +472,137 @@ fn dr_traffic() -> Result<(), String> {
     let snap = check(&mut ipvs, "DR traffic")?;
     ensure(snap.services.iter().all(|s| s.stats.conns == 0), || "zero all left counters".into())?;
     let _ = CLIENT;
+    Ok(())
+}
+
+/// One connection entry as `ipvsadm -Lcn` and `lvstop conns --json` both
+/// show it: protocol, state, client, virtual, realserver; and its expiry.
+type ConnRow = ((String, String, String, String, String), u64);
+
+fn ipvsadm_conns() -> Result<Vec<ConnRow>, String> {
+    let text = sh("ipvsadm -Lcn")?;
+    let mut rows = Vec::new();
+    for line in text.lines().skip(2) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [pro, expire, state, client, virt, dest] = f[..] else { return Err(format!("ipvsadm -Lcn line: {line}")) };
+        let (m, s) = expire.split_once(':').ok_or_else(|| format!("expiry in {line}"))?;
+        let secs = m.parse::<u64>().map_err(|e| e.to_string())? * 60 + s.parse::<u64>().map_err(|e| e.to_string())?;
+        rows.push(((pro.into(), state.into(), client.into(), virt.into(), dest.into()), secs));
+    }
+    rows.sort();
+    Ok(rows)
+}
+
+fn lvstop_conns(args: &str) -> Result<(Vec<ConnRow>, serde_json::Value), String> {
+    let json = sh(&format!("{} conns --json {args}", lvstop_bin()))?;
+    let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| format!("conns --json: {e}: {json}"))?;
+    let mut rows = Vec::new();
+    for c in v["connections"].as_array().ok_or("no connections array")? {
+        let s = |k: &str| c[k].as_str().map(str::to_string).ok_or_else(|| format!("{k} missing in {c}"));
+        let key = (s("protocol")?, s("state")?, s("client")?, s("virtual")?, s("realserver")?);
+        let template = c["template"].as_bool().ok_or("template missing")?;
+        ensure(template == (key.1 == "NONE" || key.1 == "ASSURED") && key.2.ends_with(":0") == template, || {
+            format!("template flag wrong: {c}")
+        })?;
+        rows.push((key, c["expires_secs"].as_u64().ok_or("expires_secs missing")?));
+    }
+    rows.sort();
+    Ok((rows, v))
+}
+
+/// A persistence template as ipvsadm lists it: client port 0, a template's
+/// state (the kernel marks a template that has served a connection ASSURED).
+fn is_template(r: &ConnRow) -> bool {
+    matches!(r.0 .1.as_str(), "NONE" | "ASSURED") && r.0 .2.ends_with(":0")
+}
+
+/// The same entries, their expiries at most 2 s apart (the two reads are not
+/// the same instant).
+fn same_conns(ours: &[ConnRow], reference: &[ConnRow]) -> Result<(), String> {
+    let keys = |r: &[ConnRow]| r.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    ensure(keys(ours) == keys(reference), || format!("lvstop conns:\n{ours:#?}\nipvsadm -Lcn:\n{reference:#?}"))?;
+    for ((k, a), (_, b)) in ours.iter().zip(reference) {
+        ensure(a.abs_diff(*b) <= 2, || format!("{k:?} expires in {a} s, ipvsadm says {b} s"))?;
+    }
+    Ok(())
+}
+
+/// DR traffic from two IPv4 and two IPv6 client addresses to a persistent
+/// IPv4 service and an IPv6 one, some connections held open: `lvstop conns`
+/// lists exactly what `ipvsadm -Lcn` lists, templates included, and its
+/// filters select by client, realserver, state and template.
+fn conns_agree_with_ipvsadm() -> Result<(), String> {
+    load_rules(&format!(
+        "-A -t {VIP}:80 -s rr -p 300
+-a -t {VIP}:80 -r 198.51.100.11:80 -g -w 1
+-a -t {VIP}:80 -r 198.51.100.12:80 -g -w 1
+-a -t {VIP}:80 -r 198.51.100.13:80 -g -w 1
+-A -t [{VIP6}]:80 -s rr
+-a -t [{VIP6}]:80 -r [2001:db8::11]:80 -g -w 1
+-a -t [{VIP6}]:80 -r [2001:db8::12]:80 -g -w 1
+"
+    ))?;
+    sh("ip netns exec client ip addr add 198.51.100.51/24 dev eth0 2>/dev/null; \
+        ip netns exec client ip addr add 2001:db8::51/64 dev eth0 nodad 2>/dev/null; true")?;
+    for src in ["198.51.100.50", "198.51.100.51"] {
+        for _ in 0..4 {
+            sh(&format!("ip netns exec client curl -s -m 5 --interface {src} http://{VIP}/"))?;
+        }
+    }
+    for src in ["2001:db8::50", "2001:db8::51"] {
+        for _ in 0..3 {
+            sh(&format!("ip netns exec client curl -s -m 5 -g --interface {src} 'http://[{VIP6}]/'"))?;
+        }
+    }
+    sh(&format!(
+        "for s in 198.51.100.50 198.51.100.51; do ip netns exec client sh -c \"sleep 30 | curl -s --interface $s telnet://{VIP}:80\" >/dev/null 2>&1 & done; sleep 2"
+    ))?;
+    std::thread::sleep(Duration::from_secs(1));
+    let reference = ipvsadm_conns()?;
+    let (ours, doc) = lvstop_conns("")?;
+    same_conns(&ours, &reference)?;
+    // 8 + 2 IPv4 connections and a template per IPv4 client; 6 IPv6 connections.
+    let count = |f: &dyn Fn(&ConnRow) -> bool| ours.iter().filter(|r| f(r)).count();
+    ensure(count(&is_template) == 2, || format!("two templates expected: {ours:#?}"))?;
+    ensure(count(&|r| r.0 .1 == "ESTABLISHED") == 2, || format!("two held connections expected: {ours:#?}"))?;
+    ensure(count(&|r| r.0 .2.starts_with("[2001:db8::")) == 6, || format!("six IPv6 entries expected: {ours:#?}"))?;
+    ensure(doc["read"].as_u64() == Some(ours.len() as u64) && doc["matched"] == doc["read"], || {
+        format!("tally: {doc}")
+    })?;
+    // Persistence: every connection of a client goes where its template points.
+    for client in ["198.51.100.50", "198.51.100.51"] {
+        let of = |r: &&ConnRow| r.0 .2.starts_with(&format!("{client}:"));
+        let dests: std::collections::BTreeSet<&String> = ours.iter().filter(of).map(|r| &r.0 .4).collect();
+        ensure(dests.len() == 1, || format!("{client} went to {dests:?} despite persistence"))?;
+    }
+    // Filters, each against the same selection made from ipvsadm's list.
+    let again = ipvsadm_conns()?;
+    for (args, keep) in [
+        ("--client 198.51.100.51", &(|r: &ConnRow| r.0 .2.starts_with("198.51.100.51:")) as &dyn Fn(&ConnRow) -> bool),
+        ("--client 2001:db8::/120", &|r: &ConnRow| r.0 .2.starts_with("[2001:db8::")),
+        ("--vip [2001:db8::100]:80", &|r: &ConnRow| r.0 .3 == "[2001:db8::100]:80"),
+        ("--state established", &|r: &ConnRow| r.0 .1 == "ESTABLISHED"),
+        ("--no-templates", &|r: &ConnRow| !is_template(r)),
+        ("--realserver 198.51.100.12:80", &|r: &ConnRow| r.0 .4 == "198.51.100.12:80"),
+    ] {
+        let (got, doc) = lvstop_conns(args)?;
+        let want: Vec<ConnRow> = again.iter().filter(|r| keep(r)).cloned().collect();
+        same_conns(&got, &want).map_err(|e| format!("conns {args}: {e}"))?;
+        ensure(doc["read"].as_u64() == Some(again.len() as u64), || format!("conns {args} read {}", doc["read"]))?;
+    }
+    // The text form lists the same entries and says how many matched.
+    let text = sh(&format!("{} conns --client 198.51.100.50", lvstop_bin()))?;
+    let n = again.iter().filter(|r| r.0 .2.starts_with("198.51.100.50:")).count();
+    ensure(
+        text.lines().count() == n + 2
+            && text.contains(&format!("{n} of {} entries (1 persistence template)", again.len())),
+        || format!("conns text:\n{text}"),
+    )?;
+    // A bad filter value is named, with the fix; nothing printed on stdout.
+    let (code, out, err) = sh_status(&format!("{} conns --client 198.51.100.0/40", lvstop_bin()));
+    ensure(code == 2 && out.is_empty() && err.contains("198.51.100.0/40") && err.contains("0 to 32"), || {
+        format!("bad --client: {code} {out} {err}")
+    })?;
     Ok(())
 }
 

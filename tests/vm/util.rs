@@ -77,5 +77,5 @@ pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
 
 /// Between cases: stop consoles, tmux and background traffic a case left behind.
 pub fn reset() {
-    let _ = sh_status("tmux kill-server 2>/dev/null; pkill -f 'for i in' ; pkill -x curl; pkill -f 'busybox nc'; pkill -x lvstop; sleep 0.2; true");
+    let _ = sh_status("tmux kill-server 2>/dev/null; pkill -f 'for i in' ; pkill -x curl; pkill -f 'busybox nc'; pkill -f 'sleep 30'; pkill -x lvstop; sleep 0.2; true");
 }
