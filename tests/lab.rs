@@ -43,10 +43,17 @@ fn findings(v: &serde_json::Value) -> Vec<(String, String, String)> {
 /// Boot the lab with `scenarios`, run `script` in it, and read the JSON files it
 /// wrote to `$LVSTOP_OUT`.
 fn lab_run(scenarios: &str, script: &str, files: &[&str]) -> Vec<serde_json::Value> {
+    lab_run_with(&[], scenarios, script, files)
+}
+
+/// [`lab_run`] with more `lvstop lab` options.
+fn lab_run_with(options: &[&str], scenarios: &str, script: &str, files: &[&str]) -> Vec<serde_json::Value> {
     let out = std::env::temp_dir().join(format!("lvstop-lab-test-{}-{scenarios}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let status = Command::new(env!("CARGO_BIN_EXE_lvstop"))
-        .args(["lab", "--scenario", scenarios, "--run", script, "--out"])
+        .arg("lab")
+        .args(options)
+        .args(["--scenario", scenarios, "--run", script, "--out"])
         .arg(&out)
         .status()
         .expect("run lvstop lab");
@@ -94,6 +101,39 @@ exit 0
     assert!(has(&check, "D-ARP-FOREIGN", "director", "198.51.100.11"), "arp-problem: {check:#}");
     assert!(!has(&check, "D-ARP-FOREIGN", "director", "198.51.100.12"), "{check:#}");
     assert!(has(&check, "R-ARP-IGNORE", "198.51.100.11", "arp_ignore"), "read over ssh: {check:#}");
+}
+
+#[test]
+fn a_dead_realserver_is_named_under_wlc_and_rr() {
+    let _one = VM.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !lab_ready() {
+        return;
+    }
+    // As a new user tries it: four realservers, rs1 dead; port 80 uses wlc (the
+    // lab's default), 8001 rr. Behind wlc the dead one is given only a handful of
+    // connections while its peers serve hundreds.
+    let script = r#"sleep 25
+"$LVSTOP_BIN" dump --json > "$LVSTOP_OUT/dump.json"
+"$LVSTOP_BIN" conns --json --realserver 198.51.100.11 > "$LVSTOP_OUT/conns.json"
+"$LVSTOP_BIN" check --json --no-ssh > "$LVSTOP_OUT/check.json"
+exit 0
+"#;
+    let options = ["--realservers", "4", "--services", "2", "--no-ipv6"];
+    let [dump, conns, check] =
+        lab_run_with(&options, "dead-realserver", script, &["dump.json", "conns.json", "check.json"])
+            .try_into()
+            .expect("3");
+    for port in [80, 8001] {
+        assert!(has(&check, "D-HANDSHAKE", "director", &format!("198.51.100.11:{port}")), "port {port}: {check:#}");
+    }
+    for healthy in ["198.51.100.12", "198.51.100.13", "198.51.100.14"] {
+        assert!(!has(&check, "D-HANDSHAKE", "director", healthy), "{healthy} is healthy: {check:#}");
+    }
+    // None of the dead one's connections got past SYN_RECV.
+    let entries = conns["connections"].as_array().cloned().unwrap_or_default();
+    assert!(!entries.is_empty() && entries.iter().all(|e| e["state"] == "SYN_RECV"), "{conns:#}");
+    let served = |rip: &str| dest(&dump, 80, rip)["stats"]["conns"].as_u64().unwrap_or(0);
+    println!("wlc: dead one given {} connections, its peers {}", served("198.51.100.11"), served("198.51.100.12"));
 }
 
 #[test]

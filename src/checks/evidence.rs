@@ -321,16 +321,16 @@ pub enum Evidence {
         /// The counters summed.
         counters: &'static str,
     },
-    /// /proc/net/ip_vs_conn entries of one destination, read twice.
+    /// /proc/net/ip_vs_conn entries of one destination and of its peers in the service.
     Handshake {
-        /// ESTABLISHED entries.
-        established: u64,
-        /// Entries at the first reading.
-        before: u64,
-        /// Entries at the second reading.
-        after: u64,
-        /// SYN_RECV entries at the second reading.
+        /// SYN_RECV entries that have waited for the client's ACK since its last SYN.
+        stuck: u64,
+        /// SYN_RECV entries.
         syn_recv: u64,
+        /// Entries (templates aside).
+        total: u64,
+        /// The other destinations of the service: stuck entries and entries.
+        peers: Option<(u64, u64)>,
     },
     /// A counter read twice about a second apart.
     CounterRise {
@@ -426,11 +426,17 @@ impl fmt::Display for Evidence {
                 "{rate} over {interval_secs:.1} s = {percent:.0}% of {limit} (warn {warn_percent:.0}%, critical {crit_percent:.0}%)"
             ),
             Evidence::Drops { rate, counters } => write!(f, "{rate} ({counters})"),
-            Evidence::Handshake { established, before, after, syn_recv } => write!(
-                f,
-                "{established} established, {before} -> {after} entries, {syn_recv} SYN_RECV ({:.0}%) in /proc/net/ip_vs_conn",
-                *syn_recv as f64 / (*after).max(1) as f64 * 100.0
-            ),
+            Evidence::Handshake { stuck, syn_recv, total, peers } => {
+                write!(
+                    f,
+                    "{stuck} of its {total} entries in SYN_RECV for {}+ s since the client's SYN ({syn_recv} SYN_RECV in all)",
+                    crate::sys::ipvs_proc::STUCK_SECS
+                )?;
+                if let Some((ps, pt)) = peers {
+                    write!(f, "; its peers: {ps} of {pt}")?;
+                }
+                f.write_str(" in /proc/net/ip_vs_conn")
+            }
             Evidence::CounterRise { before, after } => {
                 write!(f, "+{} in about a second ({before} → {after})", after.saturating_sub(*before))
             }

@@ -178,9 +178,22 @@ pub struct ConnCount {
     pub established: u64,
     /// SYN_RECV: the director saw the client's SYN but not yet its ACK.
     pub syn_recv: u64,
+    /// Of those, the entries that have waited [`STUCK_SECS`] or more since
+    /// the client's last packet (a SYN): a realserver that answers has the
+    /// client's ACK back within a round trip.
+    pub stuck: u64,
     /// Every entry, templates excluded.
     pub total: u64,
 }
+
+/// IPVS's SYN_RECV timeout (seconds): each packet of the client restarts an
+/// entry's timer at it, so `expires` tells how long ago the last one came.
+pub const SYN_RECV_TIMEOUT: u32 = 60;
+
+/// A SYN_RECV entry this many seconds after the client's last SYN is stuck:
+/// the realserver never answered (its SYN-ACK would have brought the ACK
+/// within a round trip); clients retry at 1, 3, 7, 15 and 31 s.
+pub const STUCK_SECS: u32 = 3;
 
 /// Count /proc/net/ip_vs_conn entries per destination (address, port), reading
 /// at most `max_lines` lines (the table can hold millions).
@@ -225,7 +238,12 @@ fn count_conn(out: &mut BTreeMap<(IpAddr, u16), ConnCount>, e: &ConnEntry) {
     c.total += 1;
     match e.state.as_str() {
         "ESTABLISHED" => c.established += 1,
-        "SYN_RECV" => c.syn_recv += 1,
+        "SYN_RECV" => {
+            c.syn_recv += 1;
+            if e.expires_secs + STUCK_SECS <= SYN_RECV_TIMEOUT {
+                c.stuck += 1;
+            }
+        }
         _ => {}
     }
 }
@@ -557,15 +575,19 @@ FWM  00000001 wlc persistent 75000 FFFFFF00
     fn connection_entries_per_destination() {
         let text = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
 TCP CB0071FE D431 C6336464 0050 C633640B 0050 SYN_RECV         55
-TCP CB0071FE D432 C6336464 0050 C633640B 0050 SYN_RECV         56
+TCP CB0071FE D432 C6336464 0050 C633640B 0050 SYN_RECV         58
 TCP CB0071FE D433 C6336464 0050 C633640C 0050 ESTABLISHED     899
 TCP CB0071FE 0000 C6336464 0050 C633640C 0050 NONE            299
 TCP 2001:0db8:0000:0000:0000:0000:0000:0001 D431 2001:0db8:0000:0000:0000:0000:0000:0064 0050 2001:0db8:0000:0000:0000:0000:0000:000b 0050 FIN_WAIT 100
 ";
         let m = parse_conns(IP_VS_CONN, text.lines()).expect("parse");
         let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
-        assert_eq!(m[&(ip("198.51.100.11"), 80)], ConnCount { established: 0, syn_recv: 2, total: 2 });
-        assert_eq!(m[&(ip("198.51.100.12"), 80)], ConnCount { established: 1, syn_recv: 0, total: 1 });
+        assert_eq!(
+            m[&(ip("198.51.100.11"), 80)],
+            ConnCount { established: 0, syn_recv: 2, stuck: 1, total: 2 },
+            "58 s left: 2 s since the SYN"
+        );
+        assert_eq!(m[&(ip("198.51.100.12"), 80)], ConnCount { established: 1, syn_recv: 0, stuck: 0, total: 1 });
         assert_eq!(m[&(ip("2001:db8::b"), 80)].total, 1);
         let e = parse_conns(IP_VS, ["Pro x", "TCP 1 2 3 4 ZZZZ 0050 SYN_RECV 5"]).expect_err("bad");
         assert!(e.to_string().contains("line 2"), "{e}");

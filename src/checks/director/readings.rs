@@ -150,10 +150,11 @@ pub(super) fn nic_drops(cx: &Ctx<'_>) -> Vec<Finding> {
 }
 
 /// Whether /proc/net/ip_vs_conn is worth reading for D-HANDSHAKE, and small
-/// enough: some destination holds at least [`HANDSHAKE_MIN`] connections and
-/// the table holds at most `max` (`Err` says why it is not read). The
-/// counters alone cannot single out a realserver that fails handshakes: since
-/// Linux 4.8 SYN_RECV entries count in ActiveConn, like ESTABLISHED ones.
+/// enough: some destination has at least [`HANDSHAKE_MIN`] active
+/// connections (SYN_RECV entries count there since Linux 4.8, like
+/// ESTABLISHED ones, so the counters alone cannot single out a realserver
+/// that never answers) and the table holds at most `max` (`Err` says why it
+/// is not read).
 pub fn handshake_readable(snap: &Snapshot, max: u64) -> Result<bool, String> {
     let dests = || snap.services.iter().flat_map(|s| &s.destinations);
     let total: u64 = dests().map(|d| u64::from(d.active_conns) + u64::from(d.inact_conns)).sum();
@@ -162,49 +163,74 @@ pub fn handshake_readable(snap: &Snapshot, max: u64) -> Result<bool, String> {
             "D-HANDSHAKE not run: {total} connections are more than the {max} lvstop reads from /proc/net/ip_vs_conn"
         ));
     }
-    Ok(dests().any(|d| u64::from(d.active_conns) + u64::from(d.inact_conns) >= u64::from(HANDSHAKE_MIN)))
+    Ok(dests().any(|d| d.active_conns >= HANDSHAKE_MIN))
 }
 
-/// The fewest SYN_RECV entries that count as a pattern rather than noise.
-pub const HANDSHAKE_MIN: u32 = 5;
+/// The fewest stuck SYN_RECV entries that name a realserver (a dead one
+/// behind wlc, lc, sed or nq is given only a handful: its stuck entries count
+/// as active connections and make it the busiest).
+pub const HANDSHAKE_MIN: u32 = 2;
 
-/// D-HANDSHAKE: a destination with no established connection in either
-/// reading, its entries not falling (by more than a tenth: old SYN_RECV
-/// entries expire while new ones arrive), and more than 80% of them in SYN_RECV.
+/// With peers that complete their handshakes, this many stuck entries name a
+/// realserver whatever else it holds (one that died holding connections).
+const HANDSHAKE_MANY: u64 = 5;
+
+/// D-HANDSHAKE, judged on what the entries say rather than on a count: on a
+/// DR director the client's ACK moves an entry out of SYN_RECV only if the
+/// realserver answered its SYN, so an entry still in SYN_RECV
+/// [`STUCK_SECS`](crate::sys::ipvs_proc::STUCK_SECS) after the client's last
+/// SYN means it did not. A destination is named when it holds at least
+/// [`HANDSHAKE_MIN`] stuck entries, they are most of its half-open ones, and
+/// either they are at least half of all its entries or (at least
+/// [`HANDSHAKE_MANY`] of them) their share is over four times its peers' in
+/// the service. Clients that vanish after their SYN (scanners, a SYN flood)
+/// leave stuck entries on every realserver alike: a share no larger than the
+/// peers' names none.
 pub(super) fn handshake(cx: &Ctx<'_>) -> Vec<Finding> {
-    let Some((before, after)) = cx.conns else { return Vec::new() };
+    let Some((_, after)) = cx.conns else { return Vec::new() };
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
-    for (svc, d) in cx.dests() {
-        let key = (d.spec.addr, d.spec.port);
-        if !seen.insert(key) {
-            continue;
+    for svc in &cx.snap.services {
+        let count = |d: &crate::model::Destination| after.get(&(d.spec.addr, d.spec.port)).copied().unwrap_or_default();
+        for d in &svc.destinations {
+            let key = (d.spec.addr, d.spec.port);
+            let c = count(d);
+            let (stuck, peers_stuck, peers_total) = svc
+                .destinations
+                .iter()
+                .filter(|p| (p.spec.addr, p.spec.port) != key)
+                .map(count)
+                .fold((c.stuck, 0, 0), |(s, ps, pt), p| (s, ps + p.stuck, pt + p.total));
+            let share = stuck as f64 / c.total.max(1) as f64;
+            let peers_share = peers_stuck as f64 / peers_total.max(1) as f64;
+            let named = stuck >= u64::from(HANDSHAKE_MIN)
+                && 2 * stuck >= c.syn_recv
+                && (share >= 0.5 || (stuck >= HANDSHAKE_MANY && peers_total > 0 && share > 4.0 * peers_share))
+                && (peers_total == 0 || share > peers_share);
+            if !named || !seen.insert(key) {
+                continue;
+            }
+            let (addr, port) = key;
+            let tunnel = d.spec.forward == crate::model::ForwardMethod::Tunnel;
+            out.push(found(
+                Rule::DHandshake,
+                Severity::Error,
+                Subject::Realserver { addr, port: Some(port), service: None },
+                Evidence::Handshake {
+                    stuck,
+                    syn_recv: c.syn_recv,
+                    total: c.total,
+                    peers: (peers_total > 0).then_some((peers_stuck, peers_total)),
+                },
+                format!("realserver {addr} does not answer TCP handshakes: its clients' SYNs go unanswered"),
+                Fix::step("check it", Command::check_realserver(svc.spec.key.addr(), addr, port, tunnel))
+                    .paren("VIP on lo, a listener on VIP:port, rp_filter, its gateway")
+                    .then_step(
+                        "meanwhile drain it (d in the console)",
+                        Command::ipvsadm_edit(&svc.spec.key, &d.spec.clone().weight(0)),
+                    ),
+            ));
         }
-        let (Some(a), Some(b)) = (before.get(&key), after.get(&key)) else { continue };
-        let share = b.syn_recv as f64 / b.total.max(1) as f64;
-        if a.established != 0
-            || b.established != 0
-            || b.total + b.total / 10 < a.total
-            || b.syn_recv < u64::from(HANDSHAKE_MIN)
-            || share <= 0.8
-        {
-            continue;
-        }
-        let (addr, port) = key;
-        let tunnel = d.spec.forward == crate::model::ForwardMethod::Tunnel;
-        out.push(found(
-            Rule::DHandshake,
-            Severity::Error,
-            Subject::Realserver { addr, port: Some(port), service: None },
-            Evidence::Handshake { established: b.established, before: a.total, after: b.total, syn_recv: b.syn_recv },
-            format!("realserver {addr} does not complete TCP handshakes: clients keep retrying their SYNs"),
-            Fix::step("check it", Command::check_realserver(svc.spec.key.addr(), addr, port, tunnel))
-                .paren("VIP on lo, a listener on VIP:port, rp_filter, its gateway")
-                .then_step(
-                    "meanwhile drain it (d in the console)",
-                    Command::ipvsadm_edit(&svc.spec.key, &d.spec.clone().weight(0)),
-                ),
-        ));
     }
     out
 }

@@ -186,41 +186,56 @@ fn load_and_drop_rules_use_the_configured_limits() {
 }
 
 #[test]
-fn handshake_rule_wants_syn_recv_without_established() {
+fn handshake_rule_names_a_realserver_whose_syns_go_unanswered() {
     use crate::sys::ipvs_proc::ConnCount;
+    let rs = ["198.51.100.11", "198.51.100.12", "198.51.100.13", "198.51.100.14"];
     let mut s = snap(vec![(
-        ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "rr"),
-        vec![dest("198.51.100.11", 80, ForwardMethod::Route, 1), dest("198.51.100.12", 80, ForwardMethod::Route, 1)],
+        ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "wlc"),
+        rs.iter().map(|a| dest(a, 80, ForwardMethod::Route, 1)).collect(),
     )]);
     assert_eq!(handshake_readable(&s, 1000), Ok(true), "7 connections each");
     for d in &mut s.services[0].destinations {
-        (d.active_conns, d.inact_conns) = (1, 1);
+        (d.active_conns, d.inact_conns) = (1, 300);
     }
-    assert_eq!(handshake_readable(&s, 1000), Ok(false), "too few to judge");
-    s.services[0].destinations[0].active_conns = 30;
-    assert_eq!(handshake_readable(&s, 1000), Ok(true));
-    assert!(handshake_readable(&s, 20).expect_err("too big").contains("33 connections"));
-    let c = |established, syn_recv, total| ConnCount { established, syn_recv, total };
-    let key = |a: &str| (ip(a), 80);
-    let before = BTreeMap::from([(key("198.51.100.11"), c(0, 20, 22)), (key("198.51.100.12"), c(3, 20, 30))]);
-    let after = BTreeMap::from([(key("198.51.100.11"), c(0, 28, 30)), (key("198.51.100.12"), c(3, 28, 40))]);
-    let found = handshake(&s, &before, &after);
+    assert_eq!(handshake_readable(&s, 10_000), Ok(false), "no destination with two active: nothing half-open to judge");
+    s.services[0].destinations[0].active_conns = 2;
+    assert_eq!(handshake_readable(&s, 10_000), Ok(true));
+    assert!(handshake_readable(&s, 20).expect_err("too big").contains("1205 connections"));
+    let c = |syn_recv, stuck, total| ConnCount { established: 0, syn_recv, stuck, total };
+    let counts = |v: [ConnCount; 4]| -> ConnCounts { rs.iter().zip(v).map(|(a, c)| ((ip(a), 80), c)).collect() };
+    let named = |s: &Snapshot, after: &ConnCounts| -> Vec<String> {
+        handshake(s, after, after).iter().map(|f| f.subject.to_string()).collect()
+    };
+    let healthy = c(0, 0, 400);
+    // Behind wlc a dead realserver holds a handful, all stuck, while its peers hold hundreds.
+    let wlc = counts([c(2, 2, 2), healthy, healthy, healthy]);
+    let found = handshake(&s, &wlc, &wlc);
     assert_eq!(ids(&found), vec!["D-HANDSHAKE"]);
+    assert!(found[0].subject.to_string().contains("198.51.100.11:80"), "{}", found[0].subject);
+    let evidence = found[0].evidence.to_string();
     assert!(
-        found[0].subject.to_string().contains("198.51.100.11:80")
-            && found[0].evidence.to_string().contains("22 -> 30 entries")
+        evidence.contains("2 of its 2 entries in SYN_RECV for 3+ s") && evidence.contains("its peers: 0 of 1200"),
+        "{evidence}"
     );
     assert!(
         found[0].fix.to_string().contains("ipvsadm -e -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 0"),
         "{}",
         found[0].fix
     );
-    // Mostly FIN_WAIT (short connections, healthy): no finding.
-    let after = BTreeMap::from([(key("198.51.100.11"), c(0, 2, 30))]);
-    assert!(handshake(&s, &before, &after).is_empty());
-    // Falling: the pile-up is clearing.
-    let after = BTreeMap::from([(key("198.51.100.11"), c(0, 17, 19))]);
-    assert!(handshake(&s, &before, &after).is_empty());
+    // One that died holding connections: its stuck entries are few of its entries, but many.
+    assert_eq!(named(&s, &counts([c(6, 6, 300), healthy, healthy, healthy])).len(), 1);
+    // A healthy, lightly loaded realserver with one client that vanished after its SYN.
+    assert!(named(&s, &counts([c(1, 1, 6), healthy, healthy, healthy])).is_empty());
+    // Half-open entries mostly fresh (a burst of new clients): not stuck.
+    assert!(named(&s, &counts([c(10, 2, 10), healthy, healthy, healthy])).is_empty());
+    // Clients that vanish alike on every realserver (a SYN flood, scanners): none is named.
+    assert!(named(&s, &counts([c(50, 50, 100); 4])).is_empty());
+    assert!(named(&s, &counts([c(7, 6, 3000); 4])).is_empty());
+    // No traffic at all: nothing.
+    assert!(named(&s, &ConnCounts::new()).is_empty());
+    // A service of one realserver: its stuck entries alone name it.
+    s.services[0].destinations.truncate(1);
+    assert_eq!(named(&s, &counts([c(3, 3, 4), healthy, healthy, healthy])).len(), 1);
 }
 
 #[test]

@@ -350,14 +350,20 @@ persisted in /etc/sysctl.d/. Verify: lvstop check; ip -s link show IF twice, a m
         title: "A realserver does not complete TCP handshakes",
         severity: Severity::Error,
         explain: "\
-What: /proc/net/ip_vs_conn, read twice at least a second apart, shows a realserver (RIP:PORT)
-with no ESTABLISHED entry in either reading, its entries not falling by more than a tenth, and at
-least 5 entries in SYN_RECV making up over 80% of them. It runs only when some realserver has 5
-or more connections and the table holds at most 500 000 (otherwise it is listed as skipped).
+What: /proc/net/ip_vs_conn shows a realserver (RIP:PORT) holding at least 2 entries still in
+SYN_RECV 3 s or more after the client's last SYN (an entry's timer restarts at 60 s with each
+packet, so its expiry tells how long ago it came), and they are most of its SYN_RECV entries; and
+either they are at least half of its entries, or there are 5 or more and their share is over four
+times that of the other realservers of the service. Clients that vanish after their SYN (port
+scanners, a SYN flood) leave such entries on every realserver alike: a realserver whose share is
+no larger than its peers' is not named. It runs when some realserver has 2 or more active
+connections and the table holds at most 500 000 (otherwise it is listed as skipped). Behind wlc,
+lc, sed or nq a dead realserver is given only a handful of connections (its stuck entries count as
+active and make it look busiest): 2 stuck entries are enough.
 
 Why: in DR the director sees only the client's packets: an entry is SYN_RECV after the client's
-SYN and ESTABLISHED after the client's ACK of the realserver's SYN-ACK. Entries stuck in SYN_RECV
-mean the realserver dropped or refused (RST) the SYN, or its SYN-ACK never reached the client:
+SYN and ESTABLISHED after the client's ACK of the realserver's SYN-ACK, a round trip later.
+Entries stuck in SYN_RECV mean the realserver dropped or refused (RST) the SYN, or its SYN-ACK never reached the client:
 clients retry and give up. ActiveConn = 0 cannot show this: since Linux 4.8 SYN_RECV entries
 count in ActiveConn. Usual causes on the realserver: VIP missing, nothing listening on VIP:PORT,
 strict rp_filter, default route via the director, a port remap, or it is off the director's
