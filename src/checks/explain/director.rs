@@ -363,11 +363,11 @@ active and make it look busiest): 2 stuck entries are enough.
 
 Why: in DR the director sees only the client's packets: an entry is SYN_RECV after the client's
 SYN and ESTABLISHED after the client's ACK of the realserver's SYN-ACK, a round trip later.
-Entries stuck in SYN_RECV mean the realserver dropped or refused (RST) the SYN, or its SYN-ACK never reached the client:
-clients retry and give up. ActiveConn = 0 cannot show this: since Linux 4.8 SYN_RECV entries
-count in ActiveConn. Usual causes on the realserver: VIP missing, nothing listening on VIP:PORT,
-strict rp_filter, default route via the director, a port remap, or it is off the director's
-segment.
+Entries stuck in SYN_RECV mean the realserver dropped or refused (RST) the SYN, or its SYN-ACK
+never reached the client: clients retry and give up. ActiveConn = 0 cannot show this: since
+Linux 4.8 SYN_RECV entries count in ActiveConn. Usual causes on the realserver: VIP missing,
+nothing listening on VIP:PORT, strict rp_filter, default route via the director, a port remap,
+or it is off the director's segment.
 
 Fix: find the cause with lvstop check without --no-ssh (it reads the realserver: R-VIP-ABSENT,
 R-LISTEN, R-RPF-STRICT, R-GW-DIRECTOR, R-L2). Meanwhile drain it (d in the console):
