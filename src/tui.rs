@@ -135,6 +135,13 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
                 let _ = tx.send(Msg::Checks(Box::new(report), run, Instant::now()));
             });
         }
+        Effect::ReadConns(filter) => {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let read = crate::sys::ipvs_proc::read_conn_summary(&filter, crate::app::conns::CAP);
+                let _ = tx.send(Msg::Conns(Box::new(read.map_err(|e| e.to_string()))));
+            });
+        }
         Effect::Save { path, replace, rules } => {
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {

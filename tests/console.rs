@@ -653,3 +653,80 @@ fn an_action_on_every_service_waits_for_every_services_realservers() {
     };
     assert_eq!(changes.len(), 500, "the drain in every one of the 500 services");
 }
+
+#[test]
+fn the_connections_view_reads_on_demand_and_only_while_open() {
+    use lvstop::model::ConnSummary;
+    let (mut st, _) = common::state(true);
+    let t0 = st.now;
+    let reads = |cmds: &[Effect]| {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Effect::ReadConns(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // The main table's refresh never reads the connections.
+    assert!(reads(&update(&mut st, Msg::Poll(t0))).is_empty());
+    // o on the drained realserver: its entries in its service, read at once.
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('j'));
+    let r = reads(&update(&mut st, key('o')));
+    assert_eq!(r.len(), 1);
+    let rs = "198.51.100.12:80".parse().expect("addr");
+    let vip = "198.51.100.100:80".parse().expect("addr");
+    let entry = |client: &str, realserver: std::net::SocketAddr| lvstop::model::ConnEntry {
+        protocol: "TCP".into(),
+        client: client.parse().expect("client"),
+        virtual_addr: vip,
+        realserver,
+        state: "ESTABLISHED".into(),
+        expires_secs: 100,
+        template: false,
+        fwmark: None,
+        pe_name: None,
+        pe_data: None,
+    };
+    assert!(r[0].matches(&entry("203.0.113.7:4000", rs)));
+    assert!(!r[0].matches(&entry("203.0.113.7:4000", "198.51.100.11:80".parse().expect("addr"))));
+    assert!(matches!(st.layers.last(), Some(Layer::Conns)));
+    // One reading at a time; the next once the interval has passed.
+    assert!(reads(&update(&mut st, Msg::Poll(t0))).is_empty());
+    update(&mut st, Msg::Conns(Box::new(Ok(ConnSummary::new(10)))));
+    assert!(reads(&update(&mut st, Msg::Poll(t0))).is_empty(), "not before the interval");
+    let later = t0 + std::time::Duration::from_secs(5);
+    assert_eq!(reads(&update(&mut st, Msg::Poll(later))).len(), 1);
+    update(&mut st, Msg::Conns(Box::new(Err("cannot read /proc/net/ip_vs_conn".into()))));
+    assert!(st.conns.error.is_some());
+    // / filters by client; a bad value is refused inline, a good one reads again.
+    update(&mut st, key('/'));
+    for c in "203.0.113.0/40".chars() {
+        update(&mut st, key(c));
+    }
+    assert!(reads(&update(&mut st, code(KeyCode::Enter))).is_empty());
+    let Some(Layer::Prompt { error: Some(e), .. }) = st.layers.last() else { panic!("{:?}", st.layers) };
+    assert!(e.contains("0 to 32"), "{e}");
+    update(&mut st, code(KeyCode::Backspace));
+    update(&mut st, code(KeyCode::Backspace));
+    update(&mut st, key('2'));
+    update(&mut st, key('4'));
+    let r = reads(&update(&mut st, code(KeyCode::Enter)));
+    assert_eq!(r.len(), 1);
+    assert!(r[0].matches(&entry("203.0.113.7:4000", rs)) && !r[0].matches(&entry("203.0.114.7:4000", rs)));
+    // Any other key closes it: nothing is read from then on.
+    update(&mut st, Msg::Conns(Box::new(Ok(ConnSummary::new(10)))));
+    update(&mut st, key('x'));
+    assert!(st.layers.is_empty());
+    let much_later = t0 + std::time::Duration::from_secs(60);
+    assert!(reads(&update(&mut st, Msg::Poll(much_later))).is_empty());
+    // :client ADDR from anywhere: that client's entries in every service.
+    update(&mut st, key(':'));
+    for c in "client 2001:db8::50".chars() {
+        update(&mut st, key(c));
+    }
+    let r = reads(&update(&mut st, code(KeyCode::Enter)));
+    assert_eq!(r.len(), 1);
+    assert!(r[0].matches(&entry("[2001:db8::50]:4000", "[2001:db8::11]:443".parse().expect("addr"))));
+    assert!(!r[0].matches(&entry("203.0.113.7:4000", rs)));
+}

@@ -61,7 +61,47 @@ fn views() -> Vec<(&'static str, AppState)> {
     common::give_checks(&mut st, common::check_report());
     out.push(("checks_view", st));
     out.push(("loading", common::loading_state()));
+    // The connections of the drained realserver (198.51.100.12): clients still there, then none.
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Tab, Char('j'), Char('o')]);
+    let read = conn_summary(&st, CONN_LINES);
+    update(&mut st, Msg::Conns(Box::new(Ok(read))));
+    out.push(("conns_drained", st));
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Tab, Char('j'), Char('o')]);
+    let read = conn_summary(&st, "");
+    update(&mut st, Msg::Conns(Box::new(Ok(read))));
+    out.push(("conns_safe_to_remove", st));
+    // Which realserver a client is on, from anywhere.
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Char(':')]);
+    for c in "client 203.0.113.7".chars() {
+        keys(&mut st, &[Char(c)]);
+    }
+    keys(&mut st, &[KeyCode::Enter]);
+    let read = conn_summary(&st, CONN_LINES);
+    update(&mut st, Msg::Conns(Box::new(Ok(read))));
+    out.push(("conns_client", st));
     out
+}
+
+/// /proc/net/ip_vs_conn lines: clients on 198.51.100.12 (drained) and .11.
+const CONN_LINES: &str = "\
+TCP CB007107 D431 C6336464 0050 C633640C 0050 ESTABLISHED     899
+TCP CB007107 D432 C6336464 0050 C633640C 0050 FIN_WAIT         71
+TCP CB007107 0000 C6336464 0050 C633640C 0050 ASSURED         245
+TCP CB007108 9C40 C6336464 0050 C633640C 0050 ESTABLISHED     612
+TCP CB007109 9C41 C6336464 0050 C633640B 0050 ESTABLISHED     900
+";
+
+/// What the connections view's reading makes of `lines` with its own filter.
+fn conn_summary(st: &AppState, lines: &str) -> lvstop::model::ConnSummary {
+    let filter = st.conns.filter().expect("the view is open");
+    let mut s = lvstop::model::ConnSummary::new(lvstop::app::conns::CAP);
+    for l in lines.lines() {
+        s.add(lvstop::sys::ipvs_proc::parse_conn_line(l).expect("parses").expect("an entry"), &filter);
+    }
+    s.finish()
 }
 
 #[test]

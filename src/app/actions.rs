@@ -137,6 +137,7 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
     let Some(snap) = state.table.snapshot() else { return Vec::new() };
     let change = match c {
         CmdLine::Quit => return quit(state),
+        CmdLine::Client(p) => return super::conns::open(state, super::conns::ConnScope::Client(p)),
         CmdLine::Help => {
             push(state, Layer::Help);
             return Vec::new();
@@ -282,6 +283,7 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
             super::update::rescroll(state);
             run_checks(state)
         }
+        Action::Connections => super::conns::open_selected(state),
         Action::NicPanel => {
             state.nics.show = !state.nics.show;
             Vec::new()

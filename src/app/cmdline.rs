@@ -1,5 +1,6 @@
 //! The `:` command line: `weight RIP[:PORT] N`, `drain RIP[:PORT]`,
-//! `restore RIP[:PORT]`, `save FILE` (`save! FILE` replaces one), `zero`, `quit`, `help`.
+//! `restore RIP[:PORT]`, `save FILE` (`save! FILE` replaces one), `client ADDR[/PREFIX]`,
+//! `zero`, `quit`, `help`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -18,6 +19,8 @@ pub enum CmdLine {
     Restore(Target),
     /// Write `ipvsadm -R` rules to a new file (`save!`: replace an existing one).
     Save(PathBuf, bool),
+    /// Which realserver a client (address or network) is on: the connections view.
+    Client(crate::model::Prefix),
     /// Zero all counters.
     Zero,
     /// Quit.
@@ -61,8 +64,8 @@ impl Target {
     }
 }
 
-const USAGE: &str =
-    "use weight RIP[:PORT] N, drain RIP[:PORT], restore RIP[:PORT], save FILE, save! FILE, zero, quit or help";
+const USAGE: &str = "use weight RIP[:PORT] N, drain RIP[:PORT], restore RIP[:PORT], save FILE, save! FILE, \
+                     client ADDR[/PREFIX], zero, quit or help";
 
 /// Parse a command line.
 pub fn parse(line: &str) -> Result<CmdLine, String> {
@@ -76,6 +79,7 @@ pub fn parse(line: &str) -> Result<CmdLine, String> {
         ["restore" | "r", t] => Ok(CmdLine::Restore(Target::parse(t)?)),
         ["save", f] => Ok(CmdLine::Save(PathBuf::from(f), false)),
         ["save!", f] => Ok(CmdLine::Save(PathBuf::from(f), true)),
+        ["client" | "c", a] => Ok(CmdLine::Client(crate::model::Prefix::parse(a)?)),
         ["zero"] => Ok(CmdLine::Zero),
         ["quit" | "q"] => Ok(CmdLine::Quit),
         ["help"] => Ok(CmdLine::Help),
@@ -118,5 +122,7 @@ mod tests {
         assert!(parse("fly away").expect_err("cmd").contains("'fly away'"));
         assert_eq!(parse("save /tmp/rules"), Ok(CmdLine::Save("/tmp/rules".into(), false)));
         assert_eq!(parse("save! /tmp/rules"), Ok(CmdLine::Save("/tmp/rules".into(), true)));
+        assert!(matches!(parse("client 203.0.113.0/24"), Ok(CmdLine::Client(p)) if p.to_string() == "203.0.113.0/24"));
+        assert!(parse("client 203.0.113.0/99").expect_err("prefix").contains("0 to 32"));
     }
 }

@@ -21,6 +21,8 @@ pub enum PromptKind {
     /// `w` exact weight of this realserver of this service (chosen when the
     /// prompt opened: a refresh meanwhile cannot move it to another).
     Weight(ServiceKey, DestId),
+    /// `/` in the connections view: clients in this address or network.
+    ConnClient,
 }
 
 /// An overlay that takes the keys while it is on top.
@@ -30,6 +32,8 @@ pub enum Layer {
     Help,
     /// The check findings.
     Checks,
+    /// The connections view (see [`super::conns`]).
+    Conns,
     /// A change waiting for yes or no.
     Confirm {
         /// The change.
@@ -94,6 +98,14 @@ pub enum Intent {
     RunChecks,
     /// Scroll the checks view.
     Scroll(Scroll),
+    /// Scroll the connections view.
+    ConnsScroll(Scroll),
+    /// Read the connections again now.
+    ReadConns,
+    /// Open the connections view's client filter prompt.
+    ConnsPrompt,
+    /// Filter the connections view by this client address or network.
+    ConnsClient(String),
 }
 
 /// An overlay's answer to a key.
@@ -191,6 +203,17 @@ impl Layer {
                 Some(Action::Bottom) => Reply::emit_and_stay(Intent::Scroll(Scroll::Bottom)),
                 _ => Reply::close(),
             },
+            Layer::Conns => match keys.action_of(Context::Main, k) {
+                Some(Action::Connections | Action::Refresh) => Reply::emit_and_stay(Intent::ReadConns),
+                Some(Action::Filter) => Reply::emit_and_stay(Intent::ConnsPrompt),
+                Some(Action::Up) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::By(-1))),
+                Some(Action::Down) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::By(1))),
+                Some(Action::PageUp) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::By(-10))),
+                Some(Action::PageDown) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::By(10))),
+                Some(Action::Top) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::Top)),
+                Some(Action::Bottom) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::Bottom)),
+                _ => Reply::close(),
+            },
             Layer::Confirm { change, is_undo, .. } => match keys.action_of(Context::Confirm, k) {
                 Some(Action::ConfirmYes) => Reply::emit(Intent::Send { change: change.clone(), is_undo: *is_undo }),
                 Some(Action::ConfirmNo) => Reply::emit(Intent::Cancelled(change.clone())),
@@ -207,16 +230,19 @@ impl Layer {
                     Edit::Changed => {
                         *error = match kind {
                             PromptKind::Weight(..) => weight_of(text).err(),
-                            PromptKind::Filter | PromptKind::Command => None,
+                            PromptKind::ConnClient if !text.trim().is_empty() => {
+                                crate::model::Prefix::parse(text.trim()).err()
+                            }
+                            PromptKind::Filter | PromptKind::Command | PromptKind::ConnClient => None,
                         };
                         match kind {
                             PromptKind::Filter => Reply::emit_and_stay(Intent::Filter(text.clone())),
-                            PromptKind::Weight(..) | PromptKind::Command => Reply::stay(),
+                            PromptKind::Weight(..) | PromptKind::Command | PromptKind::ConnClient => Reply::stay(),
                         }
                     }
                     Edit::Other(Some(Action::InputCancel)) => match kind {
                         PromptKind::Filter => Reply::emit(Intent::Filter(String::new())),
-                        PromptKind::Weight(..) | PromptKind::Command => Reply::close(),
+                        PromptKind::Weight(..) | PromptKind::Command | PromptKind::ConnClient => Reply::close(),
                     },
                     Edit::Other(Some(Action::Submit)) => {
                         let done = match kind {
@@ -225,6 +251,10 @@ impl Layer {
                                 weight_of(text).map(|weight| Intent::Weight { svc, dest, weight })
                             }
                             PromptKind::Command => cmdline::parse(text).map(Intent::CmdLine),
+                            PromptKind::ConnClient => match text.trim() {
+                                "" => Ok(Intent::ConnsClient(String::new())),
+                                t => crate::model::Prefix::parse(t).map(|_| Intent::ConnsClient(t.to_string())),
+                            },
                         };
                         match done {
                             Ok(intent) => Reply::emit(intent),

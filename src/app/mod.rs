@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod cmdline;
+pub mod conns;
 pub mod form;
 pub mod layer;
 pub mod state;

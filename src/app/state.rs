@@ -160,6 +160,8 @@ pub struct AppState {
     pub nics: NicPanel,
     /// The checks view.
     pub checks: ChecksView,
+    /// The connections view.
+    pub conns: super::conns::ConnsView,
     /// Overlays, top last.
     pub layers: Vec<Layer>,
     /// The last action and its outcome, for the status line.
@@ -194,6 +196,7 @@ impl AppState {
             edits: Edits::default(),
             nics: NicPanel { show: true, ..NicPanel::default() },
             checks: ChecksView::default(),
+            conns: super::conns::ConnsView::default(),
             layers: Vec::new(),
             last_action: None,
             quit: false,

@@ -51,6 +51,8 @@ pub enum Msg {
     },
     /// A save finished.
     Saved(PathBuf, Result<(), String>),
+    /// A reading of the connection entries for the connections view.
+    Conns(Box<Result<crate::model::ConnSummary, String>>),
     /// Services managed by keepalived/ldirectord.
     Managed(HashMap<ServiceKey, String>),
     /// A reading of the interfaces and CPU, with the interfaces' roles if looked up.
@@ -96,6 +98,10 @@ pub enum Effect {
         /// 1000 services. A run the operator asks for reads everything.
         table: Option<Box<Snapshot>>,
     },
+    /// Read the connection entries that pass this filter, for the
+    /// connections view (at most [`super::conns::CAP`] kept); the reading
+    /// comes back as `Msg::Conns`.
+    ReadConns(crate::model::ConnFilter),
     /// Write rules to a file.
     Save {
         /// Where.
@@ -126,7 +132,15 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Quit => quit(state),
-        Msg::Poll(now) => refresh(state, now),
+        Msg::Poll(now) => {
+            let mut effects = refresh(state, now);
+            effects.extend(super::conns::poll(state, now));
+            effects
+        }
+        Msg::Conns(read) => {
+            super::conns::on_read(state, *read);
+            Vec::new()
+        }
         Msg::Snapshot(snap, now) => on_snapshot(state, *snap, None, false, now),
         Msg::Refreshed(snap, read, now) => on_snapshot(state, *snap, Some(read), false, now),
         Msg::ReadAlone(snap, read, now) => on_snapshot(state, *snap, Some(read), true, now),
@@ -649,6 +663,26 @@ fn on_intent(state: &mut AppState, intent: Intent) -> Vec<Effect> {
             .min(c.scroll_max);
             Vec::new()
         }
+        Intent::ConnsScroll(to) => {
+            let v = &mut state.conns;
+            let max = v.summary.as_ref().map_or(0, |s| u16::try_from(s.entries.len()).unwrap_or(u16::MAX));
+            v.scroll = match to {
+                Scroll::By(n) => v.scroll.saturating_add_signed(n.clamp(-1000, 1000) as i16),
+                Scroll::Top => 0,
+                Scroll::Bottom => u16::MAX,
+            }
+            .min(max);
+            Vec::new()
+        }
+        Intent::ReadConns => super::conns::read_now(state),
+        Intent::ConnsPrompt => {
+            super::conns::prompt(state);
+            Vec::new()
+        }
+        Intent::ConnsClient(text) => super::conns::set_client(state, &text).unwrap_or_else(|e| {
+            info(state, "connections filter", Outcome::Failed(e));
+            Vec::new()
+        }),
     }
 }
 

@@ -63,6 +63,7 @@ actions! {
     Refresh, Main, "refresh", false, "refresh now", ["ctrl-r", "f5"];
     NicPanel, Main, "nic-panel", false, "show or hide the director (interface load) panel", ["n"];
     Checks, Main, "checks", false, "show the LVS-DR check findings (and run the checks again)", ["c"];
+    Connections, Main, "connections", false, "show the connections of the selected service or realserver (who is on it, until when)", ["o"];
     CommandLine, Main, "command", false, "command line (:weight RIP N, :drain RIP, :restore RIP, :save[!] FILE, :zero)", [":"];
     WeightUp, Main, "weight-up", true, "raise the realserver's weight by the step", ["+", "="];
     WeightDown, Main, "weight-down", true, "lower the realserver's weight by the step", ["-"];

@@ -86,6 +86,17 @@ pub struct Prefix {
     len: u8,
 }
 
+impl std::fmt::Display for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let max = if self.addr.is_ipv4() { 32 } else { 128 };
+        if self.len == max {
+            write!(f, "{}", self.addr)
+        } else {
+            write!(f, "{}/{}", self.addr, self.len)
+        }
+    }
+}
+
 impl Prefix {
     /// Parse `ADDR` or `ADDR/PREFIX` (IPv4 or IPv6).
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -132,6 +143,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// An address, and a port unless None.
+    pub fn new(addr: IpAddr, port: Option<u16>) -> Self {
+        Endpoint { addr, port }
+    }
+
     /// Parse `ADDR`, `ADDR:PORT`, `ADDR6` or `[ADDR6]:PORT`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let bad = || format!("'{}' is not an address: give ADDR, ADDR:PORT or [ADDR6]:PORT", esc(s));
@@ -187,6 +203,71 @@ impl ConnFilter {
     }
 }
 
+/// What the console's connections view shows of the entries that passed its
+/// filter: the first ones (at most the cap given), how many there were in
+/// all, by state, and when the last connection and the last persistence
+/// template expire (a drained realserver with neither is safe to remove).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnSummary {
+    /// The first entries that passed (at most `cap`), sorted by client.
+    pub entries: Vec<ConnEntry>,
+    /// Entries that passed beyond `cap` ("N more").
+    pub more: u64,
+    /// Connections (templates aside) per state.
+    pub by_state: std::collections::BTreeMap<String, u64>,
+    /// Persistence templates that passed.
+    pub templates: u64,
+    /// Seconds until the last connection that passed expires.
+    pub last_conn_secs: Option<u32>,
+    /// Seconds until the last template that passed expires.
+    pub last_template_secs: Option<u32>,
+    /// Entries read in all.
+    pub read: u64,
+    cap: usize,
+}
+
+impl ConnSummary {
+    /// An empty summary keeping at most `cap` entries.
+    pub fn new(cap: usize) -> Self {
+        ConnSummary { cap, ..Default::default() }
+    }
+
+    /// Count an entry read; keep it if it passes `filter`.
+    pub fn add(&mut self, e: ConnEntry, filter: &ConnFilter) {
+        self.read += 1;
+        if !filter.matches(&e) {
+            return;
+        }
+        let last = if e.template {
+            self.templates += 1;
+            &mut self.last_template_secs
+        } else {
+            *self.by_state.entry(e.state.clone()).or_default() += 1;
+            &mut self.last_conn_secs
+        };
+        *last = Some(last.map_or(e.expires_secs, |l| l.max(e.expires_secs)));
+        if self.entries.len() < self.cap {
+            self.entries.push(e);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// Sort the entries kept for display: by client, templates after connections.
+    #[must_use]
+    pub fn finish(mut self) -> Self {
+        self.entries.sort_by(|a, b| {
+            (a.client.ip(), a.template, a.client.port()).cmp(&(b.client.ip(), b.template, b.client.port()))
+        });
+        self
+    }
+
+    /// Entries that passed the filter.
+    pub fn matched(&self) -> u64 {
+        self.by_state.values().sum::<u64>() + self.templates
+    }
+}
+
 /// What the operator typed, safe to show back.
 fn esc(s: &str) -> String {
     crate::text::sanitize(&s.chars().take(80).collect::<String>())
@@ -237,6 +318,28 @@ mod tests {
         let v6 = entry("[2001:db8::50]:4000", "[2001:db8::100]:80", "[2001:db8::11]:80", "ESTABLISHED", false);
         assert!(f(Some("2001:db8::/64"), Some("[2001:db8::100]:80"), Some("2001:db8::11"), None, false).matches(&v6));
         assert!(!f(Some("2001:db8:1::/48"), None, None, None, false).matches(&v6));
+    }
+
+    #[test]
+    fn a_summary_counts_everything_and_keeps_the_first() {
+        let filter =
+            ConnFilter { realserver: Some(Endpoint::parse("198.51.100.11").expect("rs")), ..Default::default() };
+        let mut s = ConnSummary::new(2);
+        s.add(entry("203.0.113.9:4000", "198.51.100.100:80", "198.51.100.11:80", "ESTABLISHED", false), &filter);
+        s.add(entry("203.0.113.7:4000", "198.51.100.100:80", "198.51.100.11:80", "FIN_WAIT", false), &filter);
+        s.add(entry("203.0.113.8:4000", "198.51.100.100:80", "198.51.100.12:80", "ESTABLISHED", false), &filter);
+        let mut t = entry("203.0.113.7:0", "198.51.100.100:80", "198.51.100.11:80", "ASSURED", true);
+        t.expires_secs = 250;
+        s.add(t, &filter);
+        let s = s.finish();
+        assert_eq!((s.read, s.matched(), s.templates, s.more), (4, 3, 1, 1));
+        assert_eq!(s.by_state.get("ESTABLISHED"), Some(&1));
+        assert_eq!((s.last_conn_secs, s.last_template_secs), (Some(10), Some(250)));
+        assert_eq!(
+            s.entries.iter().map(|e| e.client.to_string()).collect::<Vec<_>>(),
+            ["203.0.113.7:4000", "203.0.113.9:4000"]
+        );
+        assert_eq!(ConnSummary::new(5).finish().matched(), 0, "nothing left: safe to remove");
     }
 
     #[test]

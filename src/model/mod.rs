@@ -13,7 +13,7 @@ mod stats;
 mod validate;
 
 pub use change::{dest_summary, Change, Current};
-pub use conn::{ConnEntry, ConnFilter, Endpoint, Prefix, STATES as CONN_STATES};
+pub use conn::{ConnEntry, ConnFilter, ConnSummary, Endpoint, Prefix, STATES as CONN_STATES};
 pub use dest::{DestSpec, DestState, Destination, ForwardMethod, TunnelCsum, TunnelType};
 pub use service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey, ServiceSpec};
 pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts, Want};

@@ -257,6 +257,22 @@ fn conn_error(path: &str, line: usize, text: &str, why: String) -> ProcError {
     }
 }
 
+/// Read /proc/net/ip_vs_conn whole, entry by entry, into a summary of the
+/// entries that pass `filter` (at most `cap` of them kept).
+pub fn read_conn_summary(
+    filter: &crate::model::ConnFilter,
+    cap: usize,
+) -> Result<crate::model::ConnSummary, ProcError> {
+    let file =
+        std::fs::File::open(IP_VS_CONN).map_err(|e| ProcError::Read { path: IP_VS_CONN.into(), msg: e.to_string() })?;
+    let mut summary = crate::model::ConnSummary::new(cap);
+    read_conn_entries(IP_VS_CONN, std::io::BufReader::with_capacity(1 << 16, file), |e| {
+        summary.add(e, filter);
+        true
+    })?;
+    Ok(summary.finish())
+}
+
 /// The longest line of /proc/net/ip_vs_conn read: an IPv6 entry with the
 /// longest persistence-engine data is under 500 bytes.
 const CONN_LINE_MAX: usize = 1024;

@@ -15,6 +15,7 @@
 //! ```
 
 mod checks;
+mod conns;
 pub mod format;
 mod nics;
 mod popups;

@@ -56,6 +56,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                     PromptKind::Filter => "/",
                     PromptKind::Command => ":",
                     PromptKind::Weight(..) => "weight: ",
+                    PromptKind::ConnClient => "client address or network: ",
                 };
                 let mut spans =
                     vec![Span::styled(label, theme.slot(Slot::HelpKey)), Span::raw(text.clone()), Span::raw("█")];
@@ -105,6 +106,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
             }
             Layer::Help => draw_help(state, theme, f, area),
             Layer::Checks => super::checks::render(state, theme, f, area),
+            Layer::Conns => super::conns::render(state, theme, f, area),
         }
     }
 }
