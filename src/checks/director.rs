@@ -9,14 +9,14 @@ use std::net::IpAddr;
 use super::facts::DirectorFacts;
 use super::fix::{AddrOp, Command, Dev, Fix};
 use super::{Evidence, Finding, Host, Rule, Severity, Subject, Sysctl};
-use crate::model::{Destination, ForwardMethod, Service, ServiceKey, Snapshot};
+use crate::model::{Destination, ForwardMethod, Service, ServiceFlags, ServiceKey, Snapshot};
 use crate::sys::rtnl::{IfAddr, Route};
 
 mod readings;
 #[cfg(test)]
 mod tests;
 
-pub use readings::{handshake_readable, ConnCounts, VipProbe, HANDSHAKE_MIN};
+pub use readings::{conns_readable, ConnCounts, VipProbe, HANDSHAKE_MIN};
 
 /// What the director rules judge.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +33,7 @@ pub struct Ctx<'a> {
     /// The load between two readings, and the thresholds it is judged by.
     pub load: Option<(&'a crate::sys::load::DirectorLoad, &'a crate::sys::load::NicPolicy)>,
     /// /proc/net/ip_vs_conn counted twice, when read.
-    pub conns: Option<(&'a ConnCounts, &'a ConnCounts)>,
+    pub conns: Option<&'a ConnCounts>,
 }
 
 impl<'a> Ctx<'a> {
@@ -69,6 +69,10 @@ pub const RULES: &[(Rule, Judge)] = &[
     (Rule::DRsNeigh, rs_neigh),
     (Rule::DPortRemap, port_remap),
     (Rule::DDrain, drain),
+    (Rule::DSchedFallback, sched_fallback),
+    (Rule::DNoDest, readings::no_dest),
+    (Rule::DConnReuse, conn_reuse),
+    (Rule::DSloppy, sloppy),
     (Rule::DRpfAsym, rpf_asym),
     (Rule::DAcceptLocal, accept_local),
     (Rule::DMartianLog, martian_log),
@@ -285,12 +289,131 @@ fn drain(cx: &Ctx<'_>) -> Vec<Finding> {
             let fix = Fix::run(Command::sysctl([(Sysctl::Vs("expire_nodest_conn"), 1)]));
             (Severity::Info, fix.aside("reschedules port-reuse SYNs"))
         };
+        // With the connection table read: the templates that still send
+        // their clients here, and until when.
+        let templates = cx.conns.map(|c| {
+            let c = c.get(&(d.spec.addr, d.spec.port)).copied().unwrap_or_default();
+            (c.templates, c.last_template_secs)
+        });
+        if persistent {
+            match templates {
+                Some((0, _)) => message.push_str("; no persistence template points at it any more"),
+                Some((n, last)) => message.push_str(&format!(
+                    "; {n} persistence {} here, the last for {}:{:02} (longer while those clients reconnect)",
+                    if n == 1 { "template still sends its client" } else { "templates still send their clients" },
+                    last / 60,
+                    last % 60
+                )),
+                None => {}
+            }
+        }
         let evidence = Evidence::Drain {
             weight: d.spec.weight,
             expire_quiescent_template: quiescent,
             expire_nodest_conn: vs("expire_nodest_conn"),
+            templates,
         };
         out.push(found(Rule::DDrain, severity, dest_subject(svc, d), evidence, message, fix));
+    }
+    out
+}
+
+/// D-SCHED-FALLBACK: a sh or mh service without its fallback flag and a
+/// destination it cannot use (weight 0, or over its upper threshold): the
+/// clients that hash to it are refused (ICMP port unreachable) instead of
+/// being sent to another. A drained destination keeps its place in the
+/// table (sh keeps one bucket for it, mh every slot it had).
+fn sched_fallback(cx: &Ctx<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for svc in &cx.snap.services {
+        let sched = svc.spec.scheduler.as_str();
+        if !matches!(sched, "sh" | "mh") {
+            continue;
+        }
+        let name = format!("{sched}-fallback");
+        let Some(bit) = ServiceFlags::parse_sched_flag(sched, &name) else { continue };
+        if svc.spec.flags.has(bit) {
+            continue;
+        }
+        let unusable = |d: &&Destination| d.spec.weight == 0 || d.state() == crate::model::DestState::Overloaded;
+        for d in svc.destinations.iter().filter(unusable) {
+            let mut fixed = svc.spec.clone();
+            fixed.flags = ServiceFlags(fixed.flags.0 | bit);
+            let why = if d.spec.weight == 0 { "has weight 0" } else { "is over its connection threshold" };
+            out.push(found(
+                Rule::DSchedFallback,
+                Severity::Error,
+                dest_subject(svc, d),
+                Evidence::SchedFallback { scheduler: sched.to_string(), weight: d.spec.weight },
+                format!(
+                    "{} {why}: the clients {sched} sends to it are refused (ICMP port unreachable), \
+                     not moved, without {name}",
+                    d.spec.addr_port()
+                ),
+                Fix::run(Command::ipvsadm_edit_service(&fixed)),
+            ));
+        }
+    }
+    out
+}
+
+/// D-CONN-REUSE: conn_reuse_mode=0 on a kernel from 5.9 on. kube-proxy set it
+/// to 0 to avoid a one-second delay of SYNs that reuse a client port, which
+/// later kernels no longer have; with it, such a SYN keeps going to the
+/// realserver of the old entry, drained or removed.
+fn conn_reuse(cx: &Ctx<'_>) -> Vec<Finding> {
+    let Some(f) = cx.facts else { return Vec::new() };
+    if f.vs.get("conn_reuse_mode").map(String::as_str) != Some("0") || f.kernel.is_some_and(|k| k < (5, 9)) {
+        return Vec::new();
+    }
+    let kernel = f.kernel.map_or_else(|| "this kernel".to_string(), |(a, b)| format!("Linux {a}.{b}"));
+    let message = format!(
+        "conn_reuse_mode=0: a new connection that reuses a client port goes to the realserver of the old entry, \
+         drained or removed; {kernel} has no reason for 0 (the one-second SYN delay it avoided is gone since 5.9)"
+    );
+    vec![Finding::sysctl(
+        Rule::DConnReuse,
+        Severity::Warning,
+        Host::Director,
+        Sysctl::Vs("conn_reuse_mode"),
+        0,
+        1,
+        message,
+    )]
+}
+
+/// D-SLOPPY: a mh service, no connection sync, sloppy_tcp=0: after a failover
+/// the other director does not schedule the established connections' packets
+/// (they are not SYNs), so they are reset; with sloppy_tcp=1 it schedules them,
+/// and mh sends each to the same realserver when both directors have the same
+/// realservers in the same order.
+fn sloppy(cx: &Ctx<'_>) -> Vec<Finding> {
+    let Some(f) = cx.facts else { return Vec::new() };
+    let mh: Vec<&Service> = cx.snap.services.iter().filter(|s| s.spec.scheduler == "mh").collect();
+    let synced = cx
+        .snap
+        .daemons
+        .iter()
+        .any(|d| matches!(d.state, crate::model::SyncState::Backup | crate::model::SyncState::Master));
+    if mh.is_empty() || synced {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (key, proto) in [("sloppy_tcp", crate::model::Protocol::Tcp), ("sloppy_sctp", crate::model::Protocol::Sctp)] {
+        let uses = |s: &&&Service| match s.spec.key {
+            ServiceKey::Addr { protocol, .. } => protocol == proto,
+            ServiceKey::Fwmark { .. } => proto == crate::model::Protocol::Tcp,
+        };
+        let Some(first) = mh.iter().find(uses) else { continue };
+        if f.vs.get(key).map(String::as_str) != Some("0") {
+            continue;
+        }
+        let message = format!(
+            "{} uses mh without connection sync and {key}=0: after a failover the other director resets every \
+             established connection instead of sending it to the same realserver",
+            first.spec.key
+        );
+        out.push(Finding::sysctl(Rule::DSloppy, Severity::Warning, Host::Director, Sysctl::Vs(key), 0, 1, message));
     }
     out
 }

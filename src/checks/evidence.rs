@@ -285,6 +285,27 @@ pub enum Evidence {
         expire_quiescent_template: Option<String>,
         /// `net.ipv4.vs.expire_nodest_conn`, if the kernel has it.
         expire_nodest_conn: Option<String>,
+        /// Persistence templates that still send their clients to it, and
+        /// seconds until the last expires (when the connection table was read).
+        templates: Option<(u64, u32)>,
+    },
+    /// A sh or mh service without its fallback flag, and a destination it cannot use.
+    SchedFallback {
+        /// `sh` or `mh`.
+        scheduler: String,
+        /// The destination's weight.
+        weight: u32,
+    },
+    /// Connection entries that point at a realserver no service has.
+    Orphans {
+        /// Connections.
+        entries: u64,
+        /// Persistence templates.
+        templates: u64,
+        /// Seconds until the last of them expires.
+        last_secs: u32,
+        /// `net.ipv4.vs.expire_nodest_conn`, if the kernel has it.
+        expire_nodest_conn: Option<String>,
     },
     /// An ARP frame that carried a VIP as its sender.
     Arp {
@@ -412,11 +433,28 @@ impl fmt::Display for Evidence {
             Evidence::Neighbour { state: Some(s) } => write!(f, "neighbour {s}"),
             Evidence::Neighbour { state: None } => f.write_str("not in the neighbour table"),
             Evidence::PortRemap { port, service_port } => write!(f, "port {port} ≠ service port {service_port}"),
-            Evidence::Drain { weight, expire_quiescent_template: q, expire_nodest_conn: n } => write!(
+            Evidence::Drain { weight, expire_quiescent_template: q, expire_nodest_conn: n, templates } => {
+                write!(
+                    f,
+                    "weight {weight}, expire_quiescent_template={}, expire_nodest_conn={}",
+                    q.as_deref().unwrap_or("?"),
+                    n.as_deref().unwrap_or("?")
+                )?;
+                match templates {
+                    Some((0, _)) => f.write_str("; no persistence template points at it"),
+                    Some((n, last)) => write!(f, "; {n} persistence templates point at it, the last for {}", mmss(*last)),
+                    None => Ok(()),
+                }
+            }
+            Evidence::SchedFallback { scheduler, weight } => {
+                write!(f, "scheduler {scheduler} without {scheduler}-fallback; weight {weight}")
+            }
+            Evidence::Orphans { entries, templates, last_secs, expire_nodest_conn } => write!(
                 f,
-                "weight {weight}, expire_quiescent_template={}, expire_nodest_conn={}",
-                q.as_deref().unwrap_or("?"),
-                n.as_deref().unwrap_or("?")
+                "{entries} connections and {templates} persistence templates in /proc/net/ip_vs_conn, the last for {}; \
+                 in no service; expire_nodest_conn={}",
+                mmss(*last_secs),
+                expire_nodest_conn.as_deref().unwrap_or("?")
             ),
             Evidence::Arp { arp, mac, owner, vip, interface } => {
                 write!(f, "{mac} ({owner}) {} {vip} on {interface}", arp.verb())
@@ -456,4 +494,9 @@ impl fmt::Display for Evidence {
             ),
         }
     }
+}
+
+/// Seconds as `M:SS`.
+fn mmss(secs: u32) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
 }

@@ -54,6 +54,8 @@ pub struct DirectorFacts {
     pub ip_forward: u32,
     /// `net.ipv4.vs.*` that matter (absent on kernels without them).
     pub vs: BTreeMap<String, String>,
+    /// The kernel's version (major, minor), from /proc/sys/kernel/osrelease.
+    pub kernel: Option<(u32, u32)>,
     /// The route to each realserver (and to the client probe address).
     pub routes: BTreeMap<IpAddr, Result<Route, String>>,
     /// Neighbour state of each realserver address (`REACHABLE`, `FAILED`…), if known.
@@ -78,6 +80,12 @@ impl DirectorFacts {
     pub fn name(&self, ifindex: u32) -> String {
         self.ifaces.get(&ifindex).map_or_else(|| format!("if{ifindex}"), |i| i.name.clone())
     }
+}
+
+/// (major, minor) of a kernel release such as `6.1.0-57-amd64`.
+pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.trim().split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 fn read_u32(p: &Path) -> u32 {
@@ -125,7 +133,15 @@ pub fn gather(rips: &[IpAddr], probe: IpAddr) -> Result<DirectorFacts, String> {
     }
     let devs: Vec<String> = ifaces.values().map(|i| i.name.clone()).collect();
     let mut vs = BTreeMap::new();
-    for k in ["run_estimation", "expire_nodest_conn", "expire_quiescent_template", "conn_reuse_mode"] {
+    for k in [
+        "run_estimation",
+        "expire_nodest_conn",
+        "expire_quiescent_template",
+        "conn_reuse_mode",
+        "conntrack",
+        "sloppy_tcp",
+        "sloppy_sctp",
+    ] {
         if let Ok(v) = crate::sys::read_text(root.join("proc/sys/net/ipv4/vs").join(k), crate::sys::SMALL_FILE) {
             vs.insert(k.to_string(), v.trim().to_string());
         }
@@ -143,6 +159,9 @@ pub fn gather(rips: &[IpAddr], probe: IpAddr) -> Result<DirectorFacts, String> {
         conf: read_conf(root, &devs),
         ip_forward: read_u32(&root.join("proc/sys/net/ipv4/ip_forward")),
         vs,
+        kernel: crate::sys::read_text(root.join("proc/sys/kernel/osrelease"), crate::sys::SMALL_FILE)
+            .ok()
+            .and_then(|r| kernel_version(&r)),
         routes,
         neigh,
         neigh_macs,

@@ -157,6 +157,12 @@ impl Command {
         Command([Word::Lit("ipvsadm"), Word::Lit("-e")].into_iter().chain(args.split_whitespace().map(val)).collect())
     }
 
+    /// `ipvsadm -E SERVICE -s SCHED …` with every setting of `spec`.
+    pub fn ipvsadm_edit_service(spec: &crate::model::ServiceSpec) -> Command {
+        let args = ipvsadm::service_args(spec);
+        Command([Word::Lit("ipvsadm"), Word::Lit("-E")].into_iter().chain(args.split_whitespace().map(val)).collect())
+    }
+
     /// `arping -U -c 3 -I DEV ADDR`: unsolicited ARP, to correct neighbours' caches.
     pub fn arping(name: &str, addr: IpAddr) -> Command {
         let w = ["arping", "-U", "-c", "3", "-I"].map(Word::Lit);

@@ -25,8 +25,10 @@ pub fn report_text(r: &CheckReport) -> String {
     out.lines().map(|l| crate::text::sanitize(l) + "\n").collect()
 }
 
-/// The version of the JSON report's shape.
-const SCHEMA: u32 = 2;
+/// The version of the JSON report's shape. 3: D-HANDSHAKE's evidence is
+/// `stuck`, `syn_recv`, `total`, `peers` (was `established`, `before`,
+/// `after`, `syn_recv`); D-DRAIN's has `templates`.
+const SCHEMA: u32 = 3;
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -69,7 +71,7 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
     }
 }
 
-/// The JSON form of a report (`lvstop check --json`): `{"schema": 2,
+/// The JSON form of a report (`lvstop check --json`): `{"schema": 3,
 /// "findings": [...], "skipped": [...]}`, each finding with `id`, `severity`,
 /// `host` (`director`, `realserver ADDR`), `host_address` (null for the
 /// director), `subject` (an object with its `kind` and parts), `subject_text`,
@@ -146,7 +148,7 @@ skipped: realserver checks over ssh: skipped (--no-ssh)
     #[test]
     fn the_json_report_has_the_texts_and_the_data() {
         let v: serde_json::Value = serde_json::from_str(&report_json(&report())).expect("json");
-        assert_eq!(v["schema"], 2);
+        assert_eq!(v["schema"], 3);
         assert_eq!(v["skipped"][0], "realserver checks over ssh: skipped (--no-ssh)");
         let f = &v["findings"][0];
         assert_eq!(f["id"], "R-ARP-IGNORE");

@@ -43,6 +43,14 @@ rules! {
     DPortRemap => "D-PORT-REMAP",
     /// A destination with weight 0.
     DDrain => "D-DRAIN",
+    /// A sh or mh service without its fallback flag, with a destination it cannot use.
+    DSchedFallback => "D-SCHED-FALLBACK",
+    /// Connection entries of a realserver removed from the table.
+    DNoDest => "D-NODEST",
+    /// conn_reuse_mode=0 on a kernel that no longer needs it.
+    DConnReuse => "D-CONN-REUSE",
+    /// A mh service without connection sync, sloppy_tcp off.
+    DSloppy => "D-SLOPPY",
     /// Strict rp_filter on a VIP interface with clients routed elsewhere.
     DRpfAsym => "D-RPF-ASYM",
     /// accept_local with forwarding: the director as the realservers' gateway.
@@ -135,11 +143,11 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_parse_back_in_any_case() {
-        assert_eq!(Rule::ALL.len(), 35);
+        assert_eq!(Rule::ALL.len(), 39);
         let mut ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), 35);
+        assert_eq!(ids.len(), 39);
         for r in Rule::ALL {
             assert_eq!(Rule::parse(r.id()), Some(*r));
             assert_eq!(Rule::parse(&r.id().to_lowercase()), Some(*r));

@@ -10,7 +10,7 @@ use super::director::{self, Ctx, VipProbe};
 use super::facts::{self, DirectorFacts};
 use super::{realserver, CheckOptions, CheckReport, CLIENT_PROBE};
 
-/// The most /proc/net/ip_vs_conn lines read for D-HANDSHAKE.
+/// The most /proc/net/ip_vs_conn lines read for the rules on connection entries.
 const CONN_LINES_MAX: u64 = 500_000;
 
 /// Run every check: the director's, then (with `ssh`) the realservers' of
@@ -48,10 +48,7 @@ fn run_director(
     rips: &[IpAddr],
 ) -> (CheckReport, Vec<(IpAddr, u8)>) {
     let window = crate::sys::load::LoadWindow::open();
-    let read_conns = || crate::sys::ipvs_proc::read_conns(CONN_LINES_MAX as usize);
-    let readable = director::handshake_readable(snap, CONN_LINES_MAX);
-    let suspects = readable.as_ref().is_ok_and(|r| *r);
-    let conns0 = if suspects { Some(read_conns()) } else { None };
+    let readable = director::conns_readable(snap, CONN_LINES_MAX);
     let mut report = CheckReport::default();
     let mut vips = snap.vips();
     vips.extend_from_slice(&opts.extra_vips);
@@ -70,21 +67,26 @@ fn run_director(
     };
     // Rates need two readings: the second at least a second after the first.
     let load = window.close(&opts.nic, &vips, rips);
-    if let Err(e) = readable {
-        report.skipped.push(e);
-    }
-    let conns = match (conns0, suspects.then(read_conns)) {
-        (Some(Ok(a)), Some(Ok(b))) => Some((a, b)),
-        (Some(Err(e)), _) | (_, Some(Err(e))) => {
-            report.skipped.push(format!("D-HANDSHAKE: {e}"));
+    // The connection entries, read once the load window has closed (their
+    // age is what D-HANDSHAKE judges, not their change).
+    let conns = match readable {
+        Ok(false) => None,
+        Ok(true) => match crate::sys::ipvs_proc::read_conns(CONN_LINES_MAX as usize) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                report.skipped.push(format!("D-HANDSHAKE, D-NODEST: {e}"));
+                None
+            }
+        },
+        Err(e) => {
+            report.skipped.push(e);
             None
         }
-        _ => None,
     };
     let cx = Ctx {
         arp: &probes,
         load: Some((&load, &opts.nic)),
-        conns: conns.as_ref().map(|(a, b)| (a, b)),
+        conns: conns.as_ref(),
         ..Ctx::new(snap, facts.as_ref(), CLIENT_PROBE)
     };
     report.findings = director::check(&cx);

@@ -184,6 +184,12 @@ pub struct ConnCount {
     pub stuck: u64,
     /// Every entry, templates excluded.
     pub total: u64,
+    /// Seconds until the last of those expires.
+    pub last_conn_secs: u32,
+    /// Persistence templates that send their clients here.
+    pub templates: u64,
+    /// Seconds until the last of them expires.
+    pub last_template_secs: u32,
 }
 
 /// IPVS's SYN_RECV timeout (seconds): each packet of the client restarts an
@@ -230,12 +236,15 @@ where
 }
 
 fn count_conn(out: &mut BTreeMap<(IpAddr, u16), ConnCount>, e: &ConnEntry) {
+    let c = out.entry((e.realserver.ip(), e.realserver.port())).or_default();
     // Persistence templates are not connections.
     if e.template {
+        c.templates += 1;
+        c.last_template_secs = c.last_template_secs.max(e.expires_secs);
         return;
     }
-    let c = out.entry((e.realserver.ip(), e.realserver.port())).or_default();
     c.total += 1;
+    c.last_conn_secs = c.last_conn_secs.max(e.expires_secs);
     match e.state.as_str() {
         "ESTABLISHED" => c.established += 1,
         "SYN_RECV" => {
@@ -598,12 +607,17 @@ TCP 2001:0db8:0000:0000:0000:0000:0000:0001 D431 2001:0db8:0000:0000:0000:0000:0
 ";
         let m = parse_conns(IP_VS_CONN, text.lines()).expect("parse");
         let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
-        assert_eq!(
-            m[&(ip("198.51.100.11"), 80)],
-            ConnCount { established: 0, syn_recv: 2, stuck: 1, total: 2 },
-            "58 s left: 2 s since the SYN"
-        );
-        assert_eq!(m[&(ip("198.51.100.12"), 80)], ConnCount { established: 1, syn_recv: 0, stuck: 0, total: 1 });
+        let c = |established, syn_recv, stuck, total, last_conn_secs, templates, last_template_secs| ConnCount {
+            established,
+            syn_recv,
+            stuck,
+            total,
+            last_conn_secs,
+            templates,
+            last_template_secs,
+        };
+        assert_eq!(m[&(ip("198.51.100.11"), 80)], c(0, 2, 1, 2, 58, 0, 0), "58 s left: 2 s since the SYN");
+        assert_eq!(m[&(ip("198.51.100.12"), 80)], c(1, 0, 0, 1, 899, 1, 299));
         assert_eq!(m[&(ip("2001:db8::b"), 80)].total, 1);
         let e = parse_conns(IP_VS, ["Pro x", "TCP 1 2 3 4 ZZZZ 0050 SYN_RECV 5"]).expect_err("bad");
         assert!(e.to_string().contains("line 2"), "{e}");

@@ -30,6 +30,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_large_table_changes_on_screen_show_within_a_refresh", run: large_table_on_screen },
     Case { name: "vm_director_panel_with_dr_traffic", run: director_panel },
     Case { name: "vm_director_checks_against_the_real_kernel", run: director_checks },
+    Case { name: "vm_drain_and_failover_rules_with_real_traffic", run: drain_and_failover_rules },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
@@ -1055,5 +1056,102 @@ fn director_checks() -> Result<(), String> {
         ensure(!left.iter().any(|f| f.0 == "D-FWD-ON"), || format!("D-FWD-ON after the fix: {left:?}"))
     })();
     let _ = sh("ip route del 203.0.113.0/24; sysctl -qw net.ipv4.ip_forward=0");
+    result
+}
+
+/// A check's findings with their message and fix.
+fn findings_full(json: &str) -> Result<Vec<serde_json::Value>, String> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
+    Ok(v["findings"].as_array().cloned().unwrap_or_default())
+}
+
+/// The drain and failover rules on a real kernel with real traffic: a
+/// persistent service whose drained realserver still gets its client (the
+/// kernel keeps the template), a realserver removed with a connection left,
+/// sh without sh-fallback and a drained realserver (the fix lvstop prints
+/// silences it), mh without sync, conn_reuse_mode=0.
+fn drain_and_failover_rules() -> Result<(), String> {
+    load_rules(&format!(
+        "-A -t {VIP}:80 -s rr -p 300
+-a -t {VIP}:80 -r 198.51.100.11:80 -g -w 1
+-a -t {VIP}:80 -r 198.51.100.12:80 -g -w 1
+-A -t [{VIP6}]:80 -s sh
+-a -t [{VIP6}]:80 -r [2001:db8::11]:80 -g -w 0
+-a -t [{VIP6}]:80 -r [2001:db8::12]:80 -g -w 1
+-A -t {VIP}:443 -s mh
+-a -t {VIP}:443 -r 198.51.100.13:443 -g -w 1
+"
+    ))?;
+    let result = (|| {
+        sh("sysctl -qw net.ipv4.vs.conn_reuse_mode=0 net.ipv4.vs.expire_nodest_conn=0 net.ipv4.vs.sloppy_tcp=0 \
+            net.ipv4.vs.expire_quiescent_template=0")?;
+        let first = sh(&format!("ip netns exec client curl -s -m 5 http://{VIP}/"))?;
+        let rs = first.trim().to_string();
+        let rip = match rs.as_str() {
+            "rs1" => "198.51.100.11",
+            "rs2" => "198.51.100.12",
+            other => return Err(format!("the client reached {other:?}")),
+        };
+        // Drained, the realserver still gets the persistent client: the kernel keeps its template.
+        sh(&format!("ipvsadm -e -t {VIP}:80 -r {rip}:80 -g -w 0"))?;
+        let again = sh(&format!("ip netns exec client curl -s -m 5 http://{VIP}/"))?;
+        ensure(again.trim() == rs, || format!("after the drain the client went to {again:?}, not {rs}"))?;
+        let (_, json, err) = sh_status(&format!("{} check --json --no-ssh", lvstop_bin()));
+        let found = findings_full(&json).map_err(|e| format!("{e} {err}"))?;
+        let one = |id: &str, subject: &str| {
+            found
+                .iter()
+                .find(|f| f["id"] == id && f["subject_text"].as_str().unwrap_or_default().contains(subject))
+                .cloned()
+        };
+        let drain = one("D-DRAIN", &format!("{rip}:80")).ok_or_else(|| format!("no D-DRAIN: {found:#?}"))?;
+        let message = drain["message"].as_str().unwrap_or_default();
+        ensure(message.contains("1 persistence template still sends its client here, the last for 4:"), || {
+            format!("{drain:#}")
+        })?;
+        ensure(drain["evidence"]["templates"][0] == 1, || format!("one template expected: {drain:#}"))?;
+        let fallback =
+            one("D-SCHED-FALLBACK", "[2001:db8::11]:80").ok_or_else(|| format!("no D-SCHED-FALLBACK: {found:#?}"))?;
+        ensure(one("D-SCHED-FALLBACK", "[2001:db8::12]").is_none(), || "the usable realserver is named".into())?;
+        ensure(one("D-SLOPPY", "sloppy_tcp").is_some(), || format!("no D-SLOPPY: {found:#?}"))?;
+        ensure(one("D-CONN-REUSE", "conn_reuse_mode").is_some(), || format!("no D-CONN-REUSE: {found:#?}"))?;
+        // The fix lvstop prints, run as printed, silences D-SCHED-FALLBACK.
+        let fix = fallback["fix"].as_str().unwrap_or_default().to_string();
+        ensure(fix.starts_with("ipvsadm -E ") && fix.contains("sh-fallback"), || format!("fix: {fix}"))?;
+        sh(&fix)?;
+        ensure(sh("ipvsadm -L -n")?.contains("sh-fallback"), || "the fix did not set the flag".into())?;
+        // A realserver removed with a connection left: its entries stay, their packets dropped.
+        sh(&format!(
+            "ip netns exec client sh -c \"sleep 30 | curl -s telnet://{VIP}:80\" >/dev/null 2>&1 & sleep 2; \
+             ipvsadm -e -t {VIP}:80 -r {rip}:80 -g -w 1"
+        ))?;
+        let held = sh(&format!("{} conns --json --state established --vip {VIP}:80", lvstop_bin()))?;
+        let held: serde_json::Value = serde_json::from_str(&held).map_err(|e| e.to_string())?;
+        let held_rs = held["connections"][0]["realserver"].as_str().unwrap_or_default().to_string();
+        ensure(!held_rs.is_empty(), || format!("no held connection: {held}"))?;
+        sh(&format!("ipvsadm -d -t {VIP}:80 -r {held_rs}"))?;
+        let (_, json, _) = sh_status(&format!("{} check --json --no-ssh", lvstop_bin()));
+        let found = findings_full(&json)?;
+        let nodest = found
+            .iter()
+            .find(|f| f["id"] == "D-NODEST" && f["subject_text"].as_str().unwrap_or_default().contains(&held_rs))
+            .ok_or_else(|| format!("no D-NODEST for {held_rs}: {found:#?}"))?;
+        ensure(
+            nodest["severity"] == "warning"
+                && nodest["fix"].as_str().unwrap_or_default().contains("expire_nodest_conn=1"),
+            || format!("{nodest:#}"),
+        )?;
+        ensure(!found.iter().any(|f| f["id"] == "D-SCHED-FALLBACK"), || {
+            format!("D-SCHED-FALLBACK after its fix: {found:#?}")
+        })?;
+        // With expire_nodest_conn=1 the kernel expires them (5.9+): nothing left to report.
+        sh("sysctl -qw net.ipv4.vs.expire_nodest_conn=1 net.ipv4.vs.conn_reuse_mode=1; sleep 1")?;
+        sh(&format!("ip netns exec client curl -s -m 2 http://{VIP}/ >/dev/null || true"))?;
+        let (_, json, _) = sh_status(&format!("{} check --json --no-ssh", lvstop_bin()));
+        let found = findings_full(&json)?;
+        ensure(!found.iter().any(|f| f["id"] == "D-CONN-REUSE"), || format!("D-CONN-REUSE after its fix: {found:#?}"))?;
+        Ok(())
+    })();
+    let _ = sh("sysctl -qw net.ipv4.vs.conn_reuse_mode=1 net.ipv4.vs.expire_nodest_conn=0; pkill -f 'sleep 30'; true");
     result
 }

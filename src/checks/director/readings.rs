@@ -149,21 +149,20 @@ pub(super) fn nic_drops(cx: &Ctx<'_>) -> Vec<Finding> {
     out
 }
 
-/// Whether /proc/net/ip_vs_conn is worth reading for D-HANDSHAKE, and small
-/// enough: some destination has at least [`HANDSHAKE_MIN`] active
-/// connections (SYN_RECV entries count there since Linux 4.8, like
-/// ESTABLISHED ones, so the counters alone cannot single out a realserver
-/// that never answers) and the table holds at most `max` (`Err` says why it
-/// is not read).
-pub fn handshake_readable(snap: &Snapshot, max: u64) -> Result<bool, String> {
+/// Whether /proc/net/ip_vs_conn is read for the rules on connection entries
+/// (D-HANDSHAKE, D-NODEST, the templates of D-DRAIN): when there is a table,
+/// and it holds at most `max` connections (`Err` says why it is not read).
+/// The counters alone cannot single out a realserver that never answers:
+/// since Linux 4.8 SYN_RECV entries count in ActiveConn, like ESTABLISHED ones.
+pub fn conns_readable(snap: &Snapshot, max: u64) -> Result<bool, String> {
     let dests = || snap.services.iter().flat_map(|s| &s.destinations);
     let total: u64 = dests().map(|d| u64::from(d.active_conns) + u64::from(d.inact_conns)).sum();
     if total > max {
         return Err(format!(
-            "D-HANDSHAKE not run: {total} connections are more than the {max} lvstop reads from /proc/net/ip_vs_conn"
+            "D-HANDSHAKE, D-NODEST not run: {total} connections are more than the {max} lvstop reads from /proc/net/ip_vs_conn"
         ));
     }
-    Ok(dests().any(|d| d.active_conns >= HANDSHAKE_MIN))
+    Ok(!snap.services.is_empty())
 }
 
 /// The fewest stuck SYN_RECV entries that name a realserver (a dead one
@@ -187,7 +186,7 @@ const HANDSHAKE_MANY: u64 = 5;
 /// leave stuck entries on every realserver alike: a share no larger than the
 /// peers' names none.
 pub(super) fn handshake(cx: &Ctx<'_>) -> Vec<Finding> {
-    let Some((_, after)) = cx.conns else { return Vec::new() };
+    let Some(after) = cx.conns else { return Vec::new() };
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for svc in &cx.snap.services {
@@ -231,6 +230,52 @@ pub(super) fn handshake(cx: &Ctx<'_>) -> Vec<Finding> {
                     ),
             ));
         }
+    }
+    out
+}
+
+/// D-NODEST: connection entries (or persistence templates) that point at a
+/// realserver no service has any more: it was removed with connections left.
+/// With expire_nodest_conn=0 their packets are dropped until the entries
+/// expire (an ESTABLISHED one after 15 minutes); with 1 they are expired (on
+/// their next packet, or at once since Linux 5.9) and the client starts over.
+pub(super) fn no_dest(cx: &Ctx<'_>) -> Vec<Finding> {
+    let Some(conns) = cx.conns else { return Vec::new() };
+    let known: BTreeSet<(IpAddr, u16)> = cx.dests().map(|(_, d)| (d.spec.addr, d.spec.port)).collect();
+    let nodest = cx.facts.and_then(|f| f.vs.get("expire_nodest_conn").cloned());
+    let mut out = Vec::new();
+    for (&(addr, port), c) in conns {
+        if known.contains(&(addr, port)) || c.total + c.templates == 0 {
+            continue;
+        }
+        let last = c.last_conn_secs.max(c.last_template_secs);
+        let dropped = nodest.as_deref() == Some("0");
+        let mut message = format!(
+            "{} connections still point at {}, which is in no service (removed with connections left)",
+            c.total,
+            crate::model::fmt_addr_port(&addr, port)
+        );
+        message.push_str(if dropped {
+            ": their packets are dropped until the entries expire"
+        } else {
+            ": they are expired as their packets come"
+        });
+        let fix = Fix::run(Command::sysctl([(Sysctl::Vs("expire_nodest_conn"), 1)])).then_advice(
+            "next time drain first (weight 0) and remove it once lvstop's connections view says safe to remove",
+        );
+        out.push(found(
+            Rule::DNoDest,
+            if dropped { Severity::Warning } else { Severity::Info },
+            Subject::Realserver { addr, port: Some(port), service: None },
+            Evidence::Orphans {
+                entries: c.total,
+                templates: c.templates,
+                last_secs: last,
+                expire_nodest_conn: nodest.clone(),
+            },
+            message,
+            fix,
+        ));
     }
     out
 }

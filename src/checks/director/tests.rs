@@ -71,9 +71,9 @@ fn load_findings(load: &DirectorLoad, policy: &NicPolicy) -> Vec<Finding> {
     check(&Ctx { load: Some((load, policy)), ..Ctx::new(&Snapshot::empty(), None, CLIENT_PROBE) })
 }
 
-/// The director rules on two /proc/net/ip_vs_conn readings.
-fn handshake(s: &Snapshot, before: &ConnCounts, after: &ConnCounts) -> Vec<Finding> {
-    check(&Ctx { conns: Some((before, after)), ..Ctx::new(s, None, CLIENT_PROBE) })
+/// The director rules on a /proc/net/ip_vs_conn reading.
+fn handshake(s: &Snapshot, conns: &ConnCounts) -> Vec<Finding> {
+    check(&Ctx { conns: Some(conns), ..Ctx::new(s, None, CLIENT_PROBE) })
 }
 
 #[test]
@@ -193,23 +193,18 @@ fn handshake_rule_names_a_realserver_whose_syns_go_unanswered() {
         ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "wlc"),
         rs.iter().map(|a| dest(a, 80, ForwardMethod::Route, 1)).collect(),
     )]);
-    assert_eq!(handshake_readable(&s, 1000), Ok(true), "7 connections each");
-    for d in &mut s.services[0].destinations {
-        (d.active_conns, d.inact_conns) = (1, 300);
-    }
-    assert_eq!(handshake_readable(&s, 10_000), Ok(false), "no destination with two active: nothing half-open to judge");
-    s.services[0].destinations[0].active_conns = 2;
-    assert_eq!(handshake_readable(&s, 10_000), Ok(true));
-    assert!(handshake_readable(&s, 20).expect_err("too big").contains("1205 connections"));
-    let c = |syn_recv, stuck, total| ConnCount { established: 0, syn_recv, stuck, total };
+    assert_eq!(conns_readable(&s, 1000), Ok(true));
+    assert!(conns_readable(&s, 10).expect_err("too big").contains("28 connections"));
+    assert_eq!(conns_readable(&Snapshot::empty(), 10), Ok(false), "no table, nothing to read");
+    let c = |syn_recv, stuck, total| ConnCount { syn_recv, stuck, total, ..ConnCount::default() };
     let counts = |v: [ConnCount; 4]| -> ConnCounts { rs.iter().zip(v).map(|(a, c)| ((ip(a), 80), c)).collect() };
     let named = |s: &Snapshot, after: &ConnCounts| -> Vec<String> {
-        handshake(s, after, after).iter().map(|f| f.subject.to_string()).collect()
+        handshake(s, after).iter().filter(|f| f.rule == Rule::DHandshake).map(|f| f.subject.to_string()).collect()
     };
     let healthy = c(0, 0, 400);
     // Behind wlc a dead realserver holds a handful, all stuck, while its peers hold hundreds.
     let wlc = counts([c(2, 2, 2), healthy, healthy, healthy]);
-    let found = handshake(&s, &wlc, &wlc);
+    let found = handshake(&s, &wlc);
     assert_eq!(ids(&found), vec!["D-HANDSHAKE"]);
     assert!(found[0].subject.to_string().contains("198.51.100.11:80"), "{}", found[0].subject);
     let evidence = found[0].evidence.to_string();
@@ -407,4 +402,91 @@ fn an_interface_with_an_odd_name_is_reported_escaped_and_kept_out_of_commands() 
     }
     let rpf = found.iter().find(|x| x.rule == Rule::DRpfAsym).expect("D-RPF-ASYM");
     assert!(rpf.fix.to_string().contains("<interface with an invalid name>"), "{}", rpf.fix);
+}
+
+#[test]
+fn drain_and_failover_safety_rules() {
+    use crate::model::{ServiceFlags, SyncDaemon, SyncState};
+    use crate::sys::ipvs_proc::ConnCount;
+    let mut f = facts();
+    f.kernel = Some((6, 1));
+    for (k, v) in [("expire_nodest_conn", "0"), ("conn_reuse_mode", "0"), ("sloppy_tcp", "0"), ("sloppy_sctp", "0")] {
+        f.vs.insert(k.into(), v.into());
+    }
+    let sh = ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 80), "sh");
+    let mut mh = ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 443), "mh");
+    mh.flags = ServiceFlags(mh.flags.0 | ServiceFlags::parse_sched_flag("mh", "mh-fallback").expect("flag"));
+    let persistent = ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.100"), 8080), "wlc").persistent(300);
+    let s = snap(vec![
+        (
+            sh,
+            vec![
+                dest("198.51.100.11", 80, ForwardMethod::Route, 0),
+                dest("198.51.100.12", 80, ForwardMethod::Route, 1),
+            ],
+        ),
+        (mh, vec![dest("198.51.100.11", 443, ForwardMethod::Route, 0)]),
+        (persistent, vec![dest("198.51.100.11", 8080, ForwardMethod::Route, 0)]),
+    ]);
+    let conns: ConnCounts = BTreeMap::from([
+        (
+            (ip("198.51.100.11"), 8080),
+            ConnCount { total: 3, templates: 2, last_template_secs: 250, ..Default::default() },
+        ),
+        // Removed from every service with connections left.
+        (
+            (ip("198.51.100.13"), 80),
+            ConnCount { total: 4, last_conn_secs: 880, templates: 1, last_template_secs: 90, ..Default::default() },
+        ),
+    ]);
+    let found = check(&Ctx { conns: Some(&conns), ..Ctx::new(&s, Some(&f), CLIENT_PROBE) });
+    let of = |r: Rule| found.iter().filter(|x| x.rule == r).collect::<Vec<_>>();
+    // sh without sh-fallback and a drained realserver: its clients are refused. mh has the flag.
+    let fb = of(Rule::DSchedFallback);
+    assert_eq!(fb.len(), 1, "{found:#?}");
+    assert_eq!(fb[0].severity, Severity::Error);
+    assert!(fb[0].subject.to_string().contains("198.51.100.11:80"), "{}", fb[0].subject);
+    assert_eq!(fb[0].fix.to_string(), "ipvsadm -E -t 198.51.100.100:80 -s sh -b sh-fallback");
+    // The persistent service's drained realserver: how many templates, until when.
+    let drain = of(Rule::DDrain).into_iter().find(|x| x.subject.to_string().contains(":8080")).expect("drain");
+    assert!(
+        drain.message.contains("2 persistence templates still send their clients here, the last for 4:10"),
+        "{}",
+        drain.message
+    );
+    // The removed realserver's connections are dropped until they expire.
+    let nodest = of(Rule::DNoDest);
+    assert_eq!(nodest.len(), 1, "{found:#?}");
+    assert_eq!(nodest[0].severity, Severity::Warning);
+    assert!(
+        nodest[0].evidence.to_string().contains("4 connections and 1 persistence templates"),
+        "{}",
+        nodest[0].evidence
+    );
+    assert!(nodest[0].evidence.to_string().contains("the last for 14:40"), "{}", nodest[0].evidence);
+    assert!(nodest[0].fix.to_string().contains("sysctl -w net.ipv4.vs.expire_nodest_conn=1"));
+    // conn_reuse_mode=0 on 6.1; mh without sync and sloppy_tcp=0 (no SCTP service: no sloppy_sctp).
+    assert_eq!(of(Rule::DConnReuse).len(), 1);
+    let sloppy = of(Rule::DSloppy);
+    assert_eq!(sloppy.len(), 1);
+    assert!(sloppy[0].fix.to_string().contains("sloppy_tcp=1"));
+    // With expire_nodest_conn=1, a sync daemon, an old kernel: those rules fall silent or soften.
+    f.vs.insert("expire_nodest_conn".into(), "1".into());
+    f.kernel = Some((5, 4));
+    let mut synced = s.clone();
+    synced.daemons.push(SyncDaemon {
+        state: SyncState::Backup,
+        mcast_ifn: "eth0".into(),
+        sync_id: 1,
+        sync_maxlen: None,
+        mcast_group: None,
+        mcast_port: None,
+        mcast_ttl: None,
+    });
+    let found = check(&Ctx { conns: Some(&conns), ..Ctx::new(&synced, Some(&f), CLIENT_PROBE) });
+    let of = |r: Rule| found.iter().filter(|x| x.rule == r).collect::<Vec<_>>();
+    assert_eq!(of(Rule::DNoDest)[0].severity, Severity::Info);
+    assert!(of(Rule::DConnReuse).is_empty() && of(Rule::DSloppy).is_empty(), "{found:#?}");
+    assert_eq!(crate::checks::facts::kernel_version("6.1.0-57-amd64\n"), Some((6, 1)));
+    assert_eq!(crate::checks::facts::kernel_version("4.18.0-553.el8_10.x86_64"), Some((4, 18)));
 }

@@ -178,6 +178,83 @@ ActiveConn + InActConn reach 0 (ipvsadm -L -n) before maintenance. Removing the 
 ipvsadm -e -t VIP:PORT -r RIP:PORT -g -w 1. Verify: lvstop check.",
     },
     RuleDoc {
+        id: "D-SCHED-FALLBACK",
+        title: "sh/mh without fallback: clients of an unusable realserver are refused",
+        severity: Severity::Error,
+        explain: "\
+What: a service scheduled by sh (source hashing) or mh (maglev hashing) without the sh-fallback /
+mh-fallback flag has a realserver with weight 0 (drained) or over its upper connection threshold.
+
+Why: these schedulers hash each client to a realserver and, without the fallback flag, send it
+nowhere else: when that realserver is unavailable (weight 0 or overloaded) the client's new
+connections are refused with ICMP port unreachable and the kernel logs \"no destination
+available\". Draining does not take a realserver out of the hash table: sh keeps one bucket for
+it (its clients fail), mh keeps every slot it had (all its clients fail). With the flag, the
+clients are moved to the next available realserver in the table, and return when it is back.
+
+Fix: set the flag, keeping the service's other settings:
+  ipvsadm -E -t VIP:PORT -s sh -b sh-fallback
+(mh: -s mh -b mh-fallback; keep sh-port / mh-port in -b if the service has it)
+or restore the realserver's weight. Verify: ipvsadm -L -n shows the flag; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-NODEST",
+        title: "Connections still point at a realserver that was removed",
+        severity: Severity::Warning,
+        explain: "\
+What: /proc/net/ip_vs_conn holds connection entries or persistence templates whose realserver
+(RIP:PORT) is in no service: it was removed (ipvsadm -d, or a health checker) while it still had
+connections. It is a warning when net.ipv4.vs.expire_nodest_conn is 0, otherwise info. It runs
+when the table holds at most 500 000 connections.
+
+Why: the kernel keeps a removed realserver's entries. With expire_nodest_conn=0 (the default) it
+drops every packet of those connections until the entries expire: an ESTABLISHED one after 15
+minutes of silence, so clients hang instead of reconnecting. With expire_nodest_conn=1 an entry
+is expired at its next packet (since Linux 5.9 all of them at once when the realserver goes) and
+the client's next connection is scheduled anew. Re-adding the realserver before they expire lets
+them finish.
+
+Fix: sysctl -w net.ipv4.vs.expire_nodest_conn=1 (persist it in /etc/sysctl.d/), or add the
+realserver back with weight 0 until its connections end. Next time drain first (weight 0; d in
+the console) and remove it when the connections view (o) says safe to remove.
+Verify: ipvsadm -L -n -c | grep RIP; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-CONN-REUSE",
+        title: "conn_reuse_mode is 0 on a kernel that does not need it",
+        severity: Severity::Warning,
+        explain: "\
+What: net.ipv4.vs.conn_reuse_mode is 0 on Linux 5.9 or later.
+
+Why: when a client's SYN reuses the ports of an old entry (TIME_WAIT, CLOSE, FIN_WAIT in DR), mode
+1 (the default) expires the old entry and schedules the SYN afresh; mode 0 sends it to the old
+entry's realserver, drained or removed, and busy clients that reuse ports never leave a drained
+realserver. kube-proxy set 0 on older kernels to avoid a one-second delay of such SYNs with
+conntrack; Linux 5.9 removed that delay, and kube-proxy no longer sets it there.
+
+Fix: sysctl -w net.ipv4.vs.conn_reuse_mode=1 (persist it in /etc/sysctl.d/).
+Verify: sysctl net.ipv4.vs.conn_reuse_mode; lvstop check.",
+    },
+    RuleDoc {
+        id: "D-SLOPPY",
+        title: "mh without connection sync resets connections on failover",
+        severity: Severity::Warning,
+        explain: "\
+What: the director has a service scheduled by mh (maglev hashing), no connection sync daemon
+runs (ipvsadm -L --daemon), and net.ipv4.vs.sloppy_tcp (sloppy_sctp for SCTP services) is 0.
+
+Why: without sync, a director that takes over the VIP has no entry for the connections the other
+one carried. It schedules only packets that start a connection (SYN, SCTP INIT): every other
+packet goes to its own stack, which answers with a reset, so every established connection is
+cut. With sloppy_tcp=1 it schedules them too, and mh sends each to the same realserver the other
+director chose, provided both have the same realservers, weights and order: failover keeps the
+connections. (With connection sync running, the entries are already there.)
+
+Fix: on both directors: sysctl -w net.ipv4.vs.sloppy_tcp=1 (and sloppy_sctp=1 for SCTP), with
+identical mh tables; or run connection sync (ipvsadm --start-daemon master / backup).
+Verify: lvstop check on both directors.",
+    },
+    RuleDoc {
         id: "D-RPF-ASYM",
         title: "Strict rp_filter on a VIP interface whose clients route elsewhere",
         severity: Severity::Warning,
