@@ -1,6 +1,7 @@
 //! The ARP problem, for real, in network namespaces on this host: a director
 //! namespace with a bridge holding the VIP, three realservers with the VIP on
-//! lo, one of them without arp_ignore/arp_announce. `lvstop check` must name
+//! lo (each serving port 80, so that the DR path probe finds them healthy),
+//! one of them without arp_ignore/arp_announce. `lvstop check` must name
 //! exactly that one by MAC and RIP; fixed, it reports none.
 #![allow(clippy::panic)] // a failing test panics
 
@@ -15,8 +16,9 @@ struct Netns(Vec<String>);
 impl Drop for Netns {
     fn drop(&mut self) {
         for n in &self.0 {
-            let _ = run(&format!("ip netns del {n}"));
+            let _ = run(&format!("ip netns pids {n} | xargs -r kill; ip netns del {n}"));
         }
+        let _ = std::fs::remove_dir_all(format!("/tmp/lva{}", std::process::id()));
     }
 }
 
@@ -49,7 +51,8 @@ fn the_arp_probe_names_exactly_the_misconfigured_realserver() {
             " && ip netns add {r} && ip link add lva{n}{id} type veth peer name eth0 netns {r} && ip link set lva{n}{id} netns {d} && \
              ip -n {d} link set lva{n}{id} master br0 up && ip -n {r} link set lo up && ip -n {r} link set eth0 up && \
              ip -n {r} addr add 198.51.100.1{n}/24 dev eth0 && ip -n {r} addr add 198.51.100.100/32 dev lo && \
-             ip -n {r} addr add 198.51.100.101/32 dev lo"
+             ip -n {r} addr add 198.51.100.101/32 dev lo && \
+             mkdir -p /tmp/lva{id} && ip netns exec {r} busybox httpd -p 80 -h /tmp/lva{id}"
         ));
         if n != 3 {
             setup.push_str(&format!(

@@ -32,14 +32,31 @@ pub struct Ctx<'a> {
     pub arp: &'a [VipProbe],
     /// The load between two readings, and the thresholds it is judged by.
     pub load: Option<(&'a crate::sys::load::DirectorLoad, &'a crate::sys::load::NicPolicy)>,
-    /// /proc/net/ip_vs_conn counted twice, when read.
+    /// /proc/net/ip_vs_conn counted per realserver, when read.
     pub conns: Option<&'a ConnCounts>,
+    /// What the DR path probes got back.
+    pub paths: &'a [PathProbe],
+}
+
+/// One DR path probe: a SYN to VIP:PORT framed to a realserver's MAC, and the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathProbe {
+    /// The realserver.
+    pub rip: std::net::Ipv4Addr,
+    /// The service's virtual address.
+    pub vip: std::net::Ipv4Addr,
+    /// The service's port.
+    pub port: u16,
+    /// The index of the director interface it was sent on.
+    pub ifindex: u32,
+    /// What came back.
+    pub answer: crate::sys::synprobe::PathAnswer,
 }
 
 impl<'a> Ctx<'a> {
     /// A context with the table and the facts only.
     pub fn new(snap: &'a Snapshot, facts: Option<&'a DirectorFacts>, probe: IpAddr) -> Self {
-        Ctx { snap, facts, probe, arp: &[], load: None, conns: None }
+        Ctx { snap, facts, probe, arp: &[], load: None, conns: None, paths: &[] }
     }
 
     fn dests(&self) -> impl Iterator<Item = (&'a Service, &'a Destination)> {
@@ -82,6 +99,7 @@ pub const RULES: &[(Rule, Judge)] = &[
     (Rule::DLoad, readings::load),
     (Rule::DNicDrops, readings::nic_drops),
     (Rule::DHandshake, readings::handshake),
+    (Rule::DDrPath, readings::dr_path),
     (Rule::DIfName, if_name),
 ];
 

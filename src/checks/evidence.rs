@@ -353,6 +353,17 @@ pub enum Evidence {
         /// The other destinations of the service: stuck entries and entries.
         peers: Option<(u64, u64)>,
     },
+    /// What a SYN to VIP:PORT framed to a realserver's MAC got back.
+    PathProbe {
+        /// The virtual address.
+        vip: std::net::Ipv4Addr,
+        /// The port.
+        port: u16,
+        /// What came back: `syn-ack`, `rst`, `icmp-unreachable`, `nothing`.
+        answer: &'static str,
+        /// For an ICMP error: who sent it and its code.
+        icmp: Option<(std::net::Ipv4Addr, u8)>,
+    },
     /// A counter read twice about a second apart.
     CounterRise {
         /// At the first reading.
@@ -474,6 +485,13 @@ impl fmt::Display for Evidence {
                     write!(f, "; its peers: {ps} of {pt}")?;
                 }
                 f.write_str(" in /proc/net/ip_vs_conn")
+            }
+            Evidence::PathProbe { vip, port, answer, icmp } => {
+                write!(f, "SYN to {vip}:{port} from the director's address, to its MAC: {answer}")?;
+                match icmp {
+                    Some((from, code)) => write!(f, " (code {code} from {from})"),
+                    None => f.write_str(" within 1 s"),
+                }
             }
             Evidence::CounterRise { before, after } => {
                 write!(f, "+{} in about a second ({before} → {after})", after.saturating_sub(*before))

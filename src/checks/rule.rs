@@ -69,6 +69,8 @@ rules! {
     DNicDrops => "D-NIC-DROPS",
     /// A realserver that does not complete TCP handshakes.
     DHandshake => "D-HANDSHAKE",
+    /// A SYN framed to a realserver as IPVS forwards it got no SYN-ACK.
+    DDrPath => "D-DR-PATH",
     /// A director interface whose name lvstop will not place in a command.
     DIfName => "D-IFNAME",
     /// Clients reach a realserver without the director.
@@ -143,11 +145,11 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_parse_back_in_any_case() {
-        assert_eq!(Rule::ALL.len(), 39);
+        assert_eq!(Rule::ALL.len(), 40);
         let mut ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), 39);
+        assert_eq!(ids.len(), 40);
         for r in Rule::ALL {
             assert_eq!(Rule::parse(r.id()), Some(*r));
             assert_eq!(Rule::parse(&r.id().to_lowercase()), Some(*r));

@@ -22,9 +22,25 @@ pub async fn run(snap: crate::model::Snapshot, opts: CheckOptions) -> CheckRepor
     rips.extend(targets.iter().map(|t| t.rip));
     rips.sort();
     rips.dedup();
+    // The DR path probe's targets: each IPv4 DR realserver of each TCP service (one port).
+    let mut paths: Vec<(Ipv4Addr, Ipv4Addr, u16)> = targets
+        .iter()
+        .filter_map(|t| match t.rip {
+            IpAddr::V4(rip) => Some((rip, t)),
+            IpAddr::V6(_) => None,
+        })
+        .flat_map(|(rip, t)| {
+            t.serves
+                .iter()
+                .filter(|s| !s.tunnel && s.protocol == crate::model::Protocol::Tcp && s.port != 0)
+                .map(move |s| (rip, s.vip, s.port))
+        })
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
     let ssh = opts.ssh.clone();
     let (mut report, director) =
-        tokio::task::spawn_blocking(move || run_director(&snap, &opts, &rips)).await.unwrap_or_else(|e| {
+        tokio::task::spawn_blocking(move || run_director(&snap, &opts, &rips, &paths)).await.unwrap_or_else(|e| {
             (CheckReport { skipped: vec![format!("director checks: {e}")], ..CheckReport::default() }, Vec::new())
         });
     if let Some(cfg) = ssh {
@@ -46,6 +62,7 @@ fn run_director(
     snap: &crate::model::Snapshot,
     opts: &CheckOptions,
     rips: &[IpAddr],
+    paths: &[(Ipv4Addr, Ipv4Addr, u16)],
 ) -> (CheckReport, Vec<(IpAddr, u8)>) {
     let window = crate::sys::load::LoadWindow::open();
     let readable = director::conns_readable(snap, CONN_LINES_MAX);
@@ -63,6 +80,10 @@ fn run_director(
     };
     let probes = match &facts {
         Some(f) => probe_vips(f, &vips, rips, opts.listen_secs, &mut report.skipped),
+        None => Vec::new(),
+    };
+    let paths = match &facts {
+        Some(f) => probe_paths(f, &probes, paths, &vips, &mut report.skipped),
         None => Vec::new(),
     };
     // Rates need two readings: the second at least a second after the first.
@@ -87,11 +108,96 @@ fn run_director(
         arp: &probes,
         load: Some((&load, &opts.nic)),
         conns: conns.as_ref(),
+        paths: &paths,
         ..Ctx::new(snap, facts.as_ref(), CLIENT_PROBE)
     };
     report.findings = director::check(&cx);
     let addrs = facts.map(|f| f.addrs.iter().map(|a| (a.addr, a.prefix)).collect()).unwrap_or_default();
     (report, addrs)
+}
+
+/// The DR path probe (D-DR-PATH) of each `(rip, vip, port)`: a SYN from the
+/// director's address on the realserver's segment, framed to the
+/// realserver's MAC (from the ARP probe's questions, else the neighbour
+/// table), on the interface the route to it takes; each interface's
+/// realservers in one packet socket, the interfaces at once. What cannot be
+/// probed (off-link, no MAC, no CAP_NET_RAW) is added to `skipped`.
+fn probe_paths(
+    facts: &DirectorFacts,
+    arp: &[VipProbe],
+    paths: &[(Ipv4Addr, Ipv4Addr, u16)],
+    vips: &[IpAddr],
+    skipped: &mut Vec<String>,
+) -> Vec<director::PathProbe> {
+    use crate::sys::synprobe::{PathTarget, MAX_TARGETS};
+    let mac_of = |rip: Ipv4Addr| {
+        let asked = arp.iter().find_map(|p| p.heard.who.iter().find(|(_, ips)| ips.contains(&rip)).map(|(m, _)| *m));
+        asked.or_else(|| facts.neigh_macs.iter().find(|(ip, _)| *ip == IpAddr::V4(rip)).map(|(_, m)| *m))
+    };
+    let mut by_iface: BTreeMap<u32, (Ipv4Addr, Vec<PathTarget>)> = BTreeMap::new();
+    let mut unprobed = BTreeMap::new();
+    for &(rip, vip, port) in paths {
+        let route = facts.routes.get(&IpAddr::V4(rip)).and_then(|r| r.as_ref().ok());
+        let Some(ifindex) = route.filter(|r| r.gateway.is_none()).and_then(|r| r.oif) else {
+            unprobed.insert(rip, "not on a segment of the director's (D-RS-OFFLINK)");
+            continue;
+        };
+        let dip = facts.addrs.iter().find_map(|a| match a.addr {
+            IpAddr::V4(d) if a.ifindex == ifindex && !vips.contains(&a.addr) && !d.is_loopback() => Some(d),
+            _ => None,
+        });
+        let (Some(dip), Some(mac)) = (dip, mac_of(rip)) else {
+            unprobed.insert(
+                rip,
+                "no address of the director's on its segment, or its MAC is unknown (it did not answer ARP)",
+            );
+            continue;
+        };
+        by_iface.entry(ifindex).or_insert((dip, Vec::new())).1.push(PathTarget { rip, mac, vip, port });
+    }
+    for (rip, why) in unprobed {
+        skipped.push(format!("D-DR-PATH for {rip}: {why}"));
+    }
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let running: Vec<_> = by_iface
+            .into_iter()
+            .map(|(ifindex, (dip, mut targets))| {
+                if targets.len() > MAX_TARGETS {
+                    skipped.push(format!(
+                        "D-DR-PATH: {} realservers past the first {MAX_TARGETS} not probed",
+                        targets.len() - MAX_TARGETS
+                    ));
+                    targets.truncate(MAX_TARGETS);
+                }
+                let name = facts.name(ifindex);
+                let handle = scope.spawn({
+                    let (name, targets) = (name.clone(), targets.clone());
+                    move || crate::sys::synprobe::probe(&name, dip, &targets, Duration::from_secs(1))
+                });
+                (ifindex, name, targets, handle)
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|(ifindex, name, targets, h)| {
+                (ifindex, name, targets, h.join().unwrap_or_else(|_| Err("the probe thread failed".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for (ifindex, name, targets, result) in results {
+        match result {
+            Ok(answers) => out.extend(targets.iter().zip(answers).map(|(t, answer)| director::PathProbe {
+                rip: t.rip,
+                vip: t.vip,
+                port: t.port,
+                ifindex,
+                answer,
+            })),
+            Err(e) => skipped.push(format!("D-DR-PATH on {name}: {e}")),
+        }
+    }
+    out
 }
 
 /// A VIP to probe and the sender address to ask with.

@@ -13,6 +13,7 @@ pub mod managed;
 pub mod nic;
 pub mod privilege;
 pub mod rtnl;
+pub mod synprobe;
 
 /// The most lvstop reads of a one-value file (/proc/sys, /sys, /proc/self).
 pub const SMALL_FILE: u64 = 64 * 1024;

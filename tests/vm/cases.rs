@@ -31,6 +31,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_director_panel_with_dr_traffic", run: director_panel },
     Case { name: "vm_director_checks_against_the_real_kernel", run: director_checks },
     Case { name: "vm_drain_and_failover_rules_with_real_traffic", run: drain_and_failover_rules },
+    Case { name: "vm_dr_path_probe_names_each_broken_realserver", run: dr_path_probe },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
@@ -1154,4 +1155,49 @@ fn drain_and_failover_rules() -> Result<(), String> {
     })();
     let _ = sh("sysctl -qw net.ipv4.vs.conn_reuse_mode=1 net.ipv4.vs.expire_nodest_conn=0; pkill -f 'sleep 30'; true");
     result
+}
+
+/// Kill the lab's HTTP server in realserver namespace `ns` (its sshd stays).
+fn kill_httpd(ns: &str) -> String {
+    format!("for p in $(ip netns pids {ns}); do grep -q httpd /proc/$p/cmdline 2>/dev/null && kill $p; done; true")
+}
+
+/// D-DR-PATH against the real IPVS table: rs1 healthy, rs2 without the VIP
+/// on lo, rs3 with nothing listening on port 80; each named exactly, by its
+/// answer, and none once they are repaired.
+fn dr_path_probe() -> Result<(), String> {
+    load_rules(&format!(
+        "-A -t {VIP}:80 -s rr
+-a -t {VIP}:80 -r 198.51.100.11:80 -g -w 1
+-a -t {VIP}:80 -r 198.51.100.12:80 -g -w 1
+-a -t {VIP}:80 -r 198.51.100.13:80 -g -w 1
+"
+    ))?;
+    let broken = (|| {
+        sh(&format!("ip netns exec rs2 ip addr del {VIP}/32 dev lo"))?;
+        sh(&kill_httpd("rs3"))?;
+        let (code, json, err) = sh_status(&format!("{} check --json --no-ssh", lvstop_bin()));
+        let found = findings_full(&json).map_err(|e| format!("{e} {err}"))?;
+        let path: Vec<&serde_json::Value> = found.iter().filter(|f| f["id"] == "D-DR-PATH").collect();
+        let of = |rip: &str| path.iter().find(|f| f["subject_text"].as_str().unwrap_or_default().contains(rip));
+        ensure(path.len() == 2 && of("198.51.100.11").is_none(), || format!("rs2 and rs3 expected: {path:#?}"))?;
+        ensure(of("198.51.100.12:80").is_some_and(|f| f["evidence"]["answer"] == "nothing"), || {
+            format!("rs2 (no VIP) should be silent: {path:#?}")
+        })?;
+        ensure(of("198.51.100.13:80").is_some_and(|f| f["evidence"]["answer"] == "rst"), || {
+            format!("rs3 (no listener) should answer RST: {path:#?}")
+        })?;
+        ensure(code == 1, || format!("D-DR-PATH is an error, exit {code}"))?;
+        // The healthy realserver's half-open connection was reset.
+        let half_open = sh("ip netns exec rs1 ss -Htn state syn-recv")?;
+        ensure(half_open.trim().is_empty(), || format!("half-open connection left on rs1: {half_open}"))
+    })();
+    let _ = sh(&format!(
+        "ip netns exec rs2 ip addr add {VIP}/32 dev lo 2>/dev/null; \
+         ip netns exec rs3 busybox httpd -p 80 -h /tmp/lab/rs3; true"
+    ));
+    broken?;
+    let (_, json, _) = sh_status(&format!("{} check --json --no-ssh", lvstop_bin()));
+    let found = findings_full(&json)?;
+    ensure(!found.iter().any(|f| f["id"] == "D-DR-PATH"), || format!("D-DR-PATH after the repair: {found:#?}"))
 }

@@ -279,3 +279,53 @@ pub(super) fn no_dest(cx: &Ctx<'_>) -> Vec<Finding> {
     }
     out
 }
+
+/// D-DR-PATH: a SYN to VIP:PORT from the director's address, framed to a
+/// realserver's MAC as IPVS forwards a client's packet, got no SYN-ACK:
+/// silence (the VIP is not on the realserver, or a firewall drops it), a RST
+/// (nothing listens on VIP:PORT), or an ICMP error (a firewall rejects it).
+pub(super) fn dr_path(cx: &Ctx<'_>) -> Vec<Finding> {
+    use crate::sys::synprobe::PathAnswer;
+    let mut out = Vec::new();
+    for p in cx.paths {
+        let (rip, vip) = (IpAddr::V4(p.rip), IpAddr::V4(p.vip));
+        let (answer, icmp, message, fix) = match p.answer {
+            PathAnswer::Accepted => continue,
+            PathAnswer::Silent => (
+                "nothing",
+                None,
+                format!(
+                    "realserver {rip} did not answer a SYN for {vip}:{} sent to it as IPVS forwards one: \
+                     the VIP is not on it (on lo), or a firewall drops it",
+                    p.port
+                ),
+                Fix::on(rip, Command::ip_addr(crate::checks::fix::AddrOp::Add, vip, 32, crate::checks::fix::Dev::Named("lo".into())))
+                    .then_advice("or let its firewall accept the VIP's port"),
+            ),
+            PathAnswer::Reset => (
+                "rst",
+                None,
+                format!("realserver {rip} refuses {vip}:{} (RST): it holds the VIP, but nothing listens on that port there", p.port),
+                Fix::advice("start the service on the realserver listening on the VIP (or 0.0.0.0) and the service's port"),
+            ),
+            PathAnswer::Unreachable { from, code } => (
+                "icmp-unreachable",
+                Some((from, code)),
+                format!(
+                    "a firewall rejects {vip}:{} on realserver {rip} (ICMP destination unreachable, code {code}, from {from})",
+                    p.port
+                ),
+                Fix::advice("let the realserver's firewall accept the VIP's port (iptables -S, nft list ruleset)"),
+            ),
+        };
+        out.push(found(
+            Rule::DDrPath,
+            Severity::Error,
+            Subject::Realserver { addr: rip, port: Some(p.port), service: None },
+            Evidence::PathProbe { vip: p.vip, port: p.port, answer, icmp },
+            message,
+            fix,
+        ));
+    }
+    out
+}

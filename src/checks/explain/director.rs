@@ -452,6 +452,31 @@ R-LISTEN, R-RPF-STRICT, R-GW-DIRECTOR, R-L2). Meanwhile drain it (d in the conso
 Verify: ipvsadm -L -n -c | grep RIP shows ESTABLISHED entries; lvstop check.",
     },
     RuleDoc {
+        id: "D-DR-PATH",
+        title: "A realserver does not accept a SYN framed to it as IPVS forwards one",
+        severity: Severity::Error,
+        explain: "\
+What: for each DR realserver of a TCP service, the director sends one TCP SYN to VIP:PORT from
+its own address on the realserver's segment, in an Ethernet frame addressed to the realserver's
+MAC, exactly as IPVS forwards a client's packet in direct routing, and captures the answer on a
+packet socket (the director's kernel drops it: its source, the VIP, is the director's own
+address). A SYN-ACK from VIP:PORT proves the path and the half-open connection is reset; no
+answer within a second, a RST, or an ICMP destination-unreachable is reported. One SYN per
+realserver and service per run, at most 500 a second, only to realservers of the IPVS table (and
+--realserver ones); it needs CAP_NET_RAW and the realserver's MAC (the ARP probe asks for it).
+
+Why: the counters show that packets were forwarded, not that they were accepted. A realserver
+without the VIP on lo drops the frames silently (the destination address is not its own); one
+with the VIP but no program listening on VIP:PORT answers RST; a firewall drops or rejects. Each
+makes its clients time out or fail, and this finds it before the clients do, from the director.
+
+Fix: silence: put the VIP on the realserver's loopback, with the ARP settings
+(ip addr add VIP/32 dev lo; sysctl -w net.ipv4.conf.all.arp_ignore=1
+net.ipv4.conf.all.arp_announce=2), or let its firewall accept the port; RST: start the service
+listening on the VIP or 0.0.0.0 and the port; ICMP: let the firewall accept the port.
+Verify: lvstop check; lvstop check without --no-ssh names the cause (R-VIP-ABSENT, R-LISTEN).",
+    },
+    RuleDoc {
         id: "D-IFNAME",
         title: "A director interface has a name lvstop will not put in a command",
         severity: Severity::Warning,

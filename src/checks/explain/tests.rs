@@ -11,7 +11,7 @@ const LABELS: [&str; 3] = ["What:", "Why:", "Fix:"];
 #[test]
 fn ids_are_unique_and_well_formed() {
     let mut ids: Vec<&str> = all().iter().map(|d| d.id).collect();
-    assert_eq!(ids.len(), 39);
+    assert_eq!(ids.len(), 40);
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), all().len(), "duplicate rule ids");
