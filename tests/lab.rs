@@ -93,14 +93,29 @@ fn the_arp_problem_is_found() {
     }
     // rs1 answers ARP for the VIP (alone: the router's cache flipping to rs1
     // would muddle any other scenario, as it does in real life).
+    // Then rs1 keeps its sysctls but suppresses ARP for the VIP with nftables (in and
+    // out), as some sites do: the director no longer hears it, and its rules are
+    // recognised over ssh, so neither side reports the ARP problem.
     let script = r#"sleep 10
 "$LVSTOP_BIN" check --json > "$LVSTOP_OUT/check.json"
+ip netns exec rs1 nft -f - <<'NFT'
+table arp lvs {
+  chain in { type filter hook input priority 0; arp daddr ip 198.51.100.100 drop; }
+  chain out { type filter hook output priority 0; arp saddr ip 198.51.100.100 arp saddr ip set 198.51.100.11; }
+}
+NFT
+ip neigh flush all
+"$LVSTOP_BIN" check --json > "$LVSTOP_OUT/check2.json"
 exit 0
 "#;
-    let [check] = lab_run("arp-problem", script, &["check.json"]).try_into().expect("1");
+    let [check, check2] = lab_run("arp-problem", script, &["check.json", "check2.json"]).try_into().expect("2");
     assert!(has(&check, "D-ARP-FOREIGN", "director", "198.51.100.11"), "arp-problem: {check:#}");
     assert!(!has(&check, "D-ARP-FOREIGN", "director", "198.51.100.12"), "{check:#}");
     assert!(has(&check, "R-ARP-IGNORE", "198.51.100.11", "arp_ignore"), "read over ssh: {check:#}");
+    assert!(!has(&check2, "D-ARP-FOREIGN", "director", "198.51.100.11"), "nftables suppresses it: {check2:#}");
+    for id in ["R-ARP-IGNORE", "R-ARP-ANNOUNCE"] {
+        assert!(!has(&check2, id, "198.51.100.11", ""), "{id} despite nftables: {check2:#}");
+    }
 }
 
 #[test]

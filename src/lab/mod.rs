@@ -60,4 +60,8 @@ pub const MODULES: &[&str] = &[
     "ipip",
     "ip_gre",
     "fou",
+    // ARP filtering on realservers, the other way than the sysctls (nft, arptables).
+    "nf_tables",
+    "arptable_filter",
+    "arpt_mangle",
 ];

@@ -32,7 +32,9 @@ Verify: ip route get VIP shows local VIP dev lo; lvstop check.",
         severity: Severity::Error,
         explain: "\
 What: the realserver has the VIP on an interface that receives ARP: up, neither loopback nor
-NOARP, and not a bond or bridge port (eth0, bond0, eth0.100, br0).
+NOARP, and not a bond or bridge port (eth0, bond0, eth0.100, br0). Not reported when arptables or
+nftables drops the ARP requests for the VIP and keeps it out of outgoing ARP (both halves; read
+with arptables -L -n and nft list ruleset arp, which need the ssh user to be root).
 
 Why: arp_ignore 1 and 2 suppress replies only for addresses that are not on the receiving
 interface. With the VIP on eth0 itself, the realserver answers \"who-has VIP\" with eth0's MAC
@@ -73,7 +75,9 @@ ip route get GATEWAY leaves by eth0; lvstop check.",
         explain: "\
 What: the realserver holds the VIP, and an interface that receives ARP (up, not lo or NOARP,
 not a bond or bridge port) has an effective arp_ignore, max(conf/all, conf/<dev>), of 0, 3, 4-7
-or above 8. (8 is R-ARP-IGNORE-8.)
+or above 8. (8 is R-ARP-IGNORE-8.) Not reported when arptables or nftables drops the ARP
+requests for the VIP (arptables -A INPUT -d VIP -j DROP; nft: arp daddr ip VIP drop in an input
+hook), which the realserver checks read when the ssh user is root.
 
 Why: with arp_ignore 0 Linux answers ARP for any local address on any interface, so a VIP on lo
 is answered with eth0's MAC; 4-7 and values above 8 act as 0; 3 answers for every address not
@@ -135,7 +139,9 @@ on new numbered ones (VLANs, bonds) or R-ARP-IGNORE will fire. Verify: lvstop ch
         explain: "\
 What: the realserver holds the VIP, and an interface that receives ARP has an effective
 arp_announce, max(conf/all, conf/<dev>), other than 2. Error for 0 and above 2 (which act as 0),
-and for 1 when the VIP lies inside a subnet of that interface; a warning for 1 otherwise.
+and for 1 when the VIP lies inside a subnet of that interface; a warning for 1 otherwise. Not
+reported when arptables or nftables keeps the VIP out of outgoing ARP (arptables -A OUTPUT -s VIP
+-j mangle --mangle-ip-s RIP, or a drop; nft: arp saddr ip VIP arp saddr ip set RIP).
 
 Why: arp_announce picks the sender address of the ARP requests the kernel sends. Replying to a
 client, the realserver resolves its gateway with the reply packet, whose source is the VIP. With

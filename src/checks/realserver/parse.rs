@@ -2,7 +2,7 @@
 //! input: every line must make sense, or the whole answer is refused with the
 //! line named.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// An IPv4 address on an interface.
@@ -50,6 +50,93 @@ pub struct RemoteFacts {
     pub route_client: Option<RouteGet>,
     /// TcpExt `IPReversePathFilter` (packets dropped by rp_filter) at the first and the last reading.
     pub rpf_drops: (Option<u64>, Option<u64>),
+    /// Addresses whose incoming ARP requests arptables or nftables drops (the
+    /// host never answers ARP for them, whatever arp_ignore says).
+    pub arp_in_dropped: BTreeSet<Ipv4Addr>,
+    /// Addresses that arptables or nftables keeps out of the sender field of
+    /// outgoing ARP (dropped, or rewritten to another address).
+    pub arp_out_rewritten: BTreeSet<Ipv4Addr>,
+}
+
+/// Which ARP filter chain a rule line is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArpChain {
+    In,
+    Out,
+    Other,
+}
+
+/// The addresses a rule matches after `key` (`arp daddr ip`): one address, or
+/// a `{ a, b }` set; nothing after a negation (`!=`) or a named set.
+fn nft_addrs(line: &str, key: &str) -> Vec<Ipv4Addr> {
+    let Some(at) = line.find(key) else { return Vec::new() };
+    let rest = line[at + key.len()..].trim_start();
+    if let Some(set) = rest.strip_prefix('{') {
+        let body = set.split('}').next().unwrap_or_default();
+        return body.split(',').filter_map(|a| a.trim().split('/').next()?.parse().ok()).collect();
+    }
+    rest.split_whitespace().next().and_then(|a| a.split('/').next()?.parse().ok()).into_iter().collect()
+}
+
+/// One line of `arptables -L -n` (chain headers and rules such as
+/// `-j DROP -d 198.51.100.100` or `-j mangle -s VIP --mangle-ip-s RIP`):
+/// the ARP suppression it sets up. Anything else is ignored.
+fn arptables_line(f: &mut RemoteFacts, chain: &mut ArpChain, line: &str) {
+    if let Some(name) = line.strip_prefix("Chain ") {
+        *chain = match name.split_whitespace().next() {
+            Some("INPUT" | "IN") => ArpChain::In,
+            Some("OUTPUT" | "OUT") => ArpChain::Out,
+            _ => ArpChain::Other,
+        };
+        return;
+    }
+    let w: Vec<&str> = line.split_whitespace().collect();
+    if w.contains(&"!") {
+        return;
+    }
+    let after = |flag: &str| {
+        w.iter()
+            .position(|x| *x == flag)
+            .and_then(|i| w.get(i + 1))
+            .and_then(|a| a.split('/').next()?.parse::<Ipv4Addr>().ok())
+    };
+    let target = w.iter().position(|x| *x == "-j").and_then(|i| w.get(i + 1)).copied().unwrap_or_default();
+    match *chain {
+        ArpChain::In if target == "DROP" => f.arp_in_dropped.extend(after("-d")),
+        ArpChain::Out if target == "DROP" || (target == "mangle" && w.contains(&"--mangle-ip-s")) => {
+            f.arp_out_rewritten.extend(after("-s"));
+        }
+        _ => {}
+    }
+}
+
+/// One line of `nft list ruleset arp`: a chain's hook, or a rule such as
+/// `arp daddr ip 198.51.100.100 drop` (input) or
+/// `arp saddr ip 198.51.100.100 arp saddr ip set 198.51.100.11` (output).
+fn nft_line(f: &mut RemoteFacts, chain: &mut ArpChain, line: &str) {
+    let t = line.trim();
+    if t.starts_with("chain ") {
+        *chain = ArpChain::Other;
+        return;
+    }
+    if t.starts_with("type ") {
+        *chain = if t.contains("hook input") {
+            ArpChain::In
+        } else if t.contains("hook output") {
+            ArpChain::Out
+        } else {
+            ArpChain::Other
+        };
+        return;
+    }
+    let drops = t.split_whitespace().any(|w| w == "drop");
+    match *chain {
+        ArpChain::In if drops => f.arp_in_dropped.extend(nft_addrs(t, "arp daddr ip ")),
+        ArpChain::Out if drops || t.contains("arp saddr ip set") => {
+            f.arp_out_rewritten.extend(nft_addrs(t, "arp saddr ip "));
+        }
+        _ => {}
+    }
 }
 
 pub(super) use crate::text::valid_ifname;
@@ -121,6 +208,7 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
     let mut tcpext: Option<(usize, Vec<&str>)> = None;
     let mut netstat_done = false;
     let mut routes_seen = 0;
+    let mut arp_chain = ArpChain::Other;
     for (n, line) in text.lines().enumerate() {
         let bad = |why: &str| {
             let shown = crate::text::sanitize(&line.chars().take(120).collect::<String>());
@@ -130,7 +218,7 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
             if let Some((at, _)) = tcpext.take() {
                 return Err(format!("line {at}: TcpExt counter names without their values line"));
             }
-            (netstat_done, routes_seen) = (false, 0);
+            (netstat_done, routes_seen, arp_chain) = (false, 0, ArpChain::Other);
             section = match s.trim() {
                 "netstat1" => "netstat1",
                 "netstat2" => "netstat2",
@@ -142,6 +230,8 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                 "routeget-client" => "routeget-client",
                 "tcp" => "tcp",
                 "udp" => "udp",
+                "arptables" => "arptables",
+                "nft" => "nft",
                 "end" => {
                     ended = true;
                     "end"
@@ -253,6 +343,9 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                     _ => {}
                 }
             }
+            // Firewall listings are read for what they say about ARP; other lines are no error.
+            "arptables" => arptables_line(&mut f, &mut arp_chain, line),
+            "nft" => nft_line(&mut f, &mut arp_chain, line),
             "" if line.trim().is_empty() => {}
             "" => return Err(bad("output before the first section")),
             _ => {}

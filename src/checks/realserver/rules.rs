@@ -119,6 +119,11 @@ fn vip_absent(cx: &Ctx<'_>, vip: Ipv4Addr) -> Vec<Finding> {
 /// R-VIP-ARPDEV: the VIP on an interface that receives ARP: the host answers
 /// for it whatever arp_ignore says.
 fn vip_arp_dev(cx: &Ctx<'_>, vip: Ipv4Addr) -> Vec<Finding> {
+    // The arptables/nftables way: the VIP may sit on an ARP interface when
+    // ARP for it is dropped coming in and kept out going out.
+    if arp_filtered(cx, vip) {
+        return Vec::new();
+    }
     let arp_devs = cx.facts.arp_devs();
     let on_arp = cx.vip_on(vip).into_iter().filter(|a| arp_devs.contains(&a.dev.as_str()));
     on_arp
@@ -137,6 +142,13 @@ fn vip_arp_dev(cx: &Ctx<'_>, vip: Ipv4Addr) -> Vec<Finding> {
             )
         })
         .collect()
+}
+
+/// Whether ARP for `vip` is suppressed by arptables or nftables both ways:
+/// requests for it dropped coming in, and it kept out of the sender field
+/// going out.
+fn arp_filtered(cx: &Ctx<'_>, vip: Ipv4Addr) -> bool {
+    cx.facts.arp_in_dropped.contains(&vip) && cx.facts.arp_out_rewritten.contains(&vip)
 }
 
 /// R-VIP-PREFIX: the VIP with a prefix shorter than /32 (not on an ARP
@@ -193,6 +205,10 @@ fn arp_devs_when_vip<'a>(cx: &Ctx<'a>, vip: Ipv4Addr, key: &str) -> Vec<(&'a str
 /// R-ARP-IGNORE: with the VIP configured, arp_ignore other than 1 or 2 (or 8,
 /// R-ARP-IGNORE-8's case) on an ARP interface lets the host answer for the VIP.
 fn arp_ignore(cx: &Ctx<'_>, vip: Ipv4Addr) -> Vec<Finding> {
+    // arptables or nftables drops the ARP requests for the VIP: it is never answered.
+    if cx.facts.arp_in_dropped.contains(&vip) {
+        return Vec::new();
+    }
     let answering = arp_devs_when_vip(cx, vip, "arp_ignore").into_iter().filter(|(_, ign)| !matches!(ign, 1 | 2 | 8));
     answering
         .map(|(dev, ign)| {
@@ -212,6 +228,10 @@ fn arp_ignore(cx: &Ctx<'_>, vip: Ipv4Addr) -> Vec<Finding> {
 /// host send ARP requests from the VIP (a warning at 1 when the VIP is outside
 /// the interface's subnets, which 1 then avoids).
 fn arp_announce(cx: &Ctx<'_>, vip: Ipv4Addr) -> Vec<Finding> {
+    // arptables or nftables keeps the VIP out of the sender of outgoing ARP.
+    if cx.facts.arp_out_rewritten.contains(&vip) {
+        return Vec::new();
+    }
     let announcing = arp_devs_when_vip(cx, vip, "arp_announce").into_iter().filter(|(_, ann)| *ann != 2);
     announcing
         .map(|(dev, ann)| {

@@ -128,6 +128,67 @@ fn each_realserver_rule_fires() {
 }
 
 #[test]
+fn arp_suppressed_by_arptables_or_nftables_is_no_arp_problem() {
+    // The ARP problem by the sysctls: arp_ignore 0 and arp_announce 0, the VIP on eth0 too.
+    let bad = GOOD
+        .replace("conf/all/arp_ignore:1", "conf/all/arp_ignore:0")
+        .replace("conf/all/arp_announce:2", "conf/all/arp_announce:0")
+        .replace(
+            "@@link",
+            "2: eth0    inet 198.51.100.100/32 scope global eth0\\       valid_lft forever preferred_lft forever\n@@link",
+        );
+    assert_eq!(ids(&bad, &dr(None)), vec!["R-ARP-ANNOUNCE", "R-ARP-IGNORE", "R-VIP-ARPDEV"]);
+    // arptables (legacy and -nft print the same): requests for the VIP dropped, the VIP
+    // rewritten out of outgoing ARP: none of the three.
+    let arptables = "@@arptables
+Chain INPUT (policy ACCEPT)
+-j DROP -d 198.51.100.100 
+
+Chain OUTPUT (policy ACCEPT)
+-j mangle -s 198.51.100.100 --mangle-ip-s 198.51.100.11 
+
+Chain FORWARD (policy ACCEPT)
+@@netstat2";
+    assert_eq!(ids(&bad.replace("@@netstat2", arptables), &dr(None)), Vec::<&str>::new());
+    // nftables, an address set in the input rule.
+    let nft = "@@nft
+table arp filter {
+\tchain in {
+\t\ttype filter hook input priority filter; policy accept;
+\t\tarp operation request arp daddr ip { 198.51.100.100, 198.51.100.101 } drop
+\t}
+
+\tchain out {
+\t\ttype filter hook output priority filter; policy accept;
+\t\tarp saddr ip 198.51.100.100 arp saddr ip set 198.51.100.11
+\t}
+}
+@@netstat2";
+    let f = parse(&bad.replace("@@netstat2", nft)).expect("parse");
+    assert!(f.arp_in_dropped.contains(&ip("198.51.100.101")));
+    assert_eq!(ids(&bad.replace("@@netstat2", nft), &dr(None)), Vec::<&str>::new());
+    // Only the input half: the host no longer answers, but still announces; the VIP on
+    // eth0 needs both halves.
+    let half = nft.replace("arp saddr ip 198.51.100.100 arp saddr ip set 198.51.100.11", "counter");
+    assert_eq!(ids(&bad.replace("@@netstat2", &half), &dr(None)), vec!["R-ARP-ANNOUNCE", "R-VIP-ARPDEV"]);
+    // A negated rule, a rule in another chain, another address: not suppression.
+    for other in
+        ["arp daddr ip != 198.51.100.100 drop", "arp daddr ip 198.51.100.99 drop", "arp daddr ip 198.51.100.100 accept"]
+    {
+        let text = bad.replace(
+            "@@netstat2",
+            &half.replace("arp operation request arp daddr ip { 198.51.100.100, 198.51.100.101 } drop", other),
+        );
+        assert!(ids(&text, &dr(None)).contains(&"R-ARP-IGNORE"), "{other}");
+    }
+    let in_forward = arptables.replace("Chain INPUT", "Chain FORWARD");
+    assert!(ids(&bad.replace("@@netstat2", &in_forward), &dr(None)).contains(&"R-ARP-IGNORE"));
+    // Garbage in a firewall listing is no bad answer.
+    let junk = "@@nft\n\x1b[2J table { { { arp daddr ip\n}}}\n@@netstat2";
+    assert!(parse(&GOOD.replace("@@netstat2", junk)).is_ok());
+}
+
+#[test]
 fn strict_rp_filter_with_clients_routed_out_another_device() {
     let out_eth1 = GOOD.replace("203.0.113.254 via 198.51.100.254 dev eth0", "203.0.113.254 via 192.0.2.1 dev eth1");
     assert_eq!(ids(&out_eth1, &dr(None)), vec!["R-RPF-STRICT"]);
