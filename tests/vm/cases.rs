@@ -32,6 +32,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_director_checks_against_the_real_kernel", run: director_checks },
     Case { name: "vm_drain_and_failover_rules_with_real_traffic", run: drain_and_failover_rules },
     Case { name: "vm_dr_path_probe_names_each_broken_realserver", run: dr_path_probe },
+    Case { name: "vm_console_connections_view_of_a_draining_realserver", run: console_connections_view },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
@@ -1200,4 +1201,60 @@ fn dr_path_probe() -> Result<(), String> {
     let (_, json, _) = sh_status(&format!("{} check --json --no-ssh", lvstop_bin()));
     let found = findings_full(&json)?;
     ensure(!found.iter().any(|f| f["id"] == "D-DR-PATH"), || format!("D-DR-PATH after the repair: {found:#?}"))
+}
+
+/// The console's connections view (o) against the real kernel: a drained
+/// realserver with a client still on it lists that client and its entry; when
+/// the connection is gone (its entry expired), it says safe to remove; and
+/// `:client ADDR` finds the client's realserver.
+fn console_connections_view() -> Result<(), String> {
+    load_rules(&format!(
+        "-A -t {VIP}:80 -s rr
+-a -t {VIP}:80 -r 198.51.100.11:80 -g -w 0
+"
+    ))?;
+    // A TCP timeout of 2 s after FIN (ipvsadm --set tcp tcpfin udp) lets the entry go quickly.
+    sh("ipvsadm --set 900 2 300")?;
+    let t = Tmux { session: "cv" };
+    let result = (|| {
+        sh(&format!(
+            "ipvsadm -e -t {VIP}:80 -r 198.51.100.11:80 -g -w 1; \
+             ip netns exec client sh -c \"sleep 10 | curl -s -m 4 telnet://{VIP}:80\" >/dev/null 2>&1 & sleep 1; \
+             ipvsadm -e -t {VIP}:80 -r 198.51.100.11:80 -g -w 0"
+        ))?;
+        sh(&format!("tmux new-session -d -s cv -x 160 -y 48 '{} --interval 0.5'", lvstop_bin()))?;
+        t.wait("the drained realserver", |s| s.contains("198.51.100.11:80"))?;
+        t.keys(&["Tab", "o"])?;
+        let screen = t.wait("the connections of the drained realserver", |s| {
+            s.contains("Connections of 198.51.100.11:80")
+                && s.contains("ESTABLISHED")
+                && s.contains("drained: 1 client")
+        })?;
+        ensure(screen.contains("198.51.100.50:"), || format!("the client is not listed:\n{screen}"))?;
+        // The client leaves (curl gives up after 4 s: its FIN moves the entry to FIN_WAIT, 2 s
+        // here); once the entry has expired the view says so.
+        let screen =
+            t.wait("safe to remove", |s| s.contains("no connection or persistence template left: safe to remove"))?;
+        ensure(!screen.contains("ESTABLISHED"), || format!("an entry is still listed:\n{screen}"))?;
+        t.keys(&["Escape"])?;
+        // Restored, it takes a new client: `:client` finds it there.
+        sh(&format!(
+            "ipvsadm -e -t {VIP}:80 -r 198.51.100.11:80 -g -w 1; \
+             ip netns exec client sh -c \"sleep 10 | curl -s -m 4 telnet://{VIP}:80\" >/dev/null 2>&1 & sleep 1"
+        ))?;
+        t.keys(&[":"])?;
+        t.type_text("client 198.51.100.50")?;
+        t.keys(&["Enter"])?;
+        t.wait("where the client is", |s| {
+            s.contains("Where client 198.51.100.50 is") && s.contains("198.51.100.11:80") && s.contains("ESTABLISHED")
+        })?;
+        Ok(())
+    })();
+    if result.is_err() {
+        if let Ok(dir) = std::env::var("LVSTOP_OUT") {
+            let _ = sh(&format!("tmux capture-pane -p -t cv > {dir}/conns-view.txt"));
+        }
+    }
+    let _ = sh("tmux kill-session -t cv; ipvsadm --set 900 120 300; pkill -f 'sleep 10'; true");
+    result
 }
