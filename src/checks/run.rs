@@ -121,7 +121,8 @@ fn run_director(
 /// realserver's MAC (from the ARP probe's questions, else the neighbour
 /// table), on the interface the route to it takes; each interface's
 /// realservers in one packet socket, the interfaces at once. What cannot be
-/// probed (off-link, no MAC, no CAP_NET_RAW) is added to `skipped`.
+/// probed (no MAC, no CAP_NET_RAW) is added to `skipped`; an off-link
+/// realserver is D-RS-OFFLINK's finding.
 fn probe_paths(
     facts: &DirectorFacts,
     arp: &[VipProbe],
@@ -138,10 +139,8 @@ fn probe_paths(
     let mut unprobed = BTreeMap::new();
     for &(rip, vip, port) in paths {
         let route = facts.routes.get(&IpAddr::V4(rip)).and_then(|r| r.as_ref().ok());
-        let Some(ifindex) = route.filter(|r| r.gateway.is_none()).and_then(|r| r.oif) else {
-            unprobed.insert(rip, "not on a segment of the director's (D-RS-OFFLINK)");
-            continue;
-        };
+        // Off the director's segments DR cannot reach it at all: D-RS-OFFLINK says so.
+        let Some(ifindex) = route.filter(|r| r.gateway.is_none()).and_then(|r| r.oif) else { continue };
         let dip = facts.addrs.iter().find_map(|a| match a.addr {
             IpAddr::V4(d) if a.ifindex == ifindex && !vips.contains(&a.addr) && !d.is_loopback() => Some(d),
             _ => None,

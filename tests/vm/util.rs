@@ -55,9 +55,19 @@ pub fn nl() -> Result<NetlinkIpvs, String> {
     NetlinkIpvs::connect().map_err(|e| e.to_string())
 }
 
-/// Replace the whole IPVS table with `rules` (ipvsadm -R syntax).
+/// Replace the whole IPVS table with `rules` (ipvsadm -R syntax), and the
+/// connection entries a case left with it: deleting every service with
+/// expire_nodest_conn=1 expires their entries and templates (Linux 5.9+),
+/// which `ipvsadm -C` alone leaves until they time out.
 pub fn load_rules(rules: &str) -> Result<(), String> {
-    sh("ipvsadm -C")?;
+    sh("sysctl -qw net.ipv4.vs.expire_nodest_conn=1 && ipvsadm -C")?;
+    for _ in 0..50 {
+        if sh("cat /proc/net/ip_vs_conn")?.lines().count() <= 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    sh("sysctl -qw net.ipv4.vs.expire_nodest_conn=0")?;
     sh_in("ipvsadm -R", Some(rules)).map(|_| ())
 }
 
