@@ -42,9 +42,9 @@ pub struct Ctx<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PathProbe {
     /// The realserver.
-    pub rip: std::net::Ipv4Addr,
+    pub rip: IpAddr,
     /// The service's virtual address.
-    pub vip: std::net::Ipv4Addr,
+    pub vip: IpAddr,
     /// The service's port.
     pub port: u16,
     /// The index of the director interface it was sent on.

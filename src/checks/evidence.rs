@@ -356,13 +356,13 @@ pub enum Evidence {
     /// What a SYN to VIP:PORT framed to a realserver's MAC got back.
     PathProbe {
         /// The virtual address.
-        vip: std::net::Ipv4Addr,
+        vip: IpAddr,
         /// The port.
         port: u16,
         /// What came back: `syn-ack`, `rst`, `icmp-unreachable`, `nothing`.
         answer: &'static str,
         /// For an ICMP error: who sent it and its code.
-        icmp: Option<(std::net::Ipv4Addr, u8)>,
+        icmp: Option<(IpAddr, u8)>,
     },
     /// A counter read twice about a second apart.
     CounterRise {
@@ -487,7 +487,8 @@ impl fmt::Display for Evidence {
                 f.write_str(" in /proc/net/ip_vs_conn")
             }
             Evidence::PathProbe { vip, port, answer, icmp } => {
-                write!(f, "SYN to {vip}:{port} from the director's address, to its MAC: {answer}")?;
+                let to = crate::model::fmt_addr_port(vip, *port);
+                write!(f, "SYN to {to} from the director's address, to its MAC: {answer}")?;
                 match icmp {
                     Some((from, code)) => write!(f, " (code {code} from {from})"),
                     None => f.write_str(" within 1 s"),

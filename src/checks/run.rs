@@ -22,20 +22,33 @@ pub async fn run(snap: crate::model::Snapshot, opts: CheckOptions) -> CheckRepor
     rips.extend(targets.iter().map(|t| t.rip));
     rips.sort();
     rips.dedup();
-    // The DR path probe's targets: each IPv4 DR realserver of each TCP service (one port).
-    let mut paths: Vec<(Ipv4Addr, Ipv4Addr, u16)> = targets
+    // The DR path probe's targets: each DR realserver of each TCP service of
+    // the table (either family), and the --realserver ones (IPv4 services).
+    let mut paths: Vec<(IpAddr, IpAddr, u16)> = snap
+        .services
         .iter()
-        .filter_map(|t| match t.rip {
-            IpAddr::V4(rip) => Some((rip, t)),
-            IpAddr::V6(_) => None,
+        .filter_map(|s| match s.spec.key {
+            crate::model::ServiceKey::Addr { protocol: crate::model::Protocol::Tcp, addr, port } if port != 0 => {
+                Some((s, addr, port))
+            }
+            _ => None,
         })
-        .flat_map(|(rip, t)| {
-            t.serves
+        .flat_map(|(s, vip, port)| {
+            s.destinations
                 .iter()
-                .filter(|s| !s.tunnel && s.protocol == crate::model::Protocol::Tcp && s.port != 0)
-                .map(move |s| (rip, s.vip, s.port))
+                .filter(move |d| {
+                    d.spec.forward == crate::model::ForwardMethod::Route && d.spec.addr.is_ipv4() == vip.is_ipv4()
+                })
+                .map(move |d| (d.spec.addr, vip, port))
         })
         .collect();
+    for t in &opts.extra_targets {
+        for s in t.serves.iter().filter(|s| !s.tunnel && s.protocol == crate::model::Protocol::Tcp && s.port != 0) {
+            if t.rip.is_ipv4() {
+                paths.push((t.rip, IpAddr::V4(s.vip), s.port));
+            }
+        }
+    }
     paths.sort_unstable();
     paths.dedup();
     let ssh = opts.ssh.clone();
@@ -62,7 +75,7 @@ fn run_director(
     snap: &crate::model::Snapshot,
     opts: &CheckOptions,
     rips: &[IpAddr],
-    paths: &[(Ipv4Addr, Ipv4Addr, u16)],
+    paths: &[(IpAddr, IpAddr, u16)],
 ) -> (CheckReport, Vec<(IpAddr, u8)>) {
     let window = crate::sys::load::LoadWindow::open();
     let readable = director::conns_readable(snap, CONN_LINES_MAX);
@@ -126,33 +139,62 @@ fn run_director(
 fn probe_paths(
     facts: &DirectorFacts,
     arp: &[VipProbe],
-    paths: &[(Ipv4Addr, Ipv4Addr, u16)],
+    paths: &[(IpAddr, IpAddr, u16)],
     vips: &[IpAddr],
     skipped: &mut Vec<String>,
 ) -> Vec<director::PathProbe> {
     use crate::sys::synprobe::{PathTarget, MAX_TARGETS};
-    let mac_of = |rip: Ipv4Addr| {
-        let asked = arp.iter().find_map(|p| p.heard.who.iter().find(|(_, ips)| ips.contains(&rip)).map(|(m, _)| *m));
-        asked.or_else(|| facts.neigh_macs.iter().find(|(ip, _)| *ip == IpAddr::V4(rip)).map(|(_, m)| *m))
+    // The interface each realserver is on, and the director's address there of its family.
+    let on_segment = |rip: IpAddr| -> Option<(u32, IpAddr)> {
+        let route = facts.routes.get(&rip).and_then(|r| r.as_ref().ok())?;
+        let ifindex = route.oif.filter(|_| route.gateway.is_none())?;
+        let dip = facts.addrs.iter().find(|a| {
+            a.ifindex == ifindex
+                && a.addr.is_ipv4() == rip.is_ipv4()
+                && !vips.contains(&a.addr)
+                && !a.addr.is_loopback()
+                && !matches!(a.addr, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+        })?;
+        Some((ifindex, dip.addr))
     };
-    let mut by_iface: BTreeMap<u32, (Ipv4Addr, Vec<PathTarget>)> = BTreeMap::new();
+    // MACs: the ARP probe's answers, the neighbour table, else (IPv6) a neighbour solicitation.
+    let mut macs: BTreeMap<IpAddr, crate::sys::arp::Mac> = facts
+        .neigh_macs
+        .iter()
+        .filter(|(ip, _)| paths.iter().any(|(r, _, _)| r == ip))
+        .map(|(ip, m)| (*ip, *m))
+        .collect();
+    for p in arp {
+        for (mac, ips) in &p.heard.who {
+            macs.extend(ips.iter().map(|ip| (IpAddr::V4(*ip), *mac)));
+        }
+    }
+    let mut ask: BTreeMap<(u32, IpAddr), Vec<std::net::Ipv6Addr>> = BTreeMap::new();
+    for &(rip, _, _) in paths {
+        if let (IpAddr::V6(r6), Some(seg), false) = (rip, on_segment(rip), macs.contains_key(&rip)) {
+            let asked = ask.entry(seg).or_default();
+            if !asked.contains(&r6) {
+                asked.push(r6);
+            }
+        }
+    }
+    for ((ifindex, dip), rips) in ask {
+        let IpAddr::V6(dip6) = dip else { continue };
+        match crate::sys::synprobe::solicit(&facts.name(ifindex), dip6, &rips, Duration::from_millis(700)) {
+            Ok(found) => macs.extend(found.into_iter().map(|(ip, m)| (IpAddr::V6(ip), m))),
+            Err(e) => skipped.push(format!("D-DR-PATH on {}: {e}", facts.name(ifindex))),
+        }
+    }
+    let mut by_iface: BTreeMap<(u32, IpAddr), Vec<PathTarget>> = BTreeMap::new();
     let mut unprobed = BTreeMap::new();
     for &(rip, vip, port) in paths {
-        let route = facts.routes.get(&IpAddr::V4(rip)).and_then(|r| r.as_ref().ok());
         // Off the director's segments DR cannot reach it at all: D-RS-OFFLINK says so.
-        let Some(ifindex) = route.filter(|r| r.gateway.is_none()).and_then(|r| r.oif) else { continue };
-        let dip = facts.addrs.iter().find_map(|a| match a.addr {
-            IpAddr::V4(d) if a.ifindex == ifindex && !vips.contains(&a.addr) && !d.is_loopback() => Some(d),
-            _ => None,
-        });
-        let (Some(dip), Some(mac)) = (dip, mac_of(rip)) else {
-            unprobed.insert(
-                rip,
-                "no address of the director's on its segment, or its MAC is unknown (it did not answer ARP)",
-            );
+        let Some(seg) = on_segment(rip) else { continue };
+        let Some(mac) = macs.get(&rip).copied() else {
+            unprobed.insert(rip, "its MAC is unknown (it answered neither ARP nor neighbour solicitation)");
             continue;
         };
-        by_iface.entry(ifindex).or_insert((dip, Vec::new())).1.push(PathTarget { rip, mac, vip, port });
+        by_iface.entry(seg).or_default().push(PathTarget { rip, mac, vip, port });
     }
     for (rip, why) in unprobed {
         skipped.push(format!("D-DR-PATH for {rip}: {why}"));
@@ -160,7 +202,7 @@ fn probe_paths(
     let results: Vec<_> = std::thread::scope(|scope| {
         let running: Vec<_> = by_iface
             .into_iter()
-            .map(|(ifindex, (dip, mut targets))| {
+            .map(|((ifindex, dip), mut targets)| {
                 if targets.len() > MAX_TARGETS {
                     skipped.push(format!(
                         "D-DR-PATH: {} realservers past the first {MAX_TARGETS} not probed",

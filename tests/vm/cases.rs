@@ -1163,38 +1163,48 @@ fn kill_httpd(ns: &str) -> String {
     format!("for p in $(ip netns pids {ns}); do grep -q httpd /proc/$p/cmdline 2>/dev/null && kill $p; done; true")
 }
 
-/// D-DR-PATH against the real IPVS table: rs1 healthy, rs2 without the VIP
-/// on lo, rs3 with nothing listening on port 80; each named exactly, by its
-/// answer, and none once they are repaired.
+/// D-DR-PATH against the real IPVS table, IPv4 and IPv6: rs1 healthy, rs2
+/// without the VIP on lo, rs3 with nothing listening on port 80; each named
+/// exactly, by its answer, and none once they are repaired.
 fn dr_path_probe() -> Result<(), String> {
     load_rules(&format!(
         "-A -t {VIP}:80 -s rr
 -a -t {VIP}:80 -r 198.51.100.11:80 -g -w 1
 -a -t {VIP}:80 -r 198.51.100.12:80 -g -w 1
 -a -t {VIP}:80 -r 198.51.100.13:80 -g -w 1
+-A -t [{VIP6}]:80 -s rr
+-a -t [{VIP6}]:80 -r [2001:db8::11]:80 -g -w 1
+-a -t [{VIP6}]:80 -r [2001:db8::12]:80 -g -w 1
+-a -t [{VIP6}]:80 -r [2001:db8::13]:80 -g -w 1
 "
     ))?;
     let broken = (|| {
-        sh(&format!("ip netns exec rs2 ip addr del {VIP}/32 dev lo"))?;
+        sh(&format!("ip netns exec rs2 ip addr del {VIP}/32 dev lo; ip netns exec rs2 ip addr del {VIP6}/128 dev lo"))?;
         sh(&kill_httpd("rs3"))?;
         let (code, json, err) = sh_status(&format!("{} check --json --no-ssh", lvstop_bin()));
         let found = findings_full(&json).map_err(|e| format!("{e} {err}"))?;
         let path: Vec<&serde_json::Value> = found.iter().filter(|f| f["id"] == "D-DR-PATH").collect();
         let of = |rip: &str| path.iter().find(|f| f["subject_text"].as_str().unwrap_or_default().contains(rip));
-        ensure(path.len() == 2 && of("198.51.100.11").is_none(), || format!("rs2 and rs3 expected: {path:#?}"))?;
-        ensure(of("198.51.100.12:80").is_some_and(|f| f["evidence"]["answer"] == "nothing"), || {
-            format!("rs2 (no VIP) should be silent: {path:#?}")
+        ensure(path.len() == 4 && of("198.51.100.11").is_none() && of("2001:db8::11").is_none(), || {
+            format!("rs2 and rs3, in each family, expected: {path:#?}")
         })?;
-        ensure(of("198.51.100.13:80").is_some_and(|f| f["evidence"]["answer"] == "rst"), || {
-            format!("rs3 (no listener) should answer RST: {path:#?}")
-        })?;
+        for (rip, answer) in [
+            ("198.51.100.12:80", "nothing"),
+            ("198.51.100.13:80", "rst"),
+            ("[2001:db8::12]:80", "nothing"),
+            ("[2001:db8::13]:80", "rst"),
+        ] {
+            ensure(of(rip).is_some_and(|f| f["evidence"]["answer"] == answer), || {
+                format!("{rip} should answer {answer}: {path:#?}")
+            })?;
+        }
         ensure(code == 1, || format!("D-DR-PATH is an error, exit {code}"))?;
-        // The healthy realserver's half-open connection was reset.
+        // The healthy realserver's half-open connections were reset.
         let half_open = sh("ip netns exec rs1 ss -Htn state syn-recv")?;
         ensure(half_open.trim().is_empty(), || format!("half-open connection left on rs1: {half_open}"))
     })();
     let _ = sh(&format!(
-        "ip netns exec rs2 ip addr add {VIP}/32 dev lo 2>/dev/null; \
+        "ip netns exec rs2 ip addr add {VIP}/32 dev lo 2>/dev/null; ip netns exec rs2 ip addr add {VIP6}/128 dev lo nodad 2>/dev/null; \
          ip netns exec rs3 busybox httpd -p 80 -h /tmp/lab/rs3; true"
     ));
     broken?;

@@ -288,32 +288,43 @@ pub(super) fn dr_path(cx: &Ctx<'_>) -> Vec<Finding> {
     use crate::sys::synprobe::PathAnswer;
     let mut out = Vec::new();
     for p in cx.paths {
-        let (rip, vip) = (IpAddr::V4(p.rip), IpAddr::V4(p.vip));
+        let (rip, vip) = (p.rip, p.vip);
+        let to = crate::model::fmt_addr_port(&vip, p.port);
         let (answer, icmp, message, fix) = match p.answer {
             PathAnswer::Accepted => continue,
-            PathAnswer::Silent => (
-                "nothing",
-                None,
-                format!(
-                    "realserver {rip} did not answer a SYN for {vip}:{} sent to it as IPVS forwards one: \
-                     the VIP is not on it (on lo), or a firewall drops it",
-                    p.port
-                ),
-                Fix::on(rip, Command::ip_addr(crate::checks::fix::AddrOp::Add, vip, 32, crate::checks::fix::Dev::Named("lo".into())))
-                    .then_advice("or let its firewall accept the VIP's port"),
-            ),
+            PathAnswer::Silent => {
+                let host = if vip.is_ipv4() { 32 } else { 128 };
+                let add = Command::ip_addr(
+                    crate::checks::fix::AddrOp::Add,
+                    vip,
+                    host,
+                    crate::checks::fix::Dev::Named("lo".into()),
+                );
+                (
+                    "nothing",
+                    None,
+                    format!(
+                        "realserver {rip} did not answer a SYN for {to} sent to it as IPVS forwards one: \
+                         the VIP is not on it (on lo), or a firewall drops it"
+                    ),
+                    Fix::on(rip, add).then_advice("or let its firewall accept the VIP's port"),
+                )
+            }
             PathAnswer::Reset => (
                 "rst",
                 None,
-                format!("realserver {rip} refuses {vip}:{} (RST): it holds the VIP, but nothing listens on that port there", p.port),
-                Fix::advice("start the service on the realserver listening on the VIP (or 0.0.0.0) and the service's port"),
+                format!(
+                    "realserver {rip} refuses {to} (RST): it holds the VIP, but nothing listens on that port there"
+                ),
+                Fix::advice(
+                    "start the service on the realserver listening on the VIP (or 0.0.0.0) and the service's port",
+                ),
             ),
             PathAnswer::Unreachable { from, code } => (
                 "icmp-unreachable",
                 Some((from, code)),
                 format!(
-                    "a firewall rejects {vip}:{} on realserver {rip} (ICMP destination unreachable, code {code}, from {from})",
-                    p.port
+                    "a firewall rejects {to} on realserver {rip} (destination unreachable, code {code}, from {from})"
                 ),
                 Fix::advice("let the realserver's firewall accept the VIP's port (iptables -S, nft list ruleset)"),
             ),

@@ -463,7 +463,8 @@ packet socket (the director's kernel drops it: its source, the VIP, is the direc
 address). A SYN-ACK from VIP:PORT proves the path and the half-open connection is reset; no
 answer within a second, a RST, or an ICMP destination-unreachable is reported. One SYN per
 realserver and service per run, at most 500 a second, only to realservers of the IPVS table (and
---realserver ones); it needs CAP_NET_RAW and the realserver's MAC (the ARP probe asks for it).
+--realserver ones), IPv4 and IPv6; it needs CAP_NET_RAW and the realserver's MAC (the ARP probe
+asks for it; for IPv6 the neighbour table, else a neighbour solicitation).
 
 Why: the counters show that packets were forwarded, not that they were accepted. A realserver
 without the VIP on lo drops the frames silently (the destination address is not its own); one
