@@ -271,10 +271,11 @@ pub fn parse_answer(frame: &[u8], dip: IpAddr) -> Option<((IpAddr, u16, u16), Pa
     }
 }
 
-/// Open a packet socket on `iface` (CAP_NET_RAW raised only for that): its MAC and both ends.
-fn open(
-    iface: &str,
-) -> Result<(Mac, Box<dyn pnet_datalink::DataLinkSender>, Box<dyn pnet_datalink::DataLinkReceiver>), String> {
+/// A packet socket: the interface's MAC and both ends.
+type Socket = (Mac, Box<dyn pnet_datalink::DataLinkSender>, Box<dyn pnet_datalink::DataLinkReceiver>);
+
+/// Open a packet socket on `iface` (CAP_NET_RAW raised only for that).
+fn open(iface: &str) -> Result<Socket, String> {
     let nic = pnet_datalink::interfaces()
         .into_iter()
         .find(|i| i.name == iface)
