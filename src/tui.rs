@@ -118,18 +118,21 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
             tokio::spawn(async move {
                 // The checks judge every realserver: the table shown when every
                 // service's realservers are in it (a periodic run), else a
-                // complete snapshot of their own.
-                let snap = if let Some(snap) = table {
-                    Ok(*snap)
-                } else {
-                    let read = ipvs.run(crate::ipvs::Backend::snapshot).await;
-                    if let Ok(snap) = &read {
-                        let _ = tx.send(Msg::CheckTable(Box::new(snap.clone())));
-                    }
-                    read
+                // complete snapshot of their own, which then fills in what the
+                // table lacks (moved, not copied: the run has let go of it).
+                let (snap, fill) = match table {
+                    Some(snap) => (Ok(*snap), false),
+                    None => (ipvs.run(crate::ipvs::Backend::snapshot).await, true),
                 };
                 let report = match snap {
-                    Ok(snap) => crate::checks::run(snap, opts).await,
+                    Ok(snap) => {
+                        let snap = std::sync::Arc::new(snap);
+                        let report = crate::checks::run(std::sync::Arc::clone(&snap), opts).await;
+                        if let (true, Ok(snap)) = (fill, std::sync::Arc::try_unwrap(snap)) {
+                            let _ = tx.send(Msg::CheckTable(Box::new(snap)));
+                        }
+                        report
+                    }
                     Err(e) => crate::checks::CheckReport::unreadable(&e.to_string()),
                 };
                 let _ = tx.send(Msg::Checks(Box::new(report), run, Instant::now()));

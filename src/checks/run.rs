@@ -15,7 +15,10 @@ const CONN_LINES_MAX: u64 = 500_000;
 
 /// Run every check: the director's, then (with `ssh`) the realservers' of
 /// `snap` plus the extra targets, read over ssh.
-pub async fn run(snap: crate::model::Snapshot, opts: CheckOptions) -> CheckReport {
+/// The snapshot is shared, not copied: the console hands its table over and
+/// takes it back when the run is done (every clone is dropped by then).
+pub async fn run(snap: impl Into<std::sync::Arc<crate::model::Snapshot>>, opts: CheckOptions) -> CheckReport {
+    let snap: std::sync::Arc<crate::model::Snapshot> = snap.into();
     let mut targets = realserver::targets(&snap);
     targets.extend(opts.extra_targets.iter().cloned());
     let mut rips = snap.rips();
@@ -52,10 +55,14 @@ pub async fn run(snap: crate::model::Snapshot, opts: CheckOptions) -> CheckRepor
     paths.sort_unstable();
     paths.dedup();
     let ssh = opts.ssh.clone();
-    let (mut report, director) =
-        tokio::task::spawn_blocking(move || run_director(&snap, &opts, &rips, &paths)).await.unwrap_or_else(|e| {
-            (CheckReport { skipped: vec![format!("director checks: {e}")], ..CheckReport::default() }, Vec::new())
-        });
+    let (mut report, director) = tokio::task::spawn_blocking({
+        let snap = std::sync::Arc::clone(&snap);
+        move || run_director(&snap, &opts, &rips, &paths)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        (CheckReport { skipped: vec![format!("director checks: {e}")], ..CheckReport::default() }, Vec::new())
+    });
     if let Some(cfg) = ssh {
         report.findings.extend(realserver::run_all(targets, director, cfg).await);
     } else {

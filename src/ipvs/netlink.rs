@@ -204,6 +204,9 @@ impl NetlinkIpvs {
                 out.extend(parse(a)?);
                 Ok(())
             })?;
+            // Kept as long as the table: no spare capacity (a service's five
+            // realservers would otherwise hold room for eight).
+            out.shrink_to_fit();
             Ok(out)
         })
         .map_err(|e| nl_error(ctx, e))
