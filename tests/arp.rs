@@ -9,18 +9,7 @@ mod common;
 
 use std::process::Command;
 
-use common::run;
-
-struct Netns(Vec<String>);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for n in &self.0 {
-            let _ = run(&format!("ip netns pids {n} | xargs -r kill; ip netns del {n}"));
-        }
-        let _ = std::fs::remove_dir_all(format!("/tmp/lva{}", std::process::id()));
-    }
-}
+use common::{run, Netns};
 
 fn check(director: &str, extra: &[&str]) -> (i32, serde_json::Value) {
     let out = Command::new("ip")
@@ -39,7 +28,7 @@ fn the_arp_probe_names_exactly_the_misconfigured_realserver() {
     let id = std::process::id();
     let d = format!("lvd{id}");
     let rs: Vec<String> = (1..=3).map(|i| format!("lvr{i}-{id}")).collect();
-    let _guard = Netns(std::iter::once(d.clone()).chain(rs.iter().cloned()).collect());
+    let _guard = Netns(std::iter::once(d.clone()).chain(rs.iter().cloned()).collect(), "lva");
     let mut setup = format!(
         "ip netns add {d} && ip -n {d} link set lo up && ip -n {d} link add br0 type bridge && ip -n {d} link set br0 up && \
          ip -n {d} addr add 198.51.100.1/24 dev br0 && ip -n {d} addr add 198.51.100.100/32 dev br0 && \

@@ -11,25 +11,14 @@ mod common;
 
 use std::process::Command;
 
-use common::run;
-
-struct Netns(Vec<String>);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for n in &self.0 {
-            let _ = run(&format!("ip netns pids {n} | xargs -r kill; ip netns del {n}"));
-        }
-        let _ = std::fs::remove_dir_all(format!("/tmp/lpr{}", std::process::id()));
-    }
-}
+use common::{run, Netns};
 
 #[test]
 fn the_dr_path_probe_names_the_realserver_without_the_vip_and_the_one_without_a_listener() {
     let id = std::process::id();
     let d = format!("lpd{id}");
     let rs: Vec<String> = (1..=3).map(|i| format!("lpr{i}-{id}")).collect();
-    let _guard = Netns(std::iter::once(d.clone()).chain(rs.iter().cloned()).collect());
+    let _guard = Netns(std::iter::once(d.clone()).chain(rs.iter().cloned()).collect(), "lpr");
     let mut setup = format!(
         "ip netns add {d} && ip -n {d} link set lo up && ip -n {d} link add br0 type bridge && ip -n {d} link set br0 up && \
          ip -n {d} addr add 198.51.100.1/24 dev br0 && ip -n {d} addr add 198.51.100.100/32 dev br0"

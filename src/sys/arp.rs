@@ -54,6 +54,29 @@ pub fn parse(frame: &[u8]) -> Option<(u16, Mac, Ipv4Addr, Ipv4Addr)> {
     Some((op, sha, spa, tpa))
 }
 
+/// A packet socket: the interface's MAC and both ends.
+pub type Socket = (Mac, Box<dyn pnet_datalink::DataLinkSender>, Box<dyn pnet_datalink::DataLinkReceiver>);
+
+/// Open a packet socket on `iface`, reads waiting at most `read_timeout`.
+/// CAP_NET_RAW is checked when it is opened, so it is raised only for that;
+/// without it the error names `what` needs it and the fix.
+pub fn open_socket(iface: &str, what: &str, read_timeout: Duration) -> Result<Socket, String> {
+    let nic = pnet_datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == iface)
+        .ok_or_else(|| format!("interface '{iface}' not found"))?;
+    let own = nic.mac.map(|m| Mac(m.octets())).ok_or_else(|| format!("interface '{iface}' has no MAC address"))?;
+    let cfg = Config { read_timeout: Some(read_timeout), promiscuous: false, ..Config::default() };
+    match super::privilege::with_net_raw(|| pnet_datalink::channel(&nic, cfg)) {
+        Ok(Channel::Ethernet(tx, rx)) => Ok((own, tx, rx)),
+        Ok(_) => Err("unsupported channel type".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(format!(
+            "{what} needs CAP_NET_RAW ({e}): run lvstop with sudo, or `sudo setcap cap_net_admin,cap_net_raw+ep $(command -v lvstop)`"
+        )),
+        Err(e) => Err(format!("cannot open a packet socket on {iface}: {e}")),
+    }
+}
+
 /// What a probe heard.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProbeResult {
@@ -82,23 +105,7 @@ pub fn probe(
     listen: Duration,
 ) -> Result<BTreeMap<Ipv4Addr, ProbeResult>, String> {
     let start = Instant::now();
-    let nic = pnet_datalink::interfaces()
-        .into_iter()
-        .find(|i| i.name == iface)
-        .ok_or_else(|| format!("interface '{iface}' not found"))?;
-    let own = nic.mac.map(|m| Mac(m.octets())).ok_or_else(|| format!("interface '{iface}' has no MAC address"))?;
-    let cfg = Config { read_timeout: Some(Duration::from_millis(50)), promiscuous: false, ..Config::default() };
-    // The packet socket is checked for CAP_NET_RAW when it is opened, only then.
-    let (mut tx, mut rx) = match super::privilege::with_net_raw(|| pnet_datalink::channel(&nic, cfg)) {
-        Ok(Channel::Ethernet(tx, rx)) => (tx, rx),
-        Ok(_) => return Err("unsupported channel type".into()),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            return Err(format!(
-                "the ARP probe needs CAP_NET_RAW ({e}): run lvstop with sudo, or `sudo setcap cap_net_admin,cap_net_raw+ep $(command -v lvstop)`"
-            ))
-        }
-        Err(e) => return Err(format!("cannot open a packet socket on {iface}: {e}")),
-    };
+    let (own, mut tx, mut rx) = open_socket(iface, "the ARP probe", Duration::from_millis(50))?;
     let mut heard: BTreeMap<Ipv4Addr, ProbeResult> =
         vips.iter().map(|(vip, _)| (*vip, ProbeResult { own: Some(own), ..ProbeResult::default() })).collect();
     let mut who: BTreeMap<Mac, BTreeSet<Ipv4Addr>> = BTreeMap::new();

@@ -15,8 +15,6 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use pnet_datalink::{Channel, Config};
-
 use super::arp::Mac;
 
 /// One realserver of one service to probe (the addresses of one family).
@@ -271,25 +269,9 @@ pub fn parse_answer(frame: &[u8], dip: IpAddr) -> Option<((IpAddr, u16, u16), Pa
     }
 }
 
-/// A packet socket: the interface's MAC and both ends.
-type Socket = (Mac, Box<dyn pnet_datalink::DataLinkSender>, Box<dyn pnet_datalink::DataLinkReceiver>);
-
-/// Open a packet socket on `iface` (CAP_NET_RAW raised only for that).
-fn open(iface: &str) -> Result<Socket, String> {
-    let nic = pnet_datalink::interfaces()
-        .into_iter()
-        .find(|i| i.name == iface)
-        .ok_or_else(|| format!("interface '{iface}' not found"))?;
-    let own = nic.mac.map(|m| Mac(m.octets())).ok_or_else(|| format!("interface '{iface}' has no MAC address"))?;
-    let cfg = Config { read_timeout: Some(Duration::from_millis(20)), promiscuous: false, ..Config::default() };
-    match super::privilege::with_net_raw(|| pnet_datalink::channel(&nic, cfg)) {
-        Ok(Channel::Ethernet(tx, rx)) => Ok((own, tx, rx)),
-        Ok(_) => Err("unsupported channel type".into()),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(format!(
-            "the DR path probe needs CAP_NET_RAW ({e}): run lvstop with sudo, or `sudo setcap cap_net_admin,cap_net_raw+ep $(command -v lvstop)`"
-        )),
-        Err(e) => Err(format!("cannot open a packet socket on {iface}: {e}")),
-    }
+/// Open a packet socket on `iface` for the probe.
+fn open(iface: &str) -> Result<super::arp::Socket, String> {
+    super::arp::open_socket(iface, "the DR path probe", Duration::from_millis(20))
 }
 
 /// Ask the MACs of IPv6 realservers on `iface` (neighbour solicitations from

@@ -218,3 +218,16 @@ pub fn run(cmd: &str) -> Result<String, String> {
         Err(format!("'{cmd}': {}", String::from_utf8_lossy(&out.stderr)))
     }
 }
+
+/// Network namespaces created by a test, deleted (their processes killed,
+/// with the scratch directory `/tmp/<dir>PID`) when it ends, however it ends.
+pub struct Netns(pub Vec<String>, pub &'static str);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for n in &self.0 {
+            let _ = run(&format!("ip netns pids {n} | xargs -r kill; ip netns del {n}"));
+        }
+        let _ = std::fs::remove_dir_all(format!("/tmp/{}{}", self.1, std::process::id()));
+    }
+}

@@ -478,6 +478,20 @@ fn dr_traffic() -> Result<(), String> {
     Ok(())
 }
 
+/// A DR service on VIP:80 (`v4`: its scheduler and options) with rs1 to rs3,
+/// and an rr one on [VIP6]:80 with the first `v6` of them.
+fn dr_rules(v4: &str, v6: u8) -> String {
+    let mut r = format!("-A -t {VIP}:80 -s {v4}\n");
+    for i in 1..=3 {
+        r.push_str(&format!("-a -t {VIP}:80 -r {}:80 -g -w 1\n", rip(i)));
+    }
+    r.push_str(&format!("-A -t [{VIP6}]:80 -s rr\n"));
+    for i in 1..=v6 {
+        r.push_str(&format!("-a -t [{VIP6}]:80 -r [{}]:80 -g -w 1\n", rip6(i)));
+    }
+    r
+}
+
 /// One connection entry as `ipvsadm -Lcn` and `lvstop conns --json` both
 /// show it: protocol, state, client, virtual, realserver; and its expiry.
 type ConnRow = ((String, String, String, String, String), u64);
@@ -535,16 +549,7 @@ fn same_conns(ours: &[ConnRow], reference: &[ConnRow]) -> Result<(), String> {
 /// lists exactly what `ipvsadm -Lcn` lists, templates included, and its
 /// filters select by client, realserver, state and template.
 fn conns_agree_with_ipvsadm() -> Result<(), String> {
-    load_rules(&format!(
-        "-A -t {VIP}:80 -s rr -p 300
--a -t {VIP}:80 -r 198.51.100.11:80 -g -w 1
--a -t {VIP}:80 -r 198.51.100.12:80 -g -w 1
--a -t {VIP}:80 -r 198.51.100.13:80 -g -w 1
--A -t [{VIP6}]:80 -s rr
--a -t [{VIP6}]:80 -r [2001:db8::11]:80 -g -w 1
--a -t [{VIP6}]:80 -r [2001:db8::12]:80 -g -w 1
-"
-    ))?;
+    load_rules(&dr_rules("rr -p 300", 2))?;
     sh("ip netns exec client ip addr add 198.51.100.51/24 dev eth0 2>/dev/null; \
         ip netns exec client ip addr add 2001:db8::51/64 dev eth0 nodad 2>/dev/null; true")?;
     for src in ["198.51.100.50", "198.51.100.51"] {
@@ -1167,17 +1172,7 @@ fn kill_httpd(ns: &str) -> String {
 /// without the VIP on lo, rs3 with nothing listening on port 80; each named
 /// exactly, by its answer, and none once they are repaired.
 fn dr_path_probe() -> Result<(), String> {
-    load_rules(&format!(
-        "-A -t {VIP}:80 -s rr
--a -t {VIP}:80 -r 198.51.100.11:80 -g -w 1
--a -t {VIP}:80 -r 198.51.100.12:80 -g -w 1
--a -t {VIP}:80 -r 198.51.100.13:80 -g -w 1
--A -t [{VIP6}]:80 -s rr
--a -t [{VIP6}]:80 -r [2001:db8::11]:80 -g -w 1
--a -t [{VIP6}]:80 -r [2001:db8::12]:80 -g -w 1
--a -t [{VIP6}]:80 -r [2001:db8::13]:80 -g -w 1
-"
-    ))?;
+    load_rules(&dr_rules("rr", 3))?;
     let broken = (|| {
         sh(&format!("ip netns exec rs2 ip addr del {VIP}/32 dev lo; ip netns exec rs2 ip addr del {VIP6}/128 dev lo"))?;
         sh(&kill_httpd("rs3"))?;
