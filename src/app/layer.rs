@@ -188,6 +188,19 @@ pub(super) fn edit_text(text: &mut String, k: &KeyEvent, keys: &Keymap, max: usi
     }
 }
 
+/// How a scrolling view (checks, connections) moves for `a`, if it is a movement.
+fn scroll_of(a: Action) -> Option<Scroll> {
+    Some(match a {
+        Action::Up => Scroll::By(-1),
+        Action::Down => Scroll::By(1),
+        Action::PageUp => Scroll::By(-10),
+        Action::PageDown => Scroll::By(10),
+        Action::Top => Scroll::Top,
+        Action::Bottom => Scroll::Bottom,
+        _ => return None,
+    })
+}
+
 impl Layer {
     /// Handle a key on top of the stack.
     pub fn on_key(&mut self, k: &KeyEvent, keys: &Keymap) -> Reply {
@@ -195,24 +208,12 @@ impl Layer {
             Layer::Help => Reply::close(),
             Layer::Checks => match keys.action_of(Context::Main, k) {
                 Some(Action::Checks) => Reply::emit_and_stay(Intent::RunChecks),
-                Some(Action::Up) => Reply::emit_and_stay(Intent::Scroll(Scroll::By(-1))),
-                Some(Action::Down) => Reply::emit_and_stay(Intent::Scroll(Scroll::By(1))),
-                Some(Action::PageUp) => Reply::emit_and_stay(Intent::Scroll(Scroll::By(-10))),
-                Some(Action::PageDown) => Reply::emit_and_stay(Intent::Scroll(Scroll::By(10))),
-                Some(Action::Top) => Reply::emit_and_stay(Intent::Scroll(Scroll::Top)),
-                Some(Action::Bottom) => Reply::emit_and_stay(Intent::Scroll(Scroll::Bottom)),
-                _ => Reply::close(),
+                a => a.and_then(scroll_of).map_or_else(Reply::close, |s| Reply::emit_and_stay(Intent::Scroll(s))),
             },
             Layer::Conns => match keys.action_of(Context::Main, k) {
                 Some(Action::Connections | Action::Refresh) => Reply::emit_and_stay(Intent::ReadConns),
                 Some(Action::Filter) => Reply::emit_and_stay(Intent::ConnsPrompt),
-                Some(Action::Up) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::By(-1))),
-                Some(Action::Down) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::By(1))),
-                Some(Action::PageUp) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::By(-10))),
-                Some(Action::PageDown) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::By(10))),
-                Some(Action::Top) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::Top)),
-                Some(Action::Bottom) => Reply::emit_and_stay(Intent::ConnsScroll(Scroll::Bottom)),
-                _ => Reply::close(),
+                a => a.and_then(scroll_of).map_or_else(Reply::close, |s| Reply::emit_and_stay(Intent::ConnsScroll(s))),
             },
             Layer::Confirm { change, is_undo, .. } => match keys.action_of(Context::Confirm, k) {
                 Some(Action::ConfirmYes) => Reply::emit(Intent::Send { change: change.clone(), is_undo: *is_undo }),
