@@ -16,7 +16,7 @@ mod readings;
 #[cfg(test)]
 mod tests;
 
-pub use readings::{conns_readable, ConnCounts, VipProbe, HANDSHAKE_MIN};
+pub use readings::{conns_readable, is_link_local, ConnCounts, VipProbe, HANDSHAKE_MIN};
 
 /// What the director rules judge.
 #[derive(Debug, Clone, Copy)]
@@ -317,10 +317,9 @@ fn drain(cx: &Ctx<'_>) -> Vec<Finding> {
             match templates {
                 Some((0, _)) => message.push_str("; no persistence template points at it any more"),
                 Some((n, last)) => message.push_str(&format!(
-                    "; {n} persistence {} here, the last for {}:{:02} (longer while those clients reconnect)",
+                    "; {n} persistence {} here, the last for {} (longer while those clients reconnect)",
                     if n == 1 { "template still sends its client" } else { "templates still send their clients" },
-                    last / 60,
-                    last % 60
+                    crate::model::fmt_mmss(last)
                 )),
                 None => {}
             }

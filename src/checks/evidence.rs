@@ -453,7 +453,7 @@ impl fmt::Display for Evidence {
                 )?;
                 match templates {
                     Some((0, _)) => f.write_str("; no persistence template points at it"),
-                    Some((n, last)) => write!(f, "; {n} persistence templates point at it, the last for {}", mmss(*last)),
+                    Some((n, last)) => write!(f, "; {n} persistence templates point at it, the last for {}", crate::model::fmt_mmss(*last)),
                     None => Ok(()),
                 }
             }
@@ -464,7 +464,7 @@ impl fmt::Display for Evidence {
                 f,
                 "{entries} connections and {templates} persistence templates in /proc/net/ip_vs_conn, the last for {}; \
                  in no service; expire_nodest_conn={}",
-                mmss(*last_secs),
+                crate::model::fmt_mmss(*last_secs),
                 expire_nodest_conn.as_deref().unwrap_or("?")
             ),
             Evidence::Arp { arp, mac, owner, vip, interface } => {
@@ -513,9 +513,4 @@ impl fmt::Display for Evidence {
             ),
         }
     }
-}
-
-/// Seconds as `M:SS`.
-fn mmss(secs: u32) -> String {
-    format!("{}:{:02}", secs / 60, secs % 60)
 }

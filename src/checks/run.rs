@@ -160,7 +160,7 @@ fn probe_paths(
                 && a.addr.is_ipv4() == rip.is_ipv4()
                 && !vips.contains(&a.addr)
                 && !a.addr.is_loopback()
-                && !matches!(a.addr, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+                && !director::is_link_local(&a.addr)
         })?;
         Some((ifindex, dip.addr))
     };

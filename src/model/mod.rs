@@ -60,6 +60,12 @@ impl Family {
     }
 }
 
+/// Seconds as `M:SS`, how long until a connection entry or template expires
+/// (ipvsadm -Lcn writes `MM:SS`).
+pub fn fmt_mmss(secs: u32) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
 /// Format `addr:port` the way ipvsadm does (`[v6]:port` for IPv6).
 pub fn fmt_addr_port(addr: &IpAddr, port: u16) -> String {
     AddrPort(*addr, port).to_string()

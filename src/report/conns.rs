@@ -58,7 +58,7 @@ impl<W: Write> ConnWriter<W> {
                 self.out,
                 "{:<4} {:>7} {:<11} {:<ADDR_W$} {:<ADDR_W$} {:<ADDR_W$}",
                 e.protocol,
-                expiry(e.expires_secs),
+                crate::model::fmt_mmss(e.expires_secs),
                 e.state,
                 e.client.to_string(),
                 virt,
@@ -96,11 +96,6 @@ impl<W: Write> ConnWriter<W> {
         self.out.flush()?;
         Ok(t)
     }
-}
-
-/// Seconds as `M:SS` (ipvsadm's `MM:SS`, without its leading zero).
-fn expiry(secs: u32) -> String {
-    format!("{}:{:02}", secs / 60, secs % 60)
 }
 
 #[cfg(test)]

@@ -12,12 +12,7 @@ use super::theme::{Slot, Theme};
 use crate::app::conns::ConnScope;
 use crate::app::AppState;
 use crate::config::Action;
-use crate::model::ConnSummary;
-
-/// `M:SS`.
-fn mmss(secs: u32) -> String {
-    format!("{}:{:02}", secs / 60, secs % 60)
-}
+use crate::model::{fmt_mmss as mmss, ConnSummary};
 
 /// The lines above the entries.
 fn head<'a>(state: &AppState, s: &ConnSummary, theme: &Theme) -> Vec<Line<'a>> {

@@ -27,8 +27,9 @@ pub struct VipProbe {
 /// /proc/net/ip_vs_conn entries counted per destination (address, port).
 pub type ConnCounts = BTreeMap<(IpAddr, u16), ConnCount>;
 
-/// IPv6 link-local addresses name no realserver an operator would recognise.
-fn is_link_local(ip: &IpAddr) -> bool {
+/// IPv6 link-local addresses name no realserver an operator would recognise
+/// (nor are they an address a realserver answers the DR path probe at).
+pub fn is_link_local(ip: &IpAddr) -> bool {
     matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
 }
 
