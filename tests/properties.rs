@@ -393,7 +393,7 @@ fn pool_service() -> impl Strategy<Value = Service> {
             },
             stats,
             rates,
-            destinations,
+            destinations: destinations.into(),
         })
 }
 
@@ -1062,7 +1062,7 @@ fn huge_counters_snapshot(cps: u64) -> Snapshot {
             spec: ServiceSpec::new(ServiceKey::tcp(ip("198.51.100.1"), 80), "wrr"),
             stats: Counters::default(),
             rates: huge,
-            destinations: vec![dest("10.0.0.1"), dest("10.0.0.2")],
+            destinations: vec![dest("10.0.0.1"), dest("10.0.0.2")].into(),
         }],
         ..Snapshot::empty()
     }

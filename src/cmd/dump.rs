@@ -2,6 +2,7 @@
 //! and the director's interface load, as a table or JSON.
 
 use crate::cli::DumpArgs;
+use crate::model::Part;
 use crate::{config, ipvs, model, report, sys};
 
 /// Print the dump.
@@ -17,25 +18,69 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
     // the table being read meanwhile.
     let window = args.load.then(sys::load::LoadWindow::open);
     let mut backend = ipvs::Backend::open()?;
-    let snap = backend.snapshot()?;
-    let load = window.zip(policy.as_ref()).map(|(w, policy)| w.close(policy, &snap.vips(), &snap.rips()));
-    if json {
-        // Streamed: the document of a large table is never held whole.
-        use std::io::Write as _;
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        match report::write_dump_json(&mut out, &snap, load.as_ref()).and_then(|()| out.flush()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(anyhow::Error::new(e).context("cannot write to standard output"))
+    // Formatted as it is read; the services are kept only for --load (the
+    // interfaces that carry VIPs and reach realservers).
+    let keep = window.is_some();
+    let source = super::read_overlapped(&mut backend, |parts| -> anyhow::Result<Option<model::Source>> {
+        let Some(Part::Head(mut kept)) = parts.next() else { return Ok(None) };
+        let load = |kept: &model::Snapshot| {
+            window.zip(policy.as_ref()).map(|(w, policy)| w.close(policy, &kept.vips(), &kept.rips()))
+        };
+        if json {
+            // Streamed: the document of a large table is never held whole.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let written = (|| -> std::io::Result<bool> {
+                let mut doc = report::JsonWriter::start(&mut out, &kept)?;
+                for part in parts {
+                    match part {
+                        Part::Service(s) => {
+                            doc.service(&s)?;
+                            if keep {
+                                kept.services.push(s);
+                            }
+                        }
+                        Part::Totals(totals) => {
+                            let load = load(&kept);
+                            std::io::Write::flush(doc.finish(totals.as_ref(), load.as_ref())?)?;
+                            return Ok(true);
+                        }
+                        Part::Head(_) => {}
+                    }
+                }
+                Ok(false)
+            })();
+            match written {
+                Ok(false) => return Ok(None),
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(anyhow::Error::new(e).context("cannot write to standard output"))
+                }
+                _ => {}
             }
-            _ => {}
+        } else {
+            let mut text = report::TextDump::start(&kept);
+            let mut totals = None;
+            for part in parts {
+                match part {
+                    Part::Service(s) => {
+                        text.service(&s);
+                        if keep {
+                            kept.services.push(s);
+                        }
+                    }
+                    Part::Totals(t) => totals = Some(t),
+                    Part::Head(_) => {}
+                }
+            }
+            let Some(totals) = totals else { return Ok(None) };
+            let mut out = text.finish(totals.as_ref());
+            if let (Some(l), Some(policy)) = (load(&kept), &policy) {
+                out.push_str(&report::director_text(&l, policy.show_idle));
+            }
+            super::print_out(&out)?;
         }
-    } else {
-        super::print_out(&report::dump_text(&snap))?;
-        if let (Some(l), Some(policy)) = (&load, &policy) {
-            super::print_out(&report::director_text(l, policy.show_idle))?;
-        }
-    }
-    if let model::Source::Procfs { reason } = &snap.source {
+        Ok(Some(kept.source))
+    })??;
+    if let Some(model::Source::Procfs { reason }) = &source {
         crate::say!("lvstop: {reason}");
     }
     Ok(0)

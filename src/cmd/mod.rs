@@ -11,6 +11,29 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 
+/// Read the table on a thread of its own and hand its parts to `consume` as
+/// they arrive, so that formatting what has been read overlaps the kernel's
+/// reading of the rest (`dump` and `save` return as soon as the table is
+/// read). The read's error comes first; a `consume` that stops early stops
+/// the read.
+fn read_overlapped<T>(
+    backend: &mut crate::ipvs::Backend,
+    consume: impl FnOnce(&mut dyn Iterator<Item = crate::model::Part>) -> T,
+) -> anyhow::Result<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(64);
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("lvstop-read".into())
+            .spawn_scoped(scope, move || backend.stream(&mut |part| tx.send(part).is_ok()))
+            .context("cannot start a thread")?;
+        // The receiver is dropped once `consume` returns: a reader still
+        // sending then stops.
+        let made = consume(&mut rx.into_iter());
+        reader.join().map_err(|_| anyhow::anyhow!("the thread reading the table failed"))??;
+        Ok(made)
+    })
+}
+
 /// Print a command's output; a closed pipe (`lvstop dump | head`) is not an error.
 fn print_out(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -1,5 +1,6 @@
 //! `lvstop save`: the rules in `ipvsadm -S -n` form.
 
+use crate::model::Part;
 use crate::{ipvs, report, sys};
 
 /// Print the rules; refused without netlink, whose absence would lose settings.
@@ -11,7 +12,17 @@ pub fn run() -> anyhow::Result<i32> {
             "cannot save a complete rule set without netlink: /proc/net/ip_vs lacks thresholds, tunnel settings and persistence engines ({reason})"
         );
     }
-    let snap = backend.snapshot()?;
-    super::print_out(&report::save_rules(&snap).map_err(anyhow::Error::msg)?)?;
+    let rules = super::read_overlapped(&mut backend, |parts| {
+        let mut rules = report::SaveRules::default();
+        for part in parts {
+            match part {
+                Part::Service(s) => rules.service(&s)?,
+                Part::Totals(_) => return Ok(rules.finish()),
+                Part::Head(_) => {}
+            }
+        }
+        Err("the table's read ended before its end".to_string())
+    })?;
+    super::print_out(&rules.map_err(anyhow::Error::msg)?)?;
     Ok(0)
 }

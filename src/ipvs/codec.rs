@@ -6,8 +6,8 @@
 
 use super::wire::{self, Attrs, TlvWriter};
 use crate::model::{
-    Counters, DestSpec, Destination, Family, ForwardMethod, Netmask, Protocol, Rates, Service, ServiceFlags,
-    ServiceKey, ServiceSpec, SyncDaemon, SyncState, TunnelCsum, TunnelType,
+    Counters, DestSpec, Destination, Destinations, Family, ForwardMethod, Netmask, Protocol, Rates, Service,
+    ServiceFlags, ServiceKey, ServiceSpec, SyncDaemon, SyncState, TunnelCsum, TunnelType,
 };
 
 /// A service's identity attributes (family, then mark or protocol, address and port).
@@ -128,7 +128,7 @@ pub fn parse_service(a: &Attrs<'_>) -> Result<Service, String> {
         },
         stats,
         rates,
-        destinations: Vec::new(),
+        destinations: Destinations::default(),
     })
 }
 
@@ -260,7 +260,7 @@ mod tests {
             spec: svc.clone(),
             stats: crate::model::Counters::default(),
             rates: crate::model::Rates::default(),
-            destinations: vec![dest],
+            destinations: vec![dest].into(),
         });
         let why = crate::report::save_rules(&snap).expect_err("not saved as -g");
         assert!(why.contains("198.51.100.12:80") && why.contains("forwarding method unknown(5)"), "{why}");
@@ -283,7 +283,7 @@ mod tests {
         assert_eq!(dest.spec.tun_info().as_deref(), Some("unknown(7)"));
         assert_eq!(serde_json::to_value(dest.spec.tun_csum).expect("json"), "unknown(9)");
         assert!(dest.spec.validate(&svc).expect_err("not sent").to_string().contains("unknown(7)"));
-        snap.services[0].destinations = vec![dest];
+        snap.services[0].destinations = vec![dest].into();
         assert!(crate::report::save_rules(&snap).expect_err("not saved").contains("tunnel type unknown(7)"));
     }
 

@@ -57,6 +57,22 @@ impl Backend {
         }
     }
 
+    /// [`Self::snapshot`] handed to `each` as it is read (see
+    /// [`crate::model::Part`]); the /proc fallback reads everything in one go.
+    pub fn stream(&mut self, each: &mut dyn FnMut(crate::model::Part) -> bool) -> Result<(), IpvsError> {
+        match self {
+            Backend::Netlink(nl) | Backend::NetlinkReadOnly(nl) => nl.stream(each),
+            Backend::Procfs { .. } => {
+                for part in self.snapshot()?.into_parts() {
+                    if !each(part) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Every service with its counters and rates, and the realservers of
     /// those `want` names; with the keys of the services whose realservers
     /// were read. The /proc fallback reads everything in one go.

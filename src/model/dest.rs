@@ -340,6 +340,65 @@ impl Serialize for Destination {
     }
 }
 
+/// A service's realservers, shared between copies of a snapshot: the
+/// console's table and a check run judging it hold one list, and a refresh
+/// that did not read a service's realservers again keeps the same list (at
+/// 50 000 realservers a copy is some 8 MB). A change copies the list first
+/// if another holder still has it (copy on write), so no holder ever sees
+/// another's change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Destinations(std::sync::Arc<Vec<Destination>>);
+
+impl std::ops::Deref for Destinations {
+    type Target = Vec<Destination>;
+
+    fn deref(&self) -> &Vec<Destination> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Destinations {
+    fn deref_mut(&mut self) -> &mut Vec<Destination> {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+impl From<Vec<Destination>> for Destinations {
+    fn from(v: Vec<Destination>) -> Self {
+        Destinations(std::sync::Arc::new(v))
+    }
+}
+
+impl FromIterator<Destination> for Destinations {
+    fn from_iter<I: IntoIterator<Item = Destination>>(iter: I) -> Self {
+        Vec::from_iter(iter).into()
+    }
+}
+
+impl<'a> IntoIterator for &'a Destinations {
+    type Item = &'a Destination;
+    type IntoIter = std::slice::Iter<'a, Destination>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Destinations {
+    type Item = &'a mut Destination;
+    type IntoIter = std::slice::IterMut<'a, Destination>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        std::sync::Arc::make_mut(&mut self.0).iter_mut()
+    }
+}
+
+impl Serialize for Destinations {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.as_slice().serialize(s)
+    }
+}
+
 /// What a realserver is doing, as the console shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -14,9 +14,9 @@ mod validate;
 
 pub use change::{dest_summary, Change, Current};
 pub use conn::{ConnEntry, ConnFilter, ConnSummary, Endpoint, Prefix, STATES as CONN_STATES};
-pub use dest::{DestSpec, DestState, Destination, ForwardMethod, TunnelCsum, TunnelType};
+pub use dest::{DestSpec, DestState, Destination, Destinations, ForwardMethod, TunnelCsum, TunnelType};
 pub use service::{Netmask, Protocol, Service, ServiceFlags, ServiceKey, ServiceSpec};
-pub use snapshot::{Info, Snapshot, Source, SyncDaemon, SyncState, Timeouts, Want};
+pub use snapshot::{Info, Part, Snapshot, Source, SyncDaemon, SyncState, Timeouts, Want};
 pub use stats::{Counters, Rates};
 pub use validate::{Field as SpecField, ValidationError, WEIGHT_MAX};
 

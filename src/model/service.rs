@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use super::{fmt_addr_port, Counters, Destination, Family, Rates};
+use super::{fmt_addr_port, Counters, Destinations, Family, Rates};
 
 /// Transport protocol of an address-based service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -350,7 +350,7 @@ pub struct Service {
     /// Estimator rates.
     pub rates: Rates,
     /// Realservers, sorted by address then port.
-    pub destinations: Vec<Destination>,
+    pub destinations: Destinations,
 }
 
 impl Serialize for Service {
@@ -365,6 +365,11 @@ impl Serialize for Service {
 }
 
 impl Service {
+    /// Its realservers in lvstop's stable order (by address, then port).
+    pub fn sort_destinations(&mut self) {
+        self.destinations.sort_by_key(|a| (a.spec.addr, a.spec.port));
+    }
+
     /// Sum of ActiveConn over destinations.
     pub fn active_conns(&self) -> u64 {
         self.destinations.iter().map(|d| u64::from(d.active_conns)).sum()

@@ -189,7 +189,33 @@ impl Snapshot {
     pub fn sort(&mut self) {
         self.services.sort_by_key(|a| a.spec.key);
         for s in &mut self.services {
-            s.destinations.sort_by_key(|a| (a.spec.addr, a.spec.port));
+            s.sort_destinations();
         }
+    }
+}
+
+/// A complete snapshot handed over as it is read (`lvstop dump` and `save`
+/// format what has been read while the rest is read): first the snapshot
+/// without services or totals, then each service with its realservers in
+/// order, then the totals. A stream that stops before its totals is
+/// incomplete: the read failed.
+#[derive(Debug)]
+pub enum Part {
+    /// Source, info, timeouts and daemons (no services, no totals).
+    Head(Snapshot),
+    /// The next service, in order, with its realservers sorted.
+    Service(Service),
+    /// The netns-wide totals, last.
+    Totals(Option<(Counters, Rates)>),
+}
+
+impl Snapshot {
+    /// This snapshot as its parts, in order.
+    pub fn into_parts(mut self) -> impl Iterator<Item = Part> {
+        let services = std::mem::take(&mut self.services);
+        let totals = self.totals.take();
+        std::iter::once(Part::Head(self))
+            .chain(services.into_iter().map(Part::Service))
+            .chain(std::iter::once(Part::Totals(totals)))
     }
 }

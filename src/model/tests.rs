@@ -78,9 +78,46 @@ fn scheduler_flags_a_newer_kernel_sets_are_shown_and_never_saved() {
     assert_eq!(s.flags.unknown(), 0x40);
     assert_eq!(s.flags.sched_flag_names("sh"), vec!["sh-fallback".to_string(), "unknown(0x40)".to_string()]);
     let snap = Snapshot {
-        services: vec![Service { spec: s, stats: Counters::default(), rates: Rates::default(), destinations: vec![] }],
+        services: vec![Service {
+            spec: s,
+            stats: Counters::default(),
+            rates: Rates::default(),
+            destinations: Destinations::default(),
+        }],
         ..Snapshot::empty()
     };
     let why = crate::report::save_rules(&snap).expect_err("not saved");
     assert!(why.contains("unknown(0x40)") && why.contains("198.51.100.100:80"), "{why}");
+}
+
+#[test]
+fn copies_of_a_snapshot_share_realservers_until_one_changes_them() {
+    let dest = |h: u8| Destination {
+        spec: DestSpec::new(ip(&format!("198.51.100.{h}")), 80, ForwardMethod::Route),
+        active_conns: 1,
+        inact_conns: 0,
+        persist_conns: 0,
+        stats: Counters::default(),
+        rates: Rates::default(),
+    };
+    let table = Service {
+        spec: svc(),
+        stats: Counters::default(),
+        rates: Rates::default(),
+        destinations: vec![dest(11), dest(12)].into(),
+    };
+    let mut check = table.clone();
+    assert!(std::ptr::eq(table.destinations.as_ptr(), check.destinations.as_ptr()), "a copy shares the list");
+    check.destinations[0].active_conns = 9;
+    check.destinations.retain(|d| d.spec.addr != ip("198.51.100.12"));
+    assert_eq!(
+        (table.destinations.len(), table.destinations[0].active_conns),
+        (2, 1),
+        "the other holder sees no change"
+    );
+    assert_eq!((check.destinations.len(), check.destinations[0].active_conns), (1, 9));
+    assert_eq!(
+        serde_json::to_value(&table.destinations).expect("json"),
+        serde_json::to_value(table.destinations.as_slice()).expect("json")
+    );
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::model::ipvsadm::{key_args, service_args, write_dest_args};
-use crate::model::{DestSpec, ForwardMethod, Snapshot, TunnelCsum, TunnelType};
+use crate::model::{DestSpec, ForwardMethod, Service, Snapshot, TunnelCsum, TunnelType};
 
 /// Rules in `ipvsadm -S -n` form, so that a restore reproduces the table
 /// exactly; or, when a realserver has a setting a newer kernel sent that
@@ -11,8 +11,23 @@ use crate::model::{DestSpec, ForwardMethod, Snapshot, TunnelCsum, TunnelType};
 /// checksum flags shown as unknown(N)), why nothing is written: a file that
 /// would restore something else is worse than none.
 pub fn save_rules(snap: &Snapshot) -> Result<String, String> {
-    let mut out = String::new();
+    let mut rules = SaveRules::default();
     for s in &snap.services {
+        rules.service(s)?;
+    }
+    Ok(rules.finish())
+}
+
+/// [`save_rules`] built as the table is read.
+#[derive(Default)]
+pub struct SaveRules {
+    out: String,
+}
+
+impl SaveRules {
+    /// The next service's rules, or why none can be written.
+    pub fn service(&mut self, s: &Service) -> Result<(), String> {
+        let out = &mut self.out;
         if s.spec.flags.unknown() != 0 {
             return Err(format!(
                 "service {} has flags unknown({:#x}), which ipvsadm's rules cannot express: nothing saved (lvstop dump shows the whole table)",
@@ -31,11 +46,16 @@ pub fn save_rules(snap: &Snapshot) -> Result<String, String> {
                 ));
             }
             out.push_str("-a ");
-            write_dest_args(&mut out, &key, &d.spec);
+            write_dest_args(out, &key, &d.spec);
             out.push('\n');
         }
+        Ok(())
     }
-    Ok(out)
+
+    /// The rules.
+    pub fn finish(self) -> String {
+        self.out
+    }
 }
 
 /// The setting of `d` that no ipvsadm rule expresses, if any.

@@ -126,71 +126,97 @@ fn pad(out: &mut String, mut n: usize) {
 
 /// The human-readable dump.
 pub fn dump_text(snap: &Snapshot) -> String {
-    let have = !snap.is_degraded();
-    let mut out = String::new();
-    if let Some(info) = snap.info {
-        let _ = write!(out, "IP Virtual Server version {} (size={})", info.version(), info.conn_tab_size);
-    }
-    match &snap.source {
-        Source::Netlink => out.push_str(", read over netlink\n"),
-        Source::Procfs { reason } => {
-            let _ = writeln!(out, ", READ-ONLY from /proc/net/ip_vs\nNote: {reason}");
-        }
-    }
-    if let Some(t) = snap.timeouts {
-        let _ = writeln!(out, "Timeout (tcp tcpfin udp): {} {} {}", t.tcp, t.tcp_fin, t.udp);
-    }
-    for d in &snap.daemons {
-        let _ = writeln!(out, "{:?} sync daemon (mcast={}, syncid={})", d.state, d.mcast_ifn, d.sync_id);
-    }
-    let n = 1 + snap.services.len() + snap.services.iter().map(|s| s.destinations.len()).sum::<usize>();
-    let mut cells = Cells::with_rows(n);
-    for h in HEAD {
-        cells.str(h);
-    }
+    let mut dump = TextDump::start(snap);
     for s in &snap.services {
-        service_cells(&mut cells, s, have);
+        dump.service(s);
+    }
+    dump.finish(snap.totals.as_ref())
+}
+
+/// [`dump_text`] built as the table is read: its columns are as wide as
+/// their widest cell, so the text is laid out at the end.
+pub struct TextDump {
+    out: String,
+    cells: Cells,
+    have: bool,
+}
+
+impl TextDump {
+    /// The lines above the table, from `head` (its services are not read).
+    pub fn start(head: &Snapshot) -> Self {
+        let mut out = String::new();
+        if let Some(info) = head.info {
+            let _ = write!(out, "IP Virtual Server version {} (size={})", info.version(), info.conn_tab_size);
+        }
+        match &head.source {
+            Source::Netlink => out.push_str(", read over netlink\n"),
+            Source::Procfs { reason } => {
+                let _ = writeln!(out, ", READ-ONLY from /proc/net/ip_vs\nNote: {reason}");
+            }
+        }
+        if let Some(t) = head.timeouts {
+            let _ = writeln!(out, "Timeout (tcp tcpfin udp): {} {} {}", t.tcp, t.tcp_fin, t.udp);
+        }
+        for d in &head.daemons {
+            let _ = writeln!(out, "{:?} sync daemon (mcast={}, syncid={})", d.state, d.mcast_ifn, d.sync_id);
+        }
+        let n = 1 + head.services.len() + head.services.iter().map(|s| s.destinations.len()).sum::<usize>();
+        let mut cells = Cells::with_rows(n);
+        for h in HEAD {
+            cells.str(h);
+        }
+        TextDump { out, cells, have: !head.is_degraded() }
+    }
+
+    /// The next service and its realservers.
+    pub fn service(&mut self, s: &Service) {
+        service_cells(&mut self.cells, s, self.have);
         for d in &s.destinations {
-            dest_cells(&mut cells, d, have);
+            dest_cells(&mut self.cells, d, self.have);
         }
     }
-    // Widths in characters: a name from the kernel (a scheduler's, a
-    // persistence engine's) need not be ASCII.
-    let width = |cell: &str| if cell.is_ascii() { cell.len() } else { cell.chars().count() };
-    let mut widths = [0usize; HEAD.len()];
-    for r in 0..cells.rows() {
-        for (c, w) in widths.iter_mut().enumerate() {
-            *w = (*w).max(width(cells.cell(r, c)));
-        }
-    }
-    out.reserve(cells.rows() * (widths.iter().sum::<usize>() + HEAD.len()));
-    for r in 0..cells.rows() {
-        let start = out.len();
-        for (c, &w) in widths.iter().enumerate() {
-            let cell = cells.cell(r, c);
-            let n = w.saturating_sub(width(cell));
-            // The first two columns are left-aligned, the numbers right-aligned.
-            if c >= 2 {
-                pad(&mut out, n);
+
+    /// The text, with the totals line.
+    pub fn finish(self, totals: Option<&(Counters, Rates)>) -> String {
+        let TextDump { mut out, cells, .. } = self;
+        // Widths in characters: a name from the kernel (a scheduler's, a
+        // persistence engine's) need not be ASCII.
+        let width = |cell: &str| if cell.is_ascii() { cell.len() } else { cell.chars().count() };
+        let mut widths = [0usize; HEAD.len()];
+        for r in 0..cells.rows() {
+            for (c, w) in widths.iter_mut().enumerate() {
+                *w = (*w).max(width(cells.cell(r, c)));
             }
-            out.push_str(cell);
-            if c < 2 {
-                pad(&mut out, n);
-            }
-            out.push(' ');
         }
-        let kept = out[start..].trim_end().len();
-        out.truncate(start + kept);
-        out.push('\n');
+        out.reserve(cells.rows() * (widths.iter().sum::<usize>() + HEAD.len()));
+        for r in 0..cells.rows() {
+            let start = out.len();
+            for (c, &w) in widths.iter().enumerate() {
+                let cell = cells.cell(r, c);
+                let n = w.saturating_sub(width(cell));
+                // The first two columns are left-aligned, the numbers right-aligned.
+                if c >= 2 {
+                    pad(&mut out, n);
+                }
+                out.push_str(cell);
+                if c < 2 {
+                    pad(&mut out, n);
+                }
+                out.push(' ');
+            }
+            let kept = out[start..].trim_end().len();
+            out.truncate(start + kept);
+            out.push('\n');
+        }
+        if let Some((c, r)) = totals {
+            let _ = writeln!(
+                out,
+                "Total: conns {} inpkts {} outpkts {} inbytes {} outbytes {}; rates cps {} inpps {} outpps {} inbps {} outbps {}",
+                c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes, r.cps, r.inpps, r.outpps, r.inbps, r.outbps
+            );
+        }
+        out
     }
-    if let Some((c, r)) = snap.totals {
-        let _ = writeln!(
-            out,
-            "Total: conns {} inpkts {} outpkts {} inbytes {} outbytes {}; rates cps {} inpps {} outpps {} inbps {} outbps {}",
-            c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes, r.cps, r.inpps, r.outpps, r.inbps, r.outbps
-        );
-    }
-    out
 }
 
 /// The director section of `lvstop dump`: each interface's packet rates against its limits.

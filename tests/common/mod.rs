@@ -47,19 +47,20 @@ pub fn snapshot() -> Snapshot {
                 dest("198.51.100.12", 80, ForwardMethod::Route, 0, 2, 40, 20),
                 dest("198.51.100.13", 80, ForwardMethod::Route, 1, 0, 0, 0),
                 over,
-            ],
+            ]
+            .into(),
         },
         Service {
             spec: ServiceSpec::new(ServiceKey::tcp("2001:db8::100".parse().expect("ip"), 443), "wlc").persistent(300),
             stats: Counters::default(),
             rates: Rates { cps: 3, inpps: 40, outpps: 0, inbps: 3000, outbps: 0 },
-            destinations: vec![dest("2001:db8::11", 443, ForwardMethod::Route, 1, 5, 9, 40)],
+            destinations: vec![dest("2001:db8::11", 443, ForwardMethod::Route, 1, 5, 9, 40)].into(),
         },
         Service {
             spec: ServiceSpec::new(ServiceKey::fwmark(Family::Inet, 7), "sh"),
             stats: Counters::default(),
             rates: Rates::default(),
-            destinations: vec![dest("198.51.100.21", 0, ForwardMethod::Masq, 2, 0, 0, 0)],
+            destinations: vec![dest("198.51.100.21", 0, ForwardMethod::Masq, 2, 0, 0, 0)].into(),
         },
     ];
     Snapshot {

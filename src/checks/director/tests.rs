@@ -31,7 +31,7 @@ fn snap(services: Vec<(ServiceSpec, Vec<Destination>)>) -> Snapshot {
                 spec,
                 stats: Counters::default(),
                 rates: Rates::default(),
-                destinations,
+                destinations: destinations.into(),
             })
             .collect(),
         ..Snapshot::empty()

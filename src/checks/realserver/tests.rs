@@ -416,7 +416,7 @@ fn targets_carry_the_directors_active_connections() {
         spec: ServiceSpec::new(key, "wrr"),
         stats: Counters::default(),
         rates: Rates::default(),
-        destinations: dests,
+        destinations: Vec::into(dests),
     };
     let vip = IpAddr::V4(ip("198.51.100.100"));
     let snap = crate::model::Snapshot {
@@ -599,7 +599,7 @@ fn a_realserver_listed_twice_in_a_service_serves_it_once() {
             spec: ServiceSpec::new(ServiceKey::tcp(IpAddr::V4(ip("198.51.100.100")), 80), "wrr"),
             stats: Counters::default(),
             rates: Rates::default(),
-            destinations: vec![dest(80, 3), dest(8080, 4)],
+            destinations: vec![dest(80, 3), dest(8080, 4)].into(),
         }],
         ..crate::model::Snapshot::empty()
     };
