@@ -68,6 +68,13 @@ pub enum Cmd {
     Check(CheckArgs),
     /// Print the connection entries (clients, realservers, states, persistence templates), filtered.
     Conns(ConnsArgs),
+    /// Compare two directors' tables (local, a name from [directors], or a file
+    /// from `lvstop dump --json`): print the ipvsadm commands that make B like
+    /// A; exit 1 when they differ, 0 when they are the same.
+    Diff(DiffArgs),
+    /// What another lvstop runs on this director over ssh to read it.
+    #[command(hide = true)]
+    Agent,
     /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) with live
     /// traffic, and open the console in it (q quits and shuts the VM down).
     Lab(LabArgs),
@@ -130,6 +137,23 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=600))]
     pub listen: u32,
     /// The configuration file (its [ssh] and [nic] settings).
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+// Options of `lvstop diff` (a plain comment, as for `DumpArgs`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DiffArgs {
+    /// The director whose table is the reference: local, a name from [directors], or a dump file.
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// The director compared with it.
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Print JSON: {"a", "b", "same", "differences": [{"service", "realserver", "what", "fields", "command"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// The configuration file (its [directors] and [ssh] settings).
     #[command(flatten)]
     pub config: ConfigArg,
 }
@@ -238,6 +262,8 @@ impl Cmd {
             Cmd::Save => "save",
             Cmd::Check(_) => "check",
             Cmd::Conns(_) => "conns",
+            Cmd::Diff(_) => "diff",
+            Cmd::Agent => "agent",
             Cmd::Lab(_) => "lab",
             Cmd::LabGuest { .. } => "lab-guest",
         }
@@ -248,7 +274,8 @@ impl Cmd {
         match self {
             Cmd::Dump(a) => Some(&mut a.config),
             Cmd::Check(a) => Some(&mut a.config),
-            Cmd::Save | Cmd::Conns(_) | Cmd::Lab(_) | Cmd::LabGuest { .. } => None,
+            Cmd::Diff(a) => Some(&mut a.config),
+            Cmd::Agent | Cmd::Save | Cmd::Conns(_) | Cmd::Lab(_) | Cmd::LabGuest { .. } => None,
         }
     }
 }

@@ -34,6 +34,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Cmd::Save) => cmd::save::run(),
         Some(Cmd::Conns(args)) => cmd::conns::run(&args),
         Some(Cmd::Check(args)) => cmd::check::run(args),
+        Some(Cmd::Diff(args)) => cmd::diff::run(&args),
+        Some(Cmd::Agent) => cmd::agent::run(),
         Some(Cmd::Lab(args)) => cmd::lab::run(args),
         Some(Cmd::LabGuest { what }) => cmd::lab::guest(what),
     }

@@ -1098,3 +1098,40 @@ fn realserver_shares_of_rates_near_u64_max_draw() {
     let st = start(true, 1, &snap, Instant::now());
     draw(&st, &Theme::default_theme(), 160, 48);
 }
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// A snapshot written as `lvstop dump --json` (what a director's agent
+    /// sends) reads back as the same snapshot.
+    #[test]
+    fn a_dump_document_reads_back_as_the_same_snapshot(snap in pool_snapshot()) {
+        let json = lvstop::report::dump_json(&snap, None);
+        prop_assert_eq!(lvstop::model::json::parse_dump(&json), Ok(snap));
+    }
+
+    /// Two directors whose tables differ only in counters, rates and
+    /// connection counts are the same to `lvstop diff`; every service of
+    /// one only is named with the command that adds or removes it.
+    #[test]
+    fn diff_compares_configuration_only(a in pool_snapshot(), b in pool_snapshot(), n in any::<u32>()) {
+        let mut busy = a.clone();
+        for s in &mut busy.services {
+            s.stats.conns = s.stats.conns.wrapping_add(u64::from(n));
+            for d in &mut s.destinations {
+                d.active_conns = n;
+                d.rates.inpps = u64::from(n);
+            }
+        }
+        prop_assert!(lvstop::model::diff::diff(&a, &busy).is_empty());
+        let found = lvstop::model::diff::diff(&a, &b);
+        for s in &a.services {
+            let added = found.iter().any(|d| d.realserver.is_none() && d.what == "only-in-a" && d.command.starts_with("ipvsadm -A "));
+            if b.service(&s.spec.key).is_none() {
+                prop_assert!(added, "{:?} only in a", s.spec.key);
+            }
+        }
+        let removed = found.iter().filter(|d| d.what == "only-in-b" && d.realserver.is_none()).count();
+        prop_assert_eq!(removed, b.services.iter().filter(|s| a.service(&s.spec.key).is_none()).count());
+    }
+}

@@ -1,8 +1,10 @@
 //! One module per command: `lib.rs` only dispatches to them.
 
+pub mod agent;
 pub mod check;
 pub mod conns;
 pub mod console;
+pub mod diff;
 pub mod dump;
 pub mod lab;
 pub mod save;

@@ -211,6 +211,7 @@ pub struct FileConfig {
     pub keys: Option<BTreeMap<Spanned<String>, KeyList>>,
     pub nic: Option<NicFile>,
     pub ssh: Option<SshFile>,
+    pub directors: Option<BTreeMap<Spanned<String>, toml::Value>>,
 }
 
 /// `[nic]`.
@@ -277,6 +278,55 @@ pub fn ssh_host(value: &toml::Value) -> Result<Option<crate::remote::SshHost>, S
             Ok(Some(h))
         }
         v => Err(format!("{v} is not an ssh host: {USE}")),
+    }
+}
+
+/// One value of `[directors]`: "local", an ssh host, or a table `{ host =
+/// "...", user = "...", port = N, lvstop = "/path/to/lvstop" }` (host
+/// required). Checked as a whole, so that its errors name the director.
+pub fn director(value: &toml::Value) -> Result<crate::remote::director::Target, String> {
+    use crate::remote::director::{valid_lvstop_path, Target, DEFAULT_LVSTOP};
+    const USE: &str =
+        "use \"local\", an ssh host, or { host = \"lb2\", user = \"ops\", port = 22, lvstop = \"/usr/bin/lvstop\" }";
+    let host = |h: &str| -> Result<String, String> {
+        if crate::remote::valid_host(h) {
+            Ok(h.to_string())
+        } else {
+            Err(format!("'{h}' is not an ssh host: {USE}"))
+        }
+    };
+    match value {
+        toml::Value::String(s) if s == "local" => Ok(Target::Local),
+        toml::Value::String(s) => {
+            Ok(Target::Ssh { host: host(s)?, user: None, port: None, lvstop: DEFAULT_LVSTOP.into() })
+        }
+        toml::Value::Table(table) => {
+            let (mut h, mut user, mut port, mut lvstop) = (None, None, None, DEFAULT_LVSTOP.to_string());
+            for (k, v) in table {
+                match (k.as_str(), v) {
+                    ("host", toml::Value::String(s)) => h = Some(host(s)?),
+                    ("user", toml::Value::String(u)) => {
+                        if !crate::remote::valid_user(u) {
+                            return Err(format!("user '{u}' is not a user name: use letters, digits, '.', '_' or '-'"));
+                        }
+                        user = Some(u.clone());
+                    }
+                    ("port", toml::Value::Integer(p)) => port = Some(Port::new(*p).map_err(|e| format!("port {e}"))?.0),
+                    ("lvstop", toml::Value::String(p)) => {
+                        if !valid_lvstop_path(p) {
+                            return Err(format!("lvstop = '{p}' is not a path: use letters, digits and /._+-"));
+                        }
+                        lvstop.clone_from(p);
+                    }
+                    ("host" | "user" | "lvstop", v) => return Err(format!("{k} = {v} is not a string: {USE}")),
+                    ("port", v) => return Err(format!("port = {v} is not a number: use 1 to 65535")),
+                    (k, _) => return Err(format!("unknown key '{k}' in the table: use host, user, port or lvstop")),
+                }
+            }
+            let host = h.ok_or_else(|| format!("the table has no host: {USE}"))?;
+            Ok(Target::Ssh { host, user, port, lvstop })
+        }
+        v => Err(format!("{v} is not a director: {USE}")),
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Config {
     pub check_interval: Duration,
     /// How to read realservers over ssh.
     pub ssh: crate::remote::SshConfig,
+    /// Other directors (`[directors]`), by name.
+    pub directors: std::collections::BTreeMap<String, crate::remote::director::Target>,
     /// The file this came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -64,6 +66,7 @@ impl Default for Config {
             nic: crate::sys::load::NicPolicy::default(),
             check_interval: Duration::from_secs(60),
             ssh: crate::remote::SshConfig::default(),
+            directors: std::collections::BTreeMap::new(),
             source: None,
         }
     }
@@ -232,6 +235,19 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
             let target = file::ssh_host(&value).map_err(|msg| at(&ip, msg))?;
             t.hosts.insert(addr, target);
         }
+    }
+    for (name, value) in parsed.directors.unwrap_or_default() {
+        let n = name.get_ref();
+        if !crate::remote::director::valid_name(n) || n == "local" {
+            return Err(at(
+                &name,
+                format!(
+                    "'{n}' is not a director name: use 1 to 32 letters, digits, '.', '_' or '-' (local is this host)"
+                ),
+            ));
+        }
+        let target = file::director(&value).map_err(|msg| at(&name, msg))?;
+        c.directors.insert(name.into_inner(), target);
     }
     Ok(c)
 }

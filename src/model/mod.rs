@@ -6,7 +6,9 @@
 mod change;
 mod conn;
 mod dest;
+pub mod diff;
 pub mod ipvsadm;
+pub mod json;
 mod service;
 mod snapshot;
 mod stats;
@@ -23,7 +25,7 @@ pub use validate::{Field as SpecField, ValidationError, WEIGHT_MAX};
 use std::net::IpAddr;
 
 /// Address family of a service or destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     /// `AF_INET`.

@@ -60,7 +60,7 @@ impl Serialize for Protocol {
 }
 
 /// The identity of a virtual service: what the kernel looks services up by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ServiceKey {
     /// A protocol, virtual address and port (port 0 = all ports, persistent only).

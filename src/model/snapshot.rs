@@ -1,11 +1,11 @@
 //! A whole-table snapshot and the global IPVS state around it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Counters, Rates, Service};
 
 /// Where a snapshot came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Source {
     /// Generic netlink: complete and exact.
@@ -19,7 +19,7 @@ pub enum Source {
 }
 
 /// IPVS version and connection table size (`IPVS_CMD_GET_INFO`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Info {
     /// `IP_VS_VERSION_CODE`, e.g. 0x010201.
     pub version_code: u32,
@@ -36,7 +36,7 @@ impl Info {
 }
 
 /// Protocol timeouts in seconds (`ipvsadm --set`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timeouts {
     /// Established TCP.
     pub tcp: u32,
@@ -47,7 +47,7 @@ pub struct Timeouts {
 }
 
 /// Role of a connection-sync daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncState {
     /// Sends connection state.
@@ -59,7 +59,7 @@ pub enum SyncState {
 }
 
 /// A running connection-synchronisation daemon.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncDaemon {
     /// Master or backup.
     pub state: SyncState,

@@ -1,9 +1,9 @@
 //! Counters and estimator rates, as the kernel reports them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// 64-bit totals since the counters were created or last zeroed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// Connections scheduled.
     pub conns: u64,
@@ -18,7 +18,7 @@ pub struct Counters {
 }
 
 /// Per-second rates from the kernel's estimator (a ~2 s EWMA).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rates {
     /// Connections per second.
     pub cps: u64,

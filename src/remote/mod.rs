@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
+pub mod director;
+
 /// How to reach realservers (the config file's `[ssh]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshConfig {
@@ -104,7 +106,11 @@ impl std::fmt::Display for ReadError {
 
 /// Read at most `max` bytes of `r`, stopping early once `until` has been read
 /// (at the end of a line); the bytes, and whether more were sent than `max`.
-async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(mut r: R, max: usize, until: Option<&[u8]>) -> (Vec<u8>, bool) {
+pub(crate) async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(
+    mut r: R,
+    max: usize,
+    until: Option<&[u8]>,
+) -> (Vec<u8>, bool) {
     use tokio::io::AsyncReadExt as _;
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 << 10];
@@ -131,39 +137,42 @@ async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(mut r: R, max: usize, unt
 /// Kill the process group `group` (ssh, which leads it, and whatever it left
 /// running: a ProxyCommand, a connection-sharing master), then reap ssh. The
 /// group outlives its leader, so this works after ssh itself has exited.
-async fn kill_group(child: &mut tokio::process::Child, group: Option<i32>) {
+pub(crate) async fn kill_group(child: &mut tokio::process::Child, group: Option<i32>) {
     if let Some(pgid) = group {
         let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
     }
     let _ = child.kill().await;
 }
 
-/// Run `script` on `host`, as `user` on `port` when given (else as `cfg`
-/// says): its output up to and including the line `end_marker` (at most
-/// [`STDOUT_MAX`] bytes), or why not. ssh runs in its own process group,
-/// without connection sharing (a ControlMaster in ~/.ssh/config would leave a
-/// process holding the pipes); on a timeout the whole group is killed.
-pub async fn run(
+/// The ssh command that reaches `host` (as `user` on `port` when given, else
+/// as `cfg` says), up to and including the host: the caller adds the remote
+/// command. Batch mode (never a prompt), strict host keys, no forwarding and
+/// no connection sharing (a ControlMaster in ~/.ssh/config would leave a
+/// process holding the pipes); `stdin` keeps ssh's standard input open (else
+/// `-n`). An invalid host or user is refused with what is wrong.
+pub fn ssh_command(
     host: &str,
     user: Option<&str>,
     port: Option<u16>,
-    script: &str,
-    end_marker: &str,
     cfg: &SshConfig,
-) -> Result<String, ReadError> {
-    let unreachable = |why: String| Err(ReadError::Unreachable(why));
+    stdin: bool,
+) -> Result<Command, String> {
     if !valid_host(host) {
-        return unreachable(format!(
+        return Err(format!(
             "'{}' is not a valid host name: use an IP address or an ssh alias",
             crate::text::sanitize(host)
         ));
     }
     let user = user.or(cfg.user.as_deref());
     if let Some(u) = user.filter(|u| !valid_user(u)) {
-        return unreachable(format!("'{}' is not a valid user name", crate::text::sanitize(u)));
+        return Err(format!("'{}' is not a valid user name", crate::text::sanitize(u)));
     }
     let mut cmd = Command::new("ssh");
-    cmd.args(["-T", "-n", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"])
+    cmd.arg("-T");
+    if !stdin {
+        cmd.arg("-n");
+    }
+    cmd.args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"])
         .args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2", "-o", "ClearAllForwardings=yes"])
         .args(["-o", "ForwardAgent=no", "-o", "ForwardX11=no"])
         .args(["-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "ControlPersist=no"])
@@ -181,7 +190,29 @@ pub async fn run(
     if let Some(u) = user {
         cmd.arg("-l").arg(u);
     }
-    cmd.arg("--").arg(host).arg(script);
+    cmd.arg("--").arg(host);
+    Ok(cmd)
+}
+
+/// Run `script` on `host`, as `user` on `port` when given (else as `cfg`
+/// says): its output up to and including the line `end_marker` (at most
+/// [`STDOUT_MAX`] bytes), or why not. ssh runs in its own process group,
+/// without connection sharing (a ControlMaster in ~/.ssh/config would leave a
+/// process holding the pipes); on a timeout the whole group is killed.
+pub async fn run(
+    host: &str,
+    user: Option<&str>,
+    port: Option<u16>,
+    script: &str,
+    end_marker: &str,
+    cfg: &SshConfig,
+) -> Result<String, ReadError> {
+    let unreachable = |why: String| Err(ReadError::Unreachable(why));
+    let mut cmd = match ssh_command(host, user, port, cfg, false) {
+        Ok(c) => c,
+        Err(why) => return unreachable(why),
+    };
+    cmd.arg(script);
     cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     cmd.kill_on_drop(true).process_group(0);
     let mut child = match cmd.spawn() {

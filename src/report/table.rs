@@ -31,14 +31,35 @@ const HEAD: [&str; 17] = [
 struct Cells {
     text: String,
     ends: Vec<usize>,
+    /// Each column's width so far, in characters (kept as cells are
+    /// written, while the table is still being read).
+    widths: [usize; HEAD.len()],
+}
+
+/// A cell's width in characters: a name from the kernel (a scheduler's, a
+/// persistence engine's) need not be ASCII.
+fn width(cell: &str) -> usize {
+    if cell.is_ascii() {
+        cell.len()
+    } else {
+        cell.chars().count()
+    }
 }
 
 impl Cells {
     fn with_rows(rows: usize) -> Self {
-        Cells { text: String::with_capacity(rows * 96), ends: Vec::with_capacity(rows * HEAD.len()) }
+        Cells {
+            text: String::with_capacity(rows * 96),
+            ends: Vec::with_capacity(rows * HEAD.len()),
+            widths: [0; HEAD.len()],
+        }
     }
 
     fn end(&mut self) {
+        let start = self.ends.last().copied().unwrap_or(0);
+        let col = self.ends.len() % HEAD.len();
+        let w = width(self.text.get(start..).unwrap_or_default());
+        self.widths[col] = self.widths[col].max(w);
         self.ends.push(self.text.len());
     }
 
@@ -179,15 +200,7 @@ impl TextDump {
     /// The text, with the totals line.
     pub fn finish(self, totals: Option<&(Counters, Rates)>) -> String {
         let TextDump { mut out, cells, .. } = self;
-        // Widths in characters: a name from the kernel (a scheduler's, a
-        // persistence engine's) need not be ASCII.
-        let width = |cell: &str| if cell.is_ascii() { cell.len() } else { cell.chars().count() };
-        let mut widths = [0usize; HEAD.len()];
-        for r in 0..cells.rows() {
-            for (c, w) in widths.iter_mut().enumerate() {
-                *w = (*w).max(width(cells.cell(r, c)));
-            }
-        }
+        let widths = cells.widths;
         out.reserve(cells.rows() * (widths.iter().sum::<usize>() + HEAD.len()));
         for r in 0..cells.rows() {
             let start = out.len();

@@ -33,6 +33,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_drain_and_failover_rules_with_real_traffic", run: drain_and_failover_rules },
     Case { name: "vm_dr_path_probe_names_each_broken_realserver", run: dr_path_probe },
     Case { name: "vm_console_connections_view_of_a_draining_realserver", run: console_connections_view },
+    Case { name: "vm_two_directors_diff_over_ssh", run: super::directors::two_directors_diff },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,

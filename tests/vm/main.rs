@@ -6,6 +6,7 @@
 //! the kernel cannot be had it prints a SKIP line, and fails if `CI` is set.
 
 mod cases;
+mod directors;
 mod ipvsadm;
 mod util;
 

@@ -1,0 +1,92 @@
+//! `lvstop agent` (hidden): what another lvstop runs on this director over
+//! ssh to read it (see [`crate::remote::director`] for the protocol). It
+//! reads requests on standard input, one JSON line each (at most 64 KiB),
+//! and answers on standard output until `bye` or the end of its input.
+
+use std::io::{BufRead, Read as _, Write};
+
+use crate::remote::director::{Answer, HeldAddr, Hello, Request};
+use crate::{ipvs, report, sys};
+
+/// The longest request line read.
+const REQUEST_MAX: u64 = 64 << 10;
+
+/// Serve requests until `bye` or the end of standard input.
+pub fn run() -> anyhow::Result<i32> {
+    sys::privilege::keep_only(sys::privilege::Needs::Ipvs).map_err(anyhow::Error::msg)?;
+    let mut input = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut backend: Option<ipvs::Backend> = None;
+    let answer = |out: &mut std::io::BufWriter<_>, a: &Answer| -> std::io::Result<()> {
+        serde_json::to_writer(&mut *out, a)?;
+        out.write_all(b"\n")
+    };
+    let hello = serde_json::to_string(&Hello::ours())?;
+    // A closed connection ends the agent quietly: the other side has gone.
+    if writeln!(out, "{hello}").and_then(|()| out.flush()).is_err() {
+        return Ok(0);
+    }
+    loop {
+        let mut line = Vec::new();
+        match (&mut input).take(REQUEST_MAX + 1).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return Ok(0),
+            Ok(_) => {}
+        }
+        if line.len() as u64 > REQUEST_MAX {
+            let a = Answer { error: Some(format!("a request longer than {REQUEST_MAX} bytes")), ..Answer::default() };
+            let _ = answer(&mut out, &a).and_then(|()| out.flush());
+            return Ok(1);
+        }
+        let written = match serde_json::from_slice::<Request>(&line) {
+            Ok(r) if r.op == "bye" => return Ok(0),
+            Ok(r) if r.op == "snapshot" => snapshot(&mut backend, &mut out),
+            Ok(r) => {
+                let what = crate::text::sanitize(&r.op);
+                answer(&mut out, &Answer { error: Some(format!("unknown request '{what}'")), ..Answer::default() })
+            }
+            Err(e) => answer(&mut out, &Answer { error: Some(format!("a bad request: {e}")), ..Answer::default() }),
+        };
+        if written.and_then(|()| out.flush()).is_err() {
+            return Ok(0);
+        }
+    }
+}
+
+/// Answer a snapshot request: the head line, then the dump document.
+fn snapshot(backend: &mut Option<ipvs::Backend>, out: &mut impl Write) -> std::io::Result<()> {
+    let read = match backend {
+        Some(b) => b.snapshot(),
+        None => ipvs::Backend::open().and_then(|mut b| {
+            let snap = b.snapshot();
+            *backend = Some(b);
+            snap
+        }),
+    };
+    let snap = match read {
+        Ok(s) => s,
+        Err(e) => {
+            *backend = None;
+            let a = Answer { error: Some(e.to_string()), ..Answer::default() };
+            serde_json::to_writer(&mut *out, &a)?;
+            return out.write_all(b"\n");
+        }
+    };
+    let a = Answer { ok: Some("snapshot".into()), addresses: addresses(), ..Answer::default() };
+    serde_json::to_writer(&mut *out, &a)?;
+    out.write_all(b"\n")?;
+    report::write_dump_json(out, &snap, None)
+}
+
+/// This host's addresses, on every interface but loopback.
+fn addresses() -> Vec<HeldAddr> {
+    let Ok(mut rtnl) = sys::rtnl::Rtnl::connect() else { return Vec::new() };
+    let (Ok(links), Ok(addrs)) = (rtnl.links(), rtnl.addresses()) else { return Vec::new() };
+    addrs
+        .into_iter()
+        .filter(|a| !a.addr.is_loopback())
+        .filter_map(|a| {
+            let link = links.iter().find(|l| l.ifindex == a.ifindex)?;
+            (link.name != "lo").then(|| HeldAddr { ifname: link.name.clone(), addr: a.addr })
+        })
+        .collect()
+}

@@ -1,0 +1,167 @@
+//! Several directors: two network namespaces, each with its own IPVS table,
+//! sshd and lvstop, on a bridge; `lvstop diff` reads both over ssh (lvstop's
+//! agent) and is checked against ipvsadm in each namespace.
+
+use std::time::{Duration, Instant};
+
+use super::util::{ensure, lvstop_bin, sh, sh_in, sh_status};
+
+const DIR: &str = "/tmp/directors";
+
+/// The pair's table, the same on both before anything is planted.
+const PAIR: &str = "\
+-A -t 203.0.113.10:80 -s wlc
+-a -t 203.0.113.10:80 -r 198.51.100.11:80 -g -w 1
+-a -t 203.0.113.10:80 -r 198.51.100.12:80 -g -w 1
+-a -t 203.0.113.10:80 -r 198.51.100.13:80 -g -w 2 -x 100 -y 50
+-A -t 203.0.113.10:443 -s sh -b sh-fallback -p 300
+-a -t 203.0.113.10:443 -r 198.51.100.11:443 -g -w 1
+-a -t 203.0.113.10:443 -r 198.51.100.12:443 -g -w 1
+-A -u [2001:db8::10]:53 -s rr
+-a -u [2001:db8::10]:53 -r [2001:db8::11]:53 -g -w 1
+-A -f 7 -s rr
+-a -f 7 -r 198.51.100.11:0 -g -w 1
+";
+
+/// Namespace `ns` at `addr` on bridge `lbbr`, running sshd on that address.
+fn director_ns(ns: &str, n: u8) -> Result<(), String> {
+    let addr = format!("2001:db8:d::{n}");
+    sh(&format!(
+        "ip netns add {ns} && ip link add v{ns} type veth peer name eth0 netns {ns} && ip link set v{ns} master lbbr up && \
+         ip -n {ns} link set lo up && ip -n {ns} link set eth0 up && ip -n {ns} addr add {addr}/64 dev eth0 nodad && \
+         ssh-keygen -q -t ed25519 -N '' -f {DIR}/host_{ns} && \
+         printf 'ListenAddress {addr}\\nHostKey {DIR}/host_{ns}\\nPidFile {DIR}/sshd_{ns}.pid\\nAuthorizedKeysFile {DIR}/authorized_keys\\n\
+PermitRootLogin prohibit-password\\nPasswordAuthentication no\\nKbdInteractiveAuthentication no\\nUsePAM no\\nStrictModes no\\n' > {DIR}/sshd_{ns}.conf && \
+         ip netns exec {ns} /usr/sbin/sshd -f {DIR}/sshd_{ns}.conf && \
+         echo \"{addr} $(cut -d' ' -f1,2 {DIR}/host_{ns}.pub)\" >> {DIR}/known_hosts"
+    ))
+    .map(drop)
+}
+
+fn teardown() {
+    let _ = sh_status(&format!(
+        "for ns in lb1 lb2; do [ -f {DIR}/sshd_$ns.pid ] && kill $(cat {DIR}/sshd_$ns.pid); ip netns del $ns; done; ip link del lbbr; rm -rf {DIR}; true"
+    ));
+}
+
+/// `lvstop diff` with the pair's configuration: (status, stdout, stderr).
+fn diff(args: &str) -> (i32, String, String) {
+    sh_status(&format!("LVSTOP_CONFIG={DIR}/lvstop.toml {} diff {args}", lvstop_bin()))
+}
+
+/// One difference: what, service, realserver, fields (`name:B->A`).
+type Found = (String, String, String, String);
+
+/// The exit status, differences and commands of `lvstop diff A B --json`.
+fn differences(a: &str, b: &str) -> Result<(i32, Vec<Found>, Vec<String>), String> {
+    let (code, out, err) = diff(&format!("{a} {b} --json"));
+    let doc: serde_json::Value = serde_json::from_str(&out).map_err(|e| format!("diff --json: {e}\n{out}\n{err}"))?;
+    let mut found = Vec::new();
+    let mut commands = Vec::new();
+    for d in doc["differences"].as_array().ok_or_else(|| format!("no differences array: {out}"))? {
+        let s = |k: &str| d[k].as_str().unwrap_or("").to_string();
+        let fields: Vec<String> = d["fields"]
+            .as_array()
+            .map(|f| f.iter().map(|f| format!("{}:{}->{}", f["name"].as_str().unwrap_or(""), f["b"], f["a"])).collect())
+            .unwrap_or_default();
+        found.push((s("what"), s("service"), s("realserver"), fields.join(",")));
+        commands.push(s("command"));
+    }
+    ensure(doc["same"].as_bool() == Some(found.is_empty()), || format!("same disagrees: {out}"))?;
+    Ok((code, found, commands))
+}
+
+fn saved(ns: &str) -> Result<String, String> {
+    sh(&format!("ip netns exec {ns} ipvsadm -S -n"))
+}
+
+/// Two directors compared over ssh: the same tables exit 0; each planted
+/// difference is found exactly, with the command that undoes it, and
+/// running those commands on B makes ipvsadm's saved rules of both equal;
+/// an unreachable director and one without lvstop are told within the timeout.
+pub fn two_directors_diff() -> Result<(), String> {
+    teardown();
+    let r = (|| {
+        sh(&format!(
+            "mkdir -p {DIR} /run/sshd && ssh-keygen -q -t ed25519 -N '' -f {DIR}/client && cp {DIR}/client.pub {DIR}/authorized_keys && \
+             : > {DIR}/known_hosts && ip link add name lbbr type bridge && ip link set lbbr up && ip addr add 2001:db8:d::100/64 dev lbbr nodad"
+        ))?;
+        ensure(std::path::Path::new("/usr/sbin/sshd").exists(), || "no /usr/sbin/sshd: install openssh-server".into())?;
+        director_ns("lb1", 1)?;
+        director_ns("lb2", 2)?;
+        let bin = lvstop_bin();
+        std::fs::write(
+            format!("{DIR}/lvstop.toml"),
+            format!(
+                "[ssh]\nuser = \"root\"\nidentity-file = \"{DIR}/client\"\nknown-hosts = \"{DIR}/known_hosts\"\nconnect-timeout = 3\ntimeout = 10\n\n\
+                 [directors]\nlb1 = {{ host = \"2001:db8:d::1\", lvstop = \"{bin}\" }}\nlb2 = {{ host = \"2001:db8:d::2\", lvstop = \"{bin}\" }}\n\
+                 gone = {{ host = \"2001:db8:d::9\", lvstop = \"{bin}\" }}\nnolvstop = {{ host = \"2001:db8:d::2\", lvstop = \"/nonexistent/lvstop\" }}\n"
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        for ns in ["lb1", "lb2"] {
+            sh_in(&format!("ip netns exec {ns} ipvsadm -R"), Some(PAIR))?;
+        }
+        // The same tables: exit 0, nothing listed.
+        let (code, found, _) = differences("lb1", "lb2")?;
+        ensure(code == 0 && found.is_empty(), || format!("the same tables: exit {code}, {found:?}"))?;
+        let (code, out, err) = diff("lb1 lb2");
+        ensure(code == 0 && out.contains("the tables are the same"), || format!("text diff: {code} {out} {err}"))?;
+
+        // Plant: a missing service, another weight, a missing realserver, a service on B only, another scheduler.
+        sh(
+            "ip netns exec lb2 sh -c 'ipvsadm -D -f 7 && ipvsadm -e -t 203.0.113.10:80 -r 198.51.100.12:80 -g -w 0 && \
+            ipvsadm -d -t 203.0.113.10:443 -r 198.51.100.12:443 && ipvsadm -A -t 203.0.113.99:80 -s rr && \
+            ipvsadm -E -u [2001:db8::10]:53 -s wrr'",
+        )?;
+        let (code, found, commands) = differences("lb1", "lb2")?;
+        let want: Vec<Found> = [
+            ("differs", "-t 203.0.113.10:80", "198.51.100.12:80", "weight:\"0\"->\"1\""),
+            ("only-in-a", "-t 203.0.113.10:443", "198.51.100.12:443", ""),
+            ("only-in-b", "-t 203.0.113.99:80", "", ""),
+            ("differs", "-u [2001:db8::10]:53", "", "scheduler:\"wrr\"->\"rr\""),
+            ("only-in-a", "-f 7", "", ""),
+            ("only-in-a", "-f 7", "198.51.100.11:0", ""),
+        ]
+        .iter()
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+        .collect();
+        ensure(code == 1, || format!("planted differences: exit {code}"))?;
+        let (mut got, mut wanted) = (found.clone(), want.clone());
+        got.sort();
+        wanted.sort();
+        ensure(got == wanted, || format!("differences:\n got {found:?}\nwant {want:?}"))?;
+        // The text form lists the same commands.
+        let (code, text, _) = diff("lb1 lb2");
+        ensure(code == 1 && commands.iter().all(|c| text.contains(c.as_str())), || format!("text:\n{text}"))?;
+        // Run them on B: then ipvsadm sees the same rules on both, and diff agrees.
+        sh_in("ip netns exec lb2 sh -e", Some(&commands.join("\n")))?;
+        let (a, b) = (saved("lb1")?, saved("lb2")?);
+        ensure(a == b, || format!("after the commands, ipvsadm -S differs:\nlb1:\n{a}\nlb2:\n{b}"))?;
+        let (code, found, _) = differences("lb1", "lb2")?;
+        ensure(code == 0 && found.is_empty(), || format!("after the commands: exit {code}, {found:?}"))?;
+
+        // A dump file kept earlier is a director too.
+        sh(&format!("ip netns exec lb1 {bin} dump --json > {DIR}/lb1.json"))?;
+        sh("ip netns exec lb1 ipvsadm -e -t 203.0.113.10:80 -r 198.51.100.11:80 -g -w 5")?;
+        let (code, found, _) = differences(&format!("{DIR}/lb1.json"), "lb1")?;
+        ensure(code == 1 && found.len() == 1 && found[0].3 == "weight:\"5\"->\"1\"", || {
+            format!("file vs lb1: {found:?}")
+        })?;
+
+        // Unreachable, and lvstop missing there: told within the timeout, naming the director.
+        let t = Instant::now();
+        let (code, _, err) = diff("lb1 gone");
+        ensure(code != 0 && code != 1 && err.contains("director gone"), || format!("unreachable: {code} {err}"))?;
+        ensure(t.elapsed() < Duration::from_secs(15), || format!("unreachable took {:?}", t.elapsed()))?;
+        let (code, _, err) = diff("lb1 nolvstop");
+        ensure(code > 1 && err.contains("lvstop is not installed"), || format!("missing lvstop: {code} {err}"))?;
+        let (code, _, err) = diff("lb1 nosuch");
+        ensure(code > 1 && err.contains("'nosuch' is not a director") && err.contains("lb1, lb2"), || {
+            format!("{code} {err}")
+        })?;
+        Ok(())
+    })();
+    teardown();
+    r
+}
