@@ -132,6 +132,10 @@ pub struct CheckArgs {
     /// Skip the realserver checks over ssh.
     #[arg(long)]
     pub no_ssh: bool,
+    /// Check a pair of directors instead of this one (twice: local, a name
+    /// from [directors], or a dump file): their tables, VIPs and connection sync.
+    #[arg(long = "director", value_name = "NAME", conflicts_with_all = ["vips", "listen"])]
+    pub directors: Vec<String>,
     /// Listen this many seconds in all for ARP frames that carry a VIP as
     /// their sender (D-ARP-ANNOUNCE catches realservers that announce the VIP).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=600))]

@@ -387,6 +387,41 @@ pub enum Evidence {
         /// The name as the kernel gave it.
         name: String,
     },
+    /// Two directors' tables compared (`lvstop diff A B`).
+    Drift {
+        /// The first director's name.
+        a: String,
+        /// The second's.
+        b: String,
+        /// Services and realservers on A only.
+        only_a: usize,
+        /// On B only.
+        only_b: usize,
+        /// On both, with different settings.
+        differ: usize,
+    },
+    /// Which directors hold an address.
+    Holders {
+        /// The directors that hold it, with the interface (`lb1 (eth0)`).
+        holders: Vec<String>,
+        /// Every director read.
+        directors: Vec<String>,
+    },
+    /// Two directors' sync daemons and connection counts.
+    Sync {
+        /// The first director's name.
+        a: String,
+        /// Its daemons (`master eth1 syncid 7`), or `none`.
+        a_daemons: String,
+        /// Its connections (ActiveConn + InActConn).
+        a_conns: u64,
+        /// The second's name.
+        b: String,
+        /// Its daemons.
+        b_daemons: String,
+        /// Its connections.
+        b_conns: u64,
+    },
     /// No socket listens for a service.
     NoListener {
         /// The protocol whose sockets were read.
@@ -505,6 +540,18 @@ impl fmt::Display for Evidence {
             Evidence::InvalidName { name } => {
                 write!(f, "name '{}' ({} bytes) is not letters, digits and _ . - + = , %", crate::text::sanitize(name), name.len())
             }
+            Evidence::Drift { a, b, only_a, only_b, differ } => write!(
+                f,
+                "{only_a} services or realservers only on {a}, {only_b} only on {b}, {differ} with other settings"
+            ),
+            Evidence::Holders { holders, directors } if holders.is_empty() => {
+                write!(f, "on none of {}", join(directors))
+            }
+            Evidence::Holders { holders, .. } => write!(f, "on {}", join(holders)),
+            Evidence::Sync { a, a_daemons, a_conns, b, b_daemons, b_conns } => write!(
+                f,
+                "{a}: {a_daemons}, {a_conns} connections; {b}: {b_daemons}, {b_conns} connections"
+            ),
             Evidence::NoListener { protocol, address, port } => write!(
                 f,
                 "no {} listener on {} or 0.0.0.0:{port}",

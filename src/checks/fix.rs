@@ -190,6 +190,24 @@ impl Command {
         Command(w.to_vec())
     }
 
+    /// `lvstop diff A B`: the differences of two directors' tables.
+    pub fn lvstop_diff(a: &str, b: &str) -> Command {
+        Command(vec![Word::Lit("lvstop"), Word::Lit("diff"), val(a), val(b)])
+    }
+
+    /// `ipvsadm --start-daemon STATE --mcast-interface IFACE --syncid ID`.
+    pub fn ipvsadm_start_daemon(state: &'static str, iface: &str, syncid: u32) -> Command {
+        Command(vec![
+            Word::Lit("ipvsadm"),
+            Word::Lit("--start-daemon"),
+            Word::Lit(state),
+            Word::Lit("--mcast-interface"),
+            dev_word(iface),
+            Word::Lit("--syncid"),
+            val(syncid),
+        ])
+    }
+
     /// `lvstop check --vip VIP --realserver ADDR:PORT` (`--tunnel-realserver`
     /// for a tunnelled one); a service without a VIP (fwmark): `lvstop check`,
     /// which reads every realserver of the table.

@@ -11,6 +11,7 @@ pub mod explain;
 pub mod facts;
 pub mod fix;
 mod markers;
+pub mod pair;
 pub mod realserver;
 mod report;
 mod rule;

@@ -1,5 +1,6 @@
-//! The rule ids: `D-*` judged on the director, `R-*` on a realserver (D-BYPASS,
-//! a director symptom, is seen in a realserver's sockets).
+//! The rule ids: `D-*` judged on the director, `P-*` on a pair of directors
+//! (`lvstop check --director A --director B`), `R-*` on a realserver
+//! (D-BYPASS, a director symptom, is seen in a realserver's sockets).
 
 use std::fmt;
 
@@ -75,6 +76,18 @@ rules! {
     DIfName => "D-IFNAME",
     /// Clients reach a realserver without the director.
     DBypass => "D-BYPASS",
+    /// Two directors' tables differ.
+    PDrift => "P-DRIFT",
+    /// A VIP held by more than one director.
+    PVipSplit => "P-VIP-SPLIT",
+    /// A VIP of the pair's services held by no director.
+    PVipNone => "P-VIP-NONE",
+    /// Connection sync on one director only.
+    PSyncOneSided => "P-SYNC-ONESIDED",
+    /// The backup's sync id differs from the master's.
+    PSyncId => "P-SYNC-ID",
+    /// The backup holds few of the master's connections.
+    PSyncEmpty => "P-SYNC-EMPTY",
     /// The VIP is missing on a realserver.
     RVipAbsent => "R-VIP-ABSENT",
     /// The VIP is on an ARP-capable interface of a realserver.
@@ -145,11 +158,11 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_parse_back_in_any_case() {
-        assert_eq!(Rule::ALL.len(), 40);
+        assert_eq!(Rule::ALL.len(), 46);
         let mut ids: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), 40);
+        assert_eq!(ids.len(), 46);
         for r in Rule::ALL {
             assert_eq!(Rule::parse(r.id()), Some(*r));
             assert_eq!(Rule::parse(&r.id().to_lowercase()), Some(*r));

@@ -16,13 +16,15 @@ pub enum Host {
     Director,
     /// A realserver, by its address.
     Realserver(IpAddr),
+    /// Two directors read together (their names are in the finding).
+    Pair,
 }
 
 impl Host {
     /// The realserver's address; none for the director.
     pub fn address(self) -> Option<IpAddr> {
         match self {
-            Host::Director => None,
+            Host::Director | Host::Pair => None,
             Host::Realserver(a) => Some(a),
         }
     }
@@ -32,6 +34,7 @@ impl fmt::Display for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Host::Director => f.write_str("director"),
+            Host::Pair => f.write_str("directors"),
             Host::Realserver(a) => write!(f, "realserver {a}"),
         }
     }
@@ -68,6 +71,10 @@ pub enum Subject {
     DefaultRoute,
     /// The ssh destination a realserver is read through.
     Ssh(String),
+    /// The IPVS table as a whole.
+    Table,
+    /// Connection synchronisation between directors.
+    Sync,
 }
 
 impl Subject {
@@ -89,6 +96,8 @@ impl Subject {
             Subject::RouteToDirector(_) => "route_to_director",
             Subject::DefaultRoute => "default_route",
             Subject::Ssh(_) => "ssh",
+            Subject::Table => "table",
+            Subject::Sync => "sync",
         }
     }
 }
@@ -116,6 +125,8 @@ impl fmt::Display for Subject {
             Subject::RouteToDirector(a) => write!(f, "route to director {a}"),
             Subject::DefaultRoute => f.write_str("default route"),
             Subject::Ssh(host) => write!(f, "ssh {host}"),
+            Subject::Table => f.write_str("IPVS table"),
+            Subject::Sync => f.write_str("connection sync"),
         }
     }
 }
@@ -148,7 +159,7 @@ impl serde::Serialize for Subject {
             Subject::Sysctl(sysctl) => m.serialize_entry("sysctl", sysctl)?,
             Subject::TcpExt(name) => m.serialize_entry("counter", &format!("TcpExt {name}"))?,
             Subject::Ssh(host) => m.serialize_entry("host", host)?,
-            Subject::Backlog | Subject::DefaultRoute => {}
+            Subject::Backlog | Subject::DefaultRoute | Subject::Table | Subject::Sync => {}
         }
         m.end()
     }

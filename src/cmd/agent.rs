@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, Read as _, Write};
 
-use crate::remote::director::{Answer, HeldAddr, Hello, Request};
+use crate::remote::director::{Answer, Hello, Request};
 use crate::{ipvs, report, sys};
 
 /// The longest request line read.
@@ -71,22 +71,12 @@ fn snapshot(backend: &mut Option<ipvs::Backend>, out: &mut impl Write) -> std::i
             return out.write_all(b"\n");
         }
     };
-    let a = Answer { ok: Some("snapshot".into()), addresses: addresses(), ..Answer::default() };
+    let a = Answer {
+        ok: Some("snapshot".into()),
+        addresses: crate::remote::director::local_addresses(),
+        ..Answer::default()
+    };
     serde_json::to_writer(&mut *out, &a)?;
     out.write_all(b"\n")?;
     report::write_dump_json(out, &snap, None)
-}
-
-/// This host's addresses, on every interface but loopback.
-fn addresses() -> Vec<HeldAddr> {
-    let Ok(mut rtnl) = sys::rtnl::Rtnl::connect() else { return Vec::new() };
-    let (Ok(links), Ok(addrs)) = (rtnl.links(), rtnl.addresses()) else { return Vec::new() };
-    addrs
-        .into_iter()
-        .filter(|a| !a.addr.is_loopback())
-        .filter_map(|a| {
-            let link = links.iter().find(|l| l.ifindex == a.ifindex)?;
-            (link.name != "lo").then(|| HeldAddr { ifname: link.name.clone(), addr: a.addr })
-        })
-        .collect()
 }

@@ -16,7 +16,7 @@ pub async fn read_director(name: &str, cfg: &Config) -> anyhow::Result<View> {
         let text = sys::read_text(std::path::Path::new(name), 1 << 30)
             .map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
         let snapshot = crate::model::json::parse_dump(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-        return Ok(View { snapshot, addresses: Vec::new() });
+        return Ok(View { snapshot, addresses: None });
     }
     let target = if name == "local" {
         Target::Local
@@ -33,7 +33,8 @@ pub async fn read_director(name: &str, cfg: &Config) -> anyhow::Result<View> {
     match target {
         Target::Local => {
             let snapshot = tokio::task::spawn_blocking(|| ipvs::Backend::open()?.snapshot()).await??;
-            Ok(View { snapshot, addresses: Vec::new() })
+            let addresses = tokio::task::spawn_blocking(crate::remote::director::local_addresses).await?;
+            Ok(View { snapshot, addresses: Some(addresses) })
         }
         Target::Ssh { host, user, port, lvstop } => {
             let mut s = Session::open(name, &host, user.as_deref(), port, &lvstop, &cfg.ssh)

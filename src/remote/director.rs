@@ -78,8 +78,25 @@ pub struct HeldAddr {
 pub struct View {
     /// Its IPVS table.
     pub snapshot: Snapshot,
-    /// Its interfaces' addresses (loopback left out).
-    pub addresses: Vec<HeldAddr>,
+    /// Its interfaces' addresses (loopback left out); None where not known
+    /// (a table read from a file).
+    pub addresses: Option<Vec<HeldAddr>>,
+}
+
+/// This host's addresses, on every interface but loopback.
+pub fn local_addresses() -> Vec<HeldAddr> {
+    let Ok(mut rtnl) = crate::sys::rtnl::Rtnl::connect() else { return Vec::new() };
+    let (Ok(links), Ok(addrs)) = (rtnl.links(), rtnl.addresses()) else { return Vec::new() };
+    let mut out: Vec<HeldAddr> = addrs
+        .into_iter()
+        .filter(|a| !a.addr.is_loopback())
+        .filter_map(|a| {
+            let link = links.iter().find(|l| l.ifindex == a.ifindex)?;
+            (link.name != "lo").then(|| HeldAddr { ifname: link.name.clone(), addr: a.addr })
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// The agent's hello.
@@ -279,7 +296,7 @@ impl Session {
         let mut addresses = answer.addresses;
         addresses.retain(|a| a.ifname.len() <= 15 && a.ifname.bytes().all(|b| b.is_ascii_graphic()));
         addresses.sort();
-        Ok(View { snapshot, addresses })
+        Ok(View { snapshot, addresses: Some(addresses) })
     }
 
     /// Say goodbye and end ssh (its whole process group).

@@ -160,8 +160,70 @@ pub fn two_directors_diff() -> Result<(), String> {
         ensure(code > 1 && err.contains("'nosuch' is not a director") && err.contains("lb1, lb2"), || {
             format!("{code} {err}")
         })?;
-        Ok(())
+        pair_checks()
     })();
     teardown();
     r
+}
+
+/// `lvstop check --director lb1 --director lb2 --json`: exit status, and
+/// each finding as `RULE subject | evidence | fix`.
+fn pair_findings() -> Result<(i32, Vec<String>), String> {
+    let (code, out, err) = sh_status(&format!(
+        "LVSTOP_CONFIG={DIR}/lvstop.toml {} check --director lb1 --director lb2 --json",
+        lvstop_bin()
+    ));
+    let doc: serde_json::Value = serde_json::from_str(&out).map_err(|e| format!("check --json: {e}\n{out}\n{err}"))?;
+    let s = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let found = doc["findings"]
+        .as_array()
+        .ok_or_else(|| format!("no findings: {out}"))?
+        .iter()
+        .map(|f| format!("{} {} | {} | {}", s(&f["id"]), s(&f["subject"]), s(&f["evidence"]), s(&f["fix"])))
+        .collect();
+    Ok((code, found))
+}
+
+/// The pair rules on the two namespaces: each planted fault found, and the
+/// daemons lvstop read are the ones ipvsadm lists.
+fn pair_checks() -> Result<(), String> {
+    let rules =
+        |found: &[String]| found.iter().map(|f| f.split(' ').next().unwrap_or("").to_string()).collect::<Vec<_>>();
+    sh("ip netns exec lb2 ipvsadm -e -t 203.0.113.10:80 -r 198.51.100.11:80 -g -w 5")?;
+    sh("ip -n lb1 addr add 203.0.113.10/32 dev eth0 && ip -n lb1 addr add 2001:db8::10/128 dev eth0 nodad")?;
+    let (code, found) = pair_findings()?;
+    ensure(code == 0 && found.is_empty(), || format!("a healthy pair: exit {code}, {found:#?}"))?;
+
+    // A master sync daemon on lb1 alone; then lb2's backup with another syncid.
+    sh("ip netns exec lb1 ipvsadm --start-daemon master --mcast-interface eth0 --syncid 7")?;
+    let (code, found) = pair_findings()?;
+    ensure(code == 0 && rules(&found) == ["P-SYNC-ONESIDED"], || format!("one-sided: {code} {found:#?}"))?;
+    let fix = "on lb2: ipvsadm --start-daemon backup --mcast-interface eth0 --syncid 7";
+    ensure(found[0].ends_with(fix), || format!("one-sided fix: {found:#?}"))?;
+    sh("ip netns exec lb2 ipvsadm --start-daemon backup --mcast-interface eth0 --syncid 8")?;
+    let daemons = sh("ip netns exec lb2 ipvsadm -L --daemon")?;
+    ensure(daemons.contains("backup sync daemon (mcast=eth0, syncid=8,"), || format!("ipvsadm --daemon: {daemons}"))?;
+    let (code, found) = pair_findings()?;
+    ensure(code == 1 && rules(&found) == ["P-SYNC-ID"], || format!("syncid: {code} {found:#?}"))?;
+    ensure(found[0].contains("syncid 8") && found[0].contains("--syncid 7"), || format!("syncid: {found:#?}"))?;
+    sh("ip netns exec lb2 ipvsadm --stop-daemon backup && ip netns exec lb2 ipvsadm --start-daemon backup --mcast-interface eth0 --syncid 7")?;
+    let (code, found) = pair_findings()?;
+    ensure(code == 0 && found.is_empty(), || format!("sync fixed: exit {code}, {found:#?}"))?;
+
+    // Both hold the VIPs (split brain), then neither; then the tables drift.
+    sh("ip -n lb2 addr add 203.0.113.10/32 dev eth0 && ip -n lb2 addr add 2001:db8::10/128 dev eth0 nodad")?;
+    let (code, found) = pair_findings()?;
+    ensure(code == 1 && rules(&found) == ["P-VIP-SPLIT", "P-VIP-SPLIT"], || format!("split: {code} {found:#?}"))?;
+    ensure(found[0].contains(r#""holders":["lb1 (eth0)","lb2 (eth0)"]"#), || format!("split: {found:#?}"))?;
+    for ns in ["lb1", "lb2"] {
+        sh(&format!("ip -n {ns} addr del 203.0.113.10/32 dev eth0 && ip -n {ns} addr del 2001:db8::10/128 dev eth0"))?;
+    }
+    let (code, found) = pair_findings()?;
+    ensure(code == 1 && rules(&found) == ["P-VIP-NONE", "P-VIP-NONE"], || format!("none: {code} {found:#?}"))?;
+    sh("ip -n lb1 addr add 203.0.113.10/32 dev eth0 && ip -n lb1 addr add 2001:db8::10/128 dev eth0 nodad")?;
+    sh("ip netns exec lb2 ipvsadm -e -t 203.0.113.10:443 -r 198.51.100.11:443 -g -w 0")?;
+    let (code, found) = pair_findings()?;
+    ensure(code == 1 && rules(&found) == ["P-DRIFT"], || format!("drift: {code} {found:#?}"))?;
+    ensure(found[0].contains(r#""differ":1"#) && found[0].contains("lvstop diff lb1 lb2"), || format!("{found:#?}"))?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! LVS-DR, why it breaks traffic, and how to fix it.
 
 mod director;
+mod pair;
 mod realserver;
 
 use super::Severity;
@@ -21,9 +22,9 @@ pub struct RuleDoc {
     pub explain: &'static str,
 }
 
-/// Every rule's documentation, in report order (director rules, then realserver rules).
+/// Every rule's documentation, in report order (director rules, pair rules, then realserver rules).
 pub fn docs() -> impl Iterator<Item = &'static RuleDoc> {
-    director::DOCS.iter().chain(realserver::DOCS)
+    director::DOCS.iter().chain(pair::DOCS).chain(realserver::DOCS)
 }
 
 /// The documentation of the rule with id `id`.

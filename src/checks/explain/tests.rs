@@ -11,26 +11,29 @@ const LABELS: [&str; 3] = ["What:", "Why:", "Fix:"];
 #[test]
 fn ids_are_unique_and_well_formed() {
     let mut ids: Vec<&str> = all().iter().map(|d| d.id).collect();
-    assert_eq!(ids.len(), 40);
+    assert_eq!(ids.len(), 46);
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), all().len(), "duplicate rule ids");
     for d in all() {
         let (kind, rest) = d.id.split_at(2);
-        assert!(kind == "D-" || kind == "R-", "{}: must start with D- or R-", d.id);
+        assert!(matches!(kind, "D-" | "P-" | "R-"), "{}: must start with D-, P- or R-", d.id);
         assert!(
             !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'),
-            "{}: must match ^[DR]-[A-Z0-9-]+$",
+            "{}: must match ^[DPR]-[A-Z0-9-]+$",
             d.id
         );
     }
 }
 
 #[test]
-fn director_rules_come_first() {
-    let first_r = all().iter().position(|d| d.id.starts_with("R-")).expect("realserver rules");
-    assert!(all()[..first_r].iter().all(|d| d.id.starts_with("D-")));
-    assert!(all()[first_r..].iter().all(|d| d.id.starts_with("R-")));
+fn director_rules_come_first_then_pair_rules() {
+    let kinds: Vec<&str> = all().iter().map(|d| &d.id[..2]).collect();
+    let first_p = kinds.iter().position(|k| *k == "P-").expect("pair rules");
+    let first_r = kinds.iter().position(|k| *k == "R-").expect("realserver rules");
+    assert!(kinds[..first_p].iter().all(|k| *k == "D-"));
+    assert!(kinds[first_p..first_r].iter().all(|k| *k == "P-"));
+    assert!(kinds[first_r..].iter().all(|k| *k == "R-"));
 }
 
 #[test]
