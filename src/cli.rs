@@ -63,7 +63,7 @@ pub enum Cmd {
     /// Print every virtual service and realserver with exact counters and rates.
     Dump(DumpArgs),
     /// Print the rules in `ipvsadm -S -n` form, for `ipvsadm -R`.
-    Save,
+    Save(SaveArgs),
     /// Run the LVS-DR checks once; exit 1 if any finding is an error (for cron and monitoring).
     Check(CheckArgs),
     /// Print the connection entries (clients, realservers, states, persistence templates), filtered.
@@ -99,7 +99,22 @@ pub struct DumpArgs {
     /// soon as the table is read.
     #[arg(long)]
     pub load: bool,
-    /// The configuration file (its [nic] settings).
+    /// Another director's table, read through lvstop there over ssh (a name
+    /// from [directors]); --load measures this host only.
+    #[arg(long, value_name = "NAME", conflicts_with = "load")]
+    pub director: Option<String>,
+    /// The configuration file (its [nic] settings, and [directors]).
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+// Options of `lvstop save` (a plain comment, as for `DumpArgs`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SaveArgs {
+    /// Another director's rules, read through lvstop there over ssh (a name from [directors]).
+    #[arg(long, value_name = "NAME")]
+    pub director: Option<String>,
+    /// The configuration file (its [directors] and [ssh] settings).
     #[command(flatten)]
     pub config: ConfigArg,
 }
@@ -263,7 +278,7 @@ impl Cmd {
     pub fn name(&self) -> &'static str {
         match self {
             Cmd::Dump(_) => "dump",
-            Cmd::Save => "save",
+            Cmd::Save(_) => "save",
             Cmd::Check(_) => "check",
             Cmd::Conns(_) => "conns",
             Cmd::Diff(_) => "diff",
@@ -279,7 +294,8 @@ impl Cmd {
             Cmd::Dump(a) => Some(&mut a.config),
             Cmd::Check(a) => Some(&mut a.config),
             Cmd::Diff(a) => Some(&mut a.config),
-            Cmd::Agent | Cmd::Save | Cmd::Conns(_) | Cmd::Lab(_) | Cmd::LabGuest { .. } => None,
+            Cmd::Save(a) => Some(&mut a.config),
+            Cmd::Agent | Cmd::Conns(_) | Cmd::Lab(_) | Cmd::LabGuest { .. } => None,
         }
     }
 }

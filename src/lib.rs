@@ -31,7 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         None => cmd::console::run(cli.config.path.as_deref(), &cli.console),
         Some(Cmd::Dump(args)) => cmd::dump::run(&args),
-        Some(Cmd::Save) => cmd::save::run(),
+        Some(Cmd::Save(args)) => cmd::save::run(&args),
         Some(Cmd::Conns(args)) => cmd::conns::run(&args),
         Some(Cmd::Check(args)) => cmd::check::run(args),
         Some(Cmd::Diff(args)) => cmd::diff::run(&args),

@@ -8,6 +8,15 @@ use crate::{config, ipvs, model, report, sys};
 /// Print the dump.
 pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
     let json = args.json;
+    if let Some(name) = &args.director {
+        let snap = super::remote_table(name, args.config.path.as_deref())?;
+        if json {
+            super::print_out(&report::dump_json(&snap, None))?;
+        } else {
+            super::print_out(&report::dump_text(&snap))?;
+        }
+        return Ok(0);
+    }
     // The configuration's [nic] limits are what --load needs: without it, and
     // without a file named (--config, LVSTOP_CONFIG), which is checked all
     // the same, none is read (a plain dump starts as cheaply as it can).

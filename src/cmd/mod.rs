@@ -36,6 +36,15 @@ fn read_overlapped<T>(
     })
 }
 
+/// Another director's table, read through its agent over ssh (`--director
+/// NAME` of dump and save).
+fn remote_table(name: &str, config: Option<&std::path::Path>) -> anyhow::Result<crate::model::Snapshot> {
+    let cfg = crate::config::load(config)?;
+    crate::sys::privilege::keep_only(crate::sys::privilege::Needs::Ipvs).map_err(anyhow::Error::msg)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    Ok(rt.block_on(diff::read_director(name, &cfg))?.snapshot)
+}
+
 /// Print a command's output; a closed pipe (`lvstop dump | head`) is not an error.
 fn print_out(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -1,10 +1,18 @@
 //! `lvstop save`: the rules in `ipvsadm -S -n` form.
 
 use crate::model::Part;
-use crate::{ipvs, report, sys};
+use crate::{ipvs, model, report, sys};
 
 /// Print the rules; refused without netlink, whose absence would lose settings.
-pub fn run() -> anyhow::Result<i32> {
+pub fn run(args: &crate::cli::SaveArgs) -> anyhow::Result<i32> {
+    if let Some(name) = &args.director {
+        let snap = super::remote_table(name, args.config.path.as_deref())?;
+        if let model::Source::Procfs { reason } = &snap.source {
+            anyhow::bail!("cannot save a complete rule set of {name}: lvstop there reads /proc ({reason})");
+        }
+        super::print_out(&report::save_rules(&snap).map_err(anyhow::Error::msg)?)?;
+        return Ok(0);
+    }
     sys::privilege::keep_only(sys::privilege::Needs::Ipvs).map_err(anyhow::Error::msg)?;
     let mut backend = ipvs::Backend::open()?;
     if let ipvs::Backend::Procfs { reason } = &backend {

@@ -141,6 +141,17 @@ pub fn two_directors_diff() -> Result<(), String> {
         let (code, found, _) = differences("lb1", "lb2")?;
         ensure(code == 0 && found.is_empty(), || format!("after the commands: exit {code}, {found:?}"))?;
 
+        // dump and save of another director: what lvstop there prints itself.
+        let there = sh(&format!("ip netns exec lb2 {bin} save"))?;
+        let here = sh(&format!("LVSTOP_CONFIG={DIR}/lvstop.toml {bin} save --director lb2"))?;
+        ensure(here == there && !here.is_empty(), || format!("save --director lb2:\n{here}\nthere:\n{there}"))?;
+        let dump = sh(&format!("LVSTOP_CONFIG={DIR}/lvstop.toml {bin} dump --director lb2"))?;
+        let listed = sh("ip netns exec lb2 ipvsadm -L -n")?;
+        for line in listed.lines().filter(|l| l.starts_with("TCP") || l.starts_with("UDP") || l.starts_with("FWM")) {
+            let key = line.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            ensure(dump.contains(&key), || format!("dump --director lb2 lacks {key}:\n{dump}"))?;
+        }
+
         // A dump file kept earlier is a director too.
         sh(&format!("ip netns exec lb1 {bin} dump --json > {DIR}/lb1.json"))?;
         sh("ip netns exec lb1 ipvsadm -e -t 203.0.113.10:80 -r 198.51.100.11:80 -g -w 5")?;
