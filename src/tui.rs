@@ -69,6 +69,51 @@ pub struct Console {
     pub ssh: crate::remote::SshConfig,
     /// Reads the director's interfaces and CPU.
     pub sys: crate::sys::nic::Sampler,
+    /// The other directors (`[directors]`).
+    pub directors: std::collections::BTreeMap<String, crate::remote::director::Target>,
+    /// Open connections to other directors' agents, kept between readings.
+    pub sessions: Sessions,
+}
+
+/// Open connections to other directors' agents, by name.
+pub type Sessions = Arc<tokio::sync::Mutex<std::collections::HashMap<String, crate::remote::director::Session>>>;
+
+/// Read director `name` for the pair view: through its agent, over the
+/// session kept from the last reading (a new one if there is none, and none
+/// kept after a failure), or this host again if it is `local`.
+async fn read_peer(
+    name: &str,
+    target: Option<crate::remote::director::Target>,
+    ssh: &crate::remote::SshConfig,
+    ipvs: &IpvsHandle,
+    sessions: &Sessions,
+) -> Result<crate::remote::director::View, String> {
+    use crate::remote::director::{local_addresses, Session, Target, View};
+    match target {
+        None => Err(format!("'{name}' is not in [directors]")),
+        Some(Target::Local) => {
+            let snapshot = ipvs.run(crate::ipvs::Backend::snapshot).await.map_err(|e| e.to_string())?;
+            let addresses = tokio::task::spawn_blocking(local_addresses).await.map_err(|e| e.to_string())?;
+            Ok(View { snapshot, addresses: Some(addresses) })
+        }
+        Some(Target::Ssh { host, user, port, lvstop }) => {
+            let mut open = sessions.lock().await;
+            let mut s = match open.remove(name) {
+                Some(s) => s,
+                None => Session::open(name, &host, user.as_deref(), port, &lvstop, ssh).await?,
+            };
+            match s.view().await {
+                Ok(v) => {
+                    open.insert(name.to_string(), s);
+                    Ok(v)
+                }
+                Err(e) => {
+                    s.close().await;
+                    Err(e)
+                }
+            }
+        }
+    }
 }
 
 /// Start the work an effect asks for; false when the console should end.
@@ -136,6 +181,20 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
                     Err(e) => crate::checks::CheckReport::unreadable(&e.to_string()),
                 };
                 let _ = tx.send(Msg::Checks(Box::new(report), run, Instant::now()));
+            });
+        }
+        Effect::ReadPair(name) => {
+            let (ipvs, tx, ssh, sessions) = (ipvs.clone(), tx.clone(), con.ssh.clone(), con.sessions.clone());
+            let target = con.directors.get(&name).cloned();
+            tokio::spawn(async move {
+                let read = async {
+                    let local =
+                        read_peer("local", Some(crate::remote::director::Target::Local), &ssh, &ipvs, &sessions);
+                    let peer = read_peer(&name, target, &ssh, &ipvs, &sessions);
+                    let (local, peer) = tokio::join!(local, peer);
+                    Ok(crate::app::pair::PairRead { local: local?, peer: peer? })
+                };
+                let _ = tx.send(Msg::Pair(name.clone(), Box::new(read.await)));
             });
         }
         Effect::ReadConns(filter) => {

@@ -82,7 +82,41 @@ fn views() -> Vec<(&'static str, AppState)> {
     let read = conn_summary(&st, CONN_LINES);
     update(&mut st, Msg::Conns(Box::new(Ok(read))));
     out.push(("conns_client", st));
+    // This director beside lb2, which lacks a service, has another weight and holds no VIP.
+    let (mut st, _) = common::state(true);
+    st.settings.directors = vec!["lb2".into()];
+    keys(&mut st, &[Char('P')]);
+    update(&mut st, Msg::Pair("lb2".into(), Box::new(Ok(pair_read()))));
+    out.push(("pair", st));
     out
+}
+
+/// The common snapshot here, and lb2's: a drained realserver restored there,
+/// the fwmark service missing, a backup sync daemon; the VIPs held here.
+fn pair_read() -> lvstop::app::pair::PairRead {
+    use lvstop::model::{SyncDaemon, SyncState};
+    use lvstop::remote::director::{HeldAddr, View};
+    let local = common::snapshot();
+    let mut peer = local.clone();
+    peer.services[0].destinations[1].spec.weight = 1;
+    peer.services.pop();
+    let daemon = |state| SyncDaemon {
+        state,
+        mcast_ifn: "eth1".into(),
+        sync_id: 7,
+        sync_maxlen: None,
+        mcast_group: None,
+        mcast_port: None,
+        mcast_ttl: None,
+    };
+    let mut local = local;
+    local.daemons = vec![daemon(SyncState::Master)];
+    peer.daemons = vec![daemon(SyncState::Backup)];
+    let held = |a: &str| HeldAddr { ifname: "eth0".into(), addr: a.parse().expect("ip") };
+    lvstop::app::pair::PairRead {
+        local: View { snapshot: local, addresses: Some(vec![held("198.51.100.100"), held("2001:db8::100")]) },
+        peer: View { snapshot: peer, addresses: Some(vec![held("198.51.100.2")]) },
+    }
 }
 
 /// /proc/net/ip_vs_conn lines: clients on 198.51.100.12 (drained) and .11.

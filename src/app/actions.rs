@@ -138,6 +138,7 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
     let change = match c {
         CmdLine::Quit => return quit(state),
         CmdLine::Client(p) => return super::conns::open(state, super::conns::ConnScope::Client(p)),
+        CmdLine::Pair(name) => return super::pair::open(state, &name),
         CmdLine::Help => {
             push(state, Layer::Help);
             return Vec::new();
@@ -284,6 +285,7 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
             run_checks(state)
         }
         Action::Connections => super::conns::open_selected(state),
+        Action::Pair => super::pair::open_default(state),
         Action::NicPanel => {
             state.nics.show = !state.nics.show;
             Vec::new()

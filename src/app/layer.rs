@@ -34,6 +34,8 @@ pub enum Layer {
     Checks,
     /// The connections view (see [`super::conns`]).
     Conns,
+    /// The pair view (see [`super::pair`]).
+    Pair,
     /// A change waiting for yes or no.
     Confirm {
         /// The change.
@@ -106,6 +108,10 @@ pub enum Intent {
     ConnsPrompt,
     /// Filter the connections view by this client address or network.
     ConnsClient(String),
+    /// Read both directors of the pair view again now.
+    ReadPair,
+    /// Scroll the pair view.
+    PairScroll(Scroll),
 }
 
 /// An overlay's answer to a key.
@@ -214,6 +220,10 @@ impl Layer {
                 Some(Action::Connections | Action::Refresh) => Reply::emit_and_stay(Intent::ReadConns),
                 Some(Action::Filter) => Reply::emit_and_stay(Intent::ConnsPrompt),
                 a => a.and_then(scroll_of).map_or_else(Reply::close, |s| Reply::emit_and_stay(Intent::ConnsScroll(s))),
+            },
+            Layer::Pair => match keys.action_of(Context::Main, k) {
+                Some(Action::Pair | Action::Refresh) => Reply::emit_and_stay(Intent::ReadPair),
+                a => a.and_then(scroll_of).map_or_else(Reply::close, |s| Reply::emit_and_stay(Intent::PairScroll(s))),
             },
             Layer::Confirm { change, is_undo, .. } => match keys.action_of(Context::Confirm, k) {
                 Some(Action::ConfirmYes) => Reply::emit(Intent::Send { change: change.clone(), is_undo: *is_undo }),

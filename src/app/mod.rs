@@ -11,6 +11,7 @@ pub mod cmdline;
 pub mod conns;
 pub mod form;
 pub mod layer;
+pub mod pair;
 pub mod state;
 pub mod table;
 pub mod update;

@@ -62,6 +62,8 @@ pub struct Settings {
     pub interval: Duration,
     /// NIC thresholds and limits.
     pub nic_policy: crate::sys::load::NicPolicy,
+    /// The other directors' names (`[directors]`), for the pair view.
+    pub directors: Vec<String>,
 }
 
 /// The selection, by identity (a refresh never moves it to another row).
@@ -162,6 +164,8 @@ pub struct AppState {
     pub checks: ChecksView,
     /// The connections view.
     pub conns: super::conns::ConnsView,
+    /// The pair view.
+    pub pair: super::pair::PairView,
     /// Overlays, top last.
     pub layers: Vec<Layer>,
     /// The last action and its outcome, for the status line.
@@ -188,6 +192,7 @@ impl AppState {
                 check_every: config.check_interval,
                 interval: config.interval,
                 nic_policy: config.nic.clone(),
+                directors: config.directors.keys().cloned().collect(),
             },
             now,
             viewport: (80, 24),
@@ -197,6 +202,7 @@ impl AppState {
             nics: NicPanel { show: true, ..NicPanel::default() },
             checks: ChecksView::default(),
             conns: super::conns::ConnsView::default(),
+            pair: super::pair::PairView::default(),
             layers: Vec::new(),
             last_action: None,
             quit: false,

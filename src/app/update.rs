@@ -53,6 +53,8 @@ pub enum Msg {
     Saved(PathBuf, Result<(), String>),
     /// A reading of the connection entries for the connections view.
     Conns(Box<Result<crate::model::ConnSummary, String>>),
+    /// A reading of the pair view (this director and the named other).
+    Pair(String, Box<Result<super::pair::PairRead, String>>),
     /// Services managed by keepalived/ldirectord.
     Managed(HashMap<ServiceKey, String>),
     /// A reading of the interfaces and CPU, with the interfaces' roles if looked up.
@@ -102,6 +104,10 @@ pub enum Effect {
     /// connections view (at most [`super::conns::CAP`] kept); the reading
     /// comes back as `Msg::Conns`.
     ReadConns(crate::model::ConnFilter),
+    /// Read this director (its complete table and addresses) and the named
+    /// other one (through its agent) for the pair view; the reading comes
+    /// back as `Msg::Pair`.
+    ReadPair(String),
     /// Write rules to a file.
     Save {
         /// Where.
@@ -135,7 +141,12 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::Poll(now) => {
             let mut effects = refresh(state, now);
             effects.extend(super::conns::poll(state, now));
+            effects.extend(super::pair::poll(state, now));
             effects
+        }
+        Msg::Pair(peer, read) => {
+            super::pair::on_read(state, &peer, *read);
+            Vec::new()
         }
         Msg::Conns(read) => {
             super::conns::on_read(state, *read);
@@ -654,27 +665,23 @@ fn on_intent(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::CmdLine(c) => super::actions::run_cmdline(state, c),
         Intent::RunChecks => run_checks(state),
         Intent::Scroll(to) => {
-            let c = &mut state.checks;
-            c.scroll = match to {
-                Scroll::By(n) => c.scroll.saturating_add_signed(n.clamp(-1000, 1000) as i16),
-                Scroll::Top => 0,
-                Scroll::Bottom => u16::MAX,
-            }
-            .min(c.scroll_max);
+            state.checks.scroll = scrolled(state.checks.scroll, to, state.checks.scroll_max);
             Vec::new()
         }
         Intent::ConnsScroll(to) => {
             let v = &mut state.conns;
             let max = v.summary.as_ref().map_or(0, |s| u16::try_from(s.entries.len()).unwrap_or(u16::MAX));
-            v.scroll = match to {
-                Scroll::By(n) => v.scroll.saturating_add_signed(n.clamp(-1000, 1000) as i16),
-                Scroll::Top => 0,
-                Scroll::Bottom => u16::MAX,
-            }
-            .min(max);
+            v.scroll = scrolled(v.scroll, to, max);
             Vec::new()
         }
         Intent::ReadConns => super::conns::read_now(state),
+        Intent::ReadPair => super::pair::read_now(state),
+        Intent::PairScroll(to) => {
+            let v = &mut state.pair;
+            let max = v.read.as_ref().map_or(0, |r| u16::try_from(super::pair::rows(r).len()).unwrap_or(u16::MAX));
+            v.scroll = scrolled(v.scroll, to, max);
+            Vec::new()
+        }
         Intent::ConnsPrompt => {
             super::conns::prompt(state);
             Vec::new()
@@ -689,4 +696,14 @@ fn on_intent(state: &mut AppState, intent: Intent) -> Vec<Effect> {
 /// Open an overlay.
 pub(super) fn push(state: &mut AppState, layer: Layer) {
     state.layers.push(layer);
+}
+
+/// A scrolling view's first line after `to`, at most `max`.
+fn scrolled(at: u16, to: Scroll, max: u16) -> u16 {
+    match to {
+        Scroll::By(n) => at.saturating_add_signed(n.clamp(-1000, 1000) as i16),
+        Scroll::Top => 0,
+        Scroll::Bottom => u16::MAX,
+    }
+    .min(max)
 }

@@ -43,6 +43,8 @@ pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
         interval: cfg.interval,
         ssh: cfg.ssh.clone(),
         sys,
+        directors: cfg.directors.clone(),
+        sessions: tui::Sessions::default(),
     }))?;
     Ok(0)
 }

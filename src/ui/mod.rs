@@ -18,6 +18,7 @@ mod checks;
 mod conns;
 pub mod format;
 mod nics;
+mod pair;
 mod popups;
 mod rows;
 pub mod theme;

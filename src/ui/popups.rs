@@ -107,6 +107,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
             Layer::Help => draw_help(state, theme, f, area),
             Layer::Checks => super::checks::render(state, theme, f, area),
             Layer::Conns => super::conns::render(state, theme, f, area),
+            Layer::Pair => super::pair::render(state, theme, f, area),
         }
     }
 }

@@ -674,12 +674,12 @@ fn worker_thread() -> Result<(), String> {
     ensure(snap.service(&key).is_some(), || "service added through the worker is missing".into())
 }
 
-struct Tmux {
-    session: &'static str,
+pub struct Tmux {
+    pub session: &'static str,
 }
 
 impl Tmux {
-    fn keys(&self, keys: &[&str]) -> Result<(), String> {
+    pub fn keys(&self, keys: &[&str]) -> Result<(), String> {
         for k in keys {
             sh(&format!("tmux send-keys -t {} '{k}'", self.session))?;
             std::thread::sleep(Duration::from_millis(150));
@@ -687,16 +687,16 @@ impl Tmux {
         Ok(())
     }
 
-    fn type_text(&self, text: &str) -> Result<(), String> {
+    pub fn type_text(&self, text: &str) -> Result<(), String> {
         sh(&format!("tmux send-keys -t {} -l '{text}'", self.session)).map(|_| ())
     }
 
-    fn screen(&self) -> Result<String, String> {
+    pub fn screen(&self) -> Result<String, String> {
         sh(&format!("tmux capture-pane -p -t {}", self.session))
     }
 
     /// Wait until the captured screen satisfies `ok`.
-    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> Result<String, String> {
+    pub fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> Result<String, String> {
         let mut last = String::new();
         for _ in 0..60 {
             last = self.screen()?;

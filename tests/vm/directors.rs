@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::cases::Tmux;
 use super::util::{ensure, lvstop_bin, sh, sh_in, sh_status};
 
 const DIR: &str = "/tmp/directors";
@@ -236,5 +237,52 @@ fn pair_checks() -> Result<(), String> {
     let (code, found) = pair_findings()?;
     ensure(code == 1 && rules(&found) == ["P-DRIFT"], || format!("drift: {code} {found:#?}"))?;
     ensure(found[0].contains(r#""differ":1"#) && found[0].contains("lvstop diff lb1 lb2"), || format!("{found:#?}"))?;
-    Ok(())
+    console_pair()
+}
+
+/// The console on lb1 with lb2 beside it (P): the drift and both sync
+/// daemons on screen, a change made on lb2 shown within a refresh, and an
+/// unreachable director told while the console keeps answering.
+fn console_pair() -> Result<(), String> {
+    let t = Tmux { session: "pair" };
+    sh(&format!(
+        "tmux new-session -d -s pair -x 160 -y 48 'LVSTOP_CONFIG={DIR}/lvstop.toml ip netns exec lb1 {} --interval 1'",
+        lvstop_bin()
+    ))?;
+    let r = (|| {
+        t.wait("the table", |s| s.contains("TCP 203.0.113.10:80"))?;
+        // Four directors configured: P asks which; :pair names it.
+        t.keys(&["P"])?;
+        t.wait("the question", |s| s.contains("pair: which director? type :pair NAME (gone, lb1, lb2, nolvstop)"))?;
+        t.keys(&[":"])?;
+        t.type_text("pair lb2")?;
+        t.keys(&["Enter"])?;
+        let s = t.wait("the pair view", |s| s.contains("This director beside lb2") && s.contains("weight 1 ≠ 0"))?;
+        for want in ["P-DRIFT", "master on eth0 syncid 7", "backup on eth0 syncid 7", "203.0.113.10 on this director"] {
+            ensure(s.contains(want), || format!("the pair view lacks {want}:\n{s}"))?;
+        }
+        let row = s.lines().find(|l| l.contains("weight 1 ≠ 0")).unwrap_or_default();
+        ensure(row.contains("198.51.100.11:443"), || format!("the drained row: {row}"))?;
+        sh("ip netns exec lb2 ipvsadm -e -t 203.0.113.10:443 -r 198.51.100.11:443 -g -w 1")?;
+        t.wait("the drift gone", |s| s.contains("the pair rules find nothing wrong") && !s.contains("≠"))?;
+        t.keys(&["Escape", ":"])?;
+        t.type_text("pair gone")?;
+        t.keys(&["Enter"])?;
+        let started = Instant::now();
+        t.wait("the unreachable director", |s| s.contains("director gone:"))?;
+        ensure(started.elapsed() < Duration::from_secs(15), || format!("told after {:?}", started.elapsed()))?;
+        // Still answering: the view closes and the help opens.
+        t.keys(&["Escape", "?"])?;
+        t.wait("the help", |s| s.contains("show this help"))?;
+        t.keys(&["Escape", "q"])?;
+        for _ in 0..40 {
+            if sh_status("tmux has-session -t pair").0 != 0 {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err("the console did not quit".into())
+    })();
+    let _ = sh_status("tmux kill-session -t pair");
+    r
 }

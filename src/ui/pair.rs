@@ -1,0 +1,151 @@
+//! The pair view (see [`crate::app::pair`]): the pair rules' findings, each
+//! director's sync daemons and connections, which director holds each VIP,
+//! then the services and realservers side by side, differences marked.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use ratatui::Frame;
+
+use super::popups::{centered, popup};
+use super::theme::{Slot, Theme};
+use crate::app::pair::{rows, Mark, PairRead};
+use crate::app::AppState;
+use crate::config::Action;
+
+/// The lines above the table: findings, sync, VIP holders.
+fn head<'a>(peer: &str, read: &PairRead, theme: &Theme) -> Vec<Line<'a>> {
+    use crate::checks::pair::{judge, Director};
+    let clean = |s: &str| crate::text::sanitize(s);
+    let local =
+        Director { name: "this director", table: &read.local.snapshot, addresses: read.local.addresses.as_deref() };
+    let other = Director { name: peer, table: &read.peer.snapshot, addresses: read.peer.addresses.as_deref() };
+    let findings = judge(&local, &other);
+    let mut lines = Vec::new();
+    if findings.is_empty() {
+        lines.push(Line::from(Span::styled("the pair rules find nothing wrong", theme.slot(Slot::Ok))));
+    }
+    for f in &findings {
+        let slot = match f.severity {
+            crate::checks::Severity::Error => Slot::Error,
+            crate::checks::Severity::Warning => Slot::Warning,
+            crate::checks::Severity::Info => Slot::Dim,
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", f.rule.id()), theme.slot(slot)),
+            Span::raw(clean(&f.message)),
+        ]));
+        lines.push(Line::from(Span::styled(clean(&format!("    {}", f.evidence)), theme.slot(Slot::Dim))));
+    }
+    let sync = |name: &str, s: &crate::model::Snapshot| {
+        let conns: u64 = s.services.iter().map(|s| s.active_conns() + s.inact_conns()).sum();
+        let daemons = if s.daemons.is_empty() {
+            "no sync daemon".to_string()
+        } else {
+            s.daemons
+                .iter()
+                .map(|d| format!("{:?} on {} syncid {}", d.state, d.mcast_ifn, d.sync_id).to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!("{name}: {daemons}, {conns} connections")
+    };
+    lines.push(Line::from(Span::raw(clean(&format!(
+        "sync: {} · {}",
+        sync("this director", &read.local.snapshot),
+        sync(peer, &read.peer.snapshot)
+    )))));
+    let mut vips: Vec<_> = read.local.snapshot.vips().into_iter().chain(read.peer.snapshot.vips()).collect();
+    vips.sort();
+    vips.dedup();
+    let holders = |vip| {
+        let held =
+            |a: &Option<Vec<crate::remote::director::HeldAddr>>| a.as_ref().map(|v| v.iter().any(|h| h.addr == vip));
+        match (held(&read.local.addresses), held(&read.peer.addresses)) {
+            (Some(true), Some(false)) => "this director".to_string(),
+            (Some(false), Some(true)) => peer.to_string(),
+            (Some(true), Some(true)) => "BOTH".to_string(),
+            (Some(false), Some(false)) => "NONE".to_string(),
+            _ => "?".to_string(),
+        }
+    };
+    if !vips.is_empty() {
+        let list = vips.iter().map(|v| format!("{v} on {}", holders(*v))).collect::<Vec<_>>().join(" · ");
+        lines.push(Line::from(Span::raw(clean(&format!("VIPs: {list}")))));
+    }
+    lines
+}
+
+/// Draw the view over `area`.
+pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let v = &state.pair;
+    let peer = v.peer.clone().unwrap_or_default();
+    let mut lines = Vec::new();
+    if let Some(e) = &v.error {
+        lines.push(Line::from(Span::styled(crate::text::sanitize(e), theme.slot(Slot::Error))));
+    }
+    match &v.read {
+        None if v.error.is_none() => {
+            lines.push(Line::from(Span::styled(format!("reading this director and {peer}…"), theme.slot(Slot::Dim))));
+        }
+        None => {}
+        Some(read) => {
+            if let Some(at) = v.read_at {
+                let age = state.now.saturating_duration_since(at).as_secs_f64();
+                lines.push(Line::from(Span::styled(format!("read {age:.1} s ago"), theme.slot(Slot::Dim))));
+            }
+            lines.extend(head(&peer, read, theme));
+            lines.push(Line::from(""));
+            // The name column, then the two directors' columns, as wide as the view allows.
+            let n = if area.width >= 120 { 34 } else { 24 };
+            let w = (usize::from(area.width.saturating_sub(8)).saturating_sub(n) / 2).clamp(12, 40);
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  {:<n$} {:<w$} {:<w$} {}",
+                    "Service / -> realserver",
+                    "this director",
+                    crate::text::sanitize(&peer),
+                    "differs"
+                ),
+                theme.slot(Slot::Header),
+            )));
+            let all = rows(read);
+            let body = usize::from(area.height.saturating_sub(2 + lines.len() as u16 + 1));
+            let from = usize::from(v.scroll).min(all.len());
+            for r in all.iter().skip(from).take(body) {
+                let name = if r.realserver { format!("  -> {}", r.name) } else { r.name.clone() };
+                let side = |s: &Option<String>| s.clone().unwrap_or_else(|| "—".into());
+                // A sign in the first column, so that a narrow view still shows each difference.
+                let (sign, mark, slot) = match r.mark {
+                    Mark::Same => (" ", String::new(), Slot::Base),
+                    Mark::LocalOnly => ("<", "only on this director".to_string(), Slot::Warning),
+                    Mark::PeerOnly => (">", format!("only on {peer}"), Slot::Warning),
+                    Mark::Differs => ("≠", r.what.clone(), Slot::Warning),
+                };
+                let text = format!("{name:<n$} {:<w$} {:<w$} ", side(&r.local), side(&r.peer));
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{sign} "), theme.slot(slot)),
+                    Span::raw(crate::text::sanitize(&text)),
+                    Span::styled(crate::text::sanitize(&mark), theme.slot(slot)),
+                ]));
+            }
+            let below = all.len() - from - all.len().saturating_sub(from).min(body);
+            if below > 0 {
+                lines.push(Line::from(Span::styled(format!("… {below} more"), theme.slot(Slot::Dim))));
+            }
+        }
+    }
+    let keys = &state.settings.keys;
+    let footer = format!(
+        " {}{} scroll · {} reads again · other keys close ",
+        keys.label(Action::Up),
+        keys.label(Action::Down),
+        keys.label(Action::Pair)
+    );
+    let title = format!("This director beside {}", crate::text::sanitize(&peer));
+    let height = (lines.len() as u16).saturating_add(2).min(area.height);
+    let r = centered(area, area.width.saturating_sub(4), height);
+    f.render_widget(Clear, r);
+    let block = popup(&title, theme).title_bottom(Span::styled(footer, theme.slot(Slot::Dim)));
+    f.render_widget(Paragraph::new(lines).block(block), r);
+}
