@@ -78,6 +78,46 @@ pub struct Console {
 /// Open connections to other directors' agents, by name.
 pub type Sessions = Arc<tokio::sync::Mutex<std::collections::HashMap<String, crate::remote::director::Session>>>;
 
+/// Set the weights of `edit` on the other director through its agent, each
+/// logged here before it is sent (the agent logs it there too); how many
+/// were set, or why one was not (the rest are not sent).
+async fn apply_peer(
+    edit: &crate::app::pair::PeerEdit,
+    target: Option<crate::remote::director::Target>,
+    ssh: &crate::remote::SshConfig,
+    sessions: &Sessions,
+    audit: &AuditLog,
+) -> Result<usize, String> {
+    use crate::remote::director::{Session, Target};
+    let name = &edit.name;
+    let Some(Target::Ssh { host, user, port, lvstop }) = target else {
+        return Err(format!("'{name}' is not a director reached over ssh"));
+    };
+    let mut open = sessions.lock().await;
+    let mut s = match open.remove(name) {
+        Some(s) => s,
+        None => Session::open(name, &host, user.as_deref(), port, &lvstop, ssh).await?,
+    };
+    let mut done = 0;
+    for (svc, before, after) in &edit.steps {
+        let change = Change::EditDest { svc: *svc, before: before.clone(), after: after.clone() };
+        audit.record(&change, &format!("sending to director {name}")).map_err(|e| format!("not sent: {e}"))?;
+        let result = s.set_weight(*svc, before.clone(), after.clone()).await;
+        let line = match &result {
+            Ok(()) => format!("ok on director {name}"),
+            Err(e) => format!("error on director {name}: {e}"),
+        };
+        let _ = audit.record(&change, &line);
+        if let Err(e) = result {
+            s.close().await;
+            return Err(if done > 0 { format!("after {done} set: {e}") } else { e });
+        }
+        done += 1;
+    }
+    open.insert(name.clone(), s);
+    Ok(done)
+}
+
 /// Read director `name` for the pair view: through its agent, over the
 /// session kept from the last reading (a new one if there is none, and none
 /// kept after a failure), or this host again if it is `local`.
@@ -195,6 +235,14 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
                     Ok(crate::app::pair::PairRead { local: local?, peer: peer? })
                 };
                 let _ = tx.send(Msg::Pair(name.clone(), Box::new(read.await)));
+            });
+        }
+        Effect::ApplyPeer(edit) => {
+            let (tx, ssh, sessions, audit) = (tx.clone(), con.ssh.clone(), con.sessions.clone(), audit.clone());
+            let target = con.directors.get(&edit.name).cloned();
+            tokio::spawn(async move {
+                let result = apply_peer(&edit, target, &ssh, &sessions, &audit).await;
+                let _ = tx.send(Msg::PeerApplied(edit.name.clone(), result));
             });
         }
         Effect::ReadConns(filter) => {

@@ -500,7 +500,7 @@ fn an_edit_that_finds_its_realserver_changed_meanwhile_is_put_again_on_what_is_t
     update(&mut st, Msg::Done { id, result: err, applied_steps: 0, log_incomplete: None, meanwhile });
     assert!(matches!(&st.last_action, Some((_, lvstop::app::Outcome::Failed(e))) if e.contains("changed meanwhile")));
     // Asked again: the operator's change (weight 4) on top of what is there now (threshold kept).
-    let Some(Layer::Confirm { change, warning, is_undo: false }) = st.layers.last().cloned() else {
+    let Some(Layer::Confirm { change, warning, is_undo: false, .. }) = st.layers.last().cloned() else {
         panic!("{:?}", st.layers.last())
     };
     assert!(warning.is_some_and(|w| w.contains("changed meanwhile")));
@@ -729,4 +729,57 @@ fn the_connections_view_reads_on_demand_and_only_while_open() {
     assert_eq!(r.len(), 1);
     assert!(r[0].matches(&entry("[2001:db8::50]:4000", "[2001:db8::11]:443".parse().expect("addr"))));
     assert!(!r[0].matches(&entry("203.0.113.7:4000", rs)));
+}
+
+/// With the pair view read beside lb2, a drain's confirmation offers b (here
+/// and on lb2, with lb2's own realserver as it was read there), and b sends
+/// both; without a reading that has the realserver, no b.
+#[test]
+fn a_drain_can_be_sent_to_both_directors_in_one_confirmed_step() {
+    use lvstop::remote::director::View;
+    let (mut st, _) = common::state(true);
+    st.settings.directors = vec!["lb2".into()];
+    update(&mut st, key('P'));
+    let mut peer = common::snapshot();
+    peer.services[0].destinations[0].spec.u_thresh = 7; // lb2's own settings, kept
+    let read = lvstop::app::pair::PairRead {
+        local: View { snapshot: common::snapshot(), addresses: Some(Vec::new()) },
+        peer: View { snapshot: peer.clone(), addresses: Some(Vec::new()) },
+    };
+    update(&mut st, Msg::Pair("lb2".into(), Box::new(Ok(read))));
+    update(&mut st, code(KeyCode::Esc));
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('d'));
+    let Some(Layer::Confirm { peer: Some(edit), .. }) = st.layers.last().cloned() else {
+        panic!("no offer for lb2: {:?}", st.layers.last())
+    };
+    let there = peer.services[0].destinations[0].spec.clone();
+    assert_eq!(edit.name, "lb2");
+    assert_eq!(edit.steps, vec![(peer.services[0].spec.key, there.clone(), there.weight(0))]);
+    let cmds = update(&mut st, key('b'));
+    assert!(matches!(cmds.first(), Some(Effect::Apply { .. })), "{cmds:?}");
+    assert!(matches!(cmds.get(1), Some(Effect::ApplyPeer(e)) if *e == edit), "{cmds:?}");
+    update(&mut st, Msg::PeerApplied("lb2".into(), Err("director lb2: realserver changed meanwhile".into())));
+    assert!(
+        matches!(&st.last_action, Some((t, lvstop::app::Outcome::Failed(e))) if t.contains("lb2") && e.contains("meanwhile")),
+        "{:?}",
+        st.last_action
+    );
+
+    // lb2 without that realserver: a plain confirmation, and b does nothing.
+    let (mut st, _) = common::state(true);
+    st.settings.directors = vec!["lb2".into()];
+    update(&mut st, key('P'));
+    let mut lacking = common::snapshot();
+    lacking.services[0].destinations.remove(0);
+    let read = lvstop::app::pair::PairRead {
+        local: View { snapshot: common::snapshot(), addresses: Some(Vec::new()) },
+        peer: View { snapshot: lacking, addresses: Some(Vec::new()) },
+    };
+    update(&mut st, Msg::Pair("lb2".into(), Box::new(Ok(read))));
+    update(&mut st, code(KeyCode::Esc));
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('d'));
+    assert!(matches!(st.layers.last(), Some(Layer::Confirm { peer: None, .. })));
+    assert!(update(&mut st, key('b')).is_empty());
 }

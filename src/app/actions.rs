@@ -42,7 +42,8 @@ pub(super) fn submit(state: &mut AppState, change: Change, is_undo: bool) -> Vec
     let warning =
         (!managed.is_empty()).then(|| format!("{}: the daemon may overwrite this change", managed.join("; ")));
     if change.is_dangerous() || warning.is_some() {
-        push(state, Layer::Confirm { change, warning, is_undo });
+        let peer = super::pair::peer_edit(state, &change);
+        push(state, Layer::Confirm { change, warning, is_undo, peer });
         Vec::new()
     } else {
         send(state, change, is_undo)

@@ -44,6 +44,9 @@ pub enum Layer {
         warning: Option<String>,
         /// Whether this is an undo (its inverse is not pushed).
         is_undo: bool,
+        /// The same weights for the pair view's other director, when it has
+        /// these realservers: offered as one more key (apply on both).
+        peer: Option<super::pair::PeerEdit>,
     },
     /// An add/edit form.
     Form(Form),
@@ -78,6 +81,15 @@ pub enum Intent {
         change: Change,
         /// Whether it undoes an earlier change.
         is_undo: bool,
+    },
+    /// Send a confirmed change here, and its weights to the other director.
+    SendBoth {
+        /// The change here.
+        change: Change,
+        /// Whether it undoes an earlier change.
+        is_undo: bool,
+        /// The other director's weights.
+        peer: super::pair::PeerEdit,
     },
     /// The operator declined a change.
     Cancelled(Change),
@@ -225,8 +237,14 @@ impl Layer {
                 Some(Action::Pair | Action::Refresh) => Reply::emit_and_stay(Intent::ReadPair),
                 a => a.and_then(scroll_of).map_or_else(Reply::close, |s| Reply::emit_and_stay(Intent::PairScroll(s))),
             },
-            Layer::Confirm { change, is_undo, .. } => match keys.action_of(Context::Confirm, k) {
+            Layer::Confirm { change, is_undo, peer, .. } => match keys.action_of(Context::Confirm, k) {
                 Some(Action::ConfirmYes) => Reply::emit(Intent::Send { change: change.clone(), is_undo: *is_undo }),
+                Some(Action::ConfirmBoth) => match peer {
+                    Some(p) => {
+                        Reply::emit(Intent::SendBoth { change: change.clone(), is_undo: *is_undo, peer: p.clone() })
+                    }
+                    None => Reply::stay(),
+                },
                 Some(Action::ConfirmNo) => Reply::emit(Intent::Cancelled(change.clone())),
                 _ => Reply::stay(),
             },

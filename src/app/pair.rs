@@ -131,6 +131,45 @@ pub fn on_read(state: &mut AppState, peer: &str, read: Result<PairRead, String>)
     }
 }
 
+/// The weights of a confirmed change, for the other director: each
+/// realserver as the pair view last read it there, with the new weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerEdit {
+    /// The other director.
+    pub name: String,
+    /// Each step: service, the realserver as read there, as it is to be.
+    pub steps: Vec<(crate::model::ServiceKey, crate::model::DestSpec, crate::model::DestSpec)>,
+}
+
+/// The same weights on the pair view's other director, if the change only
+/// sets weights and that director (as last read) has every realserver it
+/// names, one of them with another weight.
+pub fn peer_edit(state: &AppState, change: &crate::model::Change) -> Option<PeerEdit> {
+    use crate::model::Change;
+    let name = state.pair.peer.clone()?;
+    let peer = &state.pair.read.as_ref()?.peer.snapshot;
+    let changes = match change {
+        Change::Batch { changes, .. } => changes.as_slice(),
+        one => std::slice::from_ref(one),
+    };
+    let mut steps = Vec::new();
+    for c in changes {
+        let Change::EditDest { svc, before, after } = c else { return None };
+        if !crate::remote::director::weight_only(before, after) {
+            return None;
+        }
+        let there = peer
+            .service(svc)?
+            .destinations
+            .iter()
+            .find(|d| d.spec.addr == before.addr && d.spec.port == before.port)?;
+        if there.spec.weight != after.weight {
+            steps.push((*svc, there.spec.clone(), there.spec.clone().weight(after.weight)));
+        }
+    }
+    (!steps.is_empty()).then_some(PeerEdit { name, steps })
+}
+
 /// How a row of the side-by-side table differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {

@@ -53,6 +53,9 @@ pub enum Msg {
     Saved(PathBuf, Result<(), String>),
     /// A reading of the connection entries for the connections view.
     Conns(Box<Result<crate::model::ConnSummary, String>>),
+    /// The other director's answer to [`Effect::ApplyPeer`]: its name and
+    /// how many weights were set, or why not.
+    PeerApplied(String, Result<usize, String>),
     /// A reading of the pair view (this director and the named other).
     Pair(String, Box<Result<super::pair::PairRead, String>>),
     /// Services managed by keepalived/ldirectord.
@@ -108,6 +111,10 @@ pub enum Effect {
     /// other one (through its agent) for the pair view; the reading comes
     /// back as `Msg::Pair`.
     ReadPair(String),
+    /// Set these weights on another director through its agent (logged
+    /// here before it is sent, and there by the agent); the answer comes
+    /// back as `Msg::PeerApplied`.
+    ApplyPeer(super::pair::PeerEdit),
     /// Write rules to a file.
     Save {
         /// Where.
@@ -143,6 +150,13 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             effects.extend(super::conns::poll(state, now));
             effects.extend(super::pair::poll(state, now));
             effects
+        }
+        Msg::PeerApplied(name, result) => {
+            match result {
+                Ok(n) => info(state, format!("{name}: {n} weight(s) set"), Outcome::Ok),
+                Err(e) => info(state, format!("{name}: weights not set"), Outcome::Failed(e)),
+            }
+            Vec::new()
         }
         Msg::Pair(peer, read) => {
             super::pair::on_read(state, &peer, *read);
@@ -544,7 +558,7 @@ fn on_done(
     match again {
         Some(Some(change)) => {
             let warning = "it changed meanwhile (keepalived or another operator?): confirm to make your change on it as it is now";
-            push(state, Layer::Confirm { change, warning: Some(warning.into()), is_undo });
+            push(state, Layer::Confirm { change, warning: Some(warning.into()), is_undo, peer: None });
         }
         Some(None) => {
             if let Some((text, _)) = &state.last_action {
@@ -652,6 +666,13 @@ fn on_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
 fn on_intent(state: &mut AppState, intent: Intent) -> Vec<Effect> {
     match intent {
         Intent::Send { change, is_undo } => super::actions::send(state, change, is_undo),
+        Intent::SendBoth { change, is_undo, peer } => {
+            let mut effects = super::actions::send(state, change, is_undo);
+            if !effects.is_empty() {
+                effects.push(Effect::ApplyPeer(peer));
+            }
+            effects
+        }
         Intent::Cancelled(change) => {
             info(state, format!("cancelled: {}", change.describe()), Outcome::Info);
             Vec::new()

@@ -78,6 +78,7 @@ actions! {
     Zero, Main, "zero", true, "zero the counters of the selected service", ["z"];
     Undo, Main, "undo", true, "undo the last change", ["u"];
     ConfirmYes, Confirm, "confirm", false, "apply the change shown", ["y", "Y", "enter"];
+    ConfirmBoth, Confirm, "confirm-both", false, "apply the weights shown here and on the pair view's other director", ["b"];
     ConfirmNo, Confirm, "cancel", false, "cancel the change shown", ["n", "N", "q", "esc"];
     Submit, Input, "submit", false, "apply the form or the prompt", ["enter"];
     InputCancel, Input, "input-cancel", false, "close the form or the prompt without applying it", ["esc"];

@@ -331,6 +331,19 @@ mod tests {
         );
     }
 
+    /// The example's commented section from line `first` on, uncommented
+    /// (its comments left out).
+    fn uncommented(first: &str) -> String {
+        EXAMPLE
+            .lines()
+            .skip_while(|l| *l != first)
+            .take_while(|l| l.starts_with("# "))
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with('[') || l.starts_with('"') || l.contains(" = "))
+            .flat_map(|l| [l, "\n"])
+            .collect()
+    }
+
     #[test]
     fn example_equals_defaults() {
         let c = parse(p(), EXAMPLE).expect("the example parses");
@@ -340,14 +353,7 @@ mod tests {
             assert!(EXAMPLE.contains(&format!("{} = ", a.name())), "example lacks {}", a.name());
         }
         // The commented [ssh] example, uncommented, is a valid file.
-        let ssh: String = EXAMPLE
-            .lines()
-            .skip_while(|l| *l != "# [ssh]")
-            .take_while(|l| l.starts_with("# "))
-            .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| l.starts_with('[') || l.starts_with('"') || l.contains(" = "))
-            .flat_map(|l| [l, "\n"])
-            .collect();
+        let ssh = uncommented("# [ssh]");
         let c = parse(p(), &ssh).map_err(|e| format!("{e}\n{ssh}")).expect("the [ssh] example parses");
         assert_eq!(c.ssh.hosts.len(), 4, "{ssh}");
         assert_eq!(c.ssh.port, Some(22));
@@ -443,6 +449,38 @@ mod tests {
         assert_eq!(h[&ip("198.51.100.14")], Some(SshHost { host: None, user: None, port: Some(2200) }));
         assert_eq!(h[&ip("2001:db8::11")], Some(SshHost::default()));
         assert_eq!(h[&ip("198.51.100.15")], Some(SshHost { host: None, user: Some("root".into()), port: None }));
+    }
+
+    #[test]
+    fn directors_are_local_a_host_or_a_table_and_bad_ones_name_the_key() {
+        use crate::remote::director::Target;
+        // The commented example, uncommented, is a valid file.
+        let example = uncommented("# [directors]");
+        let c = parse(p(), &example).map_err(|e| format!("{e}\n{example}")).expect("the [directors] example parses");
+        assert_eq!(c.directors.len(), 2, "{example}");
+        let c =
+            parse(p(), "[directors]\nhere = \"local\"\nlb2 = \"lb2\"\nlb3 = { host = \"2001:db8::3\", port = 2222 }\n")
+                .expect("parses");
+        assert_eq!(c.directors["here"], Target::Local);
+        assert_eq!(
+            c.directors["lb2"],
+            Target::Ssh { host: "lb2".into(), user: None, port: None, lvstop: "lvstop".into() }
+        );
+        assert!(matches!(&c.directors["lb3"], Target::Ssh { port: Some(2222), .. }));
+        let bad = |body: &str| parse(p(), &format!("[directors]\n{body}\n")).expect_err(body);
+        for (body, needle) in [
+            ("local = \"lb1\"", "'local' is not a director name"),
+            ("\"a b\" = \"lb1\"", "'a b' is not a director name"),
+            ("lb2 = \"lb2;reboot\"", "'lb2;reboot' is not an ssh host"),
+            ("lb2 = { user = \"ops\" }", "the table has no host"),
+            ("lb2 = { host = \"lb2\", lvstop = \"lvstop; id\" }", "lvstop = 'lvstop; id' is not a path"),
+            ("lb2 = { host = \"lb2\", where = 1 }", "unknown key 'where' in the table: use host, user, port or lvstop"),
+            ("lb2 = 7", "is not a director"),
+        ] {
+            let e = bad(body);
+            assert!(e.msg.contains(needle), "{body}: {e}");
+            assert_eq!(e.line, 2, "{body}: {e}");
+        }
     }
 
     #[test]

@@ -125,6 +125,38 @@ struct DestDoc {
     rates: Rates,
 }
 
+/// [`DestSpec`]'s own JSON form (a remote edit's before and after).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DestSpecDoc {
+    addr: IpAddr,
+    port: u16,
+    forward: ForwardMethod,
+    weight: u32,
+    u_thresh: u32,
+    l_thresh: u32,
+    tun_type: TunnelType,
+    tun_port: u16,
+    tun_csum: TunnelCsum,
+}
+
+impl<'de> Deserialize<'de> for DestSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let d = DestSpecDoc::deserialize(d)?;
+        Ok(DestSpec {
+            addr: d.addr,
+            port: d.port,
+            forward: d.forward,
+            weight: d.weight,
+            u_thresh: d.u_thresh,
+            l_thresh: d.l_thresh,
+            tun_type: d.tun_type,
+            tun_port: d.tun_port,
+            tun_csum: d.tun_csum,
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Service {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = ServiceDoc::deserialize(d)?;

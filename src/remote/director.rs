@@ -132,10 +132,26 @@ pub struct Answer {
 }
 
 /// A request line.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Request {
-    /// `snapshot` or `bye`.
+    /// `snapshot`, `weight` or `bye`.
     pub op: String,
+    /// `weight`: the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svc: Option<crate::model::ServiceKey>,
+    /// `weight`: the realserver as the other director saw it (the agent
+    /// refuses if it has changed since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<crate::model::DestSpec>,
+    /// `weight`: the realserver as it is to be (only its weight differs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<crate::model::DestSpec>,
+}
+
+/// Whether a remote edit changes nothing but the weight (the only edit
+/// lvstop sends to another director).
+pub fn weight_only(before: &crate::model::DestSpec, after: &crate::model::DestSpec) -> bool {
+    *after == before.clone().weight(after.weight)
 }
 
 /// Read one line of at most `max` bytes (without its newline), or why not:
@@ -276,7 +292,9 @@ impl Session {
     pub async fn view(&mut self) -> Result<View, String> {
         let name = self.name.clone();
         let fail = |e: String| format!("director {name}: {e}");
-        let req = serde_json::to_string(&Request { op: "snapshot".into() }).map_err(|e| fail(e.to_string()))? + "\n";
+        let req = serde_json::to_string(&Request { op: "snapshot".into(), ..Request::default() })
+            .map_err(|e| fail(e.to_string()))?
+            + "\n";
         match tokio::time::timeout(self.timeout, self.stdin.write_all(req.as_bytes())).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(fail(format!("the connection broke: {e}"))),
@@ -297,6 +315,33 @@ impl Session {
         addresses.retain(|a| a.ifname.len() <= 15 && a.ifname.bytes().all(|b| b.is_ascii_graphic()));
         addresses.sort();
         Ok(View { snapshot, addresses: Some(addresses) })
+    }
+
+    /// Set a realserver's weight there (`before` as this console saw it: the
+    /// agent refuses if it has changed since). The agent logs it to its own
+    /// audit log before it is sent.
+    pub async fn set_weight(
+        &mut self,
+        svc: crate::model::ServiceKey,
+        before: crate::model::DestSpec,
+        after: crate::model::DestSpec,
+    ) -> Result<(), String> {
+        let name = self.name.clone();
+        let fail = |e: String| format!("director {name}: {e}");
+        let req = Request { op: "weight".into(), svc: Some(svc), before: Some(before), after: Some(after) };
+        let req = serde_json::to_string(&req).map_err(|e| fail(e.to_string()))? + "\n";
+        match tokio::time::timeout(self.timeout, self.stdin.write_all(req.as_bytes())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(fail(format!("the connection broke: {e}"))),
+            Err(_) => return Err(fail("does not take requests (timed out)".into())),
+        }
+        let line = self.line(1 << 20).await.map_err(fail)?;
+        let answer: Answer = serde_json::from_slice(&line).map_err(|e| fail(format!("answered nonsense: {e}")))?;
+        match (answer.ok.as_deref(), answer.error) {
+            (_, Some(e)) => Err(fail(crate::text::sanitize(&e))),
+            (Some("applied"), None) => Ok(()),
+            _ => Err(fail("answered neither applied nor an error".into())),
+        }
     }
 
     /// Say goodbye and end ssh (its whole process group).

@@ -66,7 +66,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                 f.render_widget(Paragraph::new(Line::from(spans)), prompt_area);
             }
             Layer::Form(form) => draw_form(form, &state.settings.keys, theme, f, area),
-            Layer::Confirm { change, warning, .. } => {
+            Layer::Confirm { change, warning, peer, .. } => {
                 // A batch of many steps is abbreviated, so that the keys stay on screen.
                 let (before, after) = change.before_after();
                 let (before, after) = (abbreviate(&before), abbreviate(&after));
@@ -84,19 +84,40 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                     let more = commands.len() - CONFIRM_COMMANDS;
                     lines.push(Line::from(Span::styled(format!("  … and {more} more"), theme.slot(Slot::Dim))));
                 }
+                if let Some(p) = peer {
+                    let keys = &state.settings.keys;
+                    lines.push(Line::from(""));
+                    lines.push(Line::from(vec![
+                        Span::styled(keys.label(Action::ConfirmBoth), theme.slot(Slot::HelpKey)),
+                        Span::raw(crate::text::sanitize(&format!(" applies it here and on director {} too:", p.name))),
+                    ]));
+                    for (svc, _, after) in p.steps.iter().take(CONFIRM_COMMANDS) {
+                        let cmd = format!("ipvsadm -e {}", crate::model::ipvsadm::dest_args(svc, after));
+                        lines.push(Line::from(crate::text::sanitize(&format!("  on {}: {cmd}", p.name))));
+                    }
+                    if p.steps.len() > CONFIRM_COMMANDS {
+                        let more = p.steps.len() - CONFIRM_COMMANDS;
+                        lines.push(Line::from(Span::styled(format!("  … and {more} more"), theme.slot(Slot::Dim))));
+                    }
+                }
                 if let Some(w) = warning {
                     lines.push(Line::from(""));
                     lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.slot(Slot::Warning))));
                 }
                 // The keys are in the bottom border: on screen however long the text.
                 let keys = &state.settings.keys;
-                let hint = Line::from(vec![
+                let mut hint = vec![
                     Span::raw(" "),
                     Span::styled(keys.label(Action::ConfirmYes), theme.slot(Slot::HelpKey)),
                     Span::raw(" apply   "),
-                    Span::styled(keys.label(Action::ConfirmNo), theme.slot(Slot::HelpKey)),
-                    Span::raw(" cancel "),
-                ]);
+                ];
+                if peer.is_some() {
+                    hint.push(Span::styled(keys.label(Action::ConfirmBoth), theme.slot(Slot::HelpKey)));
+                    hint.push(Span::raw(" apply on both   "));
+                }
+                hint.push(Span::styled(keys.label(Action::ConfirmNo), theme.slot(Slot::HelpKey)));
+                hint.push(Span::raw(" cancel "));
+                let hint = Line::from(hint);
                 let text = Paragraph::new(lines).wrap(Wrap { trim: false });
                 let width = 90.min(area.width);
                 let height = framed(text.line_count(width.saturating_sub(2)));

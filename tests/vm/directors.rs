@@ -32,7 +32,8 @@ fn director_ns(ns: &str, n: u8) -> Result<(), String> {
          ip -n {ns} link set lo up && ip -n {ns} link set eth0 up && ip -n {ns} addr add {addr}/64 dev eth0 nodad && \
          ssh-keygen -q -t ed25519 -N '' -f {DIR}/host_{ns} && \
          printf 'ListenAddress {addr}\\nHostKey {DIR}/host_{ns}\\nPidFile {DIR}/sshd_{ns}.pid\\nAuthorizedKeysFile {DIR}/authorized_keys\\n\
-PermitRootLogin prohibit-password\\nPasswordAuthentication no\\nKbdInteractiveAuthentication no\\nUsePAM no\\nStrictModes no\\n' > {DIR}/sshd_{ns}.conf && \
+PermitRootLogin prohibit-password\\nPasswordAuthentication no\\nKbdInteractiveAuthentication no\\nUsePAM no\\nStrictModes no\\n\
+SetEnv LVSTOP_AUDIT_LOG={DIR}/audit_{ns}.log\\n' > {DIR}/sshd_{ns}.conf && \
          ip netns exec {ns} /usr/sbin/sshd -f {DIR}/sshd_{ns}.conf && \
          echo \"{addr} $(cut -d' ' -f1,2 {DIR}/host_{ns}.pub)\" >> {DIR}/known_hosts"
     ))
@@ -246,7 +247,8 @@ fn pair_checks() -> Result<(), String> {
 fn console_pair() -> Result<(), String> {
     let t = Tmux { session: "pair" };
     sh(&format!(
-        "tmux new-session -d -s pair -x 160 -y 48 'LVSTOP_CONFIG={DIR}/lvstop.toml ip netns exec lb1 {} --interval 1'",
+        "tmux new-session -d -s pair -x 160 -y 48 'LVSTOP_CONFIG={DIR}/lvstop.toml LVSTOP_AUDIT_LOG={DIR}/audit_console.log \
+         ip netns exec lb1 {} --interval 1'",
         lvstop_bin()
     ))?;
     let r = (|| {
@@ -265,6 +267,38 @@ fn console_pair() -> Result<(), String> {
         ensure(row.contains("198.51.100.11:443"), || format!("the drained row: {row}"))?;
         sh("ip netns exec lb2 ipvsadm -e -t 203.0.113.10:443 -r 198.51.100.11:443 -g -w 1")?;
         t.wait("the drift gone", |s| s.contains("the pair rules find nothing wrong") && !s.contains("≠"))?;
+        // Drain 198.51.100.11:80 on both directors in one confirmed step.
+        t.keys(&["Escape", "Tab", "d"])?;
+        t.wait("the offer for lb2", |s| {
+            s.contains("applies it here and on director lb2 too")
+                && s.contains("on lb2: ipvsadm -e -t 203.0.113.10:80 -r 198.51.100.11:80 -g -w 0")
+        })?;
+        t.keys(&["b"])?;
+        let weight = |ns: &str| {
+            sh(&format!("ip netns exec {ns} ipvsadm -L -n"))
+                .map(|s| s.lines().any(|l| l.contains("198.51.100.11:80") && l.split_whitespace().nth(3) == Some("0")))
+        };
+        let mut both = false;
+        for _ in 0..60 {
+            if weight("lb1")? && weight("lb2")? {
+                both = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        ensure(both, || format!("not drained on both: {:?}", (weight("lb1"), weight("lb2"))))?;
+        t.wait("lb2's answer", |s| s.contains("lb2: 1 weight(s) set"))?;
+        let here = sh(&format!("cat {DIR}/audit_console.log"))?;
+        ensure(here.contains("sending to director lb2") && here.contains("ok on director lb2"), || {
+            format!("console audit:\n{here}")
+        })?;
+        let there = sh(&format!("cat {DIR}/audit_lb2.log"))?;
+        ensure(
+            there.contains("\"sending\"")
+                && there.contains("\"ok\"")
+                && there.contains("via lvstop agent from 2001:db8:d::1"),
+            || format!("lb2's audit:\n{there}"),
+        )?;
         t.keys(&["Escape", ":"])?;
         t.type_text("pair gone")?;
         t.keys(&["Enter"])?;
