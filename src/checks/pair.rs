@@ -129,35 +129,24 @@ fn sync(master: &Director<'_>, backup: &Director<'_>, out: &mut Vec<Finding>) {
         b_daemons: daemons(backup.table),
         b_conns: conns(backup.table),
     };
+    // Sync on one side only: the fix starts the missing daemon (`state`) on `on`.
+    let one_sided = |what: String, on: &str, state: &'static str, d: &crate::model::SyncDaemon| {
+        let message = format!("{what}: a failover to {} resets every connection", backup.name);
+        let fix = Fix::on(on, Command::ipvsadm_start_daemon(state, &d.mcast_ifn, d.sync_id));
+        finding(Rule::PSyncOneSided, Severity::Warning, Subject::Sync, evidence(), message, fix)
+    };
     let Some(m) = masters.first() else {
         // A backup daemon with no master daemon on the other director: fed by nothing.
         if let Some(b) = backups.first() {
-            out.push(finding(
-                Rule::PSyncOneSided,
-                Severity::Warning,
-                Subject::Sync,
-                evidence(),
-                format!(
-                    "{} runs a backup sync daemon but {} sends no connection state: a failover to {} resets every connection",
-                    backup.name, master.name, backup.name
-                ),
-                Fix::on(master.name, Command::ipvsadm_start_daemon("master", &b.mcast_ifn, b.sync_id)),
-            ));
+            let what =
+                format!("{} runs a backup sync daemon but {} sends no connection state", backup.name, master.name);
+            out.push(one_sided(what, master.name, "master", b));
         }
         return;
     };
     if backups.is_empty() {
-        out.push(finding(
-            Rule::PSyncOneSided,
-            Severity::Warning,
-            Subject::Sync,
-            evidence(),
-            format!(
-                "{} sends its connections' state but {} runs no backup daemon: a failover to {} resets every connection",
-                master.name, backup.name, backup.name
-            ),
-            Fix::on(backup.name, Command::ipvsadm_start_daemon("backup", &m.mcast_ifn, m.sync_id)),
-        ));
+        let what = format!("{} sends its connections' state but {} runs no backup daemon", master.name, backup.name);
+        out.push(one_sided(what, backup.name, "backup", m));
         return;
     }
     if let Some(b) = backups.iter().find(|b| b.sync_id != 0 && masters.iter().all(|m| m.sync_id != b.sync_id)) {

@@ -37,38 +37,30 @@ impl<'de> Deserialize<'de> for Protocol {
     }
 }
 
+/// The value `table` names `s`, else the kernel value of `unknown(N)` as `other`.
+fn by_name<T: Copy, N: std::str::FromStr>(s: &str, table: &[(&str, T)], other: impl Fn(N) -> T) -> Option<T> {
+    table.iter().find(|(n, _)| *n == s).map(|(_, v)| *v).or_else(|| unknown(s).map(other))
+}
+
 impl<'de> Deserialize<'de> for ForwardMethod {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        named(d, "a forwarding method (nat, local, tunnel, dr, bypass)", |s| match s {
-            "nat" => Some(ForwardMethod::Masq),
-            "local" => Some(ForwardMethod::Local),
-            "tunnel" => Some(ForwardMethod::Tunnel),
-            "dr" => Some(ForwardMethod::Route),
-            "bypass" => Some(ForwardMethod::Bypass),
-            _ => unknown(s).map(ForwardMethod::Unknown),
-        })
+        use ForwardMethod::{Bypass, Local, Masq, Route, Tunnel};
+        let names = [("nat", Masq), ("local", Local), ("tunnel", Tunnel), ("dr", Route), ("bypass", Bypass)];
+        named(d, "a forwarding method (nat, local, tunnel, dr, bypass)", |s| by_name(s, &names, ForwardMethod::Unknown))
     }
 }
 
 impl<'de> Deserialize<'de> for TunnelType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        named(d, "a tunnel type (ipip, gue, gre)", |s| match s {
-            "ipip" => Some(TunnelType::Ipip),
-            "gue" => Some(TunnelType::Gue),
-            "gre" => Some(TunnelType::Gre),
-            _ => unknown(s).map(TunnelType::Unknown),
-        })
+        let names = [("ipip", TunnelType::Ipip), ("gue", TunnelType::Gue), ("gre", TunnelType::Gre)];
+        named(d, "a tunnel type (ipip, gue, gre)", |s| by_name(s, &names, TunnelType::Unknown))
     }
 }
 
 impl<'de> Deserialize<'de> for TunnelCsum {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        named(d, "a tunnel checksum (nocsum, csum, remcsum)", |s| match s {
-            "nocsum" => Some(TunnelCsum::NoCsum),
-            "csum" => Some(TunnelCsum::Csum),
-            "remcsum" => Some(TunnelCsum::RemCsum),
-            _ => unknown(s).map(TunnelCsum::Unknown),
-        })
+        let names = [("nocsum", TunnelCsum::NoCsum), ("csum", TunnelCsum::Csum), ("remcsum", TunnelCsum::RemCsum)];
+        named(d, "a tunnel checksum (nocsum, csum, remcsum)", |s| by_name(s, &names, TunnelCsum::Unknown))
     }
 }
 
@@ -92,7 +84,6 @@ struct FlagsDoc {
 
 /// [`ServiceSpec`]'s fields at the top level of a service, with its counters.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ServiceDoc {
     key: ServiceKey,
     scheduler: String,
@@ -107,7 +98,6 @@ struct ServiceDoc {
 
 /// [`DestSpec`]'s fields at the top level of a destination, with its counters.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DestDoc {
     addr: IpAddr,
     port: u16,
@@ -127,7 +117,6 @@ struct DestDoc {
 
 /// [`DestSpec`]'s own JSON form (a remote edit's before and after).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DestSpecDoc {
     addr: IpAddr,
     port: u16,
