@@ -200,7 +200,8 @@ fn filter_sort_and_navigation() {
 fn keepalived_managed_services_warn_before_any_edit() {
     let (mut st, _) = common::state(true);
     let key80 = common::snapshot().services[0].spec.key;
-    let managed = [(key80, "keepalived (/etc/keepalived/keepalived.conf)".to_string())].into();
+    let by = "keepalived (/etc/keepalived/keepalived.conf)".to_string();
+    let managed = [(key80, lvstop::sys::managed::Managed { by, realservers: Vec::new() })].into();
     update(&mut st, Msg::Managed(managed));
     update(&mut st, code(KeyCode::Tab));
     let cmds = update(&mut st, key('+'));

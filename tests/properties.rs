@@ -793,7 +793,10 @@ fn messages(st: &AppState, step: &Step, now: &mut Instant) -> Vec<Msg> {
             let managed = picks
                 .iter()
                 .filter(|_| !keys.is_empty())
-                .map(|i| (keys[i.index(keys.len())], "keepalived".to_string()))
+                .map(|i| {
+                    let realservers = vec!["198.51.100.250:80".parse().expect("rs")];
+                    (keys[i.index(keys.len())], lvstop::sys::managed::Managed { by: "keepalived".into(), realservers })
+                })
                 .collect();
             vec![Msg::Managed(managed)]
         }

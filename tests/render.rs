@@ -88,6 +88,14 @@ fn views() -> Vec<(&'static str, AppState)> {
     keys(&mut st, &[Char('P')]);
     update(&mut st, Msg::Pair("lb2".into(), Box::new(Ok(pair_read()))));
     out.push(("pair", st));
+    // keepalived manages the first service and configures a realserver the kernel lacks.
+    let (mut st, _) = common::state(true);
+    let key = common::snapshot().services[0].spec.key;
+    let realservers = vec!["198.51.100.11:80".parse().expect("rs"), "198.51.100.19:80".parse().expect("rs")];
+    let by = "keepalived (/etc/keepalived/keepalived.conf)".to_string();
+    update(&mut st, Msg::Managed([(key, lvstop::sys::managed::Managed { by, realservers })].into()));
+    keys(&mut st, &[Tab]);
+    out.push(("keepalived_down", st));
     out
 }
 

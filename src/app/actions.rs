@@ -37,7 +37,7 @@ pub(super) fn submit(state: &mut AppState, change: Change, is_undo: bool) -> Vec
     let managed: Vec<String> = change
         .services()
         .iter()
-        .filter_map(|k| state.table.managed.get(k).map(|by| format!("{k} is managed by {by}")))
+        .filter_map(|k| state.table.managed.get(k).map(|m| format!("{k} is managed by {}", m.by)))
         .collect();
     let warning =
         (!managed.is_empty()).then(|| format!("{}: the daemon may overwrite this change", managed.join("; ")));

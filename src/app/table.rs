@@ -81,8 +81,9 @@ pub struct TableView {
     pub reads: Reads,
     /// When a row's weight or state last changed.
     pub flashes: HashMap<RowId, Instant>,
-    /// Services managed by a daemon: key → "keepalived (/etc/keepalived/keepalived.conf)".
-    pub managed: HashMap<ServiceKey, String>,
+    /// Services managed by a daemon: key → which ("keepalived
+    /// (/etc/keepalived/keepalived.conf)") and the realservers it configures.
+    pub managed: HashMap<ServiceKey, crate::sys::managed::Managed>,
     /// Indices into the snapshot's services: those the filter leaves, in sort order.
     shown: Vec<usize>,
     /// The selected service's position in `shown`.

@@ -59,7 +59,7 @@ pub enum Msg {
     /// A reading of the pair view (this director and the named other).
     Pair(String, Box<Result<super::pair::PairRead, String>>),
     /// Services managed by keepalived/ldirectord.
-    Managed(HashMap<ServiceKey, String>),
+    Managed(HashMap<ServiceKey, crate::sys::managed::Managed>),
     /// A reading of the interfaces and CPU, with the interfaces' roles if looked up.
     Sys(Box<crate::sys::nic::SysSample>, Option<crate::sys::load::Roles>, Instant),
     /// The report of check run number `run` (see [`Effect::RunChecks`]).

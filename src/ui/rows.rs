@@ -217,8 +217,8 @@ pub fn dests(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         return;
     };
     let mut title = format!(" Realservers of {} ", svc.spec.key);
-    if let Some(by) = state.table.managed.get(&svc.spec.key) {
-        title.push_str(&format!("· managed by {by} "));
+    if let Some(m) = state.table.managed.get(&svc.spec.key) {
+        title.push_str(&format!("· managed by {} ", m.by));
     }
     let sel = state.selected_dest_pos();
     let (start, end) = window(state.visible_dests().len(), sel, area.height.saturating_sub(3) as usize);
@@ -237,12 +237,27 @@ pub fn dests(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     // Borders, fixed columns and one space between columns; the rest is the share bar and its percentage.
     let fixed: u16 = if narrow { 2 + 62 + 7 } else { 2 + 95 + 10 };
     let share_w = (area.width.saturating_sub(fixed + 5) as usize).clamp(1, 20);
-    let rows: Vec<Row> = state
+    let mut rows: Vec<Row> = state
         .visible_dests()
         .skip(start)
         .take(end - start)
         .map(|d| dest_row(state, svc, d, theme, share_w, narrow))
         .collect();
+    // Below the last realserver, where there is room: those the managing
+    // daemon configures but the kernel's table lacks (a failed health check
+    // removed them), "down (check)". Not selectable: there is nothing in the
+    // kernel to act on.
+    if end == state.visible_dests().len() {
+        let room = usize::from(area.height.saturating_sub(3)).saturating_sub(end - start);
+        rows.extend(down_rows(state, svc).into_iter().take(room).map(|rs| {
+            Row::new(vec![
+                Cell::from(rs.to_string()),
+                Cell::from(""),
+                Cell::from(""),
+                Cell::from("down (check)").style(theme.slot(Slot::Error)),
+            ])
+        }));
+    }
     let mut widths = widths;
     widths.push(Constraint::Length(share_w as u16 + 5));
     let table = Table::new(rows, widths)
@@ -252,6 +267,16 @@ pub fn dests(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         .row_highlight_style(if focused { theme.slot(Slot::Selected) } else { Style::default() });
     let mut ts = TableState::default().with_selected(sel.map(|s| s - start));
     f.render_stateful_widget(table, area, &mut ts);
+}
+
+/// The realservers a managing daemon configures for `svc` that its table lacks.
+fn down_rows(state: &AppState, svc: &crate::model::Service) -> Vec<std::net::SocketAddr> {
+    let Some(m) = state.table.managed.get(&svc.spec.key) else { return Vec::new() };
+    m.realservers
+        .iter()
+        .filter(|rs| !svc.destinations.iter().any(|d| d.spec.addr == rs.ip() && d.spec.port == rs.port()))
+        .copied()
+        .collect()
 }
 
 fn kv<'a>(k: &str, v: String, theme: &Theme) -> Line<'a> {

@@ -34,6 +34,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_dr_path_probe_names_each_broken_realserver", run: dr_path_probe },
     Case { name: "vm_console_connections_view_of_a_draining_realserver", run: console_connections_view },
     Case { name: "vm_two_directors_diff_over_ssh", run: super::directors::two_directors_diff },
+    Case { name: "vm_keepalived_realservers_down_by_health_check", run: keepalived_down },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,
@@ -1263,4 +1264,46 @@ fn console_connections_view() -> Result<(), String> {
     }
     let _ = sh("tmux kill-session -t cv; ipvsadm --set 900 120 300; pkill -f 'sleep 10'; true");
     result
+}
+
+/// A keepalived (a stand-in process of that name, as root, started with `-f`
+/// and its own file) that configures three realservers of a service, one of
+/// which the kernel's table lacks (its health check removed it): the console
+/// marks the service managed, by that file, and shows the third "down (check)".
+fn keepalived_down() -> Result<(), String> {
+    load_rules(
+        "-A -t 198.51.100.100:80 -s wlc
+-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1
+-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 1
+",
+    )?;
+    sh("mkdir -p /tmp/kd && printf '#!/bin/sh\\nsleep 600\\n' > /tmp/kd/keepalived && chmod +x /tmp/kd/keepalived")?;
+    let conf = "virtual_server 198.51.100.100 80 {
+    lb_algo wlc
+    lb_kind DR
+    protocol TCP
+    real_server 198.51.100.11 80 { TCP_CHECK { connect_timeout 3 } }
+    real_server 198.51.100.12 80 { TCP_CHECK { connect_timeout 3 } }
+    real_server 198.51.100.13 80 { TCP_CHECK { connect_timeout 3 } }
+}
+";
+    std::fs::write("/tmp/kd/lb.conf", conf).map_err(|e| e.to_string())?;
+    sh("(/tmp/kd/keepalived -f /tmp/kd/lb.conf >/dev/null 2>&1 &)")?;
+    let t = Tmux { session: "kd" };
+    sh(&format!("tmux new-session -d -s kd -x 160 -y 48 '{} --interval 1'", lvstop_bin()))?;
+    let r = (|| {
+        t.wait("the table", |s| s.contains("198.51.100.12:80"))?;
+        t.keys(&["Tab"])?;
+        let s = t.wait("the down realserver", |s| s.contains("down (check)"))?;
+        ensure(s.contains("managed by keepalived (/tmp/kd/lb.conf)"), || format!("no managed title:\n{s}"))?;
+        let row = s.lines().find(|l| l.contains("down (check)")).unwrap_or_default();
+        ensure(row.contains("198.51.100.13:80"), || format!("the down row: {row}"))?;
+        ensure(!s.lines().any(|l| l.contains("198.51.100.11:80") && l.contains("down")), || s.clone())?;
+        // Once the kernel has it again (the check passed), the row is the kernel's.
+        sh("ipvsadm -a -t 198.51.100.100:80 -r 198.51.100.13:80 -g -w 1")?;
+        t.wait("the realserver back", |s| !s.contains("down (check)") && s.contains("198.51.100.13:80"))?;
+        Ok(())
+    })();
+    let _ = sh_status("tmux kill-session -t kd; pkill -f /tmp/kd/keepalived");
+    r
 }
