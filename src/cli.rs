@@ -33,6 +33,9 @@ pub struct ConsoleArgs {
     /// Colour theme: default, light, high-contrast or a file in ~/.config/lvstop/themes/.
     #[arg(long)]
     pub theme: Option<String>,
+    /// Show another director of [directors] (read through lvstop there over ssh).
+    #[arg(long, value_name = "NAME")]
+    pub director: Option<String>,
 }
 
 // The configuration file, for the console, `dump` and `check` (a plain comment,
@@ -318,6 +321,7 @@ impl Cli {
             (c.interval.is_some(), "--interval SECONDS"),
             (c.read_only, "--read-only"),
             (c.theme.is_some(), "--theme NAME"),
+            (c.director.is_some(), "--director NAME"),
         ] {
             if given {
                 let flag = opt.split(' ').next().unwrap_or(opt);

@@ -78,44 +78,46 @@ pub struct Console {
 /// Open connections to other directors' agents, by name.
 pub type Sessions = Arc<tokio::sync::Mutex<std::collections::HashMap<String, crate::remote::director::Session>>>;
 
-/// Set the weights of `edit` on the other director through its agent, each
-/// logged here before it is sent (the agent logs it there too); how many
-/// were set, or why one was not (the rest are not sent).
-async fn apply_peer(
-    edit: &crate::app::pair::PeerEdit,
+/// Apply `change` on director `name` through its agent (the session kept
+/// for it, or a new one), each step logged here before it is sent and with
+/// its result (the agent logs it there too). Err: why, and how many of its
+/// first steps were applied.
+async fn apply_remote(
+    name: &str,
+    change: &Change,
     target: Option<crate::remote::director::Target>,
     ssh: &crate::remote::SshConfig,
     sessions: &Sessions,
     audit: &AuditLog,
-) -> Result<usize, String> {
+) -> Result<(), (String, usize)> {
     use crate::remote::director::{Session, Target};
-    let name = &edit.name;
     let Some(Target::Ssh { host, user, port, lvstop }) = target else {
-        return Err(format!("'{name}' is not a director reached over ssh"));
+        return Err((format!("'{name}' is not a director reached over ssh"), 0));
     };
     let mut open = sessions.lock().await;
     let mut s = match open.remove(name) {
         Some(s) => s,
-        None => Session::open(name, &host, user.as_deref(), port, &lvstop, ssh).await?,
+        None => Session::open(name, &host, user.as_deref(), port, &lvstop, ssh).await.map_err(|e| (e, 0))?,
     };
-    let mut done = 0;
-    for (svc, before, after) in &edit.steps {
-        let change = Change::EditDest { svc: *svc, before: before.clone(), after: after.clone() };
-        audit.record(&change, &format!("sending to director {name}")).map_err(|e| format!("not sent: {e}"))?;
-        let result = s.set_weight(*svc, before.clone(), after.clone()).await;
+    let steps: &[Change] = match change {
+        Change::Batch { changes, .. } => changes,
+        one => std::slice::from_ref(one),
+    };
+    for (i, step) in steps.iter().enumerate() {
+        audit.record(step, &format!("sending to director {name}")).map_err(|e| (format!("not sent: {e}"), i))?;
+        let result = s.apply(step).await;
         let line = match &result {
             Ok(()) => format!("ok on director {name}"),
-            Err(e) => format!("error on director {name}: {e}"),
+            Err((e, _)) => format!("error on director {name}: {e}"),
         };
-        let _ = audit.record(&change, &line);
-        if let Err(e) = result {
+        let _ = audit.record(step, &line);
+        if let Err((e, _)) = result {
             s.close().await;
-            return Err(if done > 0 { format!("after {done} set: {e}") } else { e });
+            return Err((e, i));
         }
-        done += 1;
     }
-    open.insert(name.clone(), s);
-    Ok(done)
+    open.insert(name.to_string(), s);
+    Ok(())
 }
 
 /// Read director `name` for the pair view: through its agent, over the
@@ -241,8 +243,41 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
             let (tx, ssh, sessions, audit) = (tx.clone(), con.ssh.clone(), con.sessions.clone(), audit.clone());
             let target = con.directors.get(&edit.name).cloned();
             tokio::spawn(async move {
-                let result = apply_peer(&edit, target, &ssh, &sessions, &audit).await;
+                let changes = edit
+                    .steps
+                    .iter()
+                    .map(|(svc, before, after)| Change::EditDest {
+                        svc: *svc,
+                        before: before.clone(),
+                        after: after.clone(),
+                    })
+                    .collect();
+                let change = Change::Batch { label: format!("weights on {}", edit.name), changes };
+                let result = apply_remote(&edit.name, &change, target, &ssh, &sessions, &audit).await;
+                let n = edit.steps.len();
+                let result =
+                    result.map(|()| n).map_err(|(e, done)| if done > 0 { format!("after {done} set: {e}") } else { e });
                 let _ = tx.send(Msg::PeerApplied(edit.name.clone(), result));
+            });
+        }
+        Effect::ApplyRemote { id, director, change } => {
+            let (tx, ssh, sessions, audit) = (tx.clone(), con.ssh.clone(), con.sessions.clone(), audit.clone());
+            let target = con.directors.get(&director).cloned();
+            tokio::spawn(async move {
+                let (result, applied_steps) =
+                    match apply_remote(&director, &change, target, &ssh, &sessions, &audit).await {
+                        Ok(()) => (Ok(()), 0),
+                        Err((e, done)) => (Err(e), done),
+                    };
+                let _ = tx.send(Msg::Done { id, result, applied_steps, log_incomplete: None, meanwhile: None });
+            });
+        }
+        Effect::ReadDirector(name) => {
+            let (ipvs, tx, ssh, sessions) = (ipvs.clone(), tx.clone(), con.ssh.clone(), con.sessions.clone());
+            let target = con.directors.get(&name).cloned();
+            tokio::spawn(async move {
+                let read = read_peer(&name, target, &ssh, &ipvs, &sessions).await.map(|v| v.snapshot);
+                let _ = tx.send(Msg::DirectorRead(name, Box::new(read), Instant::now()));
             });
         }
         Effect::ReadConns(filter) => {

@@ -55,6 +55,14 @@ fn a_bad_config_or_theme_stops_the_console_before_the_terminal_is_touched() {
     let (code, _, err) = lvstop(&["--interval", "0"]);
     assert_eq!(code, 2);
     assert!(err.contains("'0' is not an interval"), "{err}");
+    let pair = dir.join("pair.toml");
+    std::fs::write(&pair, "[directors]\nlb2 = \"lb2.example.net\"\n").expect("write");
+    let (code, _, err) = lvstop(&["--config", pair.to_str().expect("utf-8 path"), "--director", "lb9"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("'lb9' is not a director: use local, lb2"), "{err}");
+    let (code, _, err) = lvstop(&["--director", "lb2", "dump"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--director is a console option"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -98,7 +106,7 @@ fn each_command_offers_only_its_own_options() {
     }
     assert!(help.contains("--json") && help.contains("--config"), "{help}");
     let (_, help, _) = lvstop(&["save", "--help"]);
-    assert!(!help.contains("--config") && !help.contains("--theme"), "{help}");
+    assert!(help.contains("--director") && help.contains("--config") && !help.contains("--theme"), "{help}");
     let (_, help, _) = lvstop(&["lab", "--help"]);
     assert!(!help.contains("--config") && !help.contains("--read-only"), "{help}");
     // Each command's help opens with its own description (its options are
@@ -108,6 +116,7 @@ fn each_command_offers_only_its_own_options() {
         ("check", "Run the LVS-DR checks once"),
         ("lab", "Boot a disposable LVS-DR lab"),
         ("save", "Print the rules in `ipvsadm -S -n` form"),
+        ("diff", "Compare two directors' tables"),
     ] {
         let (_, help, _) = lvstop(&[cmd, "--help"]);
         assert!(help.starts_with(about), "lvstop {cmd} --help:\n{help}");
@@ -124,9 +133,9 @@ fn each_command_offers_only_its_own_options() {
     let (code, _, err) = lvstop(&["--read-only", "dump"]);
     assert_eq!(code, 2);
     assert!(err.contains("--read-only is a console option: leave it out of `lvstop dump`"), "{err}");
-    let (code, _, err) = lvstop(&["--config", "/etc/lvstop/lvstop.toml", "save"]);
+    let (code, _, err) = lvstop(&["--config", "/etc/lvstop/lvstop.toml", "conns"]);
     assert_eq!(code, 2);
-    assert!(err.contains("`lvstop save` reads no configuration file: leave out --config"), "{err}");
+    assert!(err.contains("`lvstop conns` reads no configuration file: leave out --config"), "{err}");
 }
 
 #[test]

@@ -784,3 +784,52 @@ fn a_drain_can_be_sent_to_both_directors_in_one_confirmed_step() {
     assert!(matches!(st.layers.last(), Some(Layer::Confirm { peer: None, .. })));
     assert!(update(&mut st, key('b')).is_empty());
 }
+
+/// `:director lb2` shows lb2's table, read through its agent: its reads and
+/// edits go there, this host's checks and connections are not offered for
+/// it, the undo history of this host is dropped, and a read of a director no
+/// longer shown is ignored; `>` cycles this host and each director.
+#[test]
+fn another_director_in_the_main_view() {
+    let (mut st, _) = common::state(true);
+    st.settings.directors = vec!["lb2".into(), "lb3".into()];
+    // An undoable change here first.
+    update(&mut st, code(KeyCode::Tab));
+    let cmds = update(&mut st, key('+'));
+    let Some(Effect::Apply { id, .. }) = cmds.first() else { panic!("{cmds:?}") };
+    update(&mut st, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: None, meanwhile: None });
+    assert_eq!(st.edits.undo.len(), 1);
+    let typed = |st: &mut lvstop::app::AppState, line: &str| {
+        update(st, key(':'));
+        for c in line.chars() {
+            update(st, key(c));
+        }
+        update(st, code(KeyCode::Enter))
+    };
+    let cmds = typed(&mut st, "director nosuch");
+    assert!(cmds.is_empty());
+    assert!(matches!(&st.last_action, Some((t, _)) if t.contains("'nosuch' is not a director: use local, lb2, lb3")));
+    let cmds = typed(&mut st, "director lb2");
+    assert_eq!(cmds, vec![Effect::ReadDirector("lb2".into())]);
+    assert!(st.edits.undo.is_empty() && st.table.snapshot().is_none());
+    let mut there = common::snapshot();
+    there.services.truncate(1);
+    let now = st.now;
+    update(&mut st, Msg::DirectorRead("lb3".into(), Box::new(Ok(common::snapshot())), now));
+    assert!(st.table.snapshot().is_none(), "a read of a director not shown was taken");
+    update(&mut st, Msg::DirectorRead("lb2".into(), Box::new(Ok(there)), now));
+    assert_eq!(st.table.snapshot().map(|s| s.services.len()), Some(1));
+    // Edits go to lb2; this host's checks and connections view are not offered.
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('d'));
+    let cmds = update(&mut st, key('y'));
+    assert!(matches!(cmds.first(), Some(Effect::ApplyRemote { director, .. }) if director == "lb2"), "{cmds:?}");
+    assert!(update(&mut st, key('c')).is_empty());
+    assert!(matches!(&st.last_action, Some((t, _)) if t.contains("not director lb2")), "{:?}", st.last_action);
+    assert!(update(&mut st, key('o')).is_empty());
+    // > cycles: lb3, then this host.
+    assert_eq!(update(&mut st, key('>')), vec![Effect::ReadDirector("lb3".into())]);
+    let cmds = update(&mut st, key('>'));
+    assert!(matches!(cmds.as_slice(), [Effect::Refresh(_)]), "{cmds:?}");
+    assert_eq!(st.director, None);
+}

@@ -1138,3 +1138,24 @@ proptest! {
         prop_assert_eq!(removed, b.services.iter().filter(|s| a.service(&s.spec.key).is_none()).count());
     }
 }
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// A change as the console sends it to another director's agent reads
+    /// back as the same change.
+    #[test]
+    fn a_change_sent_to_an_agent_reads_back_as_itself(s in pool_service(), d in pool_dest(), e in pool_dest()) {
+        let changes = vec![
+            lvstop::model::Change::AddService(s.spec.clone()),
+            lvstop::model::Change::EditDest { svc: s.spec.key, before: d.spec.clone(), after: e.spec.clone() },
+            lvstop::model::Change::DelService { spec: s.spec.clone(), dests: vec![d.spec.clone(), e.spec.clone()] },
+            lvstop::model::Change::Zero(Some(s.spec.key)),
+        ];
+        let batch = lvstop::model::Change::Batch { label: "drain \u{1b}x".into(), changes: changes.clone() };
+        for c in changes.into_iter().chain([batch]) {
+            let json = serde_json::to_string(&c).expect("json");
+            prop_assert_eq!(serde_json::from_str::<lvstop::model::Change>(&json).expect("reads back"), c);
+        }
+    }
+}

@@ -60,7 +60,10 @@ pub(super) fn send(state: &mut AppState, change: Change, is_undo: bool) -> Vec<E
     let label = if is_undo { format!("undo: {}", change.describe()) } else { change.describe() };
     info(state, label, Outcome::Pending);
     state.edits.pending.insert(id, Pending { change: change.clone(), is_undo });
-    vec![Effect::Apply { id, change }]
+    match &state.director {
+        Some(name) => vec![Effect::ApplyRemote { id, director: name.clone(), change }],
+        None => vec![Effect::Apply { id, change }],
+    }
 }
 
 /// Set the targeted realserver's weight to `f(old weight)`.
@@ -140,6 +143,7 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
         CmdLine::Quit => return quit(state),
         CmdLine::Client(p) => return super::conns::open(state, super::conns::ConnScope::Client(p)),
         CmdLine::Pair(name) => return super::pair::open(state, &name),
+        CmdLine::Director(name) => return super::director::switch(state, &name),
         CmdLine::Help => {
             push(state, Layer::Help);
             return Vec::new();
@@ -287,6 +291,7 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
         }
         Action::Connections => super::conns::open_selected(state),
         Action::Pair => super::pair::open_default(state),
+        Action::NextDirector => super::director::next(state),
         Action::NicPanel => {
             state.nics.show = !state.nics.show;
             Vec::new()

@@ -1,6 +1,6 @@
 //! The `:` command line: `weight RIP[:PORT] N`, `drain RIP[:PORT]`,
 //! `restore RIP[:PORT]`, `save FILE` (`save! FILE` replaces one), `client ADDR[/PREFIX]`,
-//! `pair NAME`, `zero`, `quit`, `help`.
+//! `pair NAME`, `director NAME`, `zero`, `quit`, `help`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -23,6 +23,8 @@ pub enum CmdLine {
     Client(crate::model::Prefix),
     /// This director beside another: the pair view.
     Pair(String),
+    /// Show another director (or `local`) in the main view.
+    Director(String),
     /// Zero all counters.
     Zero,
     /// Quit.
@@ -67,7 +69,7 @@ impl Target {
 }
 
 const USAGE: &str = "use weight RIP[:PORT] N, drain RIP[:PORT], restore RIP[:PORT], save FILE, save! FILE, \
-                     client ADDR[/PREFIX], pair NAME, zero, quit or help";
+                     client ADDR[/PREFIX], pair NAME, director NAME, zero, quit or help";
 
 /// Parse a command line.
 pub fn parse(line: &str) -> Result<CmdLine, String> {
@@ -83,6 +85,7 @@ pub fn parse(line: &str) -> Result<CmdLine, String> {
         ["save!", f] => Ok(CmdLine::Save(PathBuf::from(f), true)),
         ["client" | "c", a] => Ok(CmdLine::Client(crate::model::Prefix::parse(a)?)),
         ["pair", name] => Ok(CmdLine::Pair((*name).to_string())),
+        ["director", name] => Ok(CmdLine::Director((*name).to_string())),
         ["zero"] => Ok(CmdLine::Zero),
         ["quit" | "q"] => Ok(CmdLine::Quit),
         ["help"] => Ok(CmdLine::Help),

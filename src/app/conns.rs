@@ -88,6 +88,10 @@ pub fn is_open(state: &AppState) -> bool {
 
 /// Open the view on `scope` and read at once.
 pub fn open(state: &mut AppState, scope: ConnScope) -> Vec<Effect> {
+    if let Some(why) = super::director::host_only(state, "the connections view") {
+        super::update::info(state, why, Outcome::Info);
+        return Vec::new();
+    }
     let v = &mut state.conns;
     if v.scope.as_ref() != Some(&scope) {
         *v = ConnsView { scope: Some(scope), ..ConnsView::default() };

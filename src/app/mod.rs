@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod cmdline;
 pub mod conns;
+pub mod director;
 pub mod form;
 pub mod layer;
 pub mod pair;

@@ -146,7 +146,7 @@ pub struct PeerEdit {
 /// names, one of them with another weight.
 pub fn peer_edit(state: &AppState, change: &crate::model::Change) -> Option<PeerEdit> {
     use crate::model::Change;
-    let name = state.pair.peer.clone()?;
+    let name = state.pair.peer.clone().filter(|p| state.director.as_ref() != Some(p))?;
     let peer = &state.pair.read.as_ref()?.peer.snapshot;
     let changes = match change {
         Change::Batch { changes, .. } => changes.as_slice(),

@@ -166,6 +166,12 @@ pub struct AppState {
     pub conns: super::conns::ConnsView,
     /// The pair view.
     pub pair: super::pair::PairView,
+    /// The director the main view shows: None for this host, else a name
+    /// from `[directors]` read through its agent (`:director NAME`).
+    pub director: Option<String>,
+    /// This host's services managed by keepalived/ldirectord, kept while
+    /// another director is shown (its table has none of this host's).
+    pub managed_here: std::collections::HashMap<ServiceKey, crate::sys::managed::Managed>,
     /// Overlays, top last.
     pub layers: Vec<Layer>,
     /// The last action and its outcome, for the status line.
@@ -203,6 +209,8 @@ impl AppState {
             checks: ChecksView::default(),
             conns: super::conns::ConnsView::default(),
             pair: super::pair::PairView::default(),
+            director: None,
+            managed_here: std::collections::HashMap::new(),
             layers: Vec::new(),
             last_action: None,
             quit: false,

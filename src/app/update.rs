@@ -56,6 +56,8 @@ pub enum Msg {
     /// The other director's answer to [`Effect::ApplyPeer`]: its name and
     /// how many weights were set, or why not.
     PeerApplied(String, Result<usize, String>),
+    /// Another director's whole table, read through its agent for the main view.
+    DirectorRead(String, Box<Result<Snapshot, String>>, Instant),
     /// A reading of the pair view (this director and the named other).
     Pair(String, Box<Result<super::pair::PairRead, String>>),
     /// Services managed by keepalived/ldirectord.
@@ -111,6 +113,19 @@ pub enum Effect {
     /// other one (through its agent) for the pair view; the reading comes
     /// back as `Msg::Pair`.
     ReadPair(String),
+    /// Read another director's whole table through its agent; it comes back
+    /// as `Msg::DirectorRead`.
+    ReadDirector(String),
+    /// Apply a change on another director through its agent (logged here
+    /// before it is sent, and there); the answer comes back as `Msg::Done`.
+    ApplyRemote {
+        /// Its id, as for `Apply`.
+        id: u64,
+        /// The director.
+        director: String,
+        /// The change.
+        change: Change,
+    },
     /// Set these weights on another director through its agent (logged
     /// here before it is sent, and there by the agent); the answer comes
     /// back as `Msg::PeerApplied`.
@@ -151,6 +166,16 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             effects.extend(super::pair::poll(state, now));
             effects
         }
+        Msg::DirectorRead(name, read, now) => {
+            if state.director.as_deref() != Some(name.as_str()) {
+                // Asked for before a switch: not the table shown now.
+                return Vec::new();
+            }
+            match *read {
+                Ok(snap) => on_snapshot(state, snap, None, false, now),
+                Err(e) => update(state, Msg::SnapshotFailed(e, now)),
+            }
+        }
         Msg::PeerApplied(name, result) => {
             match result {
                 Ok(n) => info(state, format!("{name}: {n} weight(s) set"), Outcome::Ok),
@@ -188,7 +213,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Managed(m) => {
-            state.table.managed = m;
+            state.managed_here.clone_from(&m);
+            if state.director.is_none() {
+                state.table.managed = m;
+            }
             Vec::new()
         }
         Msg::Saved(path, r) => {
@@ -271,7 +299,11 @@ pub(super) fn refresh(state: &mut AppState, now: Instant) -> Vec<Effect> {
             }
         }
     };
-    vec![Effect::Refresh(want)]
+    match &state.director {
+        // Another director: its agent sends its whole table.
+        Some(name) => vec![Effect::ReadDirector(name.clone())],
+        None => vec![Effect::Refresh(want)],
+    }
 }
 
 /// A refresh asked for by the operator or an action (a change applied, an
@@ -305,6 +337,10 @@ fn refreshed(state: &mut AppState, now: Instant) {
 /// The checks on a complete snapshot the worker reads for them: one run at a
 /// time (asked again while one is in flight, the next starts when it ends).
 pub(super) fn run_checks(state: &mut AppState) -> Vec<Effect> {
+    if let Some(why) = super::director::host_only(state, "the checks") {
+        info(state, why, Outcome::Info);
+        return Vec::new();
+    }
     start_checks(state, false)
 }
 
@@ -496,8 +532,10 @@ fn on_snapshot(
         nics.roles_at = Some(now);
     }
     let roles_for = addrs;
-    let mut effects = vec![Effect::SampleSys { roles_for }];
-    if state.checks.at.is_none_or(|t| now.saturating_duration_since(t) >= state.settings.check_every) {
+    // This host's interfaces and checks belong to this host's table only.
+    let local = state.director.is_none();
+    let mut effects = if local { vec![Effect::SampleSys { roles_for }] } else { Vec::new() };
+    if local && state.checks.at.is_none_or(|t| now.saturating_duration_since(t) >= state.settings.check_every) {
         state.checks.at = Some(now);
         effects.extend(start_checks(state, true));
     }

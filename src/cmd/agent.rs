@@ -40,10 +40,10 @@ pub fn run() -> anyhow::Result<i32> {
         let written = match serde_json::from_slice::<Request>(&line) {
             Ok(r) if r.op == "bye" => return Ok(0),
             Ok(r) if r.op == "snapshot" => snapshot(&mut backend, &mut out),
-            Ok(r) if r.op == "weight" => {
-                let a = match weight(&mut backend, r) {
+            Ok(r) if r.op == "apply" => {
+                let a = match apply(&mut backend, r) {
                     Ok(()) => Answer { ok: Some("applied".into()), ..Answer::default() },
-                    Err(e) => Answer { error: Some(e), ..Answer::default() },
+                    Err((e, applied)) => Answer { error: Some(e), applied: Some(applied), ..Answer::default() },
                 };
                 answer(&mut out, &a)
             }
@@ -88,34 +88,36 @@ fn snapshot(backend: &mut Option<ipvs::Backend>, out: &mut impl Write) -> std::i
     report::write_dump_json(out, &snap, None)
 }
 
-/// Set a realserver's weight for another director's console: only the
-/// weight may differ, the realserver must still be as that console saw it,
-/// and the change is logged here before it is sent (who: the ssh user, via
-/// the agent, from the ssh client's address).
-fn weight(backend: &mut Option<ipvs::Backend>, r: Request) -> Result<(), String> {
+/// Apply a change made in another director's console: each step logged here
+/// before it is sent (who: the ssh user, via the agent, from the ssh
+/// client's address), refused if its object has changed since that console
+/// saw it; the first failure stops the rest. Err: why, and how many steps
+/// were applied.
+fn apply(backend: &mut Option<ipvs::Backend>, r: Request) -> Result<(), (String, usize)> {
     use crate::model::Change;
-    let (Some(svc), Some(before), Some(after)) = (r.svc, r.before, r.after) else {
-        return Err("a weight request needs svc, before and after".into());
-    };
-    if !crate::remote::director::weight_only(&before, &after) {
-        return Err("only a realserver's weight is changed through the agent".into());
-    }
+    let Some(change) = r.change else { return Err(("an apply request needs a change".into(), 0)) };
     let b = match backend {
         Some(b) => b,
-        None => backend.insert(ipvs::Backend::open().map_err(|e| e.to_string())?),
+        None => backend.insert(ipvs::Backend::open().map_err(|e| (e.to_string(), 0))?),
     };
-    let change = Change::EditDest { svc, before, after };
     let mut who = crate::audit::operator();
     let from = std::env::var("SSH_CLIENT").ok().and_then(|c| c.split_whitespace().next().map(crate::text::sanitize));
     who.user = format!("{} via lvstop agent from {}", who.user, from.as_deref().unwrap_or("an unknown host"));
     let audit = crate::audit::AuditLog::new(crate::audit::default_path(), who);
-    let nl = b.writer(change.kind()).map_err(|e| e.to_string())?;
-    audit.record(&change, "sending").map_err(|e| format!("not sent: {e}"))?;
-    let result = nl.apply(&change).map_err(|e| e.to_string());
-    let line = match &result {
-        Ok(()) => "ok".to_string(),
-        Err(e) => format!("error: {e}"),
+    let steps: &[Change] = match &change {
+        Change::Batch { changes, .. } => changes,
+        one => std::slice::from_ref(one),
     };
-    let _ = audit.record(&change, &line);
-    result
+    for (i, step) in steps.iter().enumerate() {
+        let nl = b.writer(step.kind()).map_err(|e| (e.to_string(), i))?;
+        audit.record(step, "sending").map_err(|e| (format!("not sent: {e}"), i))?;
+        let result = nl.apply(step).map_err(|e| e.to_string());
+        let line = match &result {
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        let _ = audit.record(step, &line);
+        result.map_err(|e| (e, i))?;
+    }
+    Ok(())
 }

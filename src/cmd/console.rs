@@ -9,8 +9,20 @@ use crate::{app, audit, config, ipvs, sys, tui, ui};
 /// Open the console: configuration and theme first (a bad file stops here,
 /// before the terminal is touched), then the IPVS worker, then the loop.
 pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
-    let ConsoleArgs { interval, read_only, theme } = args;
+    let ConsoleArgs { interval, read_only, theme, director } = args;
     let mut cfg = config::load(config)?;
+    if let Some(d) = director.as_deref().filter(|d| *d != "local" && !cfg.directors.contains_key(*d)) {
+        let known: Vec<&str> = cfg.directors.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "'{}' is not a director: use local{}",
+            crate::text::sanitize(d),
+            if known.is_empty() {
+                " (name the others in [directors] of the configuration)".to_string()
+            } else {
+                format!(", {}", known.join(", "))
+            }
+        );
+    }
     if let Some(i) = interval {
         cfg.interval = std::time::Duration::from_secs_f64(*i);
     }
@@ -32,6 +44,10 @@ pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
     let writable = reason.map_or(Ok(()), Err);
     let mut state = app::AppState::new(&cfg, writable, host, std::time::Instant::now());
     app::update(&mut state, app::Msg::Managed(sys::managed::detect()));
+    if let Some(d) = director {
+        // The first refresh reads it.
+        let _ = app::director::switch(&mut state, d);
+    }
     let audit = audit::AuditLog::new(audit::default_path(), audit::operator());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let sys = sys::nic::Sampler::new();

@@ -13,6 +13,10 @@ pub fn run(args: &crate::cli::SaveArgs) -> anyhow::Result<i32> {
         super::print_out(&report::save_rules(&snap).map_err(anyhow::Error::msg)?)?;
         return Ok(0);
     }
+    // A file named is checked all the same, as dump does.
+    if crate::config::is_named(args.config.path.as_deref()) {
+        crate::config::load(args.config.path.as_deref())?;
+    }
     sys::privilege::keep_only(sys::privilege::Needs::Ipvs).map_err(anyhow::Error::msg)?;
     let mut backend = ipvs::Backend::open()?;
     if let ipvs::Backend::Procfs { reason } = &backend {

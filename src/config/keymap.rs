@@ -64,6 +64,7 @@ actions! {
     NicPanel, Main, "nic-panel", false, "show or hide the director (interface load) panel", ["n"];
     Checks, Main, "checks", false, "show the LVS-DR check findings (and run the checks again)", ["c"];
     Connections, Main, "connections", false, "show the connections of the selected service or realserver (who is on it, until when)", ["o"];
+    NextDirector, Main, "next-director", false, "show the next director of [directors] (this host first; :director NAME)", [">"];
     Pair, Main, "pair", false, "show this director beside another of [directors] (tables, VIPs, sync; :pair NAME)", ["P"];
     CommandLine, Main, "command", false, "command line (:weight RIP N, :drain RIP, :restore RIP, :save[!] FILE, :zero)", [":"];
     WeightUp, Main, "weight-up", true, "raise the realserver's weight by the step", ["+", "="];

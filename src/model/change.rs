@@ -6,7 +6,8 @@ use super::ipvsadm::{dest_args, dest_key_args, key_args, service_args};
 use super::{DestSpec, ServiceKey, ServiceSpec};
 
 /// One change to the table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Add a service.
     AddService(ServiceSpec),

@@ -115,6 +115,39 @@ struct DestDoc {
     rates: Rates,
 }
 
+/// [`ServiceSpec`]'s own JSON form (a remote edit's).
+#[derive(Deserialize)]
+struct ServiceSpecDoc {
+    key: ServiceKey,
+    scheduler: String,
+    flags: FlagsDoc,
+    timeout: u32,
+    netmask: Netmask,
+    pe_name: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for ServiceSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = ServiceSpecDoc::deserialize(d)?;
+        let spec = ServiceSpec {
+            key: s.key,
+            scheduler: s.scheduler,
+            flags: ServiceFlags(s.flags.raw),
+            timeout: s.timeout,
+            netmask: s.netmask,
+            pe_name: s.pe_name,
+        };
+        // Names go into audit lines and ipvsadm commands: the kernel's own are words.
+        let word = |n: &str| {
+            !n.is_empty() && n.len() <= 32 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        if !word(&spec.scheduler) || spec.pe_name.as_deref().is_some_and(|p| !word(p)) {
+            return Err(D::Error::custom("a scheduler or persistence engine name that is not a word"));
+        }
+        Ok(spec)
+    }
+}
+
 /// [`DestSpec`]'s own JSON form (a remote edit's before and after).
 #[derive(Deserialize)]
 struct DestSpecDoc {

@@ -129,27 +129,25 @@ pub struct Answer {
     /// What went wrong there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `apply` that failed part-way: how many of its first steps were applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<usize>,
 }
 
 /// A request line.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Request {
-    /// `snapshot`, `weight` or `bye`.
+    /// `snapshot`, `apply` or `bye`.
     pub op: String,
-    /// `weight`: the service.
+    /// `apply`: the change, as the other director's console made it (its
+    /// objects as that console saw them: the agent refuses a step whose
+    /// object has changed since).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub svc: Option<crate::model::ServiceKey>,
-    /// `weight`: the realserver as the other director saw it (the agent
-    /// refuses if it has changed since).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<crate::model::DestSpec>,
-    /// `weight`: the realserver as it is to be (only its weight differs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<crate::model::DestSpec>,
+    pub change: Option<crate::model::Change>,
 }
 
-/// Whether a remote edit changes nothing but the weight (the only edit
-/// lvstop sends to another director).
+/// Whether an edit of a realserver changes nothing but its weight (what the
+/// pair view offers to send to the other director too).
 pub fn weight_only(before: &crate::model::DestSpec, after: &crate::model::DestSpec) -> bool {
     *after == before.clone().weight(after.weight)
 }
@@ -317,18 +315,14 @@ impl Session {
         Ok(View { snapshot, addresses: Some(addresses) })
     }
 
-    /// Set a realserver's weight there (`before` as this console saw it: the
-    /// agent refuses if it has changed since). The agent logs it to its own
-    /// audit log before it is sent.
-    pub async fn set_weight(
-        &mut self,
-        svc: crate::model::ServiceKey,
-        before: crate::model::DestSpec,
-        after: crate::model::DestSpec,
-    ) -> Result<(), String> {
+    /// Apply `change` there (each object as this console saw it: the agent
+    /// refuses a step whose object has changed since), logged there before
+    /// it is sent. Err carries why and how many of a batch's first steps were
+    /// applied.
+    pub async fn apply(&mut self, change: &crate::model::Change) -> Result<(), (String, usize)> {
         let name = self.name.clone();
-        let fail = |e: String| format!("director {name}: {e}");
-        let req = Request { op: "weight".into(), svc: Some(svc), before: Some(before), after: Some(after) };
+        let fail = |e: String| (format!("director {name}: {e}"), 0);
+        let req = Request { op: "apply".into(), change: Some(change.clone()) };
         let req = serde_json::to_string(&req).map_err(|e| fail(e.to_string()))? + "\n";
         match tokio::time::timeout(self.timeout, self.stdin.write_all(req.as_bytes())).await {
             Ok(Ok(())) => {}
@@ -338,7 +332,9 @@ impl Session {
         let line = self.line(1 << 20).await.map_err(fail)?;
         let answer: Answer = serde_json::from_slice(&line).map_err(|e| fail(format!("answered nonsense: {e}")))?;
         match (answer.ok.as_deref(), answer.error) {
-            (_, Some(e)) => Err(fail(crate::text::sanitize(&e))),
+            (_, Some(e)) => {
+                Err((format!("director {name}: {}", crate::text::sanitize(&e)), answer.applied.unwrap_or(0)))
+            }
             (Some("applied"), None) => Ok(()),
             _ => Err(fail("answered neither applied nor an error".into())),
         }

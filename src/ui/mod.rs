@@ -77,7 +77,12 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame) {
 
 fn status_line(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let base = theme.slot(Slot::StatusBar);
-    let mut spans = vec![Span::styled(format!(" {} ", state.settings.host), base.patch(theme.slot(Slot::Title)))];
+    // The director shown: this host's name, or another's as `[directors]` names it.
+    let who = match &state.director {
+        Some(d) => format!(" director {} (over ssh) ", crate::text::sanitize(d)),
+        None => format!(" {} ", state.settings.host),
+    };
+    let mut spans = vec![Span::styled(who, base.patch(theme.slot(Slot::Title)))];
     let version = state
         .table
         .snapshot()

@@ -299,6 +299,43 @@ fn console_pair() -> Result<(), String> {
                 && there.contains("via lvstop agent from 2001:db8:d::1"),
             || format!("lb2's audit:\n{there}"),
         )?;
+        // The main view on lb2 (read through its agent): a drain there lands on lb2 only.
+        t.keys(&["Escape", ":"])?;
+        t.type_text("director lb2")?;
+        t.keys(&["Enter"])?;
+        t.wait("lb2 in the main view", |s| s.contains("director lb2 (over ssh)") && s.contains("TCP 203.0.113.10:80"))?;
+        t.keys(&["Tab", "j", "d"])?;
+        t.wait("the confirmation", |s| s.contains("ipvsadm -e -t 203.0.113.10:80 -r 198.51.100.12:80 -g -w 0"))?;
+        t.keys(&["y"])?;
+        let w12 = |ns: &str| {
+            sh(&format!("ip netns exec {ns} ipvsadm -L -n")).map(|s| {
+                s.lines()
+                    .find(|l| l.contains("198.51.100.12:80"))
+                    .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+                    .unwrap_or_default()
+            })
+        };
+        let mut landed = false;
+        for _ in 0..60 {
+            if w12("lb2")? == "0" {
+                landed = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        ensure(landed && w12("lb1")? == "1", || format!("lb2 {:?}, lb1 {:?}", w12("lb2"), w12("lb1")))?;
+        let there = sh(&format!("cat {DIR}/audit_lb2.log"))?;
+        ensure(there.contains("198.51.100.12:80") && there.contains("via lvstop agent"), || {
+            format!("lb2's audit:\n{there}")
+        })?;
+        t.wait("the drained realserver on lb2", |s| {
+            s.lines()
+                .any(|l| l.contains("198.51.100.12:80") && (l.contains("draining") || l.contains("safe to remove")))
+        })?;
+        t.keys(&["Escape", ":"])?;
+        t.type_text("director local")?;
+        t.keys(&["Enter"])?;
+        t.wait("this host again", |s| !s.contains("(over ssh)") && s.contains("TCP 203.0.113.10:80"))?;
         t.keys(&["Escape", ":"])?;
         t.type_text("pair gone")?;
         t.keys(&["Enter"])?;
