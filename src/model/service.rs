@@ -365,9 +365,20 @@ impl Serialize for Service {
 }
 
 impl Service {
-    /// Its realservers in lvstop's stable order (by address, then port).
+    /// Its realservers in lvstop's stable order (by address, then port). The
+    /// kernel lists them newest first, so a list added in order comes in
+    /// reverse: turned around, not sorted element by element.
     pub fn sort_destinations(&mut self) {
-        self.destinations.sort_by_key(|a| (a.spec.addr, a.spec.port));
+        let key = |d: &super::Destination| (d.spec.addr, d.spec.port);
+        // In order already: not touched (a list shared with another copy stays shared).
+        if self.destinations.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+            return;
+        }
+        if self.destinations.windows(2).all(|w| key(&w[0]) > key(&w[1])) {
+            self.destinations.reverse();
+        } else {
+            self.destinations.sort_by_key(key);
+        }
     }
 
     /// Sum of ActiveConn over destinations.

@@ -121,3 +121,33 @@ fn copies_of_a_snapshot_share_realservers_until_one_changes_them() {
         serde_json::to_value(table.destinations.as_slice()).expect("json")
     );
 }
+
+#[test]
+fn realservers_listed_newest_first_are_turned_around_and_sorted_ones_left_shared() {
+    let dest = |h: u8, port: u16| Destination {
+        spec: DestSpec::new(ip(&format!("198.51.100.{h}")), port, ForwardMethod::Route),
+        active_conns: 0,
+        inact_conns: 0,
+        persist_conns: 0,
+        stats: Counters::default(),
+        rates: Rates::default(),
+    };
+    let order = |s: &Service| s.destinations.iter().map(|d| d.spec.addr_port()).collect::<Vec<_>>();
+    let mut s = Service {
+        spec: svc(),
+        stats: Counters::default(),
+        rates: Rates::default(),
+        destinations: vec![dest(13, 80), dest(12, 80), dest(11, 443), dest(11, 80)].into(),
+    };
+    s.sort_destinations();
+    assert_eq!(order(&s), ["198.51.100.11:80", "198.51.100.11:443", "198.51.100.12:80", "198.51.100.13:80"]);
+    s.destinations = vec![dest(12, 80), dest(11, 80), dest(13, 80)].into();
+    s.sort_destinations();
+    assert_eq!(order(&s), ["198.51.100.11:80", "198.51.100.12:80", "198.51.100.13:80"]);
+    let copy = s.clone();
+    s.sort_destinations();
+    assert!(
+        std::ptr::eq(s.destinations.as_ptr(), copy.destinations.as_ptr()),
+        "a sorted list shared with a copy was copied"
+    );
+}
