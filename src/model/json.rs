@@ -137,11 +137,7 @@ impl<'de> Deserialize<'de> for ServiceSpec {
             netmask: s.netmask,
             pe_name: s.pe_name,
         };
-        // Names go into audit lines and ipvsadm commands: the kernel's own are words.
-        let word = |n: &str| {
-            !n.is_empty() && n.len() <= 32 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        };
-        if !word(&spec.scheduler) || spec.pe_name.as_deref().is_some_and(|p| !word(p)) {
+        if !is_word(&spec.scheduler) || spec.pe_name.as_deref().is_some_and(|p| !is_word(p)) {
             return Err(D::Error::custom("a scheduler or persistence engine name that is not a word"));
         }
         Ok(spec)
@@ -274,14 +270,19 @@ pub fn parse_dump(json: &str) -> Result<Snapshot, String> {
     Ok(snap)
 }
 
+/// Whether `s` is a name the kernel gives a scheduler or a persistence
+/// engine: 1 to 32 letters, digits, `_` and `-` (such names go into audit
+/// lines and suggested ipvsadm commands).
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
 /// The kernel's names in a document from elsewhere: a scheduler's, a
 /// persistence engine's, a sync daemon's interface are short words; anything
 /// else (a control character, a very long name) is refused, not shown.
 fn check_names(snap: &Snapshot) -> Result<(), String> {
-    // Scheduler and engine names go into suggested ipvsadm commands: the
-    // kernel's own are letters, digits, '_' and '-'.
     let word = |what: &str, s: &str| {
-        if !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')) {
+        if is_word(s) {
             Ok(())
         } else {
             Err(format!("{what} '{}' is not a name the kernel gives", crate::text::sanitize(s)))
