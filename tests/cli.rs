@@ -20,7 +20,10 @@ fn without_ipvs_the_error_names_the_fix() {
     for cmd in [&["dump"][..], &["dump", "--json"], &["save"]] {
         let (code, out, err) = lvstop(cmd);
         assert_eq!(code, 1, "{cmd:?}: {out}{err}");
-        assert!(err.contains("IPVS is not available") && err.contains("modprobe ip_vs"), "{cmd:?}: {err}");
+        assert!(
+            err.contains("IPVS is not available") && err.contains("modprobe ip_vs") && err.contains("`lvstop lab`"),
+            "{cmd:?}: {err}"
+        );
         assert!(out.is_empty(), "{cmd:?} printed a partial table: {out}");
     }
     let (code, out, err) = lvstop(&["conns", "--json"]);

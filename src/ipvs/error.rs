@@ -11,7 +11,10 @@ pub const CAP_FIX: &str = "run lvstop with sudo, or grant the capability once wi
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum IpvsError {
     /// The kernel has no IPVS generic-netlink family.
-    #[error("IPVS is not available in this kernel: load it with `modprobe ip_vs`")]
+    #[error(
+        "IPVS is not available in this kernel: on a director, load it with `sudo modprobe ip_vs`; \
+         to try lvstop anywhere, `lvstop lab` boots a disposable LVS-DR on a real IPVS kernel"
+    )]
     NotAvailable,
     /// EPERM: CAP_NET_ADMIN is missing.
     #[error("{op}: permission denied: IPVS needs CAP_NET_ADMIN; {CAP_FIX}")]
