@@ -78,6 +78,14 @@ pub enum Cmd {
     /// What another lvstop runs on this director over ssh to read it.
     #[command(hide = true)]
     Agent,
+    /// Print the manual page (roff), e.g. `lvstop man > lvstop.1; man -l lvstop.1`.
+    Man,
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Boot a disposable LVS-DR lab (a real IPVS kernel under qemu) with live
     /// traffic, and open the console in it (q quits and shuts the VM down).
     Lab(LabArgs),
@@ -286,6 +294,8 @@ impl Cmd {
             Cmd::Conns(_) => "conns",
             Cmd::Diff(_) => "diff",
             Cmd::Agent => "agent",
+            Cmd::Man => "man",
+            Cmd::Completions { .. } => "completions",
             Cmd::Lab(_) => "lab",
             Cmd::LabGuest { .. } => "lab-guest",
         }
@@ -298,7 +308,9 @@ impl Cmd {
             Cmd::Check(a) => Some(&mut a.config),
             Cmd::Diff(a) => Some(&mut a.config),
             Cmd::Save(a) => Some(&mut a.config),
-            Cmd::Agent | Cmd::Conns(_) | Cmd::Lab(_) | Cmd::LabGuest { .. } => None,
+            Cmd::Agent | Cmd::Man | Cmd::Completions { .. } | Cmd::Conns(_) | Cmd::Lab(_) | Cmd::LabGuest { .. } => {
+                None
+            }
         }
     }
 }
@@ -343,6 +355,29 @@ impl Cli {
     }
 }
 
+/// The manual page, generated from the command-line definition (every
+/// command's options included).
+pub fn man_page() -> Vec<u8> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = clap_mangen::Man::new(cmd.clone()).render(&mut out);
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("lvstop-{}", sub.get_name());
+        let _ = clap_mangen::Man::new(sub.clone().display_name(name.clone()).bin_name(name)).render(&mut out);
+    }
+    out
+}
+
+/// The completion script for `shell`, generated from the command-line definition.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "lvstop", &mut out);
+    out
+}
+
 fn usage_error(msg: String) -> clap::Error {
     Cli::command().error(ErrorKind::ArgumentConflict, msg)
 }
@@ -356,4 +391,52 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 
 fn parse_rs(s: &str) -> Result<std::net::SocketAddr, String> {
     s.parse().map_err(|_| format!("'{s}' is not a realserver: use RIP:PORT, e.g. 198.51.100.11:80"))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The manual page and completion scripts kept in `assets/` (packaged as
+    /// they are) are what the command-line definition generates.
+    #[test]
+    fn the_kept_manual_page_and_completions_are_the_generated_ones() {
+        use clap_complete::Shell;
+        let kept: [(&str, &str, Vec<u8>); 4] = [
+            ("assets/lvstop.1", include_str!("../assets/lvstop.1"), super::man_page()),
+            (
+                "assets/completions/lvstop.bash",
+                include_str!("../assets/completions/lvstop.bash"),
+                super::completions(Shell::Bash),
+            ),
+            (
+                "assets/completions/_lvstop",
+                include_str!("../assets/completions/_lvstop"),
+                super::completions(Shell::Zsh),
+            ),
+            (
+                "assets/completions/lvstop.fish",
+                include_str!("../assets/completions/lvstop.fish"),
+                super::completions(Shell::Fish),
+            ),
+        ];
+        for (path, text, generated) in kept {
+            assert!(
+                text.as_bytes() == generated.as_slice(),
+                "{path} is not what lvstop generates: regenerate it with `cargo run -- man > assets/lvstop.1` \
+                 and `cargo run -- completions bash|zsh|fish > assets/completions/lvstop.bash|_lvstop|lvstop.fish`"
+            );
+        }
+        // Every visible command and its own options are in both.
+        let man = String::from_utf8(super::man_page()).expect("utf-8");
+        let bash = String::from_utf8(super::completions(Shell::Bash)).expect("utf-8");
+        for word in ["diff", "conns", "check", "completions", "\\-\\-director", "\\-\\-no\\-templates"] {
+            assert!(man.contains(word), "the manual lacks {word}");
+        }
+        for word in ["diff", "--director", "--no-templates", "--explain"] {
+            assert!(bash.contains(word), "the bash completion lacks {word}");
+        }
+        assert!(
+            !man.contains("lvstop\\-lab\\-guest") && !man.contains("lvstop\\-agent"),
+            "a hidden command is in the manual"
+        );
+    }
 }

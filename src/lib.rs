@@ -36,6 +36,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Cmd::Check(args)) => cmd::check::run(args),
         Some(Cmd::Diff(args)) => cmd::diff::run(&args),
         Some(Cmd::Agent) => cmd::agent::run(),
+        Some(Cmd::Man) => cmd::print_bytes(&cli::man_page()),
+        Some(Cmd::Completions { shell }) => cmd::print_bytes(&cli::completions(shell)),
         Some(Cmd::Lab(args)) => cmd::lab::run(args),
         Some(Cmd::LabGuest { what }) => cmd::lab::guest(what),
     }
