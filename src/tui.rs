@@ -78,6 +78,20 @@ pub struct Console {
 /// Open connections to other directors' agents, by name.
 pub type Sessions = Arc<tokio::sync::Mutex<std::collections::HashMap<String, crate::remote::director::Session>>>;
 
+/// The session kept for director `name` (taken out of `open`: the caller
+/// puts it back after a success), or a new one to `(host, user, port, lvstop)`.
+async fn session(
+    name: &str,
+    open: &mut std::collections::HashMap<String, crate::remote::director::Session>,
+    (host, user, port, lvstop): (&str, Option<&str>, Option<u16>, &str),
+    ssh: &crate::remote::SshConfig,
+) -> Result<crate::remote::director::Session, String> {
+    match open.remove(name) {
+        Some(s) => Ok(s),
+        None => crate::remote::director::Session::open(name, host, user, port, lvstop, ssh).await,
+    }
+}
+
 /// Apply `change` on director `name` through its agent (the session kept
 /// for it, or a new one), each step logged here before it is sent and with
 /// its result (the agent logs it there too). Err: why, and how many of its
@@ -90,19 +104,13 @@ async fn apply_remote(
     sessions: &Sessions,
     audit: &AuditLog,
 ) -> Result<(), (String, usize)> {
-    use crate::remote::director::{Session, Target};
+    use crate::remote::director::Target;
     let Some(Target::Ssh { host, user, port, lvstop }) = target else {
         return Err((format!("'{name}' is not a director reached over ssh"), 0));
     };
     let mut open = sessions.lock().await;
-    let mut s = match open.remove(name) {
-        Some(s) => s,
-        None => Session::open(name, &host, user.as_deref(), port, &lvstop, ssh).await.map_err(|e| (e, 0))?,
-    };
-    let steps: &[Change] = match change {
-        Change::Batch { changes, .. } => changes,
-        one => std::slice::from_ref(one),
-    };
+    let mut s = session(name, &mut open, (&host, user.as_deref(), port, &lvstop), ssh).await.map_err(|e| (e, 0))?;
+    let steps = change.steps();
     for (i, step) in steps.iter().enumerate() {
         audit.record(step, &format!("sending to director {name}")).map_err(|e| (format!("not sent: {e}"), i))?;
         let result = s.apply(step).await;
@@ -130,7 +138,7 @@ async fn read_peer(
     ipvs: &IpvsHandle,
     sessions: &Sessions,
 ) -> Result<crate::remote::director::View, String> {
-    use crate::remote::director::{local_addresses, Session, Target, View};
+    use crate::remote::director::{local_addresses, Target, View};
     match target {
         None => Err(format!("'{name}' is not in [directors]")),
         Some(Target::Local) => {
@@ -140,10 +148,7 @@ async fn read_peer(
         }
         Some(Target::Ssh { host, user, port, lvstop }) => {
             let mut open = sessions.lock().await;
-            let mut s = match open.remove(name) {
-                Some(s) => s,
-                None => Session::open(name, &host, user.as_deref(), port, &lvstop, ssh).await?,
-            };
+            let mut s = session(name, &mut open, (&host, user.as_deref(), port, &lvstop), ssh).await?;
             match s.view().await {
                 Ok(v) => {
                     open.insert(name.to_string(), s);
@@ -335,10 +340,7 @@ struct Applied {
 /// between two steps once `stop` is set (lvstop is quitting and could not
 /// wait for the whole batch).
 fn apply_steps(b: &mut crate::ipvs::Backend, audit: &AuditLog, change: &Change, stop: &AtomicBool) -> Applied {
-    let steps: &[Change] = match change {
-        Change::Batch { changes, .. } => changes,
-        single => std::slice::from_ref(single),
-    };
+    let steps = change.steps();
     let mut log_incomplete = None;
     for (i, step) in steps.iter().enumerate() {
         if i > 0 && stop.load(Ordering::SeqCst) {

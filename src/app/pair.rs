@@ -27,6 +27,12 @@ pub struct PairView {
     pub peer: Option<String>,
     /// The last reading.
     pub read: Option<PairRead>,
+    /// What the view shows of it, derived once when it came back (not per
+    /// frame: a reading of two large tables is compared in full): the pair
+    /// rules' findings, and the side-by-side rows.
+    pub findings: Vec<crate::checks::Finding>,
+    /// See `findings`.
+    pub rows: Vec<PairRow>,
     /// When the last reading came back.
     pub read_at: Option<Instant>,
     /// Why the last reading failed.
@@ -123,6 +129,12 @@ pub fn on_read(state: &mut AppState, peer: &str, read: Result<PairRead, String>)
     v.reading = false;
     match read {
         Ok(r) => {
+            use crate::checks::pair::{judge, Director};
+            let local =
+                Director { name: "this director", table: &r.local.snapshot, addresses: r.local.addresses.as_deref() };
+            let other = Director { name: peer, table: &r.peer.snapshot, addresses: r.peer.addresses.as_deref() };
+            v.findings = judge(&local, &other);
+            v.rows = rows(&r);
             v.read = Some(r);
             v.read_at = Some(state.now);
             v.error = None;
@@ -148,12 +160,8 @@ pub fn peer_edit(state: &AppState, change: &crate::model::Change) -> Option<Peer
     use crate::model::Change;
     let name = state.pair.peer.clone().filter(|p| state.director.as_ref() != Some(p))?;
     let peer = &state.pair.read.as_ref()?.peer.snapshot;
-    let changes = match change {
-        Change::Batch { changes, .. } => changes.as_slice(),
-        one => std::slice::from_ref(one),
-    };
     let mut steps = Vec::new();
-    for c in changes {
+    for c in change.steps() {
         let Change::EditDest { svc, before, after } = c else { return None };
         if !crate::remote::director::weight_only(before, after) {
             return None;

@@ -737,7 +737,7 @@ fn on_intent(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::ReadPair => super::pair::read_now(state),
         Intent::PairScroll(to) => {
             let v = &mut state.pair;
-            let max = v.read.as_ref().map_or(0, |r| u16::try_from(super::pair::rows(r).len()).unwrap_or(u16::MAX));
+            let max = u16::try_from(v.rows.len()).unwrap_or(u16::MAX);
             v.scroll = scrolled(v.scroll, to, max);
             Vec::new()
         }

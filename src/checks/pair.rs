@@ -20,12 +20,12 @@ pub struct Director<'a> {
 }
 
 /// The connections a director holds: ActiveConn + InActConn over every realserver.
-fn conns(s: &Snapshot) -> u64 {
+pub fn conns(s: &Snapshot) -> u64 {
     s.services.iter().map(|s| s.active_conns() + s.inact_conns()).sum()
 }
 
 /// A director's daemons, as the evidence words them.
-fn daemons(s: &Snapshot) -> String {
+pub fn daemons(s: &Snapshot) -> String {
     if s.daemons.is_empty() {
         return "no sync daemon".into();
     }

@@ -94,7 +94,6 @@ fn snapshot(backend: &mut Option<ipvs::Backend>, out: &mut impl Write) -> std::i
 /// saw it; the first failure stops the rest. Err: why, and how many steps
 /// were applied.
 fn apply(backend: &mut Option<ipvs::Backend>, r: Request) -> Result<(), (String, usize)> {
-    use crate::model::Change;
     let Some(change) = r.change else { return Err(("an apply request needs a change".into(), 0)) };
     let b = match backend {
         Some(b) => b,
@@ -104,10 +103,7 @@ fn apply(backend: &mut Option<ipvs::Backend>, r: Request) -> Result<(), (String,
     let from = std::env::var("SSH_CLIENT").ok().and_then(|c| c.split_whitespace().next().map(crate::text::sanitize));
     who.user = format!("{} via lvstop agent from {}", who.user, from.as_deref().unwrap_or("an unknown host"));
     let audit = crate::audit::AuditLog::new(crate::audit::default_path(), who);
-    let steps: &[Change] = match &change {
-        Change::Batch { changes, .. } => changes,
-        one => std::slice::from_ref(one),
-    };
+    let steps = change.steps();
     for (i, step) in steps.iter().enumerate() {
         let nl = b.writer(step.kind()).map_err(|e| (e.to_string(), i))?;
         audit.record(step, "sending").map_err(|e| (format!("not sent: {e}"), i))?;

@@ -72,6 +72,14 @@ pub fn dest_summary(d: &DestSpec) -> String {
 }
 
 impl Change {
+    /// The steps it is applied as: a batch's changes in order, or itself.
+    pub fn steps(&self) -> &[Change] {
+        match self {
+            Change::Batch { changes, .. } => changes,
+            one => std::slice::from_ref(one),
+        }
+    }
+
     /// A short name for the audit log and messages.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -9,23 +9,19 @@ use ratatui::Frame;
 
 use super::popups::{centered, popup};
 use super::theme::{Slot, Theme};
-use crate::app::pair::{rows, Mark, PairRead};
+use crate::app::pair::{Mark, PairRead};
 use crate::app::AppState;
 use crate::config::Action;
 
 /// The lines above the table: findings, sync, VIP holders.
-fn head<'a>(peer: &str, read: &PairRead, theme: &Theme) -> Vec<Line<'a>> {
-    use crate::checks::pair::{judge, Director};
+fn head<'a>(peer: &str, read: &PairRead, findings: &[crate::checks::Finding], theme: &Theme) -> Vec<Line<'a>> {
+    use crate::checks::pair::{conns, daemons};
     let clean = |s: &str| crate::text::sanitize(s);
-    let local =
-        Director { name: "this director", table: &read.local.snapshot, addresses: read.local.addresses.as_deref() };
-    let other = Director { name: peer, table: &read.peer.snapshot, addresses: read.peer.addresses.as_deref() };
-    let findings = judge(&local, &other);
     let mut lines = Vec::new();
     if findings.is_empty() {
         lines.push(Line::from(Span::styled("the pair rules find nothing wrong", theme.slot(Slot::Ok))));
     }
-    for f in &findings {
+    for f in findings {
         let slot = match f.severity {
             crate::checks::Severity::Error => Slot::Error,
             crate::checks::Severity::Warning => Slot::Warning,
@@ -37,19 +33,7 @@ fn head<'a>(peer: &str, read: &PairRead, theme: &Theme) -> Vec<Line<'a>> {
         ]));
         lines.push(Line::from(Span::styled(clean(&format!("    {}", f.evidence)), theme.slot(Slot::Dim))));
     }
-    let sync = |name: &str, s: &crate::model::Snapshot| {
-        let conns: u64 = s.services.iter().map(|s| s.active_conns() + s.inact_conns()).sum();
-        let daemons = if s.daemons.is_empty() {
-            "no sync daemon".to_string()
-        } else {
-            s.daemons
-                .iter()
-                .map(|d| format!("{:?} on {} syncid {}", d.state, d.mcast_ifn, d.sync_id).to_lowercase())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        format!("{name}: {daemons}, {conns} connections")
-    };
+    let sync = |name: &str, s: &crate::model::Snapshot| format!("{name}: {}, {} connections", daemons(s), conns(s));
     lines.push(Line::from(Span::raw(clean(&format!(
         "sync: {} · {}",
         sync("this director", &read.local.snapshot),
@@ -94,7 +78,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 let age = state.now.saturating_duration_since(at).as_secs_f64();
                 lines.push(Line::from(Span::styled(format!("read {age:.1} s ago"), theme.slot(Slot::Dim))));
             }
-            lines.extend(head(&peer, read, theme));
+            lines.extend(head(&peer, read, &v.findings, theme));
             lines.push(Line::from(""));
             // The name column, then the two directors' columns, as wide as the view allows.
             let n = if area.width >= 120 { 34 } else { 24 };
@@ -109,7 +93,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 ),
                 theme.slot(Slot::Header),
             )));
-            let all = rows(read);
+            let all = &v.rows;
             let body = usize::from(area.height.saturating_sub(2 + lines.len() as u16 + 1));
             let from = usize::from(v.scroll).min(all.len());
             for r in all.iter().skip(from).take(body) {
