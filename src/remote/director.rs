@@ -290,16 +290,7 @@ impl Session {
     pub async fn view(&mut self) -> Result<View, String> {
         let name = self.name.clone();
         let fail = |e: String| format!("director {name}: {e}");
-        let req = serde_json::to_string(&Request { op: "snapshot".into(), ..Request::default() })
-            .map_err(|e| fail(e.to_string()))?
-            + "\n";
-        match tokio::time::timeout(self.timeout, self.stdin.write_all(req.as_bytes())).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(fail(format!("the connection broke: {e}"))),
-            Err(_) => return Err(fail("does not take requests (timed out)".into())),
-        }
-        let head = self.line(1 << 20).await.map_err(fail)?;
-        let answer: Answer = serde_json::from_slice(&head).map_err(|e| fail(format!("answered nonsense: {e}")))?;
+        let answer = self.ask(&Request { op: "snapshot".into(), ..Request::default() }).await.map_err(fail)?;
         if let Some(e) = answer.error {
             return Err(fail(crate::text::sanitize(&e)));
         }
@@ -322,15 +313,7 @@ impl Session {
     pub async fn apply(&mut self, change: &crate::model::Change) -> Result<(), (String, usize)> {
         let name = self.name.clone();
         let fail = |e: String| (format!("director {name}: {e}"), 0);
-        let req = Request { op: "apply".into(), change: Some(change.clone()) };
-        let req = serde_json::to_string(&req).map_err(|e| fail(e.to_string()))? + "\n";
-        match tokio::time::timeout(self.timeout, self.stdin.write_all(req.as_bytes())).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(fail(format!("the connection broke: {e}"))),
-            Err(_) => return Err(fail("does not take requests (timed out)".into())),
-        }
-        let line = self.line(1 << 20).await.map_err(fail)?;
-        let answer: Answer = serde_json::from_slice(&line).map_err(|e| fail(format!("answered nonsense: {e}")))?;
+        let answer = self.ask(&Request { op: "apply".into(), change: Some(change.clone()) }).await.map_err(fail)?;
         match (answer.ok.as_deref(), answer.error) {
             (_, Some(e)) => {
                 Err((format!("director {name}: {}", crate::text::sanitize(&e)), answer.applied.unwrap_or(0)))
@@ -338,6 +321,18 @@ impl Session {
             (Some("applied"), None) => Ok(()),
             _ => Err(fail("answered neither applied nor an error".into())),
         }
+    }
+
+    /// Send one request and read its answer line, each within the session's timeout.
+    async fn ask(&mut self, req: &Request) -> Result<Answer, String> {
+        let req = serde_json::to_string(req).map_err(|e| e.to_string())? + "\n";
+        match tokio::time::timeout(self.timeout, self.stdin.write_all(req.as_bytes())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("the connection broke: {e}")),
+            Err(_) => return Err("does not take requests (timed out)".into()),
+        }
+        let line = self.line(1 << 20).await?;
+        serde_json::from_slice(&line).map_err(|e| format!("answered nonsense: {e}"))
     }
 
     /// Say goodbye and end ssh (its whole process group).
