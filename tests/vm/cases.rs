@@ -35,6 +35,7 @@ pub const ALL: &[Case] = &[
     Case { name: "vm_console_connections_view_of_a_draining_realserver", run: console_connections_view },
     Case { name: "vm_two_directors_diff_over_ssh", run: super::directors::two_directors_diff },
     Case { name: "vm_keepalived_realservers_down_by_health_check", run: keepalived_down },
+    Case { name: "vm_portable_binary_dumps_and_runs_with_group_capabilities", run: super::ship::portable_binary },
 ];
 
 /// IPv4/IPv6 TCP/UDP/SCTP, fwmark v4/v6, persistence with netmask, one-packet,

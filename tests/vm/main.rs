@@ -8,6 +8,7 @@
 mod cases;
 mod directors;
 mod ipvsadm;
+mod ship;
 mod util;
 
 use std::time::{Duration, Instant};
@@ -88,6 +89,11 @@ fn outside(filters: &[String]) -> i32 {
     let mut run = lab::LabRun::new(format!("exec {} --exact {}", exe.display(), names.join(" ")));
     run.env.push(("LVSTOP_BIN".into(), env!("CARGO_BIN_EXE_lvstop").into()));
     run.env.push(("RUST_BACKTRACE".into(), "1".into()));
+    // The portable binary .ci/package builds (target/<triple>/release), for vm_portable_binary.
+    if let Some(target) = exe.ancestors().nth(3) {
+        let portable = target.join("x86_64-unknown-linux-gnu/release/lvstop");
+        run.env.push((ship::PORTABLE_ENV.into(), portable.display().to_string()));
+    }
     run.timeout = Duration::from_secs(1500);
     match lab::vm::run_in_vm(&kernel, &run) {
         Ok(out) => {
