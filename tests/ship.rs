@@ -39,6 +39,17 @@ fn package() -> Option<PathBuf> {
     built(target_dir().join("debian").join(name))
 }
 
+/// Debian 11's C library (glibc 2.31), unpacked by `.ci/old-glibc`.
+fn old_glibc() -> Option<PathBuf> {
+    let dir = std::env::var_os("LVSTOP_OLD_GLIBC").map(PathBuf::from).or_else(|| {
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(cache.join("lvstop/ship/glibc-2.31/lib/x86_64-linux-gnu"))
+    })?;
+    built(dir.join("ld-linux-x86-64.so.2")).map(|_| dir)
+}
+
 fn run(program: &str, args: &[&str]) -> Vec<u8> {
     let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
     assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -81,6 +92,27 @@ fn portable_binary_needs_nothing_newer_than_glibc_2_17() {
     assert_eq!(shown.trim(), format!("lvstop {}", env!("CARGO_PKG_VERSION")));
     let size = std::fs::metadata(bin).expect("size").len();
     println!("{bin}: {size} bytes, newest glibc symbol version {newest}, needs {needed:?}");
+}
+
+#[test]
+fn portable_binary_starts_on_an_older_glibc_where_a_native_build_does_not() {
+    let Some(bin) = portable() else { return };
+    let Some(lib) = old_glibc() else { return };
+    let ld = lib.join("ld-linux-x86-64.so.2");
+    let with_old = |bin: &Path, args: &[&str]| {
+        Command::new(&ld).arg("--library-path").arg(&lib).arg(bin).args(args).output().expect("old ld.so")
+    };
+    let out = with_old(&bin, &["--version"]);
+    assert!(out.status.success(), "the portable binary on glibc 2.31: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("lvstop {}", env!("CARGO_PKG_VERSION")));
+    // Its netlink start-up: a table where the kernel has IPVS, else the first-contact message.
+    let out = with_old(&bin, &["dump"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() || err.contains("modprobe ip_vs"), "dump on glibc 2.31: {err}");
+    // The control: this machine's own build needs a newer glibc than 2.31.
+    let out = with_old(Path::new(env!("CARGO_BIN_EXE_lvstop")), &["--version"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("GLIBC_2.3"), "the native build on glibc 2.31: {err}");
 }
 
 /// A file of the package's data, extracted.

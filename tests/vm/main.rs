@@ -94,6 +94,14 @@ fn outside(filters: &[String]) -> i32 {
         let portable = target.join("x86_64-unknown-linux-gnu/release/lvstop");
         run.env.push((ship::PORTABLE_ENV.into(), portable.display().to_string()));
     }
+    // The older C library .ci/old-glibc unpacks, to start it with.
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")));
+    if let Some(cache) = cache {
+        let lib = cache.join("lvstop/ship/glibc-2.31/lib/x86_64-linux-gnu");
+        run.env.push((ship::OLD_GLIBC_ENV.into(), lib.display().to_string()));
+    }
     run.timeout = Duration::from_secs(1500);
     match lab::vm::run_in_vm(&kernel, &run) {
         Ok(out) => {

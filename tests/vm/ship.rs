@@ -9,6 +9,8 @@ use super::util::{ensure, load_rules, sh, sh_status};
 
 /// The portable binary's path, passed in by the host side of the VM tests.
 pub const PORTABLE_ENV: &str = "LVSTOP_PORTABLE";
+/// Debian 11's C library (glibc 2.31) unpacked by `.ci/old-glibc`.
+pub const OLD_GLIBC_ENV: &str = "LVSTOP_OLD_GLIBC";
 
 /// Operators' group and one member, one non-member (numeric: the VM shares the
 /// host's read-only /etc).
@@ -16,16 +18,23 @@ const GROUP: u32 = 4242;
 const MEMBER: u32 = 4243;
 const OUTSIDER: u32 = 4244;
 
-pub fn portable_binary() -> Result<(), String> {
-    let path = std::env::var(PORTABLE_ENV).unwrap_or_default();
-    if !std::path::Path::new(&path).is_file() {
-        let why = format!("the portable binary '{path}' is not built: run .ci/package");
-        if std::env::var_os("CI").is_some() {
-            return Err(why);
-        }
-        println!("note: skipped: {why}");
-        return Ok(());
+/// The file `env` names, if it exists; else None, or an error on CI.
+fn built(env: &str, file: &str, how: &str) -> Result<Option<String>, String> {
+    let dir = std::env::var(env).unwrap_or_default();
+    let path = if file.is_empty() { dir } else { format!("{dir}/{file}") };
+    if std::path::Path::new(&path).is_file() {
+        return Ok(Some(path));
     }
+    let why = format!("'{path}' is not there: run {how}");
+    if std::env::var_os("CI").is_some() {
+        return Err(why);
+    }
+    println!("note: skipped: {why}");
+    Ok(None)
+}
+
+pub fn portable_binary() -> Result<(), String> {
+    let Some(path) = built(PORTABLE_ENV, "", ".ci/package")? else { return Ok(()) };
     // A copy on the VM's own filesystem, as an operator copies it onto a director.
     let dir = "/tmp/portable";
     let bin = format!("{dir}/lvstop");
@@ -37,6 +46,13 @@ pub fn portable_binary() -> Result<(), String> {
     ipvsadm::compare(|| lvstop::model::json::parse_dump(&sh(&format!("{bin} dump --json"))?))?;
     let text = sh(&format!("{bin} dump"))?;
     ensure(text.contains("198.51.100.100:80") && !text.contains("READ-ONLY"), || format!("dump:\n{text}"))?;
+    // The same on an older C library than this machine's.
+    if let Some(ld) = built(OLD_GLIBC_ENV, "ld-linux-x86-64.so.2", ".ci/old-glibc")? {
+        let lib = std::env::var(OLD_GLIBC_ENV).unwrap_or_default();
+        ipvsadm::compare(|| {
+            lvstop::model::json::parse_dump(&sh(&format!("{ld} --library-path {lib} {bin} dump --json"))?)
+        })?;
+    }
 
     // The README's recipe: root owns it, the group may run it, the file
     // carries the two capabilities.
