@@ -460,7 +460,7 @@ fn any_report() -> impl Strategy<Value = CheckReport> {
             fix,
         });
     (vec(finding, 0..12), vec(text, 0..3)).prop_map(|(findings, skipped)| {
-        let mut r = CheckReport { findings, skipped, skipped_on_request: 0 };
+        let mut r = CheckReport { findings, more: Vec::new(), skipped, skipped_on_request: 0 };
         r.sort();
         r
     })

@@ -60,6 +60,21 @@ fn views() -> Vec<(&'static str, AppState)> {
     keys(&mut st, &[Char('c')]);
     common::give_checks(&mut st, common::check_report());
     out.push(("checks_view", st));
+    // A realserver that listens on none of 10 000 services: 20 findings, then the rest counted.
+    let (mut st, _) = common::state(true);
+    keys(&mut st, &[Char('c')]);
+    let mut report = common::check_report();
+    let vip: std::net::IpAddr = "203.0.113.1".parse().expect("ip");
+    report.more.push(lvstop::checks::More {
+        rule: lvstop::checks::Rule::RListen,
+        host: lvstop::checks::Host::Realserver("198.51.100.11".parse().expect("ip")),
+        severity: lvstop::checks::Severity::Error,
+        subjects: (21..=10_000)
+            .map(|port| lvstop::checks::Subject::Service(lvstop::model::ServiceKey::tcp(vip, port)))
+            .collect(),
+    });
+    common::give_checks(&mut st, report);
+    out.push(("checks_view_more", st));
     out.push(("loading", common::loading_state()));
     // The connections of the drained realserver (198.51.100.12): clients still there, then none.
     let (mut st, _) = common::state(true);

@@ -103,9 +103,14 @@ pub const RULES: &[(Rule, Judge)] = &[
     (Rule::DIfName, if_name),
 ];
 
-/// Run every director rule.
-pub fn check(cx: &Ctx<'_>) -> Vec<Finding> {
-    RULES.iter().flat_map(|(_, judge)| judge(cx)).collect()
+/// Run every director rule: the findings kept whole and the rest
+/// ([`super::Gather`]: a per-service rule may fail for each of 10 000).
+pub fn check(cx: &Ctx<'_>) -> (Vec<Finding>, Vec<super::More>) {
+    let mut out = super::Gather::default();
+    for (_, judge) in RULES {
+        out.extend(judge(cx));
+    }
+    out.finish()
 }
 
 /// A finding about the director.

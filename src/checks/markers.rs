@@ -43,6 +43,24 @@ impl Markers {
                 _ => {}
             }
         }
+        for more in report.more.iter().filter(|x| !x.rule.is_unread_host()) {
+            if let Some(a) = more.host.address() {
+                worst(&mut m.addrs, a, more.severity);
+            }
+            for subject in &more.subjects {
+                match subject {
+                    Subject::Vip(a) => worst(&mut m.addrs, *a, more.severity),
+                    Subject::Realserver { addr, service, .. } => {
+                        worst(&mut m.addrs, *addr, more.severity);
+                        if let Some(s) = service {
+                            worst(&mut m.services, *s, more.severity);
+                        }
+                    }
+                    Subject::Service(s) => worst(&mut m.services, *s, more.severity),
+                    _ => {}
+                }
+            }
+        }
         m
     }
 
@@ -94,6 +112,7 @@ mod tests {
             ],
             skipped: Vec::new(),
             skipped_on_request: 0,
+            more: Vec::new(),
         };
         let m = Markers::new(&report);
         assert_eq!(m.addr(ip("198.51.100.13")), Some(Severity::Error));

@@ -94,11 +94,90 @@ impl Finding {
     }
 }
 
+/// How many findings of one rule about one host a report keeps whole; the
+/// rest keep only their subjects ([`More`]). A realserver that serves 10 000
+/// services and listens on none of them is one problem, not 10 000 findings
+/// of some 700 bytes each for the console to hold and the operator to read.
+pub const KEPT_PER_RULE: usize = 20;
+
+/// The findings of one rule about one host past the first [`KEPT_PER_RULE`]:
+/// what each was about, and the worst severity among them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct More {
+    /// The rule.
+    pub rule: Rule,
+    /// The host.
+    pub host: Host,
+    /// The worst severity of these findings.
+    pub severity: Severity,
+    /// Each finding's subject, in the order found.
+    pub subjects: Vec<Subject>,
+}
+
+/// Findings as a run makes them: each rule's first [`KEPT_PER_RULE`] about a
+/// host are kept whole, the rest go into [`More`] as they come (a finding
+/// past the limit is dropped at once, so a run never holds them all).
+#[derive(Debug, Default)]
+pub struct Gather {
+    findings: Vec<Finding>,
+    more: Vec<More>,
+    kept: std::collections::HashMap<(Rule, Host), usize>,
+}
+
+impl Gather {
+    /// Take one finding.
+    pub fn add(&mut self, f: Finding) {
+        let kept = self.kept.entry((f.rule, f.host)).or_default();
+        if *kept < KEPT_PER_RULE {
+            *kept += 1;
+            self.findings.push(f);
+            return;
+        }
+        put_more(&mut self.more, More { rule: f.rule, host: f.host, severity: f.severity, subjects: vec![f.subject] });
+    }
+
+    /// The findings kept whole, and the rest.
+    pub fn finish(self) -> (Vec<Finding>, Vec<More>) {
+        (self.findings, self.more)
+    }
+}
+
+/// Add `m` to the entry of its rule and host in `more`, or as a new one.
+fn put_more(more: &mut Vec<More>, m: More) {
+    match more.iter_mut().find(|x| x.rule == m.rule && x.host == m.host) {
+        Some(x) => {
+            x.severity = x.severity.max(m.severity);
+            x.subjects.extend(m.subjects);
+        }
+        None => more.push(m),
+    }
+}
+
+impl More {
+    /// The first subjects, as the report words them, and how many follow.
+    pub fn summary(&self, first: usize) -> String {
+        let shown: Vec<String> = self.subjects.iter().take(first).map(ToString::to_string).collect();
+        let rest = self.subjects.len().saturating_sub(first);
+        let tail = if rest > 0 { format!(" and {rest} more") } else { String::new() };
+        format!("{} more {} findings about: {}{tail}", self.subjects.len(), self.rule.id(), shown.join(", "))
+    }
+}
+
+impl Extend<Finding> for Gather {
+    fn extend<I: IntoIterator<Item = Finding>>(&mut self, iter: I) {
+        for f in iter {
+            self.add(f);
+        }
+    }
+}
+
 /// The result of a run of the checks.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CheckReport {
-    /// Findings, worst first.
+    /// Findings, worst first: at most [`KEPT_PER_RULE`] of a rule about a host.
     pub findings: Vec<Finding>,
+    /// The findings past those, by rule and host (worst first).
+    pub more: Vec<More>,
     /// Checks that could not run, and why.
     pub skipped: Vec<String>,
     /// How many of `skipped` the operator asked for (`--no-ssh`).
@@ -117,13 +196,43 @@ impl CheckReport {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(|f| f.severity == Severity::Error)
+            || self.more.iter().any(|m| m.severity == Severity::Error)
+    }
+
+    /// How many findings the run made: those kept whole and the rest.
+    pub fn count(&self) -> usize {
+        self.findings.len() + self.more.iter().map(|m| m.subjects.len()).sum::<usize>()
+    }
+
+    /// Add `found` as a run makes them ([`Gather`]) to what the report holds.
+    pub fn add_all(&mut self, found: impl IntoIterator<Item = Finding>) {
+        let mut g = Gather::default();
+        g.extend(std::mem::take(&mut self.findings));
+        g.extend(found);
+        let (findings, more) = g.finish();
+        self.findings = findings;
+        self.merge_more(more);
+    }
+
+    /// Add findings already gathered (their hosts' rules counted apart from
+    /// this report's).
+    pub fn add_gathered(&mut self, (findings, more): (Vec<Finding>, Vec<More>)) {
+        self.findings.extend(findings);
+        self.merge_more(more);
+    }
+
+    fn merge_more(&mut self, more: Vec<More>) {
+        for m in more {
+            put_more(&mut self.more, m);
+        }
     }
 
     /// What went unchecked although the operator did not ask for it: checks
     /// that could not run, and realservers that could not be read or answered
     /// nonsense (`lvstop check --strict` fails on any).
     pub fn gaps(&self) -> usize {
-        let unread = self.findings.iter().filter(|f| f.rule.is_unread_host()).count();
+        let unread = self.findings.iter().filter(|f| f.rule.is_unread_host()).count()
+            + self.more.iter().filter(|m| m.rule.is_unread_host()).map(|m| m.subjects.len()).sum::<usize>();
         self.skipped.len().saturating_sub(self.skipped_on_request) + unread
     }
 
@@ -131,6 +240,7 @@ impl CheckReport {
     /// findings alike in all three keep their order.
     pub fn sort(&mut self) {
         self.findings.sort_by_cached_key(|f| (std::cmp::Reverse(f.severity), f.rule.id(), f.subject.to_string()));
+        self.more.sort_by_key(|m| (std::cmp::Reverse(m.severity), m.rule.id(), m.host));
     }
 }
 

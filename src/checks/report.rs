@@ -18,6 +18,17 @@ pub fn report_text(r: &CheckReport) -> String {
         let _ = writeln!(out, "        read: {} = {}", f.subject, f.evidence);
         let _ = writeln!(out, "        fix:  {}", f.fix);
     }
+    for m in &r.more {
+        let _ = writeln!(
+            out,
+            "{:<7} {:<16} {}: {}",
+            m.severity.label().to_uppercase(),
+            m.rule.id(),
+            m.host,
+            m.summary(SUBJECTS_SHOWN)
+        );
+        let _ = writeln!(out, "        (lvstop check --json lists every subject)");
+    }
     for s in &r.skipped {
         let _ = writeln!(out, "skipped: {s}");
     }
@@ -25,15 +36,20 @@ pub fn report_text(r: &CheckReport) -> String {
     out.lines().map(|l| crate::text::sanitize(l) + "\n").collect()
 }
 
-/// The version of the JSON report's shape. 3: D-HANDSHAKE's evidence is
-/// `stuck`, `syn_recv`, `total`, `peers` (was `established`, `before`,
-/// `after`, `syn_recv`); D-DRAIN's has `templates`.
-const SCHEMA: u32 = 3;
+/// How many subjects of the findings past the limit the text names.
+const SUBJECTS_SHOWN: usize = 6;
+
+/// The version of the JSON report's shape. 4: `findings` holds at most
+/// [`super::KEPT_PER_RULE`] of a rule about a host, `more` the rest. 3:
+/// D-HANDSHAKE's evidence is `stuck`, `syn_recv`, `total`, `peers` (was
+/// `established`, `before`, `after`, `syn_recv`); D-DRAIN's has `templates`.
+const SCHEMA: u32 = 4;
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
     schema: u32,
     findings: Vec<JsonFinding<'a>>,
+    more: Vec<JsonMore<'a>>,
     skipped: &'a [String],
     /// What went unchecked although not asked for ([`CheckReport::gaps`]).
     unchecked: usize,
@@ -54,6 +70,17 @@ struct JsonFinding<'a> {
     fix: String,
 }
 
+/// The findings of a rule about a host past those kept whole: each one's subject.
+#[derive(Serialize)]
+struct JsonMore<'a> {
+    id: Rule,
+    severity: Severity,
+    host: String,
+    host_address: Option<IpAddr>,
+    count: usize,
+    subjects: &'a [Subject],
+}
+
 impl<'a> From<&'a Finding> for JsonFinding<'a> {
     fn from(f: &'a Finding) -> Self {
         JsonFinding {
@@ -71,8 +98,8 @@ impl<'a> From<&'a Finding> for JsonFinding<'a> {
     }
 }
 
-/// The JSON form of a report (`lvstop check --json`): `{"schema": 3,
-/// "findings": [...], "skipped": [...]}`, each finding with `id`, `severity`,
+/// The JSON form of a report (`lvstop check --json`): `{"schema": 4,
+/// "findings": [...], "more": [...], "skipped": [...]}`, each finding with `id`, `severity`,
 /// `host` (`director`, `realserver ADDR`), `host_address` (null for the
 /// director), `subject` (an object with its `kind` and parts), `subject_text`,
 /// `value` (the evidence as text), `evidence` (an object with its `kind`),
@@ -81,6 +108,18 @@ pub fn report_json(r: &CheckReport) -> String {
     let json = JsonReport {
         schema: SCHEMA,
         findings: r.findings.iter().map(JsonFinding::from).collect(),
+        more: r
+            .more
+            .iter()
+            .map(|m| JsonMore {
+                id: m.rule,
+                severity: m.severity,
+                host: m.host.to_string(),
+                host_address: m.host.address(),
+                count: m.subjects.len(),
+                subjects: &m.subjects,
+            })
+            .collect(),
         skipped: &r.skipped,
         unchecked: r.gaps(),
     };
@@ -129,6 +168,7 @@ mod tests {
             }],
             skipped: vec!["realserver checks over ssh: skipped (--no-ssh)".into()],
             skipped_on_request: 0,
+            more: Vec::new(),
         }
     }
 
@@ -148,7 +188,8 @@ skipped: realserver checks over ssh: skipped (--no-ssh)
     #[test]
     fn the_json_report_has_the_texts_and_the_data() {
         let v: serde_json::Value = serde_json::from_str(&report_json(&report())).expect("json");
-        assert_eq!(v["schema"], 3);
+        assert_eq!(v["schema"], 4);
+        assert_eq!(v["more"], serde_json::json!([]));
         assert_eq!(v["skipped"][0], "realserver checks over ssh: skipped (--no-ssh)");
         let f = &v["findings"][0];
         assert_eq!(f["id"], "R-ARP-IGNORE");
@@ -170,5 +211,65 @@ skipped: realserver checks over ssh: skipped (--no-ssh)
             (v["findings"][0]["host"].as_str(), v["findings"][0]["host_address"].is_null()),
             (Some("director"), true)
         );
+    }
+
+    /// R-LISTEN about `n` services on `rs` (ports 1..=n), one finding each.
+    fn listen(rs: &str, n: u16) -> Vec<Finding> {
+        let rs: IpAddr = rs.parse().expect("ip");
+        let vip: IpAddr = "203.0.113.1".parse().expect("ip");
+        (1..=n)
+            .map(|port| Finding {
+                rule: Rule::RListen,
+                severity: Severity::Error,
+                host: Host::Realserver(rs),
+                subject: Subject::Service(crate::model::ServiceKey::tcp(vip, port)),
+                evidence: Evidence::NoListener { protocol: crate::model::Protocol::Tcp, address: vip, port },
+                message: format!("nothing listens on VIP 203.0.113.1 port {port}"),
+                fix: Fix::advice("bind the service to the VIP or to 0.0.0.0"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_rule_keeps_its_first_findings_about_a_host_and_the_subjects_of_the_rest() {
+        let mut g = crate::checks::Gather::default();
+        g.extend(listen("198.51.100.11", 25));
+        g.extend(listen("198.51.100.12", 3));
+        g.extend(report().findings);
+        let mut r = CheckReport::default();
+        r.add_gathered(g.finish());
+        r.sort();
+        // 20 of .11's, all 3 of .12's, the other rule's.
+        assert_eq!(r.findings.len(), crate::checks::KEPT_PER_RULE + 3 + 1);
+        assert_eq!((r.more.len(), r.count()), (1, 29));
+        let m = &r.more[0];
+        assert_eq!(
+            (m.rule, m.host.to_string(), m.severity),
+            (Rule::RListen, "realserver 198.51.100.11".into(), Severity::Error)
+        );
+        let ports: Vec<String> = m.subjects.iter().map(ToString::to_string).collect();
+        assert_eq!(ports.first().map(String::as_str), Some("203.0.113.1:21"));
+        assert_eq!(ports.len(), 5);
+        assert!(r.has_errors());
+        // Every service is still marked in the console.
+        let marks = crate::checks::Markers::new(&r);
+        let vip: IpAddr = "203.0.113.1".parse().expect("ip");
+        assert!((1..=25).all(|p| marks.service(&crate::model::ServiceKey::tcp(vip, p)) == Some(Severity::Error)));
+        // The text names the first few and the count; the JSON every subject.
+        let text = report_text(&r);
+        assert!(
+            text.contains("ERROR   R-LISTEN         realserver 198.51.100.11: 5 more R-LISTEN findings about: 203.0.113.1:21, 203.0.113.1:22,"),
+            "{text}"
+        );
+        assert_eq!(text.matches("R-LISTEN         realserver 198.51.100.11").count(), 21, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&report_json(&r)).expect("json");
+        assert_eq!(v["more"][0]["count"], 5);
+        assert_eq!(v["more"][0]["subjects"].as_array().map(Vec::len), Some(5));
+        assert_eq!(v["more"][0]["subjects"][4]["kind"], "service");
+        // Adding a pair's findings later counts them with what is there.
+        let mut r = CheckReport::default();
+        r.add_all(listen("198.51.100.11", 15));
+        r.add_all(listen("198.51.100.11", 15));
+        assert_eq!((r.findings.len(), r.count()), (crate::checks::KEPT_PER_RULE, 30));
     }
 }

@@ -64,7 +64,7 @@ pub async fn run(snap: impl Into<std::sync::Arc<crate::model::Snapshot>>, opts: 
         (CheckReport { skipped: vec![format!("director checks: {e}")], ..CheckReport::default() }, Vec::new())
     });
     if let Some(cfg) = ssh {
-        report.findings.extend(realserver::run_all(targets, director, cfg).await);
+        report.add_gathered(realserver::run_all(targets, director, cfg).await);
     } else {
         report.skipped.push("realserver checks over ssh: skipped (--no-ssh)".into());
         report.skipped_on_request += 1;
@@ -131,7 +131,7 @@ fn run_director(
         paths: &paths,
         ..Ctx::new(snap, facts.as_ref(), CLIENT_PROBE)
     };
-    report.findings = director::check(&cx);
+    report.add_gathered(director::check(&cx));
     let addrs = facts.map(|f| f.addrs.iter().map(|a| (a.addr, a.prefix)).collect()).unwrap_or_default();
     (report, addrs)
 }

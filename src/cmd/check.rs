@@ -79,7 +79,7 @@ fn pair(names: &[String], cfg: &config::Config, json: bool) -> anyhow::Result<i3
         (Ok(va), Ok(vb)) => {
             let da = checks::pair::Director { name: a, table: &va.snapshot, addresses: va.addresses.as_deref() };
             let db = checks::pair::Director { name: b, table: &vb.snapshot, addresses: vb.addresses.as_deref() };
-            report.findings = checks::pair::judge(&da, &db);
+            report.add_all(checks::pair::judge(&da, &db));
             if va.addresses.is_none() || vb.addresses.is_none() {
                 // Asked for with a dump file, which cannot say: not a gap.
                 report

@@ -40,6 +40,22 @@ fn lines<'a>(report: Option<&CheckReport>, theme: &Theme) -> Vec<Line<'a>> {
         let fix = crate::text::sanitize(&format!("{:>25}fix  {}", "", fd.fix));
         lines.push(Line::from(Span::styled(fix, theme.slot(Slot::Dim))));
     }
+    for m in &r.more {
+        let slot = match m.severity {
+            Severity::Error => Slot::Error,
+            Severity::Warning => Slot::Warning,
+            Severity::Info => Slot::Dim,
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<8}", m.severity.label()), theme.slot(slot)),
+            Span::styled(format!("{:<17}", m.rule.id()), theme.slot(Slot::HelpKey)),
+            Span::raw(crate::text::sanitize(&format!("{}: {}", m.host, m.summary(3)))),
+        ]));
+        lines.push(Line::from(Span::styled(
+            format!("{:>25}lvstop check --json lists every one", ""),
+            theme.slot(Slot::Dim),
+        )));
+    }
     for s in &r.skipped {
         lines.push(Line::from(Span::styled(crate::text::sanitize(&format!("skipped: {s}")), theme.slot(Slot::Dim))));
     }

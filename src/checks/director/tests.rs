@@ -63,17 +63,17 @@ fn ids(v: &[Finding]) -> Vec<&'static str> {
 
 /// The director rules on the table and the facts.
 fn judge(f: &DirectorFacts, s: &Snapshot) -> Vec<Finding> {
-    check(&Ctx::new(s, Some(f), CLIENT_PROBE))
+    check(&Ctx::new(s, Some(f), CLIENT_PROBE)).0
 }
 
 /// The director rules on a load measurement alone.
 fn load_findings(load: &DirectorLoad, policy: &NicPolicy) -> Vec<Finding> {
-    check(&Ctx { load: Some((load, policy)), ..Ctx::new(&Snapshot::empty(), None, CLIENT_PROBE) })
+    check(&Ctx { load: Some((load, policy)), ..Ctx::new(&Snapshot::empty(), None, CLIENT_PROBE) }).0
 }
 
 /// The director rules on a /proc/net/ip_vs_conn reading.
 fn handshake(s: &Snapshot, conns: &ConnCounts) -> Vec<Finding> {
-    check(&Ctx { conns: Some(conns), ..Ctx::new(s, None, CLIENT_PROBE) })
+    check(&Ctx { conns: Some(conns), ..Ctx::new(s, None, CLIENT_PROBE) }).0
 }
 
 #[test]
@@ -247,7 +247,7 @@ fn arp_probe_results_name_who_answers_and_who_announces() {
     };
     let probes = [VipProbe { vip: "198.51.100.100".parse().expect("ip"), interface: "eth0".into(), heard }];
     let s = Snapshot::empty();
-    let found = check(&Ctx { arp: &probes, ..Ctx::new(&s, Some(&f), CLIENT_PROBE) });
+    let found = check(&Ctx { arp: &probes, ..Ctx::new(&s, Some(&f), CLIENT_PROBE) }).0;
     assert_eq!(ids(&found), vec!["D-ARP-ANNOUNCE", "D-ARP-FOREIGN"]);
     let foreign = &found[0];
     assert_eq!((foreign.rule, foreign.severity), (Rule::DArpForeign, Severity::Error));
@@ -439,7 +439,7 @@ fn drain_and_failover_safety_rules() {
             ConnCount { total: 4, last_conn_secs: 880, templates: 1, last_template_secs: 90, ..Default::default() },
         ),
     ]);
-    let found = check(&Ctx { conns: Some(&conns), ..Ctx::new(&s, Some(&f), CLIENT_PROBE) });
+    let found = check(&Ctx { conns: Some(&conns), ..Ctx::new(&s, Some(&f), CLIENT_PROBE) }).0;
     let of = |r: Rule| found.iter().filter(|x| x.rule == r).collect::<Vec<_>>();
     // sh without sh-fallback and a drained realserver: its clients are refused. mh has the flag.
     let fb = of(Rule::DSchedFallback);
@@ -483,7 +483,7 @@ fn drain_and_failover_safety_rules() {
         mcast_port: None,
         mcast_ttl: None,
     });
-    let found = check(&Ctx { conns: Some(&conns), ..Ctx::new(&synced, Some(&f), CLIENT_PROBE) });
+    let found = check(&Ctx { conns: Some(&conns), ..Ctx::new(&synced, Some(&f), CLIENT_PROBE) }).0;
     let of = |r: Rule| found.iter().filter(|x| x.rule == r).collect::<Vec<_>>();
     assert_eq!(of(Rule::DNoDest)[0].severity, Severity::Info);
     assert!(of(Rule::DConnReuse).is_empty() && of(Rule::DSloppy).is_empty(), "{found:#?}");

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::parse::{in_prefix, Addr4, RemoteFacts, RouteGet};
 use super::Serve;
 use crate::checks::fix::{AddrOp, Command, Dev, Fix};
-use crate::checks::{Evidence, Finding, Host, Rule, Severity, Subject, Sysctl, SysctlReading};
+use crate::checks::{Evidence, Finding, Gather, Host, More, Rule, Severity, Subject, Sysctl, SysctlReading};
 use crate::model::Protocol;
 
 /// What the realserver rules judge.
@@ -82,15 +82,17 @@ pub const RULES: &[(Rule, Scope)] = &[
     (Rule::RFwd, Scope::Host(fwd)),
 ];
 
-/// Run every realserver rule.
-pub fn check(cx: &Ctx<'_>) -> Vec<Finding> {
+/// Run every realserver rule: the findings kept whole and the rest
+/// ([`Gather`]: a host that serves 10 000 services may fail a
+/// per-service rule for each).
+pub fn check(cx: &Ctx<'_>) -> (Vec<Finding>, Vec<More>) {
     let mut vips: Vec<Ipv4Addr> = Vec::new();
     for s in cx.serves {
         if !vips.contains(&s.vip) {
             vips.push(s.vip);
         }
     }
-    let mut out = Vec::new();
+    let mut out = Gather::default();
     for (_, scope) in RULES {
         match scope {
             Scope::Host(judge) => out.extend(judge(cx)),
@@ -98,7 +100,7 @@ pub fn check(cx: &Ctx<'_>) -> Vec<Finding> {
             Scope::Service(judge) => out.extend(cx.serves.iter().filter_map(|s| judge(cx, s))),
         }
     }
-    out
+    out.finish()
 }
 
 /// R-VIP-ABSENT: the VIP is on no interface: the host drops DR traffic for it.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::parse::in_prefix;
 use super::{check, parse, script, Ctx, Serve, END};
 use crate::checks::fix::{Command, Fix};
-use crate::checks::{Evidence, Finding, Host, Rule, Severity, Subject, CLIENT_PROBE_V4};
+use crate::checks::{Evidence, Finding, Host, More, Rule, Severity, Subject, CLIENT_PROBE_V4};
 use crate::model::{ForwardMethod, Protocol, ServiceKey, Snapshot};
 use crate::remote::ReadError;
 
@@ -94,7 +94,13 @@ pub(super) fn bad_answer(rip: IpAddr, dest: &str, error: String) -> Finding {
 /// Read every target over ssh (a bounded number at once) and judge it. A host
 /// that cannot be read is reported (R-UNREACHABLE), never waited on forever.
 /// `director` holds the director's addresses with their prefix lengths.
-pub async fn run_all(targets: Vec<Target>, director: Vec<(IpAddr, u8)>, cfg: crate::remote::SshConfig) -> Vec<Finding> {
+/// Each host's findings past [`crate::checks::KEPT_PER_RULE`] of a rule come
+/// back as [`More`].
+pub async fn run_all(
+    targets: Vec<Target>,
+    director: Vec<(IpAddr, u8)>,
+    cfg: crate::remote::SshConfig,
+) -> (Vec<Finding>, Vec<More>) {
     let sem = Arc::new(tokio::sync::Semaphore::new(cfg.parallel.max(1)));
     let cfg = Arc::new(cfg);
     let director = Arc::new(director);
@@ -109,12 +115,12 @@ pub async fn run_all(targets: Vec<Target>, director: Vec<(IpAddr, u8)>, cfg: cra
         let dip = dip_for(t.rip, &director, &vips);
         let (sem, cfg, director) = (sem.clone(), cfg.clone(), director.clone());
         tasks.push(tokio::spawn(async move {
-            let Ok(_permit) = sem.acquire().await else { return Vec::new() };
+            let Ok(_permit) = sem.acquire().await else { return (Vec::new(), Vec::new()) };
             let script = script(dip, CLIENT_PROBE_V4);
             match crate::remote::run(&dest, user.as_deref(), port, &script, END, &cfg).await.map(|text| parse(&text)) {
-                Err(ReadError::Unreachable(e)) => vec![unreachable(t.rip, &dest, e)],
-                Err(e @ ReadError::TooMuch(_)) => vec![bad_answer(t.rip, &dest, e.to_string())],
-                Ok(Err(e)) => vec![bad_answer(t.rip, &dest, e)],
+                Err(ReadError::Unreachable(e)) => (vec![unreachable(t.rip, &dest, e)], Vec::new()),
+                Err(e @ ReadError::TooMuch(_)) => (vec![bad_answer(t.rip, &dest, e.to_string())], Vec::new()),
+                Ok(Err(e)) => (vec![bad_answer(t.rip, &dest, e)], Vec::new()),
                 Ok(Ok(facts)) => {
                     let host = Host::Realserver(t.rip);
                     check(&Ctx { host, facts: &facts, serves: &t.serves, dip, director: &director })
@@ -122,9 +128,11 @@ pub async fn run_all(targets: Vec<Target>, director: Vec<(IpAddr, u8)>, cfg: cra
             }
         }));
     }
-    let mut out = Vec::new();
+    let (mut out, mut more) = (Vec::new(), Vec::new());
     for t in tasks {
-        out.extend(t.await.unwrap_or_default());
+        let (found, past) = t.await.unwrap_or_default();
+        out.extend(found);
+        more.extend(past);
     }
-    out
+    (out, more)
 }

@@ -56,7 +56,7 @@ fn director() -> Vec<(IpAddr, u8)> {
 /// The findings on realserver 198.51.100.11 that reported `f`, in service `s`.
 fn judge(f: &RemoteFacts, s: &Serve, dip: Option<Ipv4Addr>) -> Vec<Finding> {
     let host = Host::Realserver(IpAddr::V4(ip("198.51.100.11")));
-    check(&Ctx { host, facts: f, serves: std::slice::from_ref(s), dip, director: &director() })
+    check(&Ctx { host, facts: f, serves: std::slice::from_ref(s), dip, director: &director() }).0
 }
 
 /// Rule ids for `text` (parsed) in service `s`, sorted.
@@ -491,7 +491,7 @@ fn each_finding_is_made_once_per_host_vip_or_service() {
     ];
     let host = Host::Realserver(IpAddr::V4(ip("198.51.100.11")));
     let cx = Ctx { host, facts: &f, serves: &serves, dip: Some(ip("198.51.100.1")), director: &director() };
-    let found = check(&cx);
+    let found = check(&cx).0;
     let of = |id: &str| -> Vec<String> {
         found.iter().filter(|x| x.rule.id() == id).map(|x| format!("{} | {}", x.subject, x.message)).collect()
     };
