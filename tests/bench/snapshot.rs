@@ -40,6 +40,9 @@ fn main() {
     let exe = std::env::current_exe().expect("bench binary path");
     let mut run = lab::LabRun::new(format!("exec {}", exe.display()));
     run.env.push(("LVSTOP_BIN".into(), env!("CARGO_BIN_EXE_lvstop").into()));
+    if let Ok(only) = std::env::var("LVSTOP_BENCH_SERVICES") {
+        run.env.push(("LVSTOP_BENCH_SERVICES".into(), only));
+    }
     run.timeout = Duration::from_secs(1800);
     match lab::vm::run_in_vm(&kernel, &run) {
         Ok(out) if out.exit_code == 0 => {}
@@ -87,7 +90,9 @@ fn inside() -> Result<(), String> {
     std::fs::create_dir_all("/tmp/bench").map_err(|e| format!("/tmp/bench: {e}"))?;
     let bin = "/tmp/bench/lvstop".to_string();
     std::fs::copy(&shared, &bin).map_err(|e| format!("copy {shared} to {bin}: {e}"))?;
-    for &(services, dests, rounds) in TABLES {
+    // LVSTOP_BENCH_SERVICES=10000 runs only that table.
+    let only: Option<u32> = std::env::var("LVSTOP_BENCH_SERVICES").ok().and_then(|v| v.parse().ok());
+    for &(services, dests, rounds) in TABLES.iter().filter(|t| only.is_none_or(|n| n == t.0)) {
         table(services, dests, rounds, &bin)?;
     }
     Ok(())
@@ -277,8 +282,10 @@ fn console(bin: &str, services: u32, cat_cpu: f64) -> Result<(), String> {
     // left out of the console's minute.
     let mut during = Vec::new();
     let mut paused = Duration::ZERO;
+    let mut rss = vec![status_kib(&pid, "VmRSS:") / 1024];
     for _ in 0..6 {
         std::thread::sleep(Duration::from_secs(10));
+        rss.push(status_kib(&pid, "VmRSS:") / 1024);
         let stop = Instant::now();
         sh(&format!("kill -STOP {pid}"), None)?;
         let read = cpu_of("cat", &["/proc/net/ip_vs"]);
@@ -314,7 +321,12 @@ fn console(bin: &str, services: u32, cat_cpu: f64) -> Result<(), String> {
     // In use the table fills up (every service's realservers are read within two
     // minutes) and each periodic check run holds a copy of it while it runs:
     // memory is measured again once two of them have run with the table full.
-    std::thread::sleep(Duration::from_secs(150).saturating_sub(start.elapsed()));
+    while start.elapsed() < Duration::from_secs(150) {
+        std::thread::sleep(Duration::from_secs(10).min(Duration::from_secs(150).saturating_sub(start.elapsed())));
+        rss.push(status_kib(&pid, "VmRSS:") / 1024);
+    }
+    let rss: Vec<String> = rss.iter().map(ToString::to_string).collect();
+    println!("  resident memory every 10 s from the first frame (MiB): {}", rss.join(" "));
     println!("  resident memory at 150 s (VmRSS)            {:9} KiB", status_kib(&pid, "VmRSS:"));
     println!("  peak resident memory by 150 s (VmHWM)       {:9} KiB", status_kib(&pid, "VmHWM:"));
     let _ = sh("tmux kill-server", None);
