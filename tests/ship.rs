@@ -10,44 +10,33 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TRIPLE: &str = "x86_64-unknown-linux-gnu";
-
-/// The cargo target directory this test was built in.
-fn target_dir() -> PathBuf {
-    // target/debug/deps/ship-<hash>
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors().nth(3).expect("target directory").to_path_buf()
-}
+#[path = "common/ship.rs"]
+mod paths;
 
 /// `path` if it was built; otherwise SKIP (None), or fail on CI.
-fn built(path: PathBuf) -> Option<PathBuf> {
+fn built(path: Option<PathBuf>, how: &str) -> Option<PathBuf> {
+    let path = path.expect("the test binary's path");
     if path.is_file() {
         return Some(path);
     }
-    let why = format!("{} is not built: run .ci/package", path.display());
+    let why = format!("{} is not there: run {how}", path.display());
     assert!(std::env::var_os("CI").is_none(), "required on CI: {why}");
     println!("SKIP: {why}");
     None
 }
 
 fn portable() -> Option<PathBuf> {
-    built(target_dir().join(TRIPLE).join("release/lvstop"))
+    built(paths::portable(), ".ci/package")
 }
 
 fn package() -> Option<PathBuf> {
-    let name = format!("lvstop_{}-1_amd64.deb", env!("CARGO_PKG_VERSION"));
-    built(target_dir().join("debian").join(name))
+    built(paths::package(), ".ci/package")
 }
 
-/// Debian 11's C library (glibc 2.31), unpacked by `.ci/old-glibc`.
+/// The directory of Debian 11's C library.
 fn old_glibc() -> Option<PathBuf> {
-    let dir = std::env::var_os("LVSTOP_OLD_GLIBC").map(PathBuf::from).or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-        Some(cache.join("lvstop/ship/glibc-2.31/lib/x86_64-linux-gnu"))
-    })?;
-    built(dir.join("ld-linux-x86-64.so.2")).map(|_| dir)
+    let dir = paths::old_glibc();
+    built(dir.as_ref().map(|d| d.join("ld-linux-x86-64.so.2")), ".ci/old-glibc").and(dir)
 }
 
 fn run(program: &str, args: &[&str]) -> Vec<u8> {
@@ -83,7 +72,7 @@ fn portable_binary_needs_nothing_newer_than_glibc_2_17() {
     let headers = text("objdump", &["-p", bin]);
     let needed: Vec<&str> = headers.lines().filter_map(|l| l.trim().strip_prefix("NEEDED")).map(str::trim).collect();
     let glibc = ["libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "ld-linux-x86-64.so.2"];
-    let extra: Vec<&&str> = needed.iter().filter(|l| !glibc.contains(l) && **l != "libgcc_s.so.1").collect();
+    let extra: Vec<&&str> = needed.iter().filter(|l| !glibc.contains(l)).collect();
     assert!(extra.is_empty(), "{bin} needs libraries beyond glibc: {extra:?}");
     assert!(headers.contains("file format elf64-x86-64"), "{bin} is not an x86_64 ELF binary");
 
@@ -115,21 +104,26 @@ fn portable_binary_starts_on_an_older_glibc_where_a_native_build_does_not() {
     assert!(!out.status.success() && err.contains("GLIBC_2.3"), "the native build on glibc 2.31: {err}");
 }
 
-/// A file of the package's data, extracted.
-fn member(deb: &Path, path: &str) -> Vec<u8> {
-    let tar = run("dpkg-deb", &["--fsys-tarfile", deb.to_str().expect("utf-8 path")]);
-    let mut child = Command::new("tar")
-        .args(["-xO", &format!("./{path}")])
+/// `program args` fed `input`, its output (read while it is fed).
+fn pipe(program: &str, args: &[&str], input: Vec<u8>) -> Vec<u8> {
+    let mut child = Command::new(program)
+        .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("tar");
-    let mut stdin = child.stdin.take().expect("tar stdin");
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &tar));
-    let out = child.wait_with_output().expect("tar output");
-    writer.join().expect("tar writer").expect("tar input");
-    assert!(out.status.success(), "{path} is not in {}", deb.display());
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let out = child.wait_with_output().expect("output");
+    writer.join().expect("writer").expect("input");
+    assert!(out.status.success(), "{program} {args:?} failed");
     out.stdout
+}
+
+/// A file of the package's data, extracted.
+fn member(deb: &Path, path: &str) -> Vec<u8> {
+    let tar = run("dpkg-deb", &["--fsys-tarfile", deb.to_str().expect("utf-8 path")]);
+    pipe("tar", &["-xO", &format!("./{path}")], tar)
 }
 
 fn repo(path: &str) -> Vec<u8> {
@@ -185,15 +179,7 @@ fn debian_package_holds_the_portable_binary_and_the_files_kept_here() {
         "usr/bin/lvstop is not {}",
         bin.display()
     );
-    let page = member(&deb, "usr/share/man/man1/lvstop.1.gz");
-    let mut gunzip = Command::new("gzip")
-        .arg("-dc")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("gzip");
-    std::io::Write::write_all(&mut gunzip.stdin.take().expect("gzip stdin"), &page).expect("gzip input");
-    let page = gunzip.wait_with_output().expect("gzip output").stdout;
+    let page = pipe("gzip", &["-dc"], member(&deb, "usr/share/man/man1/lvstop.1.gz"));
     assert!(page == repo("assets/lvstop.1"), "the packaged man page is not assets/lvstop.1");
     for (inside, kept) in [
         ("usr/share/bash-completion/completions/lvstop", "assets/completions/lvstop.bash"),
@@ -201,6 +187,8 @@ fn debian_package_holds_the_portable_binary_and_the_files_kept_here() {
         ("usr/share/fish/vendor_completions.d/lvstop.fish", "assets/completions/lvstop.fish"),
         ("usr/share/doc/lvstop/examples/lvstop.toml", "assets/lvstop.example.toml"),
         ("usr/share/lvstop/themes/default.toml", "themes/default.toml"),
+        ("usr/share/lvstop/themes/high-contrast.toml", "themes/high-contrast.toml"),
+        ("usr/share/lvstop/themes/light.toml", "themes/light.toml"),
     ] {
         assert!(member(&deb, inside) == repo(kept), "{inside} is not {kept}");
     }

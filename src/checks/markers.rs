@@ -28,40 +28,32 @@ impl Markers {
         let mut m = Markers::default();
         // A host that could not be read, or answered nonsense, says nothing about its configuration.
         for f in report.findings.iter().filter(|f| !f.rule.is_unread_host()) {
-            if let Some(a) = f.host.address() {
-                worst(&mut m.addrs, a, f.severity);
-            }
-            match &f.subject {
-                Subject::Vip(a) => worst(&mut m.addrs, *a, f.severity),
-                Subject::Realserver { addr, service, .. } => {
-                    worst(&mut m.addrs, *addr, f.severity);
-                    if let Some(s) = service {
-                        worst(&mut m.services, *s, f.severity);
-                    }
-                }
-                Subject::Service(s) => worst(&mut m.services, *s, f.severity),
-                _ => {}
-            }
+            m.mark(f.host, &f.subject, f.severity);
         }
         for more in report.more.iter().filter(|x| !x.rule.is_unread_host()) {
-            if let Some(a) = more.host.address() {
-                worst(&mut m.addrs, a, more.severity);
-            }
             for subject in &more.subjects {
-                match subject {
-                    Subject::Vip(a) => worst(&mut m.addrs, *a, more.severity),
-                    Subject::Realserver { addr, service, .. } => {
-                        worst(&mut m.addrs, *addr, more.severity);
-                        if let Some(s) = service {
-                            worst(&mut m.services, *s, more.severity);
-                        }
-                    }
-                    Subject::Service(s) => worst(&mut m.services, *s, more.severity),
-                    _ => {}
-                }
+                m.mark(more.host, subject, more.severity);
             }
         }
         m
+    }
+
+    /// A finding of `sev` about `subject` on `host`.
+    fn mark(&mut self, host: super::Host, subject: &Subject, sev: Severity) {
+        if let Some(a) = host.address() {
+            worst(&mut self.addrs, a, sev);
+        }
+        match subject {
+            Subject::Vip(a) => worst(&mut self.addrs, *a, sev),
+            Subject::Realserver { addr, service, .. } => {
+                worst(&mut self.addrs, *addr, sev);
+                if let Some(s) = service {
+                    worst(&mut self.services, *s, sev);
+                }
+            }
+            Subject::Service(s) => worst(&mut self.services, *s, sev),
+            _ => {}
+        }
     }
 
     /// The worst finding about a VIP or realserver address.

@@ -29,7 +29,7 @@ pub use subject::{Host, Subject};
 use serde::Serialize;
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing.
@@ -100,34 +100,36 @@ impl Finding {
 /// of some 700 bytes each for the console to hold and the operator to read.
 pub const KEPT_PER_RULE: usize = 20;
 
-/// The findings of one rule about one host past the first [`KEPT_PER_RULE`]:
-/// what each was about, and the worst severity among them.
+/// The findings of one rule and severity about one host past the first
+/// [`KEPT_PER_RULE`]: what each was about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct More {
     /// The rule.
     pub rule: Rule,
     /// The host.
     pub host: Host,
-    /// The worst severity of these findings.
+    /// Their severity (a rule whose findings differ in severity has an entry
+    /// for each, so that an error is never counted as a warning).
     pub severity: Severity,
     /// Each finding's subject, in the order found.
     pub subjects: Vec<Subject>,
 }
 
-/// Findings as a run makes them: each rule's first [`KEPT_PER_RULE`] about a
-/// host are kept whole, the rest go into [`More`] as they come (a finding
-/// past the limit is dropped at once, so a run never holds them all).
+/// Findings as a run makes them: the first [`KEPT_PER_RULE`] of each rule
+/// and severity about a host are kept whole, the rest go into [`More`] as
+/// they come (the realserver rules judged per service, which make the most,
+/// hand them over one by one, so that a run never holds them all).
 #[derive(Debug, Default)]
 pub struct Gather {
     findings: Vec<Finding>,
     more: Vec<More>,
-    kept: std::collections::HashMap<(Rule, Host), usize>,
+    kept: std::collections::HashMap<(Rule, Host, Severity), usize>,
 }
 
 impl Gather {
     /// Take one finding.
     pub fn add(&mut self, f: Finding) {
-        let kept = self.kept.entry((f.rule, f.host)).or_default();
+        let kept = self.kept.entry((f.rule, f.host, f.severity)).or_default();
         if *kept < KEPT_PER_RULE {
             *kept += 1;
             self.findings.push(f);
@@ -142,13 +144,10 @@ impl Gather {
     }
 }
 
-/// Add `m` to the entry of its rule and host in `more`, or as a new one.
+/// Add `m` to the entry of its rule, host and severity in `more`, or as a new one.
 fn put_more(more: &mut Vec<More>, m: More) {
-    match more.iter_mut().find(|x| x.rule == m.rule && x.host == m.host) {
-        Some(x) => {
-            x.severity = x.severity.max(m.severity);
-            x.subjects.extend(m.subjects);
-        }
+    match more.iter_mut().find(|x| (x.rule, x.host, x.severity) == (m.rule, m.host, m.severity)) {
+        Some(x) => x.subjects.extend(m.subjects),
         None => more.push(m),
     }
 }
@@ -214,10 +213,10 @@ impl CheckReport {
         self.merge_more(more);
     }
 
-    /// Add findings already gathered (their hosts' rules counted apart from
-    /// this report's).
+    /// Add findings already gathered, counted again with those the report
+    /// holds (a realserver named twice is read twice).
     pub fn add_gathered(&mut self, (findings, more): (Vec<Finding>, Vec<More>)) {
-        self.findings.extend(findings);
+        self.add_all(findings);
         self.merge_more(more);
     }
 

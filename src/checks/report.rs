@@ -266,6 +266,22 @@ skipped: realserver checks over ssh: skipped (--no-ssh)
         assert_eq!(v["more"][0]["count"], 5);
         assert_eq!(v["more"][0]["subjects"].as_array().map(Vec::len), Some(5));
         assert_eq!(v["more"][0]["subjects"][4]["kind"], "service");
+        // Severities are counted apart: an error is never summed up as a warning.
+        let mut g = crate::checks::Gather::default();
+        g.extend(listen("198.51.100.11", 25));
+        g.extend(listen("198.51.100.11", 22).into_iter().map(|f| Finding { severity: Severity::Warning, ..f }));
+        let (kept, more) = g.finish();
+        assert_eq!(kept.len(), 2 * crate::checks::KEPT_PER_RULE);
+        let split: Vec<(Severity, usize)> = more.iter().map(|m| (m.severity, m.subjects.len())).collect();
+        assert_eq!(split, vec![(Severity::Error, 5), (Severity::Warning, 2)]);
+        // A host gathered twice (named by --realserver and in the table) is counted again.
+        let mut r = CheckReport::default();
+        for _ in 0..2 {
+            let mut g = crate::checks::Gather::default();
+            g.extend(listen("198.51.100.11", 15));
+            r.add_gathered(g.finish());
+        }
+        assert_eq!((r.findings.len(), r.count()), (crate::checks::KEPT_PER_RULE, 30));
         // Adding a pair's findings later counts them with what is there.
         let mut r = CheckReport::default();
         r.add_all(listen("198.51.100.11", 15));

@@ -13,6 +13,15 @@ use crate::app::AppState;
 use crate::checks::{CheckReport, Severity};
 use crate::config::Action;
 
+/// How a severity is shown.
+pub(super) fn severity_slot(severity: Severity) -> Slot {
+    match severity {
+        Severity::Error => Slot::Error,
+        Severity::Warning => Slot::Warning,
+        Severity::Info => Slot::Dim,
+    }
+}
+
 fn lines<'a>(report: Option<&CheckReport>, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     let Some(r) = report else {
@@ -23,11 +32,7 @@ fn lines<'a>(report: Option<&CheckReport>, theme: &Theme) -> Vec<Line<'a>> {
         lines.push(Line::from(Span::styled("no findings", theme.slot(Slot::Ok))));
     }
     for fd in &r.findings {
-        let slot = match fd.severity {
-            Severity::Error => Slot::Error,
-            Severity::Warning => Slot::Warning,
-            Severity::Info => Slot::Dim,
-        };
+        let slot = severity_slot(fd.severity);
         lines.push(Line::from(vec![
             Span::styled(format!("{:<8}", fd.severity.label()), theme.slot(slot)),
             Span::styled(format!("{:<17}", fd.rule.id()), theme.slot(Slot::HelpKey)),
@@ -41,13 +46,8 @@ fn lines<'a>(report: Option<&CheckReport>, theme: &Theme) -> Vec<Line<'a>> {
         lines.push(Line::from(Span::styled(fix, theme.slot(Slot::Dim))));
     }
     for m in &r.more {
-        let slot = match m.severity {
-            Severity::Error => Slot::Error,
-            Severity::Warning => Slot::Warning,
-            Severity::Info => Slot::Dim,
-        };
         lines.push(Line::from(vec![
-            Span::styled(format!("{:<8}", m.severity.label()), theme.slot(slot)),
+            Span::styled(format!("{:<8}", m.severity.label()), theme.slot(severity_slot(m.severity))),
             Span::styled(format!("{:<17}", m.rule.id()), theme.slot(Slot::HelpKey)),
             Span::raw(crate::text::sanitize(&format!("{}: {}", m.host, m.summary(3)))),
         ]));

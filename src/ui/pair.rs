@@ -22,13 +22,8 @@ fn head<'a>(peer: &str, read: &PairRead, findings: &[crate::checks::Finding], th
         lines.push(Line::from(Span::styled("the pair rules find nothing wrong", theme.slot(Slot::Ok))));
     }
     for f in findings {
-        let slot = match f.severity {
-            crate::checks::Severity::Error => Slot::Error,
-            crate::checks::Severity::Warning => Slot::Warning,
-            crate::checks::Severity::Info => Slot::Dim,
-        };
         lines.push(Line::from(vec![
-            Span::styled(format!("{} ", f.rule.id()), theme.slot(slot)),
+            Span::styled(format!("{} ", f.rule.id()), theme.slot(super::checks::severity_slot(f.severity))),
             Span::raw(clean(&f.message)),
         ]));
         lines.push(Line::from(Span::styled(clean(&format!("    {}", f.evidence)), theme.slot(Slot::Dim))));

@@ -8,6 +8,8 @@
 mod cases;
 mod directors;
 mod ipvsadm;
+#[path = "../common/ship.rs"]
+mod paths;
 mod ship;
 mod util;
 
@@ -89,18 +91,11 @@ fn outside(filters: &[String]) -> i32 {
     let mut run = lab::LabRun::new(format!("exec {} --exact {}", exe.display(), names.join(" ")));
     run.env.push(("LVSTOP_BIN".into(), env!("CARGO_BIN_EXE_lvstop").into()));
     run.env.push(("RUST_BACKTRACE".into(), "1".into()));
-    // The portable binary .ci/package builds (target/<triple>/release), for vm_portable_binary.
-    if let Some(target) = exe.ancestors().nth(3) {
-        let portable = target.join("x86_64-unknown-linux-gnu/release/lvstop");
-        run.env.push((ship::PORTABLE_ENV.into(), portable.display().to_string()));
-    }
-    // The older C library .ci/old-glibc unpacks, to start it with.
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")));
-    if let Some(cache) = cache {
-        let lib = cache.join("lvstop/ship/glibc-2.31/lib/x86_64-linux-gnu");
-        run.env.push((ship::OLD_GLIBC_ENV.into(), lib.display().to_string()));
+    // What .ci/package and .ci/old-glibc build, for vm_portable_binary.
+    for (name, path) in [(ship::PORTABLE_ENV, paths::portable()), (ship::OLD_GLIBC_ENV, paths::old_glibc())] {
+        if let Some(p) = path {
+            run.env.push((name.into(), p.display().to_string()));
+        }
     }
     run.timeout = Duration::from_secs(1500);
     match lab::vm::run_in_vm(&kernel, &run) {

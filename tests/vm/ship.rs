@@ -6,6 +6,7 @@
 use super::cases::RICH;
 use super::ipvsadm;
 use super::util::{ensure, load_rules, sh, sh_status};
+use lvstop::checks::shell_quote as q;
 
 /// The portable binary's path, passed in by the host side of the VM tests.
 pub const PORTABLE_ENV: &str = "LVSTOP_PORTABLE";
@@ -38,7 +39,7 @@ pub fn portable_binary() -> Result<(), String> {
     // A copy on the VM's own filesystem, as an operator copies it onto a director.
     let dir = "/tmp/portable";
     let bin = format!("{dir}/lvstop");
-    sh(&format!("mkdir -p {dir} && cp '{path}' {bin}"))?;
+    sh(&format!("mkdir -p {dir} && cp {} {bin}", q(&path)))?;
     let version = sh(&format!("{bin} --version"))?;
     ensure(version.trim() == format!("lvstop {}", env!("CARGO_PKG_VERSION")), || format!("--version: {version}"))?;
 
@@ -49,9 +50,8 @@ pub fn portable_binary() -> Result<(), String> {
     // The same on an older C library than this machine's.
     if let Some(ld) = built(OLD_GLIBC_ENV, "ld-linux-x86-64.so.2", ".ci/old-glibc")? {
         let lib = std::env::var(OLD_GLIBC_ENV).unwrap_or_default();
-        ipvsadm::compare(|| {
-            lvstop::model::json::parse_dump(&sh(&format!("{ld} --library-path {lib} {bin} dump --json"))?)
-        })?;
+        let dump = format!("{} --library-path {} {bin} dump --json", q(&ld), q(&lib));
+        ipvsadm::compare(|| lvstop::model::json::parse_dump(&sh(&dump)?))?;
     }
 
     // The README's recipe: root owns it, the group may run it, the file
