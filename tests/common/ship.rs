@@ -5,6 +5,20 @@
 
 use std::path::{Path, PathBuf};
 
+/// Whether `path` was built: true if it is there; without it, false (a SKIP
+/// line printed), or on CI (`CI` set) what is missing and how to build it.
+pub fn built(path: &Path, how: &str) -> Result<bool, String> {
+    if path.is_file() {
+        return Ok(true);
+    }
+    let why = format!("{} is not there: run {how}", path.display());
+    if std::env::var_os("CI").is_some() {
+        return Err(format!("required on CI: {why}"));
+    }
+    println!("SKIP: {why}");
+    Ok(false)
+}
+
 /// The cargo target directory of the test binary that runs
 /// (`target/debug/deps/NAME-HASH`).
 pub fn target_dir() -> Option<PathBuf> {

@@ -19,19 +19,12 @@ const GROUP: u32 = 4242;
 const MEMBER: u32 = 4243;
 const OUTSIDER: u32 = 4244;
 
-/// The file `env` names, if it exists; else None, or an error on CI.
+/// The file `env` names (joined with `file`), if it was built; else None, or
+/// an error on CI.
 fn built(env: &str, file: &str, how: &str) -> Result<Option<String>, String> {
     let dir = std::env::var(env).unwrap_or_default();
     let path = if file.is_empty() { dir } else { format!("{dir}/{file}") };
-    if std::path::Path::new(&path).is_file() {
-        return Ok(Some(path));
-    }
-    let why = format!("'{path}' is not there: run {how}");
-    if std::env::var_os("CI").is_some() {
-        return Err(why);
-    }
-    println!("note: skipped: {why}");
-    Ok(None)
+    Ok(super::paths::built(std::path::Path::new(&path), how)?.then_some(path))
 }
 
 pub fn portable_binary() -> Result<(), String> {
