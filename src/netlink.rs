@@ -362,37 +362,48 @@ const MAX_TYPE: usize = 31;
 
 /// A parsed attribute list indexed by type (without the NESTED/BYTEORDER bits).
 /// Borrowed from the receive buffer and allocation-free: a snapshot of
-/// thousands of destinations parses tens of thousands of these.
+/// thousands of destinations parses tens of thousands of these. Small, since
+/// it is passed by value: each payload is kept as its place in the buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Attrs<'a> {
     what: &'static str,
-    slots: [Option<&'a [u8]>; MAX_TYPE + 1],
+    buf: &'a [u8],
+    /// Each type's payload as its start and end in `buf`; a start of 0 when
+    /// absent (a payload starts after its 4-byte header).
+    slots: [(u32, u32); MAX_TYPE + 1],
 }
 
 impl<'a> Attrs<'a> {
     /// Parse a TLV sequence; `what` names it in errors. Unknown high types are ignored.
-    pub fn parse(what: &'static str, mut buf: &'a [u8]) -> Result<Self, String> {
-        let mut slots = [None; MAX_TYPE + 1];
-        while buf.len() >= 4 {
-            let len = usize::from(u16::from_ne_bytes([buf[0], buf[1]]));
-            let ty = u16::from_ne_bytes([buf[2], buf[3]]) & 0x3fff;
-            if len < 4 || len > buf.len() {
-                return Err(format!("{what}: attribute {ty} has length {len} but {} bytes remain", buf.len()));
+    pub fn parse(what: &'static str, buf: &'a [u8]) -> Result<Self, String> {
+        let too_long = || format!("{what}: {} bytes of attributes", buf.len());
+        let mut slots = [(0, 0); MAX_TYPE + 1];
+        let mut at = 0;
+        while let Some(rest) = buf.get(at..).filter(|r| r.len() >= 4) {
+            let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+            let ty = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+            if len < 4 || len > rest.len() {
+                return Err(format!("{what}: attribute {ty} has length {len} but {} bytes remain", rest.len()));
             }
             if let Some(slot) = slots.get_mut(usize::from(ty)) {
-                if slot.is_none() {
-                    *slot = Some(&buf[4..len]);
+                if slot.0 == 0 {
+                    let start = u32::try_from(at + 4).map_err(|_| too_long())?;
+                    let end = u32::try_from(at + len).map_err(|_| too_long())?;
+                    *slot = (start, end);
                 }
             }
-            let padded = (len + 3) & !3;
-            buf = &buf[padded.min(buf.len())..];
+            at += (len + 3) & !3;
         }
-        Ok(Attrs { what, slots })
+        Ok(Attrs { what, buf, slots })
     }
 
     /// The payload of type `ty` (the first one, if repeated).
     pub fn get(&self, ty: u16) -> Option<&'a [u8]> {
-        self.slots.get(usize::from(ty)).copied().flatten()
+        let (start, end) = *self.slots.get(usize::from(ty))?;
+        if start == 0 {
+            return None;
+        }
+        self.buf.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
     }
 
     fn exact<const N: usize>(&self, ty: u16) -> Result<Option<[u8; N]>, String> {

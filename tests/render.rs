@@ -252,6 +252,20 @@ fn the_dump_table_reads_like_ipvsadm() {
 }
 
 #[test]
+fn a_name_that_is_not_ascii_is_laid_out_by_its_characters() {
+    // A scheduler's name comes from the kernel: its width is its characters,
+    // not its bytes, and the columns after it stay aligned.
+    let named = |name: &str| {
+        let mut snap = common::snapshot();
+        snap.services[0].spec.scheduler = name.to_string();
+        lvstop::report::dump_text(&snap)
+    };
+    let ascii = named("wrrxyz");
+    assert!(ascii.contains("wrrxyz"), "{ascii}");
+    assert_eq!(named("wrr\u{e9}\u{e8}\u{2014}"), ascii.replace("wrrxyz", "wrr\u{e9}\u{e8}\u{2014}"));
+}
+
+#[test]
 fn the_saved_rules_read_like_ipvsadm_s() {
     insta::assert_snapshot!("save_rules", lvstop::report::save_rules(&common::snapshot()).expect("savable"));
 }

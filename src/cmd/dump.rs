@@ -81,11 +81,16 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
                 }
             }
             let Some(totals) = totals else { return Ok(None) };
-            let mut out = text.finish(totals.as_ref());
-            if let (Some(l), Some(policy)) = (load(&kept), &policy) {
-                out.push_str(&report::director_text(&l, policy.show_idle));
+            let tail = match (load(&kept), &policy) {
+                (Some(l), Some(policy)) => report::director_text(&l, policy.show_idle),
+                _ => String::new(),
+            };
+            match text.write(totals.as_ref(), &tail, &mut std::io::stdout().lock()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(anyhow::Error::new(e).context("cannot write to standard output"))
+                }
+                _ => {}
             }
-            super::print_out(&out)?;
         }
         Ok(Some(kept.source))
     })??;

@@ -199,7 +199,9 @@ impl NetlinkIpvs {
     ) -> Result<Vec<T>, IpvsError> {
         let family = self.family;
         crate::netlink::retry_interrupted(|| {
-            let mut out = Vec::new();
+            // Room for a service's realservers as they usually come: no
+            // regrowth while they are read (the rest is given back below).
+            let mut out = Vec::with_capacity(16);
             self.transact_nl(family, command, top_attrs, NLM_F_DUMP, |a| {
                 out.extend(parse(a)?);
                 Ok(())
@@ -587,7 +589,8 @@ impl NetlinkIpvs {
 }
 
 /// A dump read again while it lists an entry twice, at most
-/// [`crate::netlink::DUMP_TRIES`] times in all; then each entry is kept once.
+/// [`crate::netlink::DUMP_TRIES`] times in all; then each entry is kept once
+/// (the first listed). Returned in the order of `key`.
 /// IPVS resumes a dump that spans datagrams by index and never sets
 /// NLM_F_DUMP_INTR: an entry removed meanwhile shifts the rest, so one is
 /// listed twice (an entry added meanwhile may be missed until the next read).
@@ -598,16 +601,41 @@ fn without_repeats<T, K: Ord>(
     let mut tries = 1;
     loop {
         let mut out = read()?;
-        let mut seen = std::collections::BTreeSet::new();
-        if out.iter().all(|t| seen.insert(key(t))) {
-            return Ok(out);
+        // The keys sorted with their places (a tie in the order read): a
+        // repeat is next to its first, and each entry is moved once into its
+        // place, not at every step of a sort (a service is some hundred bytes,
+        // and every refresh reads them all).
+        let mut order: Vec<(K, usize)> = out.iter().map(&key).zip(0..).collect();
+        order.sort_unstable();
+        let repeated = order.windows(2).any(|w| w[0].0 == w[1].0);
+        if repeated && tries < crate::netlink::DUMP_TRIES {
+            tries += 1;
+            continue;
         }
-        if tries >= crate::netlink::DUMP_TRIES {
-            let mut seen = std::collections::BTreeSet::new();
-            out.retain(|t| seen.insert(key(t)));
-            return Ok(out);
+        let mut from: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+        in_order(&mut out, &mut from);
+        if repeated {
+            out.dedup_by(|b, a| key(a) == key(b));
         }
-        tries += 1;
+        return Ok(out);
+    }
+}
+
+/// Put `items` in the order `from` gives (`from[p]`: the place of the item
+/// that goes to `p`, a permutation), following its cycles: each item moved
+/// once, no copy of the list. `from` is used up.
+fn in_order<T>(items: &mut [T], from: &mut [usize]) {
+    for start in 0..from.len().min(items.len()) {
+        let mut p = start;
+        loop {
+            let src = from[p];
+            from[p] = p;
+            if src == start || src == p || src >= items.len() {
+                break;
+            }
+            items.swap(p, src);
+            p = src;
+        }
     }
 }
 
@@ -646,6 +674,42 @@ mod tests {
         )
         .expect("read");
         assert_eq!((got, n), (vec![5, 6], 3), "read three times, then kept once");
+    }
+
+    #[test]
+    fn a_dump_comes_back_in_key_order_with_the_first_of_a_repeat_kept() {
+        // As the kernel lists them (hash order), then in key order.
+        let got =
+            without_repeats(|| Ok(vec![(7, 'a'), (3, 'b'), (9, 'c'), (1, 'd'), (5, 'e')]), |x| x.0).expect("read");
+        assert_eq!(got, vec![(1, 'd'), (3, 'b'), (5, 'e'), (7, 'a'), (9, 'c')]);
+        let got = without_repeats(|| Ok(vec![(2, 'x'), (1, 'y'), (2, 'z'), (0, 'w')]), |x| x.0).expect("read");
+        assert_eq!(got, vec![(0, 'w'), (1, 'y'), (2, 'x')], "the first listed kept");
+    }
+
+    #[test]
+    fn every_permutation_is_applied_in_place() {
+        // All orders of six items, against a sort.
+        fn perms(n: usize) -> Vec<Vec<usize>> {
+            if n == 0 {
+                return vec![Vec::new()];
+            }
+            let mut out = Vec::new();
+            for p in perms(n - 1) {
+                for at in 0..=p.len() {
+                    let mut q = p.clone();
+                    q.insert(at, n - 1);
+                    out.push(q);
+                }
+            }
+            out
+        }
+        for p in perms(6) {
+            let mut items: Vec<char> = p.iter().map(|&i| char::from(b'a' + i as u8)).collect();
+            let mut from: Vec<usize> = (0..items.len()).collect();
+            from.sort_by_key(|&i| items[i]);
+            in_order(&mut items, &mut from);
+            assert_eq!(items, vec!['a', 'b', 'c', 'd', 'e', 'f'], "{p:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `lvstop dump` table: ipvsadm-like columns with exact numbers and rates.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use crate::model::ipvsadm::{service_options, OptionStyle};
 use crate::model::{AddrPort, Counters, Destination, Rates, Service, Snapshot, Source};
@@ -34,6 +35,8 @@ struct Cells {
     /// Each column's width so far, in characters (kept as cells are
     /// written, while the table is still being read).
     widths: [usize; HEAD.len()],
+    /// Whether every cell is ASCII (a cell's width is then its length).
+    ascii: bool,
 }
 
 /// A cell's width in characters: a name from the kernel (a scheduler's, a
@@ -52,13 +55,25 @@ impl Cells {
             text: String::with_capacity(rows * 96),
             ends: Vec::with_capacity(rows * HEAD.len()),
             widths: [0; HEAD.len()],
+            ascii: true,
         }
     }
 
     fn end(&mut self) {
         let start = self.ends.last().copied().unwrap_or(0);
+        let cell = self.text.get(start..).unwrap_or_default();
+        let w = if cell.is_ascii() {
+            cell.len()
+        } else {
+            self.ascii = false;
+            width(cell)
+        };
+        self.ended(w);
+    }
+
+    /// The cell just written is `w` characters wide.
+    fn ended(&mut self, w: usize) {
         let col = self.ends.len() % HEAD.len();
-        let w = width(self.text.get(start..).unwrap_or_default());
         self.widths[col] = self.widths[col].max(w);
         self.ends.push(self.text.len());
     }
@@ -74,18 +89,10 @@ impl Cells {
     }
 
     fn num(&mut self, v: impl itoa::Integer) {
-        self.text.push_str(itoa::Buffer::new().format(v));
-        self.end();
-    }
-
-    fn rows(&self) -> usize {
-        self.ends.len() / HEAD.len()
-    }
-
-    fn cell(&self, row: usize, col: usize) -> &str {
-        let i = row * HEAD.len() + col;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.text.get(start..self.ends[i]).unwrap_or_default()
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(v);
+        self.text.push_str(digits);
+        self.ended(digits.len());
     }
 }
 
@@ -133,16 +140,6 @@ fn dest_cells(row: &mut Cells, d: &Destination, have: bool) {
         row.str("-");
     }
     stat_cells(row, &d.stats, &d.rates, have);
-}
-
-/// `n` spaces onto `out`.
-fn pad(out: &mut String, mut n: usize) {
-    const SPACES: &str = "                                                                ";
-    while n > 0 {
-        let k = n.min(SPACES.len());
-        out.push_str(&SPACES[..k]);
-        n -= k;
-    }
 }
 
 /// The human-readable dump.
@@ -199,36 +196,78 @@ impl TextDump {
 
     /// The text, with the totals line.
     pub fn finish(self, totals: Option<&(Counters, Rates)>) -> String {
-        let TextDump { mut out, cells, .. } = self;
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.write(totals, "", &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The text, with the totals line and then `tail`, written to `to` a
+    /// block at a time (the text of a large table is never held whole).
+    pub fn write(
+        self,
+        totals: Option<&(Counters, Rates)>,
+        tail: &str,
+        to: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        const BLOCK: usize = 1 << 16;
+        let TextDump { out: head, cells, .. } = self;
         let widths = cells.widths;
-        out.reserve(cells.rows() * (widths.iter().sum::<usize>() + HEAD.len()));
-        for r in 0..cells.rows() {
-            let start = out.len();
-            for (c, &w) in widths.iter().enumerate() {
-                let cell = cells.cell(r, c);
-                let n = w.saturating_sub(width(cell));
-                // The first two columns are left-aligned, the numbers right-aligned.
-                if c >= 2 {
-                    pad(&mut out, n);
-                }
-                out.push_str(cell);
-                if c < 2 {
-                    pad(&mut out, n);
-                }
-                out.push(' ');
+        let mut buf = Vec::with_capacity(BLOCK + 1024);
+        buf.extend_from_slice(head.as_bytes());
+        let text = cells.text.as_bytes();
+        // Each line is laid out on a run of spaces as wide as the table, each
+        // cell copied to its place (left-aligned in the first two columns, the
+        // numbers right-aligned); trailing spaces are cut.
+        let line: usize = widths.iter().sum::<usize>() + HEAD.len();
+        let mut from = 0;
+        for row in cells.ends.chunks_exact(HEAD.len()) {
+            let start = buf.len();
+            let mut col = start;
+            if cells.ascii {
+                buf.resize(start + line, b' ');
             }
-            let kept = out[start..].trim_end().len();
-            out.truncate(start + kept);
-            out.push('\n');
+            for (c, (&to, &w)) in row.iter().zip(&widths).enumerate() {
+                let cell = text.get(from..to).unwrap_or_default();
+                from = to;
+                if cells.ascii {
+                    let at = if c < 2 { col } else { col + w.saturating_sub(cell.len()) };
+                    if let Some(place) = buf.get_mut(at..at + cell.len()) {
+                        place.copy_from_slice(cell);
+                    }
+                    col += w + 1;
+                    continue;
+                }
+                // A cell's width in characters differs from its length in bytes.
+                let n = w.saturating_sub(width(std::str::from_utf8(cell).unwrap_or_default()));
+                if c >= 2 {
+                    buf.resize(buf.len() + n, b' ');
+                }
+                buf.extend_from_slice(cell);
+                if c < 2 {
+                    buf.resize(buf.len() + n, b' ');
+                }
+                buf.push(b' ');
+            }
+            while buf.len() > start && buf.last() == Some(&b' ') {
+                buf.pop();
+            }
+            buf.push(b'\n');
+            if buf.len() >= BLOCK {
+                to.write_all(&buf)?;
+                buf.clear();
+            }
         }
         if let Some((c, r)) = totals {
             let _ = writeln!(
-                out,
+                buf,
                 "Total: conns {} inpkts {} outpkts {} inbytes {} outbytes {}; rates cps {} inpps {} outpps {} inbps {} outbps {}",
                 c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes, r.cps, r.inpps, r.outpps, r.inbps, r.outbps
             );
         }
-        out
+        buf.extend_from_slice(tail.as_bytes());
+        to.write_all(&buf)?;
+        to.flush()
     }
 }
 
