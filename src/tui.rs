@@ -169,11 +169,12 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
     match e {
         Effect::Quit => return false,
         Effect::Refresh(want) => {
-            let (ipvs, tx) = (ipvs.clone(), tx.clone());
+            let tx = tx.clone();
+            let all = want == crate::model::Want::All;
+            let alone = matches!(want, crate::model::Want::Alone(_));
+            let read = ipvs.run(move |b| b.refresh(&want));
             tokio::spawn(async move {
-                let all = want == crate::model::Want::All;
-                let alone = matches!(want, crate::model::Want::Alone(_));
-                let msg = match ipvs.run(move |b| b.refresh(&want)).await {
+                let msg = match read.await {
                     Ok((s, _)) if all => Msg::Snapshot(Box::new(s), Instant::now()),
                     Ok((s, read)) if alone => Msg::ReadAlone(Box::new(s), read, Instant::now()),
                     Ok((s, read)) => Msg::Refreshed(Box::new(s), read, Instant::now()),
@@ -183,10 +184,16 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
             });
         }
         Effect::Apply { id, change } => {
-            let (ipvs, tx, audit, stop) = (ipvs.clone(), tx.clone(), audit.clone(), stop.clone());
+            let (tx, audit, stop) = (tx.clone(), audit.clone(), stop.clone());
+            // Handed to the IPVS thread now, in the order asked (a refresh
+            // asked after it reads the change).
+            let applied = ipvs.run(move |b| Ok(apply_steps(b, &audit, &change, &stop)));
             tokio::spawn(async move {
-                let done = ipvs.run(move |b| Ok(apply_steps(b, &audit, &change, &stop))).await.unwrap_or_else(|e| {
-                    Applied { result: Err(e.to_string()), steps: 0, log_incomplete: None, meanwhile: None }
+                let done = applied.await.unwrap_or_else(|e| Applied {
+                    result: Err(e.to_string()),
+                    steps: 0,
+                    log_incomplete: None,
+                    meanwhile: None,
                 });
                 let Applied { result, steps, log_incomplete, meanwhile } = done;
                 let _ = tx.send(Msg::Done { id, result, applied_steps: steps, log_incomplete, meanwhile });
@@ -401,7 +408,9 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
     // one wake-up and one frame a second instead of two.
     let ticks_apart = c.interval > Duration::from_secs(1);
     let mut tick = tokio::time::interval(if ticks_apart { Duration::from_secs(1) } else { Duration::from_secs(3600) });
-    let mut poll = tokio::time::interval(c.interval);
+    // The first read is asked for below, before anything else is done: the
+    // poll comes next an interval later.
+    let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + c.interval, c.interval);
     // A frame is drawn at once for a key, and for anything else a little later,
     // so that what arrives together (a refresh and the interface reading it
     // asks for) is drawn once.
@@ -412,6 +421,13 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let size = terminal.size()?;
     update(&mut c.state, Msg::Resize(size.width, size.height));
+    // The table is read (on the IPVS thread) while the rest starts: the
+    // services managed by keepalived or ldirectord are found, the empty
+    // screen drawn. A large table's first frame comes that much sooner.
+    for e in update(&mut c.state, Msg::Poll(Instant::now())) {
+        run_effect(e, &c, &tx, &stop);
+    }
+    update(&mut c.state, Msg::Managed(crate::sys::managed::detect()));
     terminal.draw(|f| ui::render(&c.state, &c.theme, f))?;
     loop {
         let mut msgs = Vec::new();

@@ -2,11 +2,11 @@
 //! sort, and the rows they leave visible. The visible rows are derived here
 //! once, when their inputs change, so that drawing a frame only reads them.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use super::state::{DestId, RowId, Selection};
-use crate::model::{Destination, Service, ServiceKey, Snapshot};
+use crate::model::{Destination, KeyMap, KeySet, Service, ServiceKey, Snapshot};
 
 /// Sort column of the services table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,7 +76,7 @@ pub struct TableView {
     /// Descending order.
     sort_rev: bool,
     /// Recent sparkline values per service on screen (oldest first).
-    pub history: HashMap<ServiceKey, VecDeque<u64>>,
+    pub history: KeyMap<VecDeque<u64>>,
     /// Whose realservers were read, and whose are to be.
     pub reads: Reads,
     /// When a row's weight or state last changed.
@@ -100,7 +100,7 @@ pub struct TableView {
 pub struct Reads {
     /// Services whose realservers have not been read yet (new since the
     /// last read of them): their realserver columns show as not read.
-    pub unread: HashSet<ServiceKey>,
+    pub unread: KeySet,
     /// Whether every service's realservers come from the latest refresh.
     pub complete: bool,
     /// Where the round-robin refresh of the services off screen goes on.

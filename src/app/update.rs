@@ -12,7 +12,7 @@ use super::layer::{Intent, Layer, Scroll};
 use super::state::{AppState, Outcome, Pending, HISTORY};
 use crate::config::SparkSource;
 use crate::model::Change;
-use crate::model::{ServiceKey, Snapshot};
+use crate::model::{KeySet, ServiceKey, Snapshot};
 
 /// Input to the update function.
 #[derive(Debug)]
@@ -400,10 +400,13 @@ fn on_checks(state: &mut AppState, report: crate::checks::CheckReport, run: u64,
 /// The rows whose weight or state changed, and the services and realservers
 /// that are new (none on the first snapshot); realservers only of the
 /// services in `read` (all when None).
-fn changed_rows(old: &Snapshot, new: &Snapshot, read: Option<&HashSet<ServiceKey>>) -> Vec<super::state::RowId> {
+fn changed_rows(old: &Snapshot, new: &Snapshot, read: Option<&KeySet>) -> Vec<super::state::RowId> {
     let mut rows = Vec::new();
+    // Both in key order: the old table is walked alongside.
+    let mut olds = old.services.iter().peekable();
     for s in &new.services {
-        let prev = old.service(&s.spec.key);
+        while olds.next_if(|o| o.spec.key < s.spec.key).is_some() {}
+        let prev = olds.peek().filter(|o| o.spec.key == s.spec.key).copied();
         if prev.is_none() && !old.services.is_empty() {
             rows.push((s.spec.key, None));
         }
@@ -427,7 +430,7 @@ fn changed_rows(old: &Snapshot, new: &Snapshot, read: Option<&HashSet<ServiceKey
 /// `whole` (the table shown) with the services in `part` (read alone) put in,
 /// and those of `read` that `part` lacks (gone) taken out; info, timeouts,
 /// daemons and totals stay as the last list read them.
-fn read_alone(whole: Option<Snapshot>, part: Snapshot, read: &HashSet<ServiceKey>) -> Snapshot {
+fn read_alone(whole: Option<Snapshot>, part: Snapshot, read: &KeySet) -> Snapshot {
     let Some(mut whole) = whole else { return part };
     let services = part.services;
     let gone: HashSet<&ServiceKey> =
@@ -455,7 +458,7 @@ fn on_snapshot(
     state.now = now;
     let rows = pane_rows(state);
     let table = &mut state.table;
-    let read: Option<HashSet<ServiceKey>> = read.map(|r| r.into_iter().collect());
+    let read: Option<KeySet> = read.map(|r| r.into_iter().collect());
     let changed = table.snapshot().map(|old| changed_rows(old, &snap, read.as_ref())).unwrap_or_default();
     table.flashes.extend(changed.into_iter().map(|row| (row, now)));
     match &read {
@@ -471,24 +474,30 @@ fn on_snapshot(
             table.reads.complete = false;
         }
         Some(read) => {
+            // Both tables are in key order: the old one is walked alongside
+            // (a table of 10 000 services is merged at every refresh), and
+            // the services still unread are gathered afresh (one gone since
+            // is not carried over).
             let mut old = table.take_snapshot();
+            let mut old_services = old.as_mut().map(|o| o.services.iter_mut().peekable());
+            let mut unread = KeySet::default();
             for s in &mut snap.services {
-                if read.contains(&s.spec.key) {
-                    table.reads.unread.remove(&s.spec.key);
+                let key = s.spec.key;
+                if read.contains(&key) {
                     continue;
                 }
-                let kept = old.as_mut().and_then(|o| {
-                    let i = o.services.binary_search_by(|x| x.spec.key.cmp(&s.spec.key)).ok()?;
-                    Some(std::mem::take(&mut o.services[i].destinations))
+                let kept = old_services.as_mut().and_then(|o| {
+                    while o.next_if(|x| x.spec.key < key).is_some() {}
+                    o.next_if(|x| x.spec.key == key).map(|x| std::mem::take(&mut x.destinations))
                 });
                 match kept {
-                    Some(d) if !table.reads.unread.contains(&s.spec.key) => s.destinations = d,
+                    Some(d) if !table.reads.unread.contains(&key) => s.destinations = d,
                     _ => {
-                        table.reads.unread.insert(s.spec.key);
+                        unread.insert(key);
                     }
                 }
             }
-            table.reads.unread.retain(|k| snap.service(k).is_some());
+            table.reads.unread = unread;
             table.reads.complete = read.len() == snap.services.len();
         }
     }
@@ -497,7 +506,7 @@ fn on_snapshot(
     }
     // History is kept for the services the screen can show (and refreshed with them).
     table.set_snapshot(snap, &state.sel);
-    let on_screen: HashSet<ServiceKey> = table.around_selection(rows).into_iter().collect();
+    let on_screen: KeySet = table.around_selection(rows).into_iter().collect();
     let spark = state.settings.spark;
     let points: Vec<(ServiceKey, u64)> = table
         .snapshot()

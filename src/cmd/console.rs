@@ -43,7 +43,6 @@ pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
     let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());
     let writable = reason.map_or(Ok(()), Err);
     let mut state = app::AppState::new(&cfg, writable, host, std::time::Instant::now());
-    app::update(&mut state, app::Msg::Managed(sys::managed::detect()));
     if let Some(d) = director {
         // The first refresh reads it.
         let _ = app::director::switch(&mut state, d);

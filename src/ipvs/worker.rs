@@ -45,18 +45,25 @@ impl IpvsHandle {
         Ok((IpvsHandle { tx }, reason))
     }
 
-    /// Run `f` on the worker thread and await its result.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, IpvsError>
+    /// Run `f` on the worker thread; the result is awaited. The job is
+    /// handed to the worker at once, not when the future is first polled (a
+    /// task spawned on the console's thread runs only once that thread
+    /// waits: the first table read would wait for the console's start-up).
+    pub fn run<T, F>(&self, f: F) -> impl std::future::Future<Output = Result<T, IpvsError>> + Send + 'static
     where
         T: Send + 'static,
         F: FnOnce(&mut Backend) -> Result<T, IpvsError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        self.tx
+        let sent = self
+            .tx
             .send(Box::new(move |b: &mut Backend| {
                 let _ = tx.send(f(b));
             }))
-            .map_err(|_| IpvsError::WorkerGone)?;
-        rx.await.map_err(|_| IpvsError::WorkerGone)?
+            .map_err(|_| IpvsError::WorkerGone);
+        async move {
+            sent?;
+            rx.await.map_err(|_| IpvsError::WorkerGone)?
+        }
     }
 }

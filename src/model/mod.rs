@@ -22,6 +22,14 @@ pub use snapshot::{Info, Part, Snapshot, Source, SyncDaemon, SyncState, Timeouts
 pub use stats::{Counters, Rates};
 pub use validate::{Field as SpecField, ValidationError, WEIGHT_MAX};
 
+/// A set of services by key, with a fast hasher: the console looks up every
+/// service of a large table at each refresh (the keys are the kernel's, not
+/// chosen by whoever sends packets).
+pub type KeySet = std::collections::HashSet<ServiceKey, foldhash::fast::RandomState>;
+
+/// A map by service key, hashed as [`KeySet`].
+pub type KeyMap<V> = std::collections::HashMap<ServiceKey, V, foldhash::fast::RandomState>;
+
 use std::net::IpAddr;
 
 /// Address family of a service or destination.
