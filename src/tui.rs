@@ -73,6 +73,8 @@ pub struct Console {
     pub directors: std::collections::BTreeMap<String, crate::remote::director::Target>,
     /// Open connections to other directors' agents, kept between readings.
     pub sessions: Sessions,
+    /// The director shown first (`--director NAME`), when not this host.
+    pub director: Option<String>,
 }
 
 /// Open connections to other directors' agents, by name.
@@ -424,7 +426,14 @@ pub async fn run(mut c: Console) -> anyhow::Result<()> {
     // The table is read (on the IPVS thread) while the rest starts: the
     // services managed by keepalived or ldirectord are found, the empty
     // screen drawn. A large table's first frame comes that much sooner.
-    for e in update(&mut c.state, Msg::Poll(Instant::now())) {
+    // With --director, the switch asks for that director's table (and the
+    // poll then finds a read on its way).
+    let mut first = match c.director.take() {
+        Some(d) => crate::app::director::switch(&mut c.state, &d),
+        None => Vec::new(),
+    };
+    first.extend(update(&mut c.state, Msg::Poll(Instant::now())));
+    for e in first {
         run_effect(e, &c, &tx, &stop);
     }
     update(&mut c.state, Msg::Managed(crate::sys::managed::detect()));

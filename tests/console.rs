@@ -817,6 +817,14 @@ fn another_director_in_the_main_view() {
     let now = st.now;
     update(&mut st, Msg::DirectorRead("lb3".into(), Box::new(Ok(common::snapshot())), now));
     assert!(st.table.snapshot().is_none(), "a read of a director not shown was taken");
+    // This host's reads asked for before the switch (a refresh, the checks' own
+    // table, a failure) come back meanwhile: none is shown as lb2's.
+    update(&mut st, Msg::Refreshed(Box::new(common::snapshot()), Vec::new(), now));
+    update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), now));
+    update(&mut st, Msg::CheckTable(Box::new(common::snapshot())));
+    update(&mut st, Msg::SnapshotFailed("netlink: EINTR".into(), now));
+    assert!(st.table.snapshot().is_none() && st.table.error.is_none(), "this host's read taken as lb2's");
+    assert!(st.table.refreshing, "lb2's read is still on its way");
     update(&mut st, Msg::DirectorRead("lb2".into(), Box::new(Ok(there)), now));
     assert_eq!(st.table.snapshot().map(|s| s.services.len()), Some(1));
     // Edits go to lb2; this host's checks and connections view are not offered.

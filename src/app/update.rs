@@ -173,7 +173,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             match *read {
                 Ok(snap) => on_snapshot(state, snap, None, false, now),
-                Err(e) => update(state, Msg::SnapshotFailed(e, now)),
+                Err(e) => read_failed(state, e, now),
             }
         }
         Msg::PeerApplied(name, result) => {
@@ -191,6 +191,13 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             super::conns::on_read(state, *read);
             Vec::new()
         }
+        // This host's reads: one asked for before a switch to another director
+        // is not the table shown now (never shown under its name, nor acted on).
+        Msg::Snapshot(..) | Msg::Refreshed(..) | Msg::ReadAlone(..) | Msg::SnapshotFailed(..) | Msg::CheckTable(_)
+            if state.director.is_some() =>
+        {
+            Vec::new()
+        }
         Msg::Snapshot(snap, now) => on_snapshot(state, *snap, None, false, now),
         Msg::Refreshed(snap, read, now) => on_snapshot(state, *snap, Some(read), false, now),
         Msg::ReadAlone(snap, read, now) => on_snapshot(state, *snap, Some(read), true, now),
@@ -201,12 +208,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             on_sys(state, *sample, now);
             Vec::new()
         }
-        Msg::SnapshotFailed(e, now) => {
-            state.now = now;
-            refreshed(state, now);
-            state.table.error = Some(e);
-            Vec::new()
-        }
+        Msg::SnapshotFailed(e, now) => read_failed(state, e, now),
         Msg::Checks(report, run, now) => on_checks(state, *report, run, now),
         Msg::CheckTable(snap) => {
             fill_unread(state, *snap);
@@ -259,6 +261,14 @@ const LIST_EVERY: usize = 5;
 const LIST_ALWAYS: usize = 200;
 /// See [`LIST_EVERY`].
 const LIST_PER_TICK: usize = 2000;
+
+/// The table's read failed at `now` (this host's, or the director's shown).
+fn read_failed(state: &mut AppState, e: String, now: Instant) -> Vec<Effect> {
+    state.now = now;
+    refreshed(state, now);
+    state.table.error = Some(e);
+    Vec::new()
+}
 
 /// Ask for a refresh unless one is on its way: every service with its
 /// counters and rates, and the realservers of the services the screen can

@@ -42,11 +42,7 @@ pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
     let (ipvs, reason) = ipvs::IpvsHandle::spawn(*read_only)?;
     let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".into());
     let writable = reason.map_or(Ok(()), Err);
-    let mut state = app::AppState::new(&cfg, writable, host, std::time::Instant::now());
-    if let Some(d) = director {
-        // The first refresh reads it.
-        let _ = app::director::switch(&mut state, d);
-    }
+    let state = app::AppState::new(&cfg, writable, host, std::time::Instant::now());
     let audit = audit::AuditLog::new(audit::default_path(), audit::operator());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let sys = sys::nic::Sampler::new();
@@ -60,6 +56,7 @@ pub fn run(config: Option<&Path>, args: &ConsoleArgs) -> anyhow::Result<i32> {
         sys,
         directors: cfg.directors.clone(),
         sessions: tui::Sessions::default(),
+        director: director.clone(),
     }))?;
     Ok(0)
 }
