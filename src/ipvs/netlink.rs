@@ -602,9 +602,9 @@ fn without_repeats<T, K: Ord>(
     loop {
         let mut out = read()?;
         // The keys sorted with their places (a tie in the order read): a
-        // repeat is next to its first, and each entry is moved once into its
-        // place, not at every step of a sort (a service is some hundred bytes,
-        // and every refresh reads them all).
+        // repeat is next to its first, and the entries are put in order by
+        // one swap each, not moved at every step of a sort (a service is some
+        // hundred bytes, and every refresh reads them all).
         let mut order: Vec<(K, usize)> = out.iter().map(&key).zip(0..).collect();
         order.sort_unstable();
         let repeated = order.windows(2).any(|w| w[0].0 == w[1].0);

@@ -445,9 +445,13 @@ fn dr_traffic() -> Result<(), String> {
         seen.insert(format!("v6:{}", body.trim()));
     }
     ensure(seen.len() == 5, || format!("traffic did not reach every realserver through the VIPs: {seen:?}"))?;
-    // A few long-lived connections to show ActiveConn.
+    // A few long-lived connections to show ActiveConn, once the kernel has
+    // them established (a loaded VM can take seconds).
     sh(&format!("for i in 1 2 3; do ip netns exec client sh -c 'sleep 30 | busybox nc {VIP} 80' >/dev/null 2>&1 & done; sleep 2"))?;
-    std::thread::sleep(Duration::from_secs(4));
+    wait_ipvsadm("three held connections", |s| {
+        let active = |l: &str| l.split_whitespace().nth(4).and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
+        s.lines().filter(|l| l.contains("-> 198.51.100.1")).map(active).sum::<u32>() == 3
+    })?;
     let snap = check(&mut ipvs, "DR traffic")?;
     let s = snap.service(&vip_key(80)).ok_or("no service")?;
     ensure(s.stats.conns == 33, || {
@@ -497,7 +501,8 @@ fn dr_rules(v4: &str, v6: u8) -> String {
 
 /// One connection entry as `ipvsadm -Lcn` and `lvstop conns --json` both
 /// show it: protocol, state, client, virtual, realserver; and its expiry.
-type ConnRow = ((String, String, String, String, String), u64);
+type ConnKey = (String, String, String, String, String);
+type ConnRow = (ConnKey, u64);
 
 fn ipvsadm_conns() -> Result<Vec<ConnRow>, String> {
     let text = sh("ipvsadm -Lcn")?;
@@ -536,15 +541,38 @@ fn is_template(r: &ConnRow) -> bool {
     matches!(r.0 .1.as_str(), "NONE" | "ASSURED") && r.0 .2.ends_with(":0")
 }
 
-/// The same entries, their expiries at most 2 s apart (the two reads are not
-/// the same instant).
-fn same_conns(ours: &[ConnRow], reference: &[ConnRow]) -> Result<(), String> {
-    let keys = |r: &[ConnRow]| r.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
-    ensure(keys(ours) == keys(reference), || format!("lvstop conns:\n{ours:#?}\nipvsadm -Lcn:\n{reference:#?}"))?;
-    for ((k, a), (_, b)) in ours.iter().zip(reference) {
-        ensure(a.abs_diff(*b) <= 2, || format!("{k:?} expires in {a} s, ipvsadm says {b} s"))?;
+fn conn_keys(r: &[ConnRow]) -> Vec<ConnKey> {
+    r.iter().map(|(k, _)| k.clone()).collect()
+}
+
+/// `lvstop conns --json {args}` beside `ipvsadm -Lcn` read just before and
+/// just after it, `keep` selecting from ipvsadm's list what the filter
+/// should: the same entries, each expiry between ipvsadm's two readings of
+/// it (a second either way: both print whole seconds). Read again when an
+/// entry came or went meanwhile. With lvstop's JSON and ipvsadm's whole list.
+fn conns_beside_ipvsadm(
+    args: &str,
+    keep: &dyn Fn(&ConnRow) -> bool,
+) -> Result<(Vec<ConnRow>, serde_json::Value, Vec<ConnRow>), String> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let before = ipvsadm_conns()?;
+        let (ours, doc) = lvstop_conns(args)?;
+        let after = ipvsadm_conns()?;
+        if conn_keys(&before) != conn_keys(&after) && tries < 3 {
+            continue;
+        }
+        let (b, a): (Vec<ConnRow>, Vec<ConnRow>) =
+            (before.iter().filter(|r| keep(r)).cloned().collect(), after.iter().filter(|r| keep(r)).cloned().collect());
+        ensure(conn_keys(&ours) == conn_keys(&b), || format!("conns {args}:\n{ours:#?}\nipvsadm -Lcn:\n{b:#?}"))?;
+        for (((k, x), (_, first)), (_, then)) in ours.iter().zip(&b).zip(&a) {
+            ensure(*x <= first + 1 && x + 1 >= *then, || {
+                format!("conns {args}: {k:?} expires in {x} s, ipvsadm says {first} s before and {then} s after")
+            })?;
+        }
+        return Ok((ours, doc, before));
     }
-    Ok(())
 }
 
 /// DR traffic from two IPv4 and two IPv6 client addresses to a persistent
@@ -569,9 +597,7 @@ fn conns_agree_with_ipvsadm() -> Result<(), String> {
         "for s in 198.51.100.50 198.51.100.51; do ip netns exec client sh -c \"sleep 30 | curl -s --interface $s telnet://{VIP}:80\" >/dev/null 2>&1 & done; sleep 2"
     ))?;
     std::thread::sleep(Duration::from_secs(1));
-    let reference = ipvsadm_conns()?;
-    let (ours, doc) = lvstop_conns("")?;
-    same_conns(&ours, &reference)?;
+    let (ours, doc, _) = conns_beside_ipvsadm("", &|_| true)?;
     // 8 + 2 IPv4 connections and a template per IPv4 client; 6 IPv6 connections.
     let count = |f: &dyn Fn(&ConnRow) -> bool| ours.iter().filter(|r| f(r)).count();
     ensure(count(&is_template) == 2, || format!("two templates expected: {ours:#?}"))?;
@@ -587,7 +613,6 @@ fn conns_agree_with_ipvsadm() -> Result<(), String> {
         ensure(dests.len() == 1, || format!("{client} went to {dests:?} despite persistence"))?;
     }
     // Filters, each against the same selection made from ipvsadm's list.
-    let again = ipvsadm_conns()?;
     for (args, keep) in [
         ("--client 198.51.100.51", &(|r: &ConnRow| r.0 .2.starts_with("198.51.100.51:")) as &dyn Fn(&ConnRow) -> bool),
         ("--client 2001:db8::/120", &|r: &ConnRow| r.0 .2.starts_with("[2001:db8::")),
@@ -596,11 +621,10 @@ fn conns_agree_with_ipvsadm() -> Result<(), String> {
         ("--no-templates", &|r: &ConnRow| !is_template(r)),
         ("--realserver 198.51.100.12:80", &|r: &ConnRow| r.0 .4 == "198.51.100.12:80"),
     ] {
-        let (got, doc) = lvstop_conns(args)?;
-        let want: Vec<ConnRow> = again.iter().filter(|r| keep(r)).cloned().collect();
-        same_conns(&got, &want).map_err(|e| format!("conns {args}: {e}"))?;
-        ensure(doc["read"].as_u64() == Some(again.len() as u64), || format!("conns {args} read {}", doc["read"]))?;
+        let (_, doc, all) = conns_beside_ipvsadm(args, keep)?;
+        ensure(doc["read"].as_u64() == Some(all.len() as u64), || format!("conns {args} read {}", doc["read"]))?;
     }
+    let again = ipvsadm_conns()?;
     // The text form lists the same entries and says how many matched.
     let text = sh(&format!("{} conns --client 198.51.100.50", lvstop_bin()))?;
     let n = again.iter().filter(|r| r.0 .2.starts_with("198.51.100.50:")).count();
