@@ -85,12 +85,7 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<i32> {
                 (Some(l), Some(policy)) => report::director_text(&l, policy.show_idle),
                 _ => String::new(),
             };
-            match text.write(totals.as_ref(), &tail, &mut std::io::stdout().lock()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    return Err(anyhow::Error::new(e).context("cannot write to standard output"))
-                }
-                _ => {}
-            }
+            super::stdout_written(text.write(totals.as_ref(), &tail, &mut std::io::stdout().lock()))?;
         }
         Ok(Some(kept.source))
     })??;

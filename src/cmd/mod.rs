@@ -67,7 +67,12 @@ pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<i32> {
 /// Print a command's output; a closed pipe (`lvstop dump | head`) is not an error.
 fn print_out(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    stdout_written(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// What writing to standard output came to; a closed pipe is not an error.
+fn stdout_written(written: std::io::Result<()>) -> anyhow::Result<()> {
+    match written {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to standard output"),
     }

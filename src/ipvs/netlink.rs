@@ -622,8 +622,8 @@ fn without_repeats<T, K: Ord>(
 }
 
 /// Put `items` in the order `from` gives (`from[p]`: the place of the item
-/// that goes to `p`, a permutation), following its cycles: each item moved
-/// once, no copy of the list. `from` is used up.
+/// that goes to `p`, a permutation), following its cycles: each swap puts
+/// one item in its place, no copy of the list. `from` is used up.
 fn in_order<T>(items: &mut [T], from: &mut [usize]) {
     for start in 0..from.len().min(items.len()) {
         let mut p = start;
