@@ -452,6 +452,12 @@ fn dr_traffic() -> Result<(), String> {
         let active = |l: &str| l.split_whitespace().nth(4).and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
         s.lines().filter(|l| l.contains("-> 198.51.100.1")).map(active).sum::<u32>() == 3
     })?;
+    // The kernel folds its per-CPU counters into the totals it reports from
+    // its estimator timer (every 2 s, later on a loaded VM): wait until
+    // ipvsadm's counters have caught up before comparing.
+    wait_for(&format!("ipvsadm -L -n --stats --exact -t {VIP}:80"), "33 connections counted", |s| {
+        s.lines().find(|l| l.starts_with("TCP")).and_then(|l| l.split_whitespace().nth(2)) == Some("33")
+    })?;
     let snap = check(&mut ipvs, "DR traffic")?;
     let s = snap.service(&vip_key(80)).ok_or("no service")?;
     ensure(s.stats.conns == 33, || {
@@ -746,9 +752,14 @@ fn screen_row(screen: &str, rip: &str) -> Vec<String> {
 }
 
 fn wait_ipvsadm(what: &str, ok: impl Fn(&str) -> bool) -> Result<(), String> {
+    wait_for("ipvsadm -L -n", what, ok)
+}
+
+/// Waits (up to 10 s) until the output of `cmd` satisfies `ok`.
+fn wait_for(cmd: &str, what: &str, ok: impl Fn(&str) -> bool) -> Result<(), String> {
     let mut last = String::new();
     for _ in 0..40 {
-        last = sh("ipvsadm -L -n")?;
+        last = sh(cmd)?;
         if ok(&last) {
             return Ok(());
         }
