@@ -161,18 +161,21 @@ fn rp_filter_dead_realserver_and_overload_are_found() {
     // uplink, rs2 stops answering, rs3 is healthy and is also checked as a
     // tunnel realserver with strict rp_filter on tunl0 (the lab kernel has
     // ipip); a UDP stream runs near br0's practical limit.
+    // Three dumps two seconds apart (the kernel's rates climb by 2 s steps, and
+    // an emulated VM sometimes stalls): the assertions take the best of them.
     let script = r#"sleep 15
-"$LVSTOP_BIN" dump --json > "$LVSTOP_OUT/dump.json"
-sleep 10
+for i in 1 2 3; do "$LVSTOP_BIN" dump --json > "$LVSTOP_OUT/dump$i.json"; sleep 2; done
+sleep 4
 ip netns exec rs3 sysctl -qw net.ipv4.conf.tunl0.rp_filter=1
 "$LVSTOP_BIN" check --json --vip 198.51.100.100 --tunnel-realserver 198.51.100.13:80 > "$LVSTOP_OUT/check.json"
 echo "{\"code\": $?}" > "$LVSTOP_OUT/code.json"
 "$LVSTOP_BIN" check --json --no-ssh > "$LVSTOP_OUT/check2.json"
 exit 0
 "#;
-    let files = ["dump.json", "check.json", "code.json", "check2.json"];
-    let [dump, check, code, check2] =
-        lab_run("rp-filter,dead-realserver,overload", script, &files).try_into().expect("4");
+    let files = ["dump1.json", "dump2.json", "dump3.json", "check.json", "code.json", "check2.json"];
+    let [dump1, dump2, dump3, check, code, check2] =
+        lab_run("rp-filter,dead-realserver,overload", script, &files).try_into().expect("6");
+    let runs = [dump1, dump2, dump3];
     // rp-filter: read over ssh on rs1, and its handshakes fail at the director.
     assert!(has(&check, "R-RPF-STRICT", "198.51.100.11", "rp_filter"), "rp-filter: {check:#}");
     assert!(has(&check, "D-HANDSHAKE", "director", "198.51.100.11:80"), "rp-filter: {check:#}");
@@ -181,16 +184,20 @@ exit 0
     assert!(has(&check, "R-VIP-ABSENT", "198.51.100.12", "198.51.100.100"), "dead-realserver: {check:#}");
     // On the round-robin service, its connections pile up. They are all SYN_RECV
     // (D-HANDSHAKE read that), which Linux counts in ActiveConn since 4.8.
-    let dead = dest(&dump, 8001, "198.51.100.12");
-    let (active, conns) = (dead["active_conns"].as_u64().unwrap_or(0), dead["stats"]["conns"].as_u64().unwrap_or(0));
-    assert!(active >= 5 && active + 5 >= conns, "connections pile up, none completes: {dead:#}");
+    let piled = |dump: &serde_json::Value| {
+        let dead = dest(dump, 8001, "198.51.100.12");
+        let (active, conns) =
+            (dead["active_conns"].as_u64().unwrap_or(0), dead["stats"]["conns"].as_u64().unwrap_or(0));
+        active >= 5 && active + 5 >= conns
+    };
+    assert!(runs.iter().any(piled), "connections pile up, none completes: {:#}", dest(&runs[2], 8001, "198.51.100.12"));
     // overload: the director's LAN interface near the practical limit the lab configured. The
     // load is measured over a second of an emulated VM, which sometimes stalls: one of two runs.
     let load =
         has(&check, "D-LOAD", "director", "interface br0") || has(&check2, "D-LOAD", "director", "interface br0");
     assert!(load, "overload: {check:#}\n{check2:#}");
-    let inpps = dump["totals"][1]["inpps"].as_u64().unwrap_or(0);
-    assert!(inpps > 1000, "overload: {inpps} packets/s in: {:#}", dump["totals"]);
+    let inpps = runs.iter().map(|d| d["totals"][1]["inpps"].as_u64().unwrap_or(0)).max().unwrap_or(0);
+    assert!(inpps > 1000, "overload: at most {inpps} packets/s in: {:#}", runs[2]["totals"]);
     // The tunnel realserver with strict rp_filter on tunl0.
     assert!(has(&check, "R-RPF-TUN", "198.51.100.13", "tunl0"), "tunnel: {check:#}");
     // The healthy realserver, read over ssh, has no other error.

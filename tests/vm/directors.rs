@@ -35,6 +35,7 @@ fn director_ns(ns: &str, n: u8) -> Result<(), String> {
 PermitRootLogin prohibit-password\\nPasswordAuthentication no\\nKbdInteractiveAuthentication no\\nUsePAM no\\nStrictModes no\\n\
 SetEnv LVSTOP_AUDIT_LOG={DIR}/audit_{ns}.log\\n' > {DIR}/sshd_{ns}.conf && \
          ip netns exec {ns} /usr/sbin/sshd -f {DIR}/sshd_{ns}.conf && \
+         for i in $(seq 300); do [ -s {DIR}/sshd_{ns}.pid ] && break; sleep 0.1; done && [ -s {DIR}/sshd_{ns}.pid ] && \
          echo \"{addr} $(cut -d' ' -f1,2 {DIR}/host_{ns}.pub)\" >> {DIR}/known_hosts"
     ))
     .map(drop)
@@ -95,7 +96,7 @@ pub fn two_directors_diff() -> Result<(), String> {
         std::fs::write(
             format!("{DIR}/lvstop.toml"),
             format!(
-                "[ssh]\nuser = \"root\"\nidentity-file = \"{DIR}/client\"\nknown-hosts = \"{DIR}/known_hosts\"\nconnect-timeout = 3\ntimeout = 10\n\n\
+                "[ssh]\nuser = \"root\"\nidentity-file = \"{DIR}/client\"\nknown-hosts = \"{DIR}/known_hosts\"\nconnect-timeout = 3\ntimeout = 30\n\n\
                  [directors]\nlb1 = {{ host = \"2001:db8:d::1\", lvstop = \"{bin}\" }}\nlb2 = {{ host = \"2001:db8:d::2\", lvstop = \"{bin}\" }}\n\
                  gone = {{ host = \"2001:db8:d::9\", lvstop = \"{bin}\" }}\nnolvstop = {{ host = \"2001:db8:d::2\", lvstop = \"/nonexistent/lvstop\" }}\n"
             ),

@@ -61,11 +61,18 @@ pub fn nl() -> Result<NetlinkIpvs, String> {
 /// which `ipvsadm -C` alone leaves until they time out.
 pub fn load_rules(rules: &str) -> Result<(), String> {
     sh("sysctl -qw net.ipv4.vs.expire_nodest_conn=1 && ipvsadm -C")?;
-    for _ in 0..50 {
-        if sh("cat /proc/net/ip_vs_conn")?.lines().count() <= 1 {
+    // The kernel (5.9+) expires the old services' entries when they go; a case
+    // must not start with another's connections in the table.
+    let mut left = String::new();
+    for _ in 0..100 {
+        left = sh("cat /proc/net/ip_vs_conn")?;
+        if left.lines().count() <= 1 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if left.lines().count() > 1 {
+        return Err(format!("connection entries left from an earlier case after 10 s:\n{left}"));
     }
     sh("sysctl -qw net.ipv4.vs.expire_nodest_conn=0")?;
     sh_in("ipvsadm -R", Some(rules)).map(|_| ())
@@ -87,5 +94,9 @@ pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
 
 /// Between cases: stop consoles, tmux and background traffic a case left behind.
 pub fn reset() {
-    let _ = sh_status("tmux kill-server 2>/dev/null; pkill -f 'for i in' ; pkill -x curl; pkill -f 'busybox nc'; pkill -f 'sleep 30'; pkill -x lvstop; sleep 0.2; true");
+    // Each pattern bracketed so that it does not match this shell's own command line.
+    let _ = sh_status(
+        "tmux kill-server 2>/dev/null; pkill -f '[f]or i in'; pkill -x curl; pkill -f '[b]usybox nc'; \
+         pkill -xf 'sleep [0-9]+'; pkill -x lvstop; sleep 0.2; true",
+    );
 }
