@@ -1,7 +1,9 @@
 //! The DR path probe (D-DR-PATH), for real, in network namespaces on this
 //! host: a director namespace holding the VIP on a bridge and three
-//! realservers on it — one healthy (VIP on lo, a server on VIP:80), one
-//! without the VIP, one with the VIP and nothing listening. `lvstop check`
+//! realservers on it — one healthy (VIP on lo, a server on VIP:80) whose
+//! firewall drops every other SYN (the first one lost, as on a busy network:
+//! the probe's second SYN must reach it), one without the VIP, one with the
+//! VIP and nothing listening. `lvstop check`
 //! must name exactly the two broken ones, each with its cause, and nothing
 //! for the healthy one; it needs no IPVS (the realservers are given with
 //! `--realserver`), so it runs on any Linux host as root.
@@ -35,6 +37,12 @@ fn the_dr_path_probe_names_the_realserver_without_the_vip_and_the_one_without_a_
         if n != 2 {
             setup.push_str(&format!(" && ip -n {r} addr add 198.51.100.100/32 dev lo"));
         }
+        if n == 1 {
+            setup.push_str(&format!(
+                " && ip netns exec {r} nft 'add table inet t; add chain inet t in {{ type filter hook input priority 0; }}; \
+                 add rule inet t in tcp dport 80 tcp flags syn numgen inc mod 2 == 0 drop'"
+            ));
+        }
         if n != 3 {
             setup.push_str(&format!(
                 " && mkdir -p /tmp/lpr{id} && ip netns exec {r} busybox httpd -p 80 -h /tmp/lpr{id}"
@@ -43,7 +51,7 @@ fn the_dr_path_probe_names_the_realserver_without_the_vip_and_the_one_without_a_
     }
     if let Err(e) = run(&setup) {
         assert!(std::env::var_os("CI").is_none(), "network namespaces are required on CI: {e}");
-        println!("SKIP: cannot create network namespaces here (need root, iproute2 and busybox): {e}");
+        println!("SKIP: cannot create network namespaces here (need root, iproute2, nftables and busybox): {e}");
         return;
     }
     let out = Command::new("ip")
@@ -69,7 +77,7 @@ fn the_dr_path_probe_names_the_realserver_without_the_vip_and_the_one_without_a_
         v["findings"].as_array().into_iter().flatten().filter(|f| f["id"] == "D-DR-PATH").collect();
     let of = |rip: &str| path.iter().find(|f| f["subject_text"].as_str().unwrap_or_default().contains(rip));
     assert_eq!(path.len(), 2, "exactly rs2 and rs3: {v:#}");
-    assert!(of("198.51.100.11").is_none(), "the healthy realserver is named: {v:#}");
+    assert!(of("198.51.100.11").is_none(), "the healthy realserver, its first SYN lost, is named: {v:#}");
     let no_vip = of("198.51.100.12:80").unwrap_or_else(|| panic!("rs2 (no VIP) not named: {v:#}"));
     assert_eq!(no_vip["evidence"]["answer"], "nothing", "{no_vip:#}");
     assert!(no_vip["fix"].as_str().unwrap_or_default().contains("ip addr add 198.51.100.100/32 dev lo"), "{no_vip:#}");

@@ -5,7 +5,8 @@
 //! from VIP:PORT proves the realserver accepts packets for the VIP and serves
 //! the port (the half-open connection is then reset); a RST, an ICMP error or
 //! silence names what is wrong. Only to realservers of the IPVS table (or
-//! named with `--realserver`), one SYN each per run, paced. Needs CAP_NET_RAW.
+//! named with `--realserver`), one SYN each per run (and a second one to
+//! those silent after the wait, as TCP retransmits), paced. Needs CAP_NET_RAW.
 //!
 //! The director's kernel drops the realserver's answer (its source, the VIP,
 //! is one of the director's own addresses), so nothing else sees it: the
@@ -304,32 +305,47 @@ pub fn solicit(
 /// Probe `targets` (at most [`MAX_TARGETS`]) on interface `iface` from the
 /// director's address `dip` there (of the targets' family): one SYN each,
 /// paced, then listen until every one has answered or `wait` has passed since
-/// the last SYN; each SYN-ACK is answered with a RST. The answers, in
-/// `targets` order.
+/// the last SYN; as TCP retransmits a SYN, those still silent get a second
+/// one (from the same port: a late answer to the first counts) and another
+/// `wait`. Each SYN-ACK is answered with a RST. The answers, in `targets` order.
 pub fn probe(iface: &str, dip: IpAddr, targets: &[PathTarget], wait: Duration) -> Result<Vec<PathAnswer>, String> {
     let targets = &targets[..targets.len().min(MAX_TARGETS)];
     let (own, mut tx, mut rx) = open(iface)?;
     let base = PORT_BASE + fastrand::u16(0..(65535 - PORT_BASE - MAX_TARGETS as u16));
     let mut got = Got { answers: vec![PathAnswer::Silent; targets.len()], answered: vec![false; targets.len()] };
-    for (i, t) in targets.iter().enumerate() {
-        let sport = base + i as u16;
-        let syn = tcp_frame(own, t.mac, dip, t.vip, sport, t.port, fastrand::u32(..), 0x02);
-        match tx.send_to(&syn, None) {
-            Some(Ok(())) | None => {}
-            Some(Err(e)) => return Err(format!("cannot send a SYN on {iface}: {e}")),
+    // One sequence number per target: the second SYN is a retransmission of
+    // the first, which a realserver that half-opened on the first answers
+    // with its SYN-ACK again (another would get a bare ACK, or a RST).
+    let isn: Vec<u32> = targets.iter().map(|_| fastrand::u32(..)).collect();
+    for round in 0..2 {
+        for (i, t) in targets.iter().enumerate() {
+            if got.answered[i] {
+                continue;
+            }
+            let sport = base + i as u16;
+            let syn = tcp_frame(own, t.mac, dip, t.vip, sport, t.port, isn[i], 0x02);
+            match tx.send_to(&syn, None) {
+                Some(Ok(())) | None => {}
+                Some(Err(e)) if round == 0 => return Err(format!("cannot send a SYN on {iface}: {e}")),
+                // The first round's answers stand; the rest stay silent.
+                Some(Err(_)) => return Ok(got.answers),
+            }
+            // Paced: read what has come while waiting.
+            let until = Instant::now() + PACE;
+            while Instant::now() < until {
+                if let Ok(frame) = rx.next() {
+                    got.take(frame, dip, base, targets, own, &mut *tx);
+                }
+            }
         }
-        // Paced: read what has come while waiting.
-        let until = Instant::now() + PACE;
-        while Instant::now() < until {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline && got.answered.iter().any(|a| !a) {
             if let Ok(frame) = rx.next() {
                 got.take(frame, dip, base, targets, own, &mut *tx);
             }
         }
-    }
-    let deadline = Instant::now() + wait;
-    while Instant::now() < deadline && got.answered.iter().any(|a| !a) {
-        if let Ok(frame) = rx.next() {
-            got.take(frame, dip, base, targets, own, &mut *tx);
+        if got.answered.iter().all(|a| *a) {
+            break;
         }
     }
     Ok(got.answers)

@@ -305,7 +305,7 @@ pub(super) fn dr_path(cx: &Ctx<'_>) -> Vec<Finding> {
                     "nothing",
                     None,
                     format!(
-                        "realserver {rip} did not answer a SYN for {to} sent to it as IPVS forwards one: \
+                        "realserver {rip} answered neither of two SYNs for {to} sent to it as IPVS forwards one: \
                          the VIP is not on it (on lo), or a firewall drops it"
                     ),
                     Fix::on(rip, add).then_advice("or let its firewall accept the VIP's port"),

@@ -461,8 +461,9 @@ its own address on the realserver's segment, in an Ethernet frame addressed to t
 MAC, exactly as IPVS forwards a client's packet in direct routing, and captures the answer on a
 packet socket (the director's kernel drops it: its source, the VIP, is the director's own
 address). A SYN-ACK from VIP:PORT proves the path and the half-open connection is reset; no
-answer within a second, a RST, or an ICMP destination-unreachable is reported. One SYN per
-realserver and service per run, at most 500 a second, only to realservers of the IPVS table (and
+answer within a second to the SYN nor to a second one (as TCP retransmits), a RST, or an ICMP
+destination-unreachable is reported. At most two SYNs per realserver and service per run, at
+most 500 a second, only to realservers of the IPVS table (and
 --realserver ones), IPv4 and IPv6; it needs CAP_NET_RAW and the realserver's MAC (the ARP probe
 asks for it; for IPv6 the neighbour table, else a neighbour solicitation).
 
