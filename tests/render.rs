@@ -226,6 +226,42 @@ fn a_long_checks_view_scrolls_to_its_last_finding_and_back() {
 }
 
 #[test]
+fn the_help_scrolls_to_its_last_key_on_an_80x24_terminal() {
+    use KeyCode::{Char, Down, End, Home};
+    let (mut st, _) = common::state(true);
+    update(&mut st, Msg::Resize(80, 24));
+    keys(&mut st, &[Char('?')]);
+    let first = draw(&st, 80, 24);
+    assert!(first.contains("quit lvstop") && !first.contains("undo the last change"), "{first}");
+    assert!(first.contains("1/") && first.contains("other keys close"), "the footer shows the position: {first}");
+    keys(&mut st, &[End]);
+    let last = draw(&st, 80, 24);
+    assert!(last.contains("undo the last change") && !last.contains("quit lvstop"), "{last}");
+    keys(&mut st, &[Home, Down]);
+    let second = draw(&st, 80, 24);
+    assert!(!second.contains("quit lvstop") && second.contains("show this help"), "{second}");
+    // Scrolling keys keep it open; another key closes it; opened again, it starts at its top.
+    keys(&mut st, &[End]);
+    assert!(matches!(st.layers.last(), Some(lvstop::app::Layer::Help)));
+    keys(&mut st, &[Char('x')]);
+    assert!(st.layers.is_empty());
+    keys(&mut st, &[Char('?')]);
+    assert_eq!(draw(&st, 80, 24), first);
+    // Scrolled to its end, then enlarged: the first key up moves it at once.
+    keys(&mut st, &[End]);
+    update(&mut st, Msg::Resize(80, 30));
+    keys(&mut st, &[KeyCode::Up]);
+    assert_eq!(st.help_scroll, lvstop::ui::help_scroll_max(&st, (80, 30)) - 1);
+    // Tall enough, it all shows and there is nothing to scroll: any key, a movement too, closes it.
+    update(&mut st, Msg::Resize(160, 48));
+    let tall = draw(&st, 160, 48);
+    assert!(tall.contains("quit lvstop") && tall.contains("undo the last change"), "{tall}");
+    assert!(tall.contains("any key closes this help") && !tall.contains("other keys close"), "{tall}");
+    keys(&mut st, &[Down]);
+    assert!(st.layers.is_empty());
+}
+
+#[test]
 fn the_confirmation_of_a_large_batch_keeps_its_keys_on_screen() {
     use KeyCode::{Char, Tab};
     let (mut st, _) = common::state(true);

@@ -145,6 +145,7 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
         CmdLine::Pair(name) => return super::pair::open(state, &name),
         CmdLine::Director(name) => return super::director::switch(state, &name),
         CmdLine::Help => {
+            state.help_scroll = 0;
             push(state, Layer::Help);
             return Vec::new();
         }
@@ -252,6 +253,7 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
     match action {
         Action::Quit => quit(state),
         Action::Help => {
+            state.help_scroll = 0;
             push(state, Layer::Help);
             Vec::new()
         }

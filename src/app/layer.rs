@@ -112,6 +112,8 @@ pub enum Intent {
     RunChecks,
     /// Scroll the checks view.
     Scroll(Scroll),
+    /// Scroll the help.
+    HelpScroll(Scroll),
     /// Scroll the connections view.
     ConnsScroll(Scroll),
     /// Read the connections again now.
@@ -206,7 +208,7 @@ pub(super) fn edit_text(text: &mut String, k: &KeyEvent, keys: &Keymap, max: usi
     }
 }
 
-/// How a scrolling view (checks, connections) moves for `a`, if it is a movement.
+/// How a scrolling view (help, checks, connections) moves for `a`, if it is a movement.
 fn scroll_of(a: Action) -> Option<Scroll> {
     Some(match a {
         Action::Up => Scroll::By(-1),
@@ -223,7 +225,10 @@ impl Layer {
     /// Handle a key on top of the stack.
     pub fn on_key(&mut self, k: &KeyEvent, keys: &Keymap) -> Reply {
         match self {
-            Layer::Help => Reply::close(),
+            Layer::Help => keys
+                .action_of(Context::Main, k)
+                .and_then(scroll_of)
+                .map_or_else(Reply::close, |s| Reply::emit_and_stay(Intent::HelpScroll(s))),
             Layer::Checks => match keys.action_of(Context::Main, k) {
                 Some(Action::Checks) => Reply::emit_and_stay(Intent::RunChecks),
                 a => a.and_then(scroll_of).map_or_else(Reply::close, |s| Reply::emit_and_stay(Intent::Scroll(s))),

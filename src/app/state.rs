@@ -172,6 +172,8 @@ pub struct AppState {
     /// This host's services managed by keepalived/ldirectord, kept while
     /// another director is shown (its table has none of this host's).
     pub managed_here: std::collections::HashMap<ServiceKey, crate::sys::managed::Managed>,
+    /// First line shown in the help.
+    pub help_scroll: u16,
     /// Overlays, top last.
     pub layers: Vec<Layer>,
     /// The last action and its outcome, for the status line.
@@ -211,6 +213,7 @@ impl AppState {
             pair: super::pair::PairView::default(),
             director: None,
             managed_here: std::collections::HashMap::new(),
+            help_scroll: 0,
             layers: Vec::new(),
             last_action: None,
             quit: false,

@@ -157,6 +157,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::Resize(w, h) => {
             state.viewport = (w, h);
             rescroll(state);
+            if state.layers.iter().any(|l| matches!(l, Layer::Help)) {
+                state.help_scroll = state.help_scroll.min(crate::ui::help_scroll_max(state, state.viewport));
+            }
             Vec::new()
         }
         Msg::Quit => quit(state),
@@ -744,6 +747,18 @@ fn on_intent(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::RunChecks => run_checks(state),
         Intent::Scroll(to) => {
             state.checks.scroll = scrolled(state.checks.scroll, to, state.checks.scroll_max);
+            Vec::new()
+        }
+        Intent::HelpScroll(to) => {
+            let max = crate::ui::help_scroll_max(state, state.viewport);
+            if max == 0 {
+                // All of it shows: as its footer says, any key closes it.
+                if matches!(state.layers.last(), Some(Layer::Help)) {
+                    state.layers.pop();
+                }
+            } else {
+                state.help_scroll = scrolled(state.help_scroll, to, max);
+            }
             Vec::new()
         }
         Intent::ConnsScroll(to) => {

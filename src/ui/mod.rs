@@ -29,6 +29,7 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 pub use checks::rows as checks_rows;
+pub use popups::help_scroll_max;
 pub use theme::{Slot, Theme};
 
 use crate::app::{AppState, Focus, Layer, Outcome};

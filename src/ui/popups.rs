@@ -1,6 +1,6 @@
 //! Overlays, drawn last in z-order: the prompt line, forms, confirmations, help.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -176,27 +176,89 @@ fn draw_form(form: &Form, keys: &Keymap, theme: &Theme, f: &mut Frame, area: Rec
     f.render_widget(Paragraph::new(lines).block(popup(&form.title(), theme)), r);
 }
 
-fn draw_help(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
-    let mut lines = Vec::new();
-    for a in Action::ALL.iter().filter(|a| a.context() == Context::Main) {
-        let keys = state.settings.keys.keys_of(*a);
-        if keys.is_empty() {
-            continue;
+/// The help's width on a terminal `width` columns wide, and its text's width inside the borders.
+fn help_width(width: u16) -> (u16, u16) {
+    let w = width.min(110);
+    (w, w.saturating_sub(2))
+}
+
+/// `text` in lines of at most `width` columns, broken between words (a
+/// longer word keeps a line of its own). The descriptions are lvstop's own ASCII.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            out.push(std::mem::take(&mut line));
         }
-        let k = keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
-        lines.push(Line::from(vec![
-            Span::styled(format!("{k:>16}  "), theme.slot(Slot::HelpKey)),
-            Span::raw(a.description()),
-        ]));
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
+/// The help's lines at `text_width` columns: each key of the main view with
+/// what it does, a long description wrapped under itself.
+fn help_lines<'a>(state: &AppState, theme: &Theme, text_width: u16) -> Vec<Line<'a>> {
+    let bound: Vec<(Action, String)> = Action::ALL
+        .iter()
+        .filter(|a| a.context() == Context::Main)
+        .filter_map(|a| {
+            let keys = state.settings.keys.keys_of(*a);
+            (!keys.is_empty()).then(|| (*a, keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")))
+        })
+        .collect();
+    // The key column as wide as its widest entry (a keymap may bind many keys: at most 24).
+    let column = bound.iter().map(|(_, k)| k.chars().count()).max().unwrap_or(0).clamp(8, 24);
+    let width = usize::from(text_width).saturating_sub(column + 2).max(1);
+    let mut lines = Vec::new();
+    for (a, k) in bound {
+        for (i, part) in wrap_words(a.description(), width).into_iter().enumerate() {
+            let head = if i == 0 { format!("{k:>column$}  ") } else { " ".repeat(column + 2) };
+            lines.push(Line::from(vec![Span::styled(head, theme.slot(Slot::HelpKey)), Span::raw(part)]));
+        }
     }
     if !state.is_writable() {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("read-only: changing keys are not bound", theme.slot(Slot::Warning))));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("any key closes this help", theme.slot(Slot::Dim))));
-    let r = centered(area, 100, framed(lines.len()));
+    lines
+}
+
+/// How far the help scrolls on a terminal of `viewport` (columns, rows): its
+/// rows past what fits inside its borders.
+pub fn help_scroll_max(state: &AppState, viewport: (u16, u16)) -> u16 {
+    let rows = help_lines(state, &Theme::no_color(), help_width(viewport.0).1).len();
+    u16::try_from(rows).unwrap_or(u16::MAX).saturating_sub(viewport.1.saturating_sub(2))
+}
+
+/// The help: wrapped to the terminal's width, and scrolled (with the movement
+/// keys) when it is taller than the terminal, as on an 80×24 one.
+fn draw_help(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let (width, text_width) = help_width(area.width);
+    let lines = help_lines(state, theme, text_width);
+    let rows = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let r = centered(area, width, rows.saturating_add(2));
+    let max = rows.saturating_sub(r.height.saturating_sub(2));
+    let scroll = state.help_scroll.min(max);
+    let keys = &state.settings.keys;
+    let footer = if max > 0 {
+        let [up, down, page_up, page_down] =
+            [Action::Up, Action::Down, Action::PageUp, Action::PageDown].map(|a| keys.label(a));
+        format!(
+            " {}/{} {up}{down} {page_up} {page_down} · other keys close ",
+            scroll.saturating_add(1),
+            max.saturating_add(1)
+        )
+    } else {
+        " any key closes this help ".to_string()
+    };
     f.render_widget(Clear, r);
-    let [inner] = Layout::vertical([Constraint::Min(0)]).areas(r);
-    f.render_widget(Paragraph::new(lines).block(popup("Help", theme)), inner);
+    let block = popup("Help", theme).title_bottom(Span::styled(footer, theme.slot(Slot::Dim)));
+    f.render_widget(Paragraph::new(lines).scroll((scroll, 0)).block(block), r);
 }
