@@ -13,12 +13,9 @@ pub fn report_text(r: &CheckReport) -> String {
     if r.findings.is_empty() {
         out.push_str("no findings\n");
     }
-    for f in &r.findings {
-        let _ = writeln!(out, "{:<7} {:<16} {}: {}", f.severity.label().to_uppercase(), f.rule.id(), f.host, f.message);
-        let _ = writeln!(out, "        read: {} = {}", f.subject, f.evidence);
-        let _ = writeln!(out, "        fix:  {}", f.fix);
-    }
-    for m in &r.more {
+    // The findings past a rule's limit follow the last one kept of their
+    // rule, host and severity; any left (none kept) come last.
+    let tell_more = |out: &mut String, m: &super::More| {
         let _ = writeln!(
             out,
             "{:<7} {:<16} {}: {}",
@@ -28,6 +25,22 @@ pub fn report_text(r: &CheckReport) -> String {
             m.summary(SUBJECTS_SHOWN)
         );
         let _ = writeln!(out, "        (lvstop check --json lists every subject)");
+    };
+    let after: Vec<Option<usize>> = r
+        .more
+        .iter()
+        .map(|m| r.findings.iter().rposition(|f| (f.rule, &f.host, f.severity) == (m.rule, &m.host, m.severity)))
+        .collect();
+    for (i, f) in r.findings.iter().enumerate() {
+        let _ = writeln!(out, "{:<7} {:<16} {}: {}", f.severity.label().to_uppercase(), f.rule.id(), f.host, f.message);
+        let _ = writeln!(out, "        read: {} = {}", f.subject, f.evidence);
+        let _ = writeln!(out, "        fix:  {}", f.fix);
+        for (m, _) in r.more.iter().zip(&after).filter(|(_, at)| **at == Some(i)) {
+            tell_more(&mut out, m);
+        }
+    }
+    for (m, _) in r.more.iter().zip(&after).filter(|(_, at)| at.is_none()) {
+        tell_more(&mut out, m);
     }
     for s in &r.skipped {
         let _ = writeln!(out, "skipped: {s}");
@@ -262,6 +275,11 @@ skipped: realserver checks over ssh: skipped (--no-ssh)
             "{text}"
         );
         assert_eq!(text.matches("R-LISTEN         realserver 198.51.100.11").count(), 21, "{text}");
+        // The summary follows the last finding kept of its host.
+        let heads: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+        let summary = heads.iter().position(|l| l.contains(": 5 more R-LISTEN")).expect("summary");
+        let last_kept = heads.iter().rposition(|l| l.contains("198.51.100.11: nothing listens")).expect("kept");
+        assert_eq!(summary, last_kept + 1, "{text}");
         let v: serde_json::Value = serde_json::from_str(&report_json(&r)).expect("json");
         assert_eq!(v["more"][0]["count"], 5);
         assert_eq!(v["more"][0]["subjects"].as_array().map(Vec::len), Some(5));
