@@ -190,6 +190,11 @@ pub struct ConnCount {
     pub templates: u64,
     /// Seconds until the last of them expires.
     pub last_template_secs: u32,
+    /// The virtual address (VIP:port) of its first connection: the service a
+    /// realserver removed with connections left was in.
+    pub vip: Option<std::net::SocketAddr>,
+    /// Whether its connections are to more than that one virtual address.
+    pub other_vips: bool,
 }
 
 /// IPVS's SYN_RECV timeout (seconds): each packet of the client restarts an
@@ -245,6 +250,10 @@ fn count_conn(out: &mut BTreeMap<(IpAddr, u16), ConnCount>, e: &ConnEntry) {
     }
     c.total += 1;
     c.last_conn_secs = c.last_conn_secs.max(e.expires_secs);
+    match c.vip {
+        None => c.vip = Some(e.virtual_addr),
+        Some(v) => c.other_vips |= v != e.virtual_addr,
+    }
     match e.state.as_str() {
         "ESTABLISHED" => c.established += 1,
         "SYN_RECV" => {
@@ -615,10 +624,24 @@ TCP 2001:0db8:0000:0000:0000:0000:0000:0001 D431 2001:0db8:0000:0000:0000:0000:0
             last_conn_secs,
             templates,
             last_template_secs,
+            vip: "198.51.100.100:80".parse().ok(),
+            other_vips: false,
         };
         assert_eq!(m[&(ip("198.51.100.11"), 80)], c(0, 2, 1, 2, 58, 0, 0), "58 s left: 2 s since the SYN");
         assert_eq!(m[&(ip("198.51.100.12"), 80)], c(1, 0, 0, 1, 899, 1, 299));
         assert_eq!(m[&(ip("2001:db8::b"), 80)].total, 1);
+        assert_eq!(m[&(ip("2001:db8::b"), 80)].vip, "[2001:db8::64]:80".parse().ok());
+        // A realserver's connections to two virtual addresses.
+        let two = parse_conns(
+            IP_VS_CONN,
+            [
+                text.lines().nth(1).unwrap_or_default(),
+                &text.lines().nth(2).unwrap_or_default().replace("C6336464 0050", "C6336465 0050"),
+            ],
+        )
+        .expect("parse");
+        assert_eq!(two[&(ip("198.51.100.11"), 80)].vip, "198.51.100.100:80".parse().ok());
+        assert!(two[&(ip("198.51.100.11"), 80)].other_vips);
         let e = parse_conns(IP_VS, ["Pro x", "TCP 1 2 3 4 ZZZZ 0050 SYN_RECV 5"]).expect_err("bad");
         assert!(e.to_string().contains("line 2"), "{e}");
     }

@@ -1206,7 +1206,8 @@ fn drain_and_failover_rules() -> Result<(), String> {
             .ok_or_else(|| format!("no D-NODEST for {held_rs}: {found:#?}"))?;
         ensure(
             nodest["severity"] == "warning"
-                && nodest["fix"].as_str().unwrap_or_default().contains("expire_nodest_conn=1"),
+                && nodest["fix"].as_str().unwrap_or_default().contains("expire_nodest_conn=1")
+                && nodest["message"].as_str().unwrap_or_default().contains(&format!("removed from {VIP}:80 with")),
             || format!("{nodest:#}"),
         )?;
         ensure(!found.iter().any(|f| f["id"] == "D-SCHED-FALLBACK"), || {

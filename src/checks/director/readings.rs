@@ -251,8 +251,13 @@ pub(super) fn no_dest(cx: &Ctx<'_>) -> Vec<Finding> {
         }
         let last = c.last_conn_secs.max(c.last_template_secs);
         let dropped = nodest.as_deref() == Some("0");
+        let from = match (c.vip, c.other_vips) {
+            (Some(vip), false) => format!("removed from {vip} with connections left"),
+            (Some(vip), true) => format!("removed from {vip} and other services with connections left"),
+            (None, _) => "removed with connections left".to_string(),
+        };
         let mut message = format!(
-            "{} connections still point at {}, which is in no service (removed with connections left)",
+            "{} connections still point at {}, which is in no service ({from})",
             c.total,
             crate::model::fmt_addr_port(&addr, port)
         );

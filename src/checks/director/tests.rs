@@ -436,7 +436,14 @@ fn drain_and_failover_safety_rules() {
         // Removed from every service with connections left.
         (
             (ip("198.51.100.13"), 80),
-            ConnCount { total: 4, last_conn_secs: 880, templates: 1, last_template_secs: 90, ..Default::default() },
+            ConnCount {
+                total: 4,
+                last_conn_secs: 880,
+                templates: 1,
+                last_template_secs: 90,
+                vip: "198.51.100.100:80".parse().ok(),
+                ..Default::default()
+            },
         ),
     ]);
     let found = check(&Ctx { conns: Some(&conns), ..Ctx::new(&s, Some(&f), CLIENT_PROBE) }).0;
@@ -458,6 +465,13 @@ fn drain_and_failover_safety_rules() {
     let nodest = of(Rule::DNoDest);
     assert_eq!(nodest.len(), 1, "{found:#?}");
     assert_eq!(nodest[0].severity, Severity::Warning);
+    assert!(
+        nodest[0].message.contains(
+            "4 connections still point at 198.51.100.13:80, which is in no service (removed from 198.51.100.100:80 with"
+        ),
+        "{}",
+        nodest[0].message
+    );
     assert!(
         nodest[0].evidence.to_string().contains("4 connections and 1 persistence templates"),
         "{}",
