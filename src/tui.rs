@@ -239,18 +239,22 @@ fn run_effect(e: Effect, con: &Console, tx: &mpsc::UnboundedSender<Msg>, stop: &
                 let _ = tx.send(Msg::Checks(Box::new(report), run, Instant::now()));
             });
         }
-        Effect::ReadPair(name) => {
+        Effect::ReadPair(left, name) => {
             let (ipvs, tx, ssh, sessions) = (ipvs.clone(), tx.clone(), con.ssh.clone(), con.sessions.clone());
             let target = con.directors.get(&name).cloned();
+            // The left side is the director the main view shows: this host, or one of [directors].
+            let (left_name, left_target) = match &left {
+                None => ("local".to_string(), Some(crate::remote::director::Target::Local)),
+                Some(d) => (d.clone(), con.directors.get(d).cloned()),
+            };
             tokio::spawn(async move {
                 let read = async {
-                    let local =
-                        read_peer("local", Some(crate::remote::director::Target::Local), &ssh, &ipvs, &sessions);
+                    let local = read_peer(&left_name, left_target, &ssh, &ipvs, &sessions);
                     let peer = read_peer(&name, target, &ssh, &ipvs, &sessions);
                     let (local, peer) = tokio::join!(local, peer);
                     Ok(crate::app::pair::PairRead { local: local?, peer: peer? })
                 };
-                let _ = tx.send(Msg::Pair(name.clone(), Box::new(read.await)));
+                let _ = tx.send(Msg::Pair(left, name.clone(), Box::new(read.await)));
             });
         }
         Effect::ApplyPeer(edit) => {

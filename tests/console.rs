@@ -747,7 +747,7 @@ fn a_drain_can_be_sent_to_both_directors_in_one_confirmed_step() {
         local: View { snapshot: common::snapshot(), addresses: Some(Vec::new()) },
         peer: View { snapshot: peer.clone(), addresses: Some(Vec::new()) },
     };
-    update(&mut st, Msg::Pair("lb2".into(), Box::new(Ok(read))));
+    update(&mut st, Msg::Pair(None, "lb2".into(), Box::new(Ok(read))));
     update(&mut st, code(KeyCode::Esc));
     update(&mut st, code(KeyCode::Tab));
     update(&mut st, key('d'));
@@ -777,7 +777,7 @@ fn a_drain_can_be_sent_to_both_directors_in_one_confirmed_step() {
         local: View { snapshot: common::snapshot(), addresses: Some(Vec::new()) },
         peer: View { snapshot: lacking, addresses: Some(Vec::new()) },
     };
-    update(&mut st, Msg::Pair("lb2".into(), Box::new(Ok(read))));
+    update(&mut st, Msg::Pair(None, "lb2".into(), Box::new(Ok(read))));
     update(&mut st, code(KeyCode::Esc));
     update(&mut st, code(KeyCode::Tab));
     update(&mut st, key('d'));
@@ -840,4 +840,57 @@ fn another_director_in_the_main_view() {
     let cmds = update(&mut st, key('>'));
     assert!(matches!(cmds.as_slice(), [Effect::Refresh(_)]), "{cmds:?}");
     assert_eq!(st.director, None);
+}
+
+/// With another director shown, the pair view puts that director on its
+/// left (the one a confirmed weight is set on), never beside itself; a
+/// reading of the pair as it was before the switch is not shown.
+#[test]
+fn the_pair_view_sets_the_director_shown_beside_another() {
+    use lvstop::remote::director::View;
+    let (mut st, _) = common::state(true);
+    st.settings.directors = vec!["lb2".into(), "lb3".into()];
+    let typed = |st: &mut lvstop::app::AppState, line: &str| {
+        update(st, key(':'));
+        for c in line.chars() {
+            update(st, key(c));
+        }
+        update(st, code(KeyCode::Enter))
+    };
+    // This host beside lb2, then lb2 shown: P pairs lb2 with the only other, lb3.
+    assert_eq!(typed(&mut st, "pair lb2"), vec![Effect::ReadPair(None, "lb2".into())]);
+    update(&mut st, code(KeyCode::Esc));
+    typed(&mut st, "director lb2");
+    let now = st.now;
+    update(&mut st, Msg::DirectorRead("lb2".into(), Box::new(Ok(common::snapshot())), now));
+    assert_eq!(update(&mut st, key('P')), vec![Effect::ReadPair(Some("lb2".into()), "lb3".into())]);
+    let read = |peer_weight: u32| {
+        let mut peer = common::snapshot();
+        peer.services[0].destinations[0].spec.weight = peer_weight;
+        lvstop::app::pair::PairRead {
+            local: View { snapshot: common::snapshot(), addresses: Some(Vec::new()) },
+            peer: View { snapshot: peer, addresses: Some(Vec::new()) },
+        }
+    };
+    // The reading of this host beside lb3 (a pair not shown) is dropped; lb2's is taken.
+    update(&mut st, Msg::Pair(None, "lb3".into(), Box::new(Ok(read(1)))));
+    assert!(st.pair.read.is_none());
+    update(&mut st, Msg::Pair(Some("lb2".into()), "lb3".into(), Box::new(Ok(read(7)))));
+    assert!(st.pair.read.is_some());
+    let screen = {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).expect("terminal");
+        t.draw(|f| lvstop::ui::render(&st, &lvstop::ui::Theme::default_theme(), f)).expect("draw");
+        let buf = t.backend().buffer().clone();
+        buf.content().iter().map(ratatui::buffer::Cell::symbol).collect::<String>()
+    };
+    assert!(screen.contains("lb2 beside lb3") && !screen.contains("this director"), "{screen}");
+    // A drain confirmed on lb2 is offered on lb3 too.
+    update(&mut st, code(KeyCode::Esc));
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('d'));
+    assert!(matches!(st.layers.last(), Some(Layer::Confirm { peer: Some(e), .. }) if e.name == "lb3"));
+    update(&mut st, code(KeyCode::Esc));
+    // Never beside itself.
+    assert!(typed(&mut st, "pair lb2").is_empty());
+    assert!(matches!(&st.last_action, Some((t, _)) if t.contains("lb2 is the director shown")), "{:?}", st.last_action);
 }

@@ -101,7 +101,7 @@ fn views() -> Vec<(&'static str, AppState)> {
     let (mut st, _) = common::state(true);
     st.settings.directors = vec!["lb2".into()];
     keys(&mut st, &[Char('P')]);
-    update(&mut st, Msg::Pair("lb2".into(), Box::new(Ok(pair_read()))));
+    update(&mut st, Msg::Pair(None, "lb2".into(), Box::new(Ok(pair_read()))));
     out.push(("pair", st));
     // keepalived manages the first service and configures a realserver the kernel lacks.
     let (mut st, _) = common::state(true);

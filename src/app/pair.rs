@@ -1,8 +1,10 @@
-//! The pair view: this director beside another (a name from `[directors]`,
-//! read through lvstop there over ssh), read on demand while the view is
-//! open (every refresh interval): the pair rules' findings, each director's
-//! sync daemons and connections, and the services and realservers side by
-//! side with their differences marked.
+//! The pair view: the director the main view shows (this host, or another
+//! after `:director NAME`) beside another (a name from `[directors]`, read
+//! through lvstop there over ssh), read on demand while the view is open
+//! (every refresh interval): the pair rules' findings, each director's sync
+//! daemons and connections, and the services and realservers side by side
+//! with their differences marked. A weight confirmed in the main view can be
+//! set on the other too: the left side is always the main view's director.
 
 use std::time::Instant;
 
@@ -14,7 +16,7 @@ use crate::remote::director::View;
 /// Both directors as one reading found them.
 #[derive(Debug, Clone)]
 pub struct PairRead {
-    /// This director.
+    /// The director on the left: the one the main view shows.
     pub local: View,
     /// The other.
     pub peer: View,
@@ -25,6 +27,9 @@ pub struct PairRead {
 pub struct PairView {
     /// The other director's name (None until the view is first opened).
     pub peer: Option<String>,
+    /// The director on the left, as the view was opened: the one the main
+    /// view showed (None: this host).
+    pub left: Option<String>,
     /// The last reading.
     pub read: Option<PairRead>,
     /// What the view shows of it, derived once when it came back (not per
@@ -65,8 +70,15 @@ pub fn open(state: &mut AppState, name: &str) -> Vec<Effect> {
         super::update::info(state, msg, Outcome::Failed(String::new()));
         return Vec::new();
     }
-    if state.pair.peer.as_deref() != Some(name) {
-        state.pair = PairView { peer: Some(name.to_string()), ..PairView::default() };
+    if state.director.as_deref() == Some(name) {
+        let msg = format!(
+            "pair: {name} is the director shown: pair it with another, or :director local to pair this host with it"
+        );
+        super::update::info(state, msg, Outcome::Failed(String::new()));
+        return Vec::new();
+    }
+    if state.pair.peer.as_deref() != Some(name) || state.pair.left != state.director {
+        state.pair = PairView { peer: Some(name.to_string()), left: state.director.clone(), ..PairView::default() };
     }
     if !is_open(state) {
         push(state, Layer::Pair);
@@ -75,15 +87,18 @@ pub fn open(state: &mut AppState, name: &str) -> Vec<Effect> {
 }
 
 /// The pair key: beside the director it was last opened with, else the only
-/// other director of the configuration; else say how to name one.
+/// other director of the configuration (neither the one shown); else say how
+/// to name one.
 pub fn open_default(state: &mut AppState) -> Vec<Effect> {
-    let name = state.pair.peer.clone().or_else(|| match state.settings.directors.as_slice() {
+    let shown = state.director.clone();
+    let others: Vec<String> = state.settings.directors.iter().filter(|d| shown.as_ref() != Some(*d)).cloned().collect();
+    let name = state.pair.peer.clone().filter(|p| shown.as_ref() != Some(p)).or_else(|| match others.as_slice() {
         [only] => Some(only.clone()),
         _ => None,
     });
     match name {
         Some(n) => open(state, &n),
-        None if state.settings.directors.is_empty() => {
+        None if others.is_empty() => {
             super::update::info(
                 state,
                 "pair: no other director: name them in [directors] of the configuration",
@@ -92,7 +107,7 @@ pub fn open_default(state: &mut AppState) -> Vec<Effect> {
             Vec::new()
         }
         None => {
-            let msg = format!("pair: which director? type :pair NAME ({})", state.settings.directors.join(", "));
+            let msg = format!("pair: which director? type :pair NAME ({})", others.join(", "));
             super::update::info(state, msg, Outcome::Info);
             Vec::new()
         }
@@ -108,7 +123,12 @@ pub fn read_now(state: &mut AppState) -> Vec<Effect> {
     }
     v.reading = true;
     v.asked_at = Some(state.now);
-    vec![Effect::ReadPair(peer)]
+    vec![Effect::ReadPair(v.left.clone(), peer)]
+}
+
+/// The name of the director on the view's left.
+pub fn left_name(v: &PairView) -> &str {
+    v.left.as_deref().unwrap_or("this director")
 }
 
 /// While the view is open, read again once an interval has passed.
@@ -120,18 +140,18 @@ pub fn poll(state: &mut AppState, now: Instant) -> Vec<Effect> {
     Vec::new()
 }
 
-/// A reading came back (for `peer`: one for a director no longer shown is dropped).
-pub fn on_read(state: &mut AppState, peer: &str, read: Result<PairRead, String>) {
+/// A reading came back (of `left` and `peer`: one of a pair no longer shown is dropped).
+pub fn on_read(state: &mut AppState, left: Option<&str>, peer: &str, read: Result<PairRead, String>) {
     let v = &mut state.pair;
-    if v.peer.as_deref() != Some(peer) {
+    if v.peer.as_deref() != Some(peer) || v.left.as_deref() != left {
         return;
     }
     v.reading = false;
     match read {
         Ok(r) => {
             use crate::checks::pair::{judge, Director};
-            let local =
-                Director { name: "this director", table: &r.local.snapshot, addresses: r.local.addresses.as_deref() };
+            let left = left_name(v).to_string();
+            let local = Director { name: &left, table: &r.local.snapshot, addresses: r.local.addresses.as_deref() };
             let other = Director { name: peer, table: &r.peer.snapshot, addresses: r.peer.addresses.as_deref() };
             v.findings = judge(&local, &other);
             v.rows = rows(&r);

@@ -58,8 +58,9 @@ pub enum Msg {
     PeerApplied(String, Result<usize, String>),
     /// Another director's whole table, read through its agent for the main view.
     DirectorRead(String, Box<Result<Snapshot, String>>, Instant),
-    /// A reading of the pair view (this director and the named other).
-    Pair(String, Box<Result<super::pair::PairRead, String>>),
+    /// A reading of the pair view: the director on its left (None: this
+    /// host), the other, and what was read.
+    Pair(Option<String>, String, Box<Result<super::pair::PairRead, String>>),
     /// Services managed by keepalived/ldirectord.
     Managed(HashMap<ServiceKey, crate::sys::managed::Managed>),
     /// A reading of the interfaces and CPU, with the interfaces' roles if looked up.
@@ -109,10 +110,10 @@ pub enum Effect {
     /// connections view (at most [`super::conns::CAP`] kept); the reading
     /// comes back as `Msg::Conns`.
     ReadConns(crate::model::ConnFilter),
-    /// Read this director (its complete table and addresses) and the named
-    /// other one (through its agent) for the pair view; the reading comes
-    /// back as `Msg::Pair`.
-    ReadPair(String),
+    /// Read the director the main view shows (None: this host; its complete
+    /// table and addresses) and the named other one (through its agent) for
+    /// the pair view; the reading comes back as `Msg::Pair`.
+    ReadPair(Option<String>, String),
     /// Read another director's whole table through its agent; it comes back
     /// as `Msg::DirectorRead`.
     ReadDirector(String),
@@ -186,8 +187,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Pair(peer, read) => {
-            super::pair::on_read(state, &peer, *read);
+        Msg::Pair(left, peer, read) => {
+            super::pair::on_read(state, left.as_deref(), &peer, *read);
             Vec::new()
         }
         Msg::Conns(read) => {

@@ -14,7 +14,13 @@ use crate::app::AppState;
 use crate::config::Action;
 
 /// The lines above the table: findings, sync, VIP holders.
-fn head<'a>(peer: &str, read: &PairRead, findings: &[crate::checks::Finding], theme: &Theme) -> Vec<Line<'a>> {
+fn head<'a>(
+    left: &str,
+    peer: &str,
+    read: &PairRead,
+    findings: &[crate::checks::Finding],
+    theme: &Theme,
+) -> Vec<Line<'a>> {
     use crate::checks::pair::{conns, daemons};
     let clean = |s: &str| crate::text::sanitize(s);
     let mut lines = Vec::new();
@@ -31,7 +37,7 @@ fn head<'a>(peer: &str, read: &PairRead, findings: &[crate::checks::Finding], th
     let sync = |name: &str, s: &crate::model::Snapshot| format!("{name}: {}, {} connections", daemons(s), conns(s));
     lines.push(Line::from(Span::raw(clean(&format!(
         "sync: {} · {}",
-        sync("this director", &read.local.snapshot),
+        sync(left, &read.local.snapshot),
         sync(peer, &read.peer.snapshot)
     )))));
     let mut vips: Vec<_> = read.local.snapshot.vips().into_iter().chain(read.peer.snapshot.vips()).collect();
@@ -41,7 +47,7 @@ fn head<'a>(peer: &str, read: &PairRead, findings: &[crate::checks::Finding], th
         let held =
             |a: &Option<Vec<crate::remote::director::HeldAddr>>| a.as_ref().map(|v| v.iter().any(|h| h.addr == vip));
         match (held(&read.local.addresses), held(&read.peer.addresses)) {
-            (Some(true), Some(false)) => "this director".to_string(),
+            (Some(true), Some(false)) => left.to_string(),
             (Some(false), Some(true)) => peer.to_string(),
             (Some(true), Some(true)) => "BOTH".to_string(),
             (Some(false), Some(false)) => "NONE".to_string(),
@@ -59,13 +65,17 @@ fn head<'a>(peer: &str, read: &PairRead, findings: &[crate::checks::Finding], th
 pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     let v = &state.pair;
     let peer = v.peer.clone().unwrap_or_default();
+    let left = crate::text::sanitize(crate::app::pair::left_name(v));
     let mut lines = Vec::new();
     if let Some(e) = &v.error {
         lines.push(Line::from(Span::styled(crate::text::sanitize(e), theme.slot(Slot::Error))));
     }
     match &v.read {
         None if v.error.is_none() => {
-            lines.push(Line::from(Span::styled(format!("reading this director and {peer}…"), theme.slot(Slot::Dim))));
+            lines.push(Line::from(Span::styled(
+                format!("reading {left} and {}…", crate::text::sanitize(&peer)),
+                theme.slot(Slot::Dim),
+            )));
         }
         None => {}
         Some(read) => {
@@ -73,7 +83,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 let age = state.now.saturating_duration_since(at).as_secs_f64();
                 lines.push(Line::from(Span::styled(format!("read {age:.1} s ago"), theme.slot(Slot::Dim))));
             }
-            lines.extend(head(&peer, read, &v.findings, theme));
+            lines.extend(head(&left, &peer, read, &v.findings, theme));
             lines.push(Line::from(""));
             // The name column, then the two directors' columns, as wide as the view allows.
             let n = if area.width >= 120 { 34 } else { 24 };
@@ -82,7 +92,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 format!(
                     "  {:<n$} {:<w$} {:<w$} {}",
                     "Service / -> realserver",
-                    "this director",
+                    left,
                     crate::text::sanitize(&peer),
                     "differs"
                 ),
@@ -97,7 +107,7 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 // A sign in the first column, so that a narrow view still shows each difference.
                 let (sign, mark, slot) = match r.mark {
                     Mark::Same => (" ", String::new(), Slot::Base),
-                    Mark::LocalOnly => ("<", "only on this director".to_string(), Slot::Warning),
+                    Mark::LocalOnly => ("<", format!("only on {left}"), Slot::Warning),
                     Mark::PeerOnly => (">", format!("only on {peer}"), Slot::Warning),
                     Mark::Differs => ("≠", r.what.clone(), Slot::Warning),
                 };
@@ -121,7 +131,10 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         keys.label(Action::Down),
         keys.label(Action::Pair)
     );
-    let title = format!("This director beside {}", crate::text::sanitize(&peer));
+    let title = match &v.left {
+        None => format!("This director beside {}", crate::text::sanitize(&peer)),
+        Some(_) => format!("{left} beside {}", crate::text::sanitize(&peer)),
+    };
     let height = (lines.len() as u16).saturating_add(2).min(area.height);
     let r = centered(area, area.width.saturating_sub(4), height);
     f.render_widget(Clear, r);

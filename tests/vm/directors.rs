@@ -350,6 +350,13 @@ fn console_pair() -> Result<(), String> {
             s.lines()
                 .any(|l| l.contains("198.51.100.12:80") && (l.contains("draining") || l.contains("safe to remove")))
         })?;
+        // Paired from there, lb2 (the director shown) is on the left, beside lb1.
+        t.keys(&["Escape", ":"])?;
+        t.type_text("pair lb1")?;
+        t.keys(&["Enter"])?;
+        let s = t.wait("lb2 beside lb1", |s| s.contains("lb2 beside lb1") && s.contains("weight 0 ≠ 1"))?;
+        let row = s.lines().find(|l| l.contains("weight 0 ≠ 1")).unwrap_or_default();
+        ensure(row.contains("198.51.100.12:80"), || format!("the row drained on lb2 only: {row}\n{s}"))?;
         t.keys(&["Escape", ":"])?;
         t.type_text("director local")?;
         t.keys(&["Enter"])?;
