@@ -145,8 +145,7 @@ pub(super) fn run_cmdline(state: &mut AppState, c: CmdLine) -> Vec<Effect> {
         CmdLine::Pair(name) => return super::pair::open(state, &name),
         CmdLine::Director(name) => return super::director::switch(state, &name),
         CmdLine::Help => {
-            state.help_scroll = 0;
-            push(state, Layer::Help);
+            open_help(state);
             return Vec::new();
         }
         CmdLine::Save(path, replace) => {
@@ -230,6 +229,12 @@ enum Move {
     Last,
 }
 
+/// Open the help at its top.
+fn open_help(state: &mut AppState) {
+    state.help_scroll = 0;
+    push(state, Layer::Help);
+}
+
 /// A key in the main view.
 pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
     let Some(action) = state.settings.keys.action_of(Context::Main, k) else {
@@ -253,8 +258,7 @@ pub(super) fn main_key(state: &mut AppState, k: &KeyEvent) -> Vec<Effect> {
     match action {
         Action::Quit => quit(state),
         Action::Help => {
-            state.help_scroll = 0;
-            push(state, Layer::Help);
+            open_help(state);
             Vec::new()
         }
         Action::Up => moved(state, Move::By(-1)),
