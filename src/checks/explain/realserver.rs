@@ -34,7 +34,8 @@ Verify: ip route get VIP shows local VIP dev lo; lvstop check.",
 What: the realserver has the VIP on an interface that receives ARP: up, neither loopback nor
 NOARP, and not a bond or bridge port (eth0, bond0, eth0.100, br0). Not reported when arptables or
 nftables drops the ARP requests for the VIP and keeps it out of outgoing ARP (both halves; read
-with arptables -L -n and nft list ruleset arp, which need the ssh user to be root).
+with arptables -L -n and nft list ruleset arp, which need the ssh user to be root; an nftables
+rule may name the VIP, a set of addresses, or a named set of its table).
 
 Why: arp_ignore 1 and 2 suppress replies only for addresses that are not on the receiving
 interface. With the VIP on eth0 itself, the realserver answers \"who-has VIP\" with eth0's MAC

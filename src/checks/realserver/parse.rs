@@ -59,15 +59,16 @@ pub struct RemoteFacts {
 }
 
 /// Which ARP filter chain a rule line is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum ArpChain {
     In,
     Out,
+    #[default]
     Other,
 }
 
 /// The addresses a rule matches after `key` (`arp daddr ip`): one address, or
-/// a `{ a, b }` set; nothing after a negation (`!=`) or a named set.
+/// a `{ a, b }` set; nothing after a negation (`!=`) or a named set (see [`nft_set_ref`]).
 fn nft_addrs(line: &str, key: &str) -> Vec<Ipv4Addr> {
     let Some(at) = line.find(key) else { return Vec::new() };
     let rest = line[at + key.len()..].trim_start();
@@ -76,6 +77,65 @@ fn nft_addrs(line: &str, key: &str) -> Vec<Ipv4Addr> {
         return body.split(',').filter_map(|a| a.trim().split('/').next()?.parse().ok()).collect();
     }
     rest.split_whitespace().next().and_then(|a| a.split('/').next()?.parse().ok()).into_iter().collect()
+}
+
+/// The named set a rule matches after `key` (`arp daddr ip @vips`), if it does.
+fn nft_set_ref(line: &str, key: &str) -> Option<String> {
+    let at = line.find(key)?;
+    let name = line[at + key.len()..].trim_start().strip_prefix('@')?.split_whitespace().next()?;
+    Some(name.to_string())
+}
+
+/// What `nft list ruleset arp` has said so far: the table and chain a line
+/// is in, the set block it is in (and whether in its elements), each named
+/// set's addresses, and the rules that match a named set, resolved once the
+/// whole listing is read ([`NftState::resolve`]).
+#[derive(Debug, Default)]
+struct NftState {
+    table: String,
+    chain: ArpChain,
+    set: Option<String>,
+    in_elements: bool,
+    sets: BTreeMap<(String, String), Vec<Ipv4Addr>>,
+    refs: Vec<(ArpChain, String, String)>,
+}
+
+impl NftState {
+    /// The addresses of the named sets the rules match, as those rules' own.
+    fn resolve(self, f: &mut RemoteFacts) {
+        for (chain, table, name) in self.refs {
+            let addrs = self.sets.get(&(table, name)).into_iter().flatten().copied();
+            match chain {
+                ArpChain::In => f.arp_in_dropped.extend(addrs),
+                ArpChain::Out => f.arp_out_rewritten.extend(addrs),
+                ArpChain::Other => {}
+            }
+        }
+    }
+
+    /// A line inside a `set NAME { ... }` block: its elements' single
+    /// addresses (a range or a network is not read), over as many lines as
+    /// they take.
+    fn set_line(&mut self, t: &str) {
+        let Some(name) = self.set.clone() else { return };
+        let body = if let Some(body) = t.strip_prefix("elements = {") {
+            self.in_elements = true;
+            body
+        } else if self.in_elements {
+            t
+        } else {
+            if t == "}" {
+                self.set = None;
+            }
+            return;
+        };
+        let (body, closed) = body.split_once('}').map_or((body, false), |(b, _)| (b, true));
+        let addrs = body.split(',').filter_map(|a| a.split_whitespace().next()?.parse::<Ipv4Addr>().ok());
+        self.sets.entry((self.table.clone(), name)).or_default().extend(addrs);
+        if closed {
+            self.in_elements = false;
+        }
+    }
 }
 
 /// One line of `arptables -L -n` (chain headers and rules such as
@@ -110,11 +170,27 @@ fn arptables_line(f: &mut RemoteFacts, chain: &mut ArpChain, line: &str) {
     }
 }
 
-/// One line of `nft list ruleset arp`: a chain's hook, or a rule such as
-/// `arp daddr ip 198.51.100.100 drop` (input) or
-/// `arp saddr ip 198.51.100.100 arp saddr ip set 198.51.100.11` (output).
-fn nft_line(f: &mut RemoteFacts, chain: &mut ArpChain, line: &str) {
+/// One line of `nft list ruleset arp`: a table, a named set and its
+/// elements, a chain's hook, or a rule such as `arp daddr ip 198.51.100.100
+/// drop` or `arp daddr ip @vips drop` (input), or `arp saddr ip 198.51.100.100
+/// arp saddr ip set 198.51.100.11` (output).
+fn nft_line(f: &mut RemoteFacts, st: &mut NftState, line: &str) {
     let t = line.trim();
+    if let Some(rest) = t.strip_prefix("table ") {
+        // `table arp NAME {`: sets are named within their table.
+        st.table = rest.split_whitespace().nth(1).unwrap_or_default().to_string();
+        (st.chain, st.set, st.in_elements) = (ArpChain::Other, None, false);
+        return;
+    }
+    if st.set.is_some() {
+        st.set_line(t);
+        return;
+    }
+    if let Some(rest) = t.strip_prefix("set ") {
+        st.set = rest.split_whitespace().next().map(str::to_string);
+        return;
+    }
+    let chain = &mut st.chain;
     if t.starts_with("chain ") {
         *chain = ArpChain::Other;
         return;
@@ -130,12 +206,19 @@ fn nft_line(f: &mut RemoteFacts, chain: &mut ArpChain, line: &str) {
         return;
     }
     let drops = t.split_whitespace().any(|w| w == "drop");
-    match *chain {
-        ArpChain::In if drops => f.arp_in_dropped.extend(nft_addrs(t, "arp daddr ip ")),
-        ArpChain::Out if drops || t.contains("arp saddr ip set") => {
-            f.arp_out_rewritten.extend(nft_addrs(t, "arp saddr ip "));
-        }
-        _ => {}
+    let key = match *chain {
+        ArpChain::In if drops => "arp daddr ip ",
+        ArpChain::Out if drops || t.contains("arp saddr ip set") => "arp saddr ip ",
+        _ => return,
+    };
+    let addrs = nft_addrs(t, key);
+    if *chain == ArpChain::In {
+        f.arp_in_dropped.extend(addrs);
+    } else {
+        f.arp_out_rewritten.extend(addrs);
+    }
+    if let Some(name) = nft_set_ref(t, key) {
+        st.refs.push((st.chain, st.table.clone(), name));
     }
 }
 
@@ -209,6 +292,7 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
     let mut netstat_done = false;
     let mut routes_seen = 0;
     let mut arp_chain = ArpChain::Other;
+    let mut nft = NftState::default();
     for (n, line) in text.lines().enumerate() {
         let bad = |why: &str| {
             let shown = crate::text::sanitize(&line.chars().take(120).collect::<String>());
@@ -345,7 +429,7 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
             }
             // Firewall listings are read for what they say about ARP; other lines are no error.
             "arptables" => arptables_line(&mut f, &mut arp_chain, line),
-            "nft" => nft_line(&mut f, &mut arp_chain, line),
+            "nft" => nft_line(&mut f, &mut nft, line),
             "" if line.trim().is_empty() => {}
             "" => return Err(bad("output before the first section")),
             _ => {}
@@ -354,6 +438,7 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
     if !ended {
         return Err("the output stops before its end marker (the host hung up or the script failed)".into());
     }
+    nft.resolve(&mut f);
     Ok(f)
 }
 

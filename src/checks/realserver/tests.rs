@@ -181,6 +181,41 @@ table arp filter {
         );
         assert!(ids(&text, &dr(None)).contains(&"R-ARP-IGNORE"), "{other}");
     }
+    // Named sets (elements over several lines), in the table of the rules that use them.
+    let named = "@@nft
+table arp filter {
+\tset vips {
+\t\ttype ipv4_addr
+\t\telements = { 198.51.100.99, 198.51.100.101,
+\t\t\t     198.51.100.100 }
+\t}
+
+\tset own {
+\t\ttype ipv4_addr
+\t\tflags interval
+\t\telements = { 198.51.100.100 }
+\t}
+
+\tchain in {
+\t\ttype filter hook input priority filter; policy accept;
+\t\tarp operation request arp daddr ip @vips drop
+\t}
+
+\tchain out {
+\t\ttype filter hook output priority filter; policy accept;
+\t\tarp saddr ip @own arp saddr ip set 198.51.100.11
+\t}
+}
+@@netstat2";
+    let f = parse(&bad.replace("@@netstat2", named)).expect("parse");
+    assert_eq!(f.arp_in_dropped, [ip("198.51.100.99"), ip("198.51.100.100"), ip("198.51.100.101")].into());
+    assert_eq!(ids(&bad.replace("@@netstat2", named), &dr(None)), Vec::<&str>::new());
+    // A set of that name in another table, or none: not suppression.
+    for elsewhere in
+        [named.replace("\tchain in {", "}\ntable arp other {\n\tchain in {"), named.replace("@vips", "@nosuch")]
+    {
+        assert!(ids(&bad.replace("@@netstat2", &elsewhere), &dr(None)).contains(&"R-ARP-IGNORE"), "{elsewhere}");
+    }
     let in_forward = arptables.replace("Chain INPUT", "Chain FORWARD");
     assert!(ids(&bad.replace("@@netstat2", &in_forward), &dr(None)).contains(&"R-ARP-IGNORE"));
     // Garbage in a firewall listing is no bad answer.
