@@ -29,9 +29,15 @@ fuzz_target!(|data: &[u8]| {
         dip: Some([198, 51, 100, 1].into()),
         director: &director,
     };
-    for f in check(&cx) {
+    let (found, more) = check(&cx);
+    for f in found {
         for t in [f.message.clone(), f.evidence.to_string(), f.fix.to_string(), f.subject.to_string()] {
             assert!(lvstop::text::is_clean(&t), "a control character in a finding: {t:?}");
+        }
+    }
+    for m in more {
+        for t in m.subjects.iter().map(ToString::to_string).chain([m.summary(6)]) {
+            assert!(lvstop::text::is_clean(&t), "a control character in a finding past the limit: {t:?}");
         }
     }
 });
