@@ -93,14 +93,16 @@ fn the_arp_problem_is_found() {
     }
     // rs1 answers ARP for the VIP (alone: the router's cache flipping to rs1
     // would muddle any other scenario, as it does in real life).
-    // Then rs1 keeps its sysctls but suppresses ARP for the VIP with nftables (in and
-    // out), as some sites do: the director no longer hears it, and its rules are
-    // recognised over ssh, so neither side reports the ARP problem.
+    // Then rs1 keeps its sysctls but suppresses ARP for the VIP with nftables (in, through
+    // a named set of VIPs that nft lists over several lines, and out), as some sites do: the
+    // director no longer hears it, and its rules are recognised over ssh, so neither side
+    // reports the ARP problem.
     let script = r#"sleep 10
 "$LVSTOP_BIN" check --json > "$LVSTOP_OUT/check.json"
 ip netns exec rs1 nft -f - <<'NFT'
 table arp lvs {
-  chain in { type filter hook input priority 0; arp daddr ip 198.51.100.100 drop; }
+  set vips { type ipv4_addr; elements = { 198.51.100.100, 198.51.100.101, 198.51.100.102, 198.51.100.103, 198.51.100.104, 198.51.100.105 } }
+  chain in { type filter hook input priority 0; arp daddr ip @vips drop; }
   chain out { type filter hook output priority 0; arp saddr ip 198.51.100.100 arp saddr ip set 198.51.100.11; }
 }
 NFT
