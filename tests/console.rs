@@ -877,20 +877,57 @@ fn the_pair_view_sets_the_director_shown_beside_another() {
     assert!(st.pair.read.is_none());
     update(&mut st, Msg::Pair(Some("lb2".into()), "lb3".into(), Box::new(Ok(read(7)))));
     assert!(st.pair.read.is_some());
-    let screen = {
+    let screen = |st: &lvstop::app::AppState| {
         let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).expect("terminal");
-        t.draw(|f| lvstop::ui::render(&st, &lvstop::ui::Theme::default_theme(), f)).expect("draw");
+        t.draw(|f| lvstop::ui::render(st, &lvstop::ui::Theme::default_theme(), f)).expect("draw");
         let buf = t.backend().buffer().clone();
         buf.content().iter().map(ratatui::buffer::Cell::symbol).collect::<String>()
     };
-    assert!(screen.contains("lb2 beside lb3") && !screen.contains("this director"), "{screen}");
-    // A drain confirmed on lb2 is offered on lb3 too.
+    let shown = screen(&st);
+    assert!(shown.contains("lb2 beside lb3") && !shown.contains("this director"), "{shown}");
+    // A drain confirmed on lb2 is offered on lb3 too, and says where it lands.
     update(&mut st, code(KeyCode::Esc));
     update(&mut st, code(KeyCode::Tab));
     update(&mut st, key('d'));
     assert!(matches!(st.layers.last(), Some(Layer::Confirm { peer: Some(e), .. }) if e.name == "lb3"));
+    let shown = screen(&st);
+    assert!(shown.contains("applies it on director lb2 and on director lb3 too"), "{shown}");
     update(&mut st, code(KeyCode::Esc));
     // Never beside itself.
     assert!(typed(&mut st, "pair lb2").is_empty());
     assert!(matches!(&st.last_action, Some((t, _)) if t.contains("lb2 is the director shown")), "{:?}", st.last_action);
+}
+
+/// A pair read beside one director offers nothing once another is shown:
+/// "on both" would send a change to two directors never seen side by side.
+#[test]
+fn a_pair_read_before_a_switch_offers_no_change_on_both() {
+    use lvstop::remote::director::View;
+    let (mut st, _) = common::state(true);
+    st.settings.directors = vec!["lb2".into(), "lb3".into()];
+    let typed = |st: &mut lvstop::app::AppState, line: &str| {
+        update(st, key(':'));
+        for c in line.chars() {
+            update(st, key(c));
+        }
+        update(st, code(KeyCode::Enter))
+    };
+    typed(&mut st, "pair lb2");
+    let mut peer = common::snapshot();
+    peer.services[0].destinations[0].spec.weight = 7;
+    let read = lvstop::app::pair::PairRead {
+        local: View { snapshot: common::snapshot(), addresses: Some(Vec::new()) },
+        peer: View { snapshot: peer, addresses: Some(Vec::new()) },
+    };
+    update(&mut st, Msg::Pair(None, "lb2".into(), Box::new(Ok(read.clone()))));
+    update(&mut st, code(KeyCode::Esc));
+    typed(&mut st, "director lb3");
+    let now = st.now;
+    update(&mut st, Msg::DirectorRead("lb3".into(), Box::new(Ok(common::snapshot())), now));
+    // Even a reading of the old pair arriving late.
+    update(&mut st, Msg::Pair(None, "lb2".into(), Box::new(Ok(read))));
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('d'));
+    assert!(matches!(st.layers.last(), Some(Layer::Confirm { peer: None, .. })), "{:?}", st.layers.last());
+    assert!(update(&mut st, key('b')).is_empty());
 }

@@ -45,6 +45,8 @@ pub fn switch(state: &mut AppState, name: &str) -> Vec<Effect> {
     state.nics.load = None;
     state.nics.prev = None;
     state.layers.clear();
+    // The pair view's reading was of the previous director beside its peer: only the peer's name is kept.
+    state.pair = super::pair::PairView { peer: state.pair.peer.take(), ..Default::default() };
     let mut msg = format!("showing director {}", shown(state));
     if dropped > 0 {
         msg.push_str(&format!(" (the undo history of the previous one, {dropped} change(s), is dropped)"));

@@ -99,11 +99,13 @@ pub fn open_default(state: &mut AppState) -> Vec<Effect> {
     match name {
         Some(n) => open(state, &n),
         None if others.is_empty() => {
-            super::update::info(
-                state,
-                "pair: no other director: name them in [directors] of the configuration",
-                Outcome::Info,
-            );
+            let msg = match &state.director {
+                None => "pair: no other director: name them in [directors] of the configuration".to_string(),
+                Some(d) => format!(
+                    "pair: no director but {d} in [directors]: :director local, then P, sets this host beside it"
+                ),
+            };
+            super::update::info(state, msg, Outcome::Info);
             Vec::new()
         }
         None => {
@@ -178,6 +180,10 @@ pub struct PeerEdit {
 /// names, one of them with another weight.
 pub fn peer_edit(state: &AppState, change: &crate::model::Change) -> Option<PeerEdit> {
     use crate::model::Change;
+    // Only beside the director the change lands on, as the operator last saw them side by side.
+    if state.pair.left != state.director {
+        return None;
+    }
     let name = state.pair.peer.clone().filter(|p| state.director.as_ref() != Some(p))?;
     let peer = &state.pair.read.as_ref()?.peer.snapshot;
     let mut steps = Vec::new();

@@ -89,7 +89,10 @@ pub fn render(state: &AppState, theme: &Theme, f: &mut Frame, area: Rect, prompt
                     lines.push(Line::from(""));
                     lines.push(Line::from(vec![
                         Span::styled(keys.label(Action::ConfirmBoth), theme.slot(Slot::HelpKey)),
-                        Span::raw(crate::text::sanitize(&format!(" applies it here and on director {} too:", p.name))),
+                        Span::raw(crate::text::sanitize(&match &state.director {
+                            None => format!(" applies it here and on director {} too:", p.name),
+                            Some(d) => format!(" applies it on director {d} and on director {} too:", p.name),
+                        })),
                     ]));
                     for (svc, _, after) in p.steps.iter().take(CONFIRM_COMMANDS) {
                         let cmd = format!("ipvsadm -e {}", crate::model::ipvsadm::dest_args(svc, after));
