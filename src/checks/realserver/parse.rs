@@ -67,11 +67,22 @@ enum ArpChain {
     Other,
 }
 
+/// What follows `key` (`arp daddr ip `) in a rule, unless `key` is the
+/// second part of a concatenation (`arp daddr ip . arp saddr ip @pairs`),
+/// whose set elements pair addresses.
+fn after_key<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let at = line.find(key)?;
+    if line[..at].trim_end().ends_with('.') {
+        return None;
+    }
+    let rest = line[at + key.len()..].trim_start();
+    (!rest.starts_with('.')).then_some(rest)
+}
+
 /// The addresses a rule matches after `key` (`arp daddr ip`): one address, or
 /// a `{ a, b }` set; nothing after a negation (`!=`) or a named set (see [`nft_set_ref`]).
 fn nft_addrs(line: &str, key: &str) -> Vec<Ipv4Addr> {
-    let Some(at) = line.find(key) else { return Vec::new() };
-    let rest = line[at + key.len()..].trim_start();
+    let Some(rest) = after_key(line, key) else { return Vec::new() };
     if let Some(set) = rest.strip_prefix('{') {
         let body = set.split('}').next().unwrap_or_default();
         return body.split(',').filter_map(|a| a.trim().split('/').next()?.parse().ok()).collect();
@@ -81,43 +92,50 @@ fn nft_addrs(line: &str, key: &str) -> Vec<Ipv4Addr> {
 
 /// The named set a rule matches after `key` (`arp daddr ip @vips`), if it does.
 fn nft_set_ref(line: &str, key: &str) -> Option<String> {
-    let at = line.find(key)?;
-    let name = line[at + key.len()..].trim_start().strip_prefix('@')?.split_whitespace().next()?;
-    Some(name.to_string())
+    let name = after_key(line, key)?.strip_prefix('@')?.split_whitespace().next()?;
+    (name.len() <= NFT_NAME_MAX).then(|| name.to_string())
 }
 
-/// What `nft list ruleset arp` has said so far: the table and chain a line
-/// is in, the set block it is in (and whether in its elements), each named
-/// set's addresses, and the rules that match a named set, resolved once the
-/// whole listing is read ([`NftState::resolve`]).
+/// The longest set name read (nft allows 255 bytes); a longer one is not
+/// taken for a set, so its rules suppress nothing.
+const NFT_NAME_MAX: usize = 255;
+
+/// What `nft list ruleset arp` has said so far: the table (numbered in the
+/// order listed) and chain a line is in, the set block it is in with the
+/// addresses read so far (and whether in its elements), each named set's
+/// addresses, and the rules that match a named set, resolved once the whole
+/// listing is read ([`NftState::resolve`]). Work stays linear in the
+/// listing: a set is stored once when its block ends, each (chain, set) is
+/// resolved once however many rules name it.
 #[derive(Debug, Default)]
 struct NftState {
-    table: String,
+    table: u32,
     chain: ArpChain,
-    set: Option<String>,
+    set: Option<(String, Vec<Ipv4Addr>)>,
     in_elements: bool,
-    sets: BTreeMap<(String, String), Vec<Ipv4Addr>>,
-    refs: Vec<(ArpChain, String, String)>,
+    sets: BTreeMap<(u32, String), Vec<Ipv4Addr>>,
+    refs: BTreeSet<(u32, String, bool)>,
 }
 
 impl NftState {
-    /// The addresses of the named sets the rules match, as those rules' own.
+    /// The addresses of the named sets the rules match, as those rules' own
+    /// (`true`: an input rule's, else an output rule's).
     fn resolve(self, f: &mut RemoteFacts) {
-        for (chain, table, name) in self.refs {
+        for (table, name, input) in self.refs {
             let addrs = self.sets.get(&(table, name)).into_iter().flatten().copied();
-            match chain {
-                ArpChain::In => f.arp_in_dropped.extend(addrs),
-                ArpChain::Out => f.arp_out_rewritten.extend(addrs),
-                ArpChain::Other => {}
+            if input {
+                f.arp_in_dropped.extend(addrs);
+            } else {
+                f.arp_out_rewritten.extend(addrs);
             }
         }
     }
 
     /// A line inside a `set NAME { ... }` block: its elements' single
-    /// addresses (a range or a network is not read), over as many lines as
-    /// they take.
+    /// addresses (a range, a network or a concatenation is not read), over as
+    /// many lines as they take; the block's end stores the set.
     fn set_line(&mut self, t: &str) {
-        let Some(name) = self.set.clone() else { return };
+        let Some((_, addrs)) = self.set.as_mut() else { return };
         let body = if let Some(body) = t.strip_prefix("elements = {") {
             self.in_elements = true;
             body
@@ -125,13 +143,16 @@ impl NftState {
             t
         } else {
             if t == "}" {
-                self.set = None;
+                if let Some((name, addrs)) = self.set.take() {
+                    self.sets.insert((self.table, name), addrs);
+                }
             }
             return;
         };
         let (body, closed) = body.split_once('}').map_or((body, false), |(b, _)| (b, true));
-        let addrs = body.split(',').filter_map(|a| a.split_whitespace().next()?.parse::<Ipv4Addr>().ok());
-        self.sets.entry((self.table.clone(), name)).or_default().extend(addrs);
+        let single =
+            |a: &str| if a.contains(" . ") { None } else { a.split_whitespace().next()?.parse::<Ipv4Addr>().ok() };
+        addrs.extend(body.split(',').filter_map(single));
         if closed {
             self.in_elements = false;
         }
@@ -176,9 +197,9 @@ fn arptables_line(f: &mut RemoteFacts, chain: &mut ArpChain, line: &str) {
 /// arp saddr ip set 198.51.100.11` (output).
 fn nft_line(f: &mut RemoteFacts, st: &mut NftState, line: &str) {
     let t = line.trim();
-    if let Some(rest) = t.strip_prefix("table ") {
+    if t.starts_with("table ") {
         // `table arp NAME {`: sets are named within their table.
-        st.table = rest.split_whitespace().nth(1).unwrap_or_default().to_string();
+        st.table = st.table.wrapping_add(1);
         (st.chain, st.set, st.in_elements) = (ArpChain::Other, None, false);
         return;
     }
@@ -187,7 +208,8 @@ fn nft_line(f: &mut RemoteFacts, st: &mut NftState, line: &str) {
         return;
     }
     if let Some(rest) = t.strip_prefix("set ") {
-        st.set = rest.split_whitespace().next().map(str::to_string);
+        st.set =
+            rest.split_whitespace().next().filter(|n| n.len() <= NFT_NAME_MAX).map(|n| (n.to_string(), Vec::new()));
         return;
     }
     let chain = &mut st.chain;
@@ -218,7 +240,7 @@ fn nft_line(f: &mut RemoteFacts, st: &mut NftState, line: &str) {
         f.arp_out_rewritten.extend(addrs);
     }
     if let Some(name) = nft_set_ref(t, key) {
-        st.refs.push((st.chain, st.table.clone(), name));
+        st.refs.insert((st.table, name, st.chain == ArpChain::In));
     }
 }
 

@@ -216,6 +216,18 @@ table arp filter {
     {
         assert!(ids(&bad.replace("@@netstat2", &elsewhere), &dr(None)).contains(&"R-ARP-IGNORE"), "{elsewhere}");
     }
+    // A concatenation pairs addresses: its elements are not the senders dropped.
+    let concat = named
+        .replace("arp daddr ip @vips drop", "arp saddr ip . arp daddr ip @vips drop")
+        .replace("198.51.100.99, 198.51.100.101,", "198.51.100.99 . 198.51.100.100, 198.51.100.101 . 198.51.100.1,");
+    let f = parse(&bad.replace("@@netstat2", &concat)).expect("parse");
+    assert!(f.arp_in_dropped.is_empty(), "{:?}", f.arp_in_dropped);
+    // Many rules naming one set resolve it once; a set name longer than nft allows is no set.
+    let many = named
+        .replace("\t\tarp operation request arp daddr ip @vips drop", &"\t\tarp daddr ip @vips drop\n".repeat(1000));
+    assert_eq!(parse(&bad.replace("@@netstat2", &many)).expect("parse").arp_in_dropped.len(), 3);
+    let long = named.replace("vips", &"v".repeat(300));
+    assert!(parse(&bad.replace("@@netstat2", &long)).expect("parse").arp_in_dropped.is_empty());
     let in_forward = arptables.replace("Chain INPUT", "Chain FORWARD");
     assert!(ids(&bad.replace("@@netstat2", &in_forward), &dr(None)).contains(&"R-ARP-IGNORE"));
     // Garbage in a firewall listing is no bad answer.
