@@ -190,8 +190,8 @@ pub struct ConnCount {
     pub templates: u64,
     /// Seconds until the last of them expires.
     pub last_template_secs: u32,
-    /// The virtual address (VIP:port) of its first connection: the service a
-    /// realserver removed with connections left was in.
+    /// The virtual address (VIP:port) of its first connection: where the
+    /// clients of a realserver removed with connections left were going.
     pub vip: Option<std::net::SocketAddr>,
     /// Whether its connections are to more than that one virtual address.
     pub other_vips: bool,

@@ -1207,7 +1207,7 @@ fn drain_and_failover_rules() -> Result<(), String> {
         ensure(
             nodest["severity"] == "warning"
                 && nodest["fix"].as_str().unwrap_or_default().contains("expire_nodest_conn=1")
-                && nodest["message"].as_str().unwrap_or_default().contains(&format!("removed from {VIP}:80 with")),
+                && nodest["message"].as_str().unwrap_or_default().contains(&format!("they are to {VIP}:80)")),
             || format!("{nodest:#}"),
         )?;
         ensure(!found.iter().any(|f| f["id"] == "D-SCHED-FALLBACK"), || {

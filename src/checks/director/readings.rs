@@ -251,9 +251,11 @@ pub(super) fn no_dest(cx: &Ctx<'_>) -> Vec<Finding> {
         }
         let last = c.last_conn_secs.max(c.last_template_secs);
         let dropped = nodest.as_deref() == Some("0");
+        // The entries name the address and port the clients asked for, not the
+        // service (a firewall-mark service covers several).
         let from = match (c.vip, c.other_vips) {
-            (Some(vip), false) => format!("removed from {vip} with connections left"),
-            (Some(vip), true) => format!("removed from {vip} and other services with connections left"),
+            (Some(vip), false) => format!("removed with connections left; they are to {vip}"),
+            (Some(vip), true) => format!("removed with connections left; they are to {vip} and other addresses"),
             (None, _) => "removed with connections left".to_string(),
         };
         let mut message = format!(

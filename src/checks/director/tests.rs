@@ -467,7 +467,7 @@ fn drain_and_failover_safety_rules() {
     assert_eq!(nodest[0].severity, Severity::Warning);
     assert!(
         nodest[0].message.contains(
-            "4 connections still point at 198.51.100.13:80, which is in no service (removed from 198.51.100.100:80 with"
+            "4 connections still point at 198.51.100.13:80, which is in no service (removed with connections left; they are to 198.51.100.100:80)"
         ),
         "{}",
         nodest[0].message
