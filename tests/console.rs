@@ -15,6 +15,15 @@ fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
+/// `:line` typed and entered: what the command asks for.
+fn typed(st: &mut lvstop::app::AppState, line: &str) -> Vec<Effect> {
+    update(st, key(':'));
+    for c in line.chars() {
+        update(st, key(c));
+    }
+    update(st, code(KeyCode::Enter))
+}
+
 fn is_refresh(cmds: &[Effect]) -> bool {
     matches!(cmds, [Effect::Refresh(_)])
 }
@@ -799,13 +808,6 @@ fn another_director_in_the_main_view() {
     let Some(Effect::Apply { id, .. }) = cmds.first() else { panic!("{cmds:?}") };
     update(&mut st, Msg::Done { id: *id, result: Ok(()), applied_steps: 0, log_incomplete: None, meanwhile: None });
     assert_eq!(st.edits.undo.len(), 1);
-    let typed = |st: &mut lvstop::app::AppState, line: &str| {
-        update(st, key(':'));
-        for c in line.chars() {
-            update(st, key(c));
-        }
-        update(st, code(KeyCode::Enter))
-    };
     let cmds = typed(&mut st, "director nosuch");
     assert!(cmds.is_empty());
     assert!(matches!(&st.last_action, Some((t, _)) if t.contains("'nosuch' is not a director: use local, lb2, lb3")));
@@ -850,13 +852,6 @@ fn the_pair_view_sets_the_director_shown_beside_another() {
     use lvstop::remote::director::View;
     let (mut st, _) = common::state(true);
     st.settings.directors = vec!["lb2".into(), "lb3".into()];
-    let typed = |st: &mut lvstop::app::AppState, line: &str| {
-        update(st, key(':'));
-        for c in line.chars() {
-            update(st, key(c));
-        }
-        update(st, code(KeyCode::Enter))
-    };
     // This host beside lb2, then lb2 shown: P pairs lb2 with the only other, lb3.
     assert_eq!(typed(&mut st, "pair lb2"), vec![Effect::ReadPair(None, "lb2".into())]);
     update(&mut st, code(KeyCode::Esc));
@@ -905,13 +900,6 @@ fn a_pair_read_before_a_switch_offers_no_change_on_both() {
     use lvstop::remote::director::View;
     let (mut st, _) = common::state(true);
     st.settings.directors = vec!["lb2".into(), "lb3".into()];
-    let typed = |st: &mut lvstop::app::AppState, line: &str| {
-        update(st, key(':'));
-        for c in line.chars() {
-            update(st, key(c));
-        }
-        update(st, code(KeyCode::Enter))
-    };
     typed(&mut st, "pair lb2");
     let mut peer = common::snapshot();
     peer.services[0].destinations[0].spec.weight = 7;
