@@ -233,14 +233,15 @@ fn nft_line(f: &mut RemoteFacts, st: &mut NftState, line: &str) {
         ArpChain::Out if drops || t.contains("arp saddr ip set") => "arp saddr ip ",
         _ => return,
     };
+    let input = *chain == ArpChain::In;
     let addrs = nft_addrs(t, key);
-    if *chain == ArpChain::In {
+    if input {
         f.arp_in_dropped.extend(addrs);
     } else {
         f.arp_out_rewritten.extend(addrs);
     }
     if let Some(name) = nft_set_ref(t, key) {
-        st.refs.insert((st.table, name, st.chain == ArpChain::In));
+        st.refs.insert((st.table, name, input));
     }
 }
 
