@@ -506,7 +506,7 @@ fn an_edit_that_finds_its_realserver_changed_meanwhile_is_put_again_on_what_is_t
     now.weight = 7;
     now.u_thresh = 100;
     let err = Err("realserver … changed meanwhile … nothing was changed".to_string());
-    let meanwhile = Some(lvstop::model::Current::Dest(now.clone()));
+    let meanwhile = Some(lvstop::model::Current::Dest { svc, dest: now.clone() });
     update(&mut st, Msg::Done { id, result: err, applied_steps: 0, log_incomplete: None, meanwhile });
     assert!(matches!(&st.last_action, Some((_, lvstop::app::Outcome::Failed(e))) if e.contains("changed meanwhile")));
     // Asked again: the operator's change (weight 4) on top of what is there now (threshold kept).
@@ -523,13 +523,42 @@ fn an_edit_that_finds_its_realserver_changed_meanwhile_is_put_again_on_what_is_t
     let Some(Effect::Apply { id, .. }) = cmds.first().cloned() else { panic!("{cmds:?}") };
     let mut same = now.clone();
     same.weight = 4;
-    let meanwhile = Some(lvstop::model::Current::Dest(same));
+    let meanwhile = Some(lvstop::model::Current::Dest { svc, dest: same });
     let cmds = update(
         &mut st,
         Msg::Done { id, result: Err("changed".into()), applied_steps: 0, log_incomplete: None, meanwhile },
     );
     assert!(apply_of(&cmds).is_none() && !matches!(st.layers.last(), Some(Layer::Confirm { .. })));
     assert!(st.last_action.as_ref().is_some_and(|(t, _)| t.contains("already as you asked")), "{:?}", st.last_action);
+}
+
+/// The executor's answer names the object it found changed; an answer about
+/// the same realserver in another service (or any other object) asks nothing
+/// and sends nothing: the change failed, and is not put again on an object the
+/// operator did not choose. A property test found the console asking to edit
+/// the realserver of another service.
+#[test]
+fn a_change_meanwhile_to_the_same_realserver_in_another_service_is_not_asked_again() {
+    let (mut st, _) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    let cmds = update(&mut st, key('+'));
+    let Some(Effect::Apply { id, change: Change::EditDest { svc, before, .. } }) = cmds.first().cloned() else {
+        panic!("{cmds:?}")
+    };
+    let mut other = svc;
+    let lvstop::model::ServiceKey::Addr { port, .. } = &mut other else { panic!("{svc:?}") };
+    *port += 1;
+    let mut now = before.clone();
+    now.weight = 7;
+    let meanwhile = Some(lvstop::model::Current::Dest { svc: other, dest: now });
+    let err = Err("realserver … changed meanwhile … nothing was changed".to_string());
+    let cmds = update(&mut st, Msg::Done { id, result: err, applied_steps: 0, log_incomplete: None, meanwhile });
+    assert!(apply_of(&cmds).is_none() && !matches!(st.layers.last(), Some(Layer::Confirm { .. })), "{:?}", st.layers);
+    assert!(
+        matches!(&st.last_action, Some((_, lvstop::app::Outcome::Failed(e))) if e.contains("changed meanwhile")),
+        "{:?}",
+        st.last_action
+    );
 }
 
 /// A table of `n` services with two realservers each.

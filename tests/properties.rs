@@ -807,12 +807,16 @@ fn messages(st: &AppState, step: &Step, now: &mut Instant) -> Vec<Msg> {
     }
 }
 
-/// A realserver or service of the snapshot the console holds, as an object "now".
+/// A realserver or service of the snapshot the console holds, as an object
+/// "now": often not the failed change's object, and then the console must not
+/// put the change to the operator again on it.
 fn meanwhile(st: &AppState, pick: usize) -> Option<lvstop::model::Current> {
     let snap = st.table.snapshot()?;
-    let dests: Vec<_> = snap.services.iter().flat_map(|s| s.destinations.iter()).collect();
+    let dests: Vec<_> =
+        snap.services.iter().flat_map(|s| s.destinations.iter().map(move |d| (s.spec.key, d))).collect();
     if pick % 4 == 1 && !dests.is_empty() {
-        return Some(lvstop::model::Current::Dest(dests[pick % dests.len()].spec.clone()));
+        let (svc, d) = dests[pick % dests.len()];
+        return Some(lvstop::model::Current::Dest { svc, dest: d.spec.clone() });
     }
     let services = &snap.services;
     (!services.is_empty()).then(|| lvstop::model::Current::Service(services[pick % services.len()].spec.clone()))

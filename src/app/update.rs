@@ -606,14 +606,16 @@ fn on_done(
     };
     // The object changed since the operator saw it: what is left of the
     // change, made again on the object as it is now, is put to them again.
-    let again = meanwhile.map(|now| {
+    // Only on that object: an answer about another (the same realserver in
+    // another service) is no reason to ask, nor to say nothing is left.
+    let again = meanwhile.and_then(|now| {
         let left = match &change {
             Change::Batch { label, changes } => {
                 Change::Batch { label: label.clone(), changes: changes.iter().skip(applied_steps).cloned().collect() }
             }
             single => single.clone(),
         };
-        left.rebase(now)
+        left.is_about(now).then(|| left.rebase(now))
     });
     let effects = on_failure_or_done(state, change, is_undo, result, applied_steps, log_incomplete);
     match again {

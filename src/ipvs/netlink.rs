@@ -567,7 +567,7 @@ impl NetlinkIpvs {
                         what: format!("realserver {} of {svc}", before.addr_port()),
                         seen: crate::model::dest_summary(before),
                         now: crate::model::dest_summary(&d.spec),
-                        current: Box::new(crate::model::Current::Dest(d.spec.clone())),
+                        current: Box::new(crate::model::Current::Dest { svc: *svc, dest: d.spec.clone() }),
                     }),
                     _ => Ok(()),
                 }

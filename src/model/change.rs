@@ -214,11 +214,15 @@ impl Change {
     /// fields where `after` differs from `before`) applied on top of `now`,
     /// the rest kept as it is now; a delete deletes what is there now. None
     /// when nothing is left to do (someone already made the same change) or
-    /// `now` is not this change's object. A batch is rebased on its first
-    /// step, the one that found the change; the steps after it follow.
+    /// `now` is not this change's object (see [`Change::is_about`]). A batch
+    /// is rebased on its first step, the one that found the change; the
+    /// steps after it follow.
     pub fn rebase(&self, now: &Current) -> Option<Change> {
+        if !self.is_about(now) {
+            return None;
+        }
         match (self, now) {
-            (Change::EditDest { svc, before, after }, Current::Dest(now)) if same_dest_id(now, after) => {
+            (Change::EditDest { svc, before, after }, Current::Dest { dest: now, .. }) => {
                 let mut next = now.clone();
                 macro_rules! keep_changed {
                     ($($f:ident),*) => {$(
@@ -230,10 +234,10 @@ impl Change {
                 keep_changed!(forward, weight, u_thresh, l_thresh, tun_type, tun_port, tun_csum);
                 (next != *now).then(|| Change::EditDest { svc: *svc, before: now.clone(), after: next })
             }
-            (Change::DelDest { svc, dest }, Current::Dest(now)) if same_dest_id(now, dest) => {
+            (Change::DelDest { svc, .. }, Current::Dest { dest: now, .. }) => {
                 Some(Change::DelDest { svc: *svc, dest: now.clone() })
             }
-            (Change::EditService { before, after }, Current::Service(now)) if now.key == after.key => {
+            (Change::EditService { before, after }, Current::Service(now)) => {
                 let mut next = now.clone();
                 if after.scheduler != before.scheduler {
                     next.scheduler.clone_from(&after.scheduler);
@@ -252,7 +256,7 @@ impl Change {
                 }
                 (next != *now).then(|| Change::EditService { before: now.clone(), after: next })
             }
-            (Change::DelService { spec, dests }, Current::Service(now)) if now.key == spec.key => {
+            (Change::DelService { dests, .. }, Current::Service(now)) => {
                 Some(Change::DelService { spec: now.clone(), dests: dests.clone() })
             }
             (Change::Batch { label, changes }, now) => {
@@ -264,14 +268,32 @@ impl Change {
             _ => None,
         }
     }
+
+    /// Whether `now` is the object this change edits or deletes (a batch's:
+    /// its first step's): the same realserver *of the same service*, or the
+    /// same service. Only then can the change be made again on it.
+    pub fn is_about(&self, now: &Current) -> bool {
+        match (self, now) {
+            (
+                Change::EditDest { svc, after: dest, .. } | Change::DelDest { svc, dest },
+                Current::Dest { svc: now_svc, dest: now },
+            ) => svc == now_svc && same_dest_id(now, dest),
+            (Change::EditService { after: spec, .. } | Change::DelService { spec, .. }, Current::Service(now)) => {
+                now.key == spec.key
+            }
+            (Change::Batch { changes, .. }, now) => changes.first().is_some_and(|c| c.is_about(now)),
+            _ => false,
+        }
+    }
 }
 
 /// A service or realserver as the kernel has it now, read when it differed
 /// from what the operator saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Current {
-    /// A realserver's settings.
-    Dest(DestSpec),
+    /// A realserver's settings, and the service it is in (the same address
+    /// and port can be a realserver of several services).
+    Dest { svc: ServiceKey, dest: DestSpec },
     /// A service's settings.
     Service(ServiceSpec),
 }
@@ -314,18 +336,25 @@ mod tests {
         let mut want = now.clone();
         want.weight = 0;
         assert_eq!(
-            drain.rebase(&Current::Dest(now.clone())),
+            drain.rebase(&Current::Dest { svc: key(), dest: now.clone() }),
             Some(Change::EditDest { svc: key(), before: now.clone(), after: want })
         );
         // Someone else already drained it: nothing left to do.
         let mut drained = now.clone();
         drained.weight = 0;
-        assert_eq!(drain.rebase(&Current::Dest(drained)), None);
+        assert_eq!(drain.rebase(&Current::Dest { svc: key(), dest: drained }), None);
         // A delete deletes what is there now; another realserver is not this change's object.
         let del = Change::DelDest { svc: key(), dest: dest(3) };
-        assert_eq!(del.rebase(&Current::Dest(now.clone())), Some(Change::DelDest { svc: key(), dest: now.clone() }));
+        let now_in = |svc: ServiceKey, dest: &DestSpec| Current::Dest { svc, dest: dest.clone() };
+        assert_eq!(del.rebase(&now_in(key(), &now)), Some(Change::DelDest { svc: key(), dest: now.clone() }));
         let other = DestSpec::new("198.51.100.12".parse().expect("ip"), 80, ForwardMethod::Route);
-        assert_eq!(del.rebase(&Current::Dest(other)), None);
+        assert_eq!(del.rebase(&now_in(key(), &other)), None);
+        // Nor is the same realserver in another service: a change is never
+        // put again on an object the operator did not choose.
+        let elsewhere = ServiceKey::tcp("198.51.100.101".parse().expect("ip"), 80);
+        assert!(!drain.is_about(&now_in(elsewhere, &now)) && !del.is_about(&now_in(elsewhere, &now)));
+        assert_eq!(drain.rebase(&now_in(elsewhere, &now)), None);
+        assert_eq!(del.rebase(&now_in(elsewhere, &now)), None);
         // A service edit keeps a scheduler changed meanwhile when the operator changed only persistence.
         let before = ServiceSpec::new(key(), "wrr");
         let after = before.clone().persistent(300);
@@ -334,7 +363,7 @@ mod tests {
         assert_eq!(rebased, Change::EditService { before: now.clone(), after: now.persistent(300) });
         // A batch is rebased on its first step, the rest follow.
         let two = Change::Batch { label: "drain".into(), changes: vec![drain.clone(), del.clone()] };
-        let rebased = two.rebase(&Current::Dest(dest(4)));
+        let rebased = two.rebase(&Current::Dest { svc: key(), dest: dest(4) });
         let mut four = dest(4);
         four.weight = 0;
         let first = Change::EditDest { svc: key(), before: dest(4), after: four };
