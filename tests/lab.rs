@@ -96,7 +96,7 @@ fn the_arp_problem_is_found() {
     // Then rs1 keeps its sysctls but suppresses ARP for the VIP with nftables (in, through
     // a named set of VIPs that nft lists over several lines, and out), as some sites do: the
     // director no longer hears it, and its rules are recognised over ssh, so neither side
-    // reports the ARP problem.
+    // reports the ARP problem. Last, that table is made dormant (`flags dormant`): both do.
     let script = r#"sleep 10
 "$LVSTOP_BIN" check --json > "$LVSTOP_OUT/check.json"
 ip netns exec rs1 nft -f - <<'NFT'
@@ -108,9 +108,13 @@ table arp lvs {
 NFT
 ip neigh flush all
 "$LVSTOP_BIN" check --json > "$LVSTOP_OUT/check2.json"
+ip netns exec rs1 nft add table arp lvs '{ flags dormant; }'
+ip neigh flush all
+"$LVSTOP_BIN" check --json > "$LVSTOP_OUT/check3.json"
 exit 0
 "#;
-    let [check, check2] = lab_run("arp-problem", script, &["check.json", "check2.json"]).try_into().expect("2");
+    let files = ["check.json", "check2.json", "check3.json"];
+    let [check, check2, check3] = lab_run("arp-problem", script, &files).try_into().expect("3");
     assert!(has(&check, "D-ARP-FOREIGN", "director", "198.51.100.11"), "arp-problem: {check:#}");
     assert!(!has(&check, "D-ARP-FOREIGN", "director", "198.51.100.12"), "{check:#}");
     assert!(has(&check, "R-ARP-IGNORE", "198.51.100.11", "arp_ignore"), "read over ssh: {check:#}");
@@ -118,6 +122,10 @@ exit 0
     for id in ["R-ARP-IGNORE", "R-ARP-ANNOUNCE"] {
         assert!(!has(&check2, id, "198.51.100.11", ""), "{id} despite nftables: {check2:#}");
     }
+    // The same table made dormant: the kernel no longer filters (rs1 answers the
+    // director's probe again), and the rules read over ssh are not taken for suppression.
+    assert!(has(&check3, "D-ARP-FOREIGN", "director", "198.51.100.11"), "dormant table: {check3:#}");
+    assert!(has(&check3, "R-ARP-IGNORE", "198.51.100.11", "arp_ignore"), "dormant table: {check3:#}");
 }
 
 #[test]

@@ -101,7 +101,7 @@ fn nft_set_ref(line: &str, key: &str) -> Option<String> {
 const NFT_NAME_MAX: usize = 255;
 
 /// What `nft list ruleset arp` has said so far: the table (numbered in the
-/// order listed) and chain a line is in, the set block it is in with the
+/// order listed, and whether dormant) and chain a line is in, the set block it is in with the
 /// addresses read so far (and whether in its elements), each named set's
 /// addresses, and the rules that match a named set, resolved once the whole
 /// listing is read ([`NftState::resolve`]). Work stays linear in the
@@ -110,6 +110,8 @@ const NFT_NAME_MAX: usize = 255;
 #[derive(Debug, Default)]
 struct NftState {
     table: u32,
+    /// The table is dormant (`flags dormant`): its chains see no packets.
+    dormant: bool,
     chain: ArpChain,
     set: Option<(String, Vec<Ipv4Addr>)>,
     in_elements: bool,
@@ -200,11 +202,17 @@ fn nft_line(f: &mut RemoteFacts, st: &mut NftState, line: &str) {
     if t.starts_with("table ") {
         // `table arp NAME {`: sets are named within their table.
         st.table = st.table.wrapping_add(1);
-        (st.chain, st.set, st.in_elements) = (ArpChain::Other, None, false);
+        (st.dormant, st.chain, st.set, st.in_elements) = (false, ArpChain::Other, None, false);
         return;
     }
     if st.set.is_some() {
         st.set_line(t);
+        return;
+    }
+    if let Some(flags) = t.strip_prefix("flags ") {
+        // A table's flags (a set's are read in its block): `flags dormant`
+        // turns the whole table off.
+        st.dormant |= flags.split([',', ' ']).any(|f| f == "dormant");
         return;
     }
     if let Some(rest) = t.strip_prefix("set ") {
@@ -227,6 +235,9 @@ fn nft_line(f: &mut RemoteFacts, st: &mut NftState, line: &str) {
         };
         return;
     }
+    if st.dormant || nft_narrowed(t) {
+        return;
+    }
     let drops = t.split_whitespace().any(|w| w == "drop");
     let key = match *chain {
         ArpChain::In if drops => "arp daddr ip ",
@@ -243,6 +254,36 @@ fn nft_line(f: &mut RemoteFacts, st: &mut NftState, line: &str) {
     if let Some(name) = nft_set_ref(t, key) {
         st.refs.insert((st.table, name, input));
     }
+}
+
+/// Whether a rule acts on only some of the ARP for its addresses: up to a
+/// rate or a quota (`limit rate 10/second`, `quota`), or on other operations
+/// than requests (`arp operation reply`, `arp operation != request`). Requests
+/// for the VIP then still reach the host, or still leave it, and the rule is
+/// no suppression. A list (`arp operation { request, reply }`) is read.
+fn nft_narrowed(t: &str) -> bool {
+    let w: Vec<&str> = t.split_whitespace().collect();
+    if w.iter().any(|x| matches!(*x, "limit" | "quota")) {
+        return true;
+    }
+    let Some(at) = w.windows(2).position(|x| x == ["arp", "operation"]) else { return false };
+    let rest = &w[at + 2..];
+    let (negated, rest) = match rest.split_first() {
+        Some((&"!=", rest)) => (true, rest),
+        _ => (false, rest),
+    };
+    let ops: Vec<&str> = match rest.first() {
+        Some(first) if first.starts_with('{') => rest
+            .iter()
+            .take_while(|x| !x.starts_with('}'))
+            .flat_map(|x| x.split([',', '{', '}']))
+            .filter(|x| !x.is_empty())
+            .collect(),
+        Some(op) => vec![*op],
+        None => Vec::new(),
+    };
+    let requests = ops.iter().any(|op| matches!(*op, "request" | "1"));
+    requests == negated
 }
 
 pub(super) use crate::text::valid_ifname;

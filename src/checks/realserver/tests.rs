@@ -228,6 +228,35 @@ table arp filter {
     assert_eq!(parse(&bad.replace("@@netstat2", &many)).expect("parse").arp_in_dropped.len(), 3);
     let long = named.replace("vips", &"v".repeat(300));
     assert!(parse(&bad.replace("@@netstat2", &long)).expect("parse").arp_in_dropped.is_empty());
+    // What nft 1.0.6 lists: a dormant table sees no packets; a rule that drops only
+    // replies, only up to a rate or a quota, or everything but requests lets requests
+    // for the VIP through: none is suppression. Requests, alone or in a list, are.
+    let dormant = named.replace("table arp filter {\n", "table arp filter {\n\tflags dormant\n\n");
+    assert!(ids(&bad.replace("@@netstat2", &dormant), &dr(None)).contains(&"R-ARP-IGNORE"), "{dormant}");
+    let awake = format!("{}table arp other {{\n\tflags dormant\n}}\n@@netstat2", named.trim_end_matches("@@netstat2"));
+    assert_eq!(ids(&bad.replace("@@netstat2", &awake), &dr(None)), Vec::<&str>::new(), "{awake}");
+    for partial in [
+        "arp operation reply arp daddr ip @vips drop",
+        "arp operation != request arp daddr ip @vips drop",
+        "arp operation { reply, 3 } arp daddr ip @vips drop",
+        "arp daddr ip @vips limit rate 10/second drop",
+        "arp daddr ip @vips limit rate over 10/second drop",
+        "arp daddr ip @vips quota until 100 mbytes drop",
+    ] {
+        let text = bad.replace("@@netstat2", &named.replace("arp operation request arp daddr ip @vips drop", partial));
+        assert!(ids(&text, &dr(None)).contains(&"R-ARP-IGNORE"), "{partial}");
+    }
+    for whole in [
+        "arp operation 1 arp daddr ip @vips drop",
+        "arp operation != reply arp daddr ip @vips drop",
+        "arp operation { request, reply } arp daddr ip @vips counter packets 0 bytes 0 drop",
+    ] {
+        let text = bad.replace("@@netstat2", &named.replace("arp operation request arp daddr ip @vips drop", whole));
+        assert_eq!(ids(&text, &dr(None)), Vec::<&str>::new(), "{whole}");
+    }
+    let announce_limited =
+        named.replace("arp saddr ip @own arp saddr ip set", "arp saddr ip @own limit rate 1/second arp saddr ip set");
+    assert!(ids(&bad.replace("@@netstat2", &announce_limited), &dr(None)).contains(&"R-ARP-ANNOUNCE"));
     let in_forward = arptables.replace("Chain INPUT", "Chain FORWARD");
     assert!(ids(&bad.replace("@@netstat2", &in_forward), &dr(None)).contains(&"R-ARP-IGNORE"));
     // Garbage in a firewall listing is no bad answer.
