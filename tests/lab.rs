@@ -94,7 +94,8 @@ fn the_arp_problem_is_found() {
     // rs1 answers ARP for the VIP (alone: the router's cache flipping to rs1
     // would muddle any other scenario, as it does in real life).
     // Then rs1 keeps its sysctls but suppresses ARP for the VIP with nftables (in, through
-    // a named set of VIPs that nft lists over several lines, and out), as some sites do: the
+    // a named set of VIPs that nft lists over several lines, and out for a prefix of
+    // VIPs), as some sites do: the
     // director no longer hears it, and its rules are recognised over ssh, so neither side
     // reports the ARP problem. Last, that table is made dormant (`flags dormant`): both do.
     let script = r#"sleep 10
@@ -103,7 +104,7 @@ ip netns exec rs1 nft -f - <<'NFT'
 table arp lvs {
   set vips { type ipv4_addr; elements = { 198.51.100.100, 198.51.100.101, 198.51.100.102, 198.51.100.103, 198.51.100.104, 198.51.100.105 } }
   chain in { type filter hook input priority 0; arp daddr ip @vips drop; }
-  chain out { type filter hook output priority 0; arp saddr ip 198.51.100.100 arp saddr ip set 198.51.100.11; }
+  chain out { type filter hook output priority 0; arp saddr ip 198.51.100.96/28 arp saddr ip set 198.51.100.11; }
 }
 NFT
 ip neigh flush all

@@ -35,8 +35,9 @@ What: the realserver has the VIP on an interface that receives ARP: up, neither 
 NOARP, and not a bond or bridge port (eth0, bond0, eth0.100, br0). Not reported when arptables or
 nftables drops the ARP requests for the VIP and keeps it out of outgoing ARP (both halves; read
 with arptables -L -n and nft list ruleset arp, which need the ssh user to be root; an nftables
-rule may name the VIP, a set of addresses, or a named set of its table; a rule of a dormant
-table, or one that acts only on replies or only up to a rate or quota, does not count).
+rule may name the VIP, a prefix or range holding it, a set of them, or a named set of its
+table; a rule of a dormant table, or one that acts only on replies or only up to a rate or
+quota, does not count).
 
 Why: arp_ignore 1 and 2 suppress replies only for addresses that are not on the receiving
 interface. With the VIP on eth0 itself, the realserver answers \"who-has VIP\" with eth0's MAC

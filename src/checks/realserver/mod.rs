@@ -16,7 +16,7 @@ mod tests;
 
 use std::net::Ipv4Addr;
 
-pub use parse::{parse, Addr4, RemoteFacts, RouteGet};
+pub use parse::{parse, Addr4, Ipv4Ranges, RemoteFacts, RouteGet};
 pub use rules::{check, Ctx, Scope, RULES};
 pub use run::{dip_for, run_all, targets, Target};
 pub use script::{script, END};

@@ -27,6 +27,99 @@ pub struct RouteGet {
     pub via: Option<Ipv4Addr>,
 }
 
+/// IPv4 addresses as firewall rules name them: single addresses, prefixes
+/// (`198.51.100.96/28`, or arptables' `/255.255.255.240`) and ranges
+/// (`198.51.100.1-198.51.100.9`). The parser adds them as read, then sorts and
+/// merges them once ([`Ipv4Ranges::merge`]), so that a lookup is a binary
+/// search however many a hostile host lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv4Ranges {
+    /// Inclusive ranges.
+    ranges: Vec<(u32, u32)>,
+    /// Sorted, and none overlaps or touches the next.
+    merged: bool,
+}
+
+impl Default for Ipv4Ranges {
+    fn default() -> Self {
+        Ipv4Ranges { ranges: Vec::new(), merged: true }
+    }
+}
+
+impl Ipv4Ranges {
+    /// Whether `a` is one of the addresses.
+    pub fn contains(&self, a: &Ipv4Addr) -> bool {
+        let a = u32::from(*a);
+        if !self.merged {
+            return self.ranges.iter().any(|&(lo, hi)| lo <= a && a <= hi);
+        }
+        let at = self.ranges.partition_point(|&(lo, _)| lo <= a);
+        at > 0 && self.ranges[at - 1].1 >= a
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Add ranges as read.
+    fn extend(&mut self, ranges: impl IntoIterator<Item = (u32, u32)>) {
+        let before = self.ranges.len();
+        self.ranges.extend(ranges);
+        self.merged &= self.ranges.len() == before;
+    }
+
+    /// Sort and merge the ranges.
+    fn merge(&mut self) {
+        if self.merged {
+            return;
+        }
+        self.ranges.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(self.ranges.len());
+        for (lo, hi) in self.ranges.drain(..) {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        (self.ranges, self.merged) = (merged, true);
+    }
+}
+
+impl<const N: usize> From<[Ipv4Addr; N]> for Ipv4Ranges {
+    fn from(addrs: [Ipv4Addr; N]) -> Self {
+        let mut r = Ipv4Ranges::default();
+        r.extend(addrs.map(|a| (u32::from(a), u32::from(a))));
+        r.merge();
+        r
+    }
+}
+
+/// One address, prefix or range as a firewall listing writes it (see
+/// [`Ipv4Ranges`]); None for anything else, a mask with holes included.
+fn ipv4_range(t: &str) -> Option<(u32, u32)> {
+    if let Some((lo, hi)) = t.split_once('-') {
+        let (lo, hi) = (u32::from(lo.parse::<Ipv4Addr>().ok()?), u32::from(hi.parse::<Ipv4Addr>().ok()?));
+        return (lo <= hi).then_some((lo, hi));
+    }
+    let Some((net, len)) = t.split_once('/') else {
+        let a = u32::from(t.parse::<Ipv4Addr>().ok()?);
+        return Some((a, a));
+    };
+    let net = u32::from(net.parse::<Ipv4Addr>().ok()?);
+    let mask = match len.parse::<u8>() {
+        Ok(0) => 0,
+        Ok(n @ 1..=32) => u32::MAX << (32 - u32::from(n)),
+        Ok(_) => return None,
+        Err(_) => u32::from(len.parse::<Ipv4Addr>().ok()?),
+    };
+    // A dotted mask must be ones then zeros.
+    if mask.leading_ones() + mask.trailing_zeros() != 32 {
+        return None;
+    }
+    Some((net & mask, net | !mask))
+}
+
 /// What the script reported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RemoteFacts {
@@ -52,10 +145,10 @@ pub struct RemoteFacts {
     pub rpf_drops: (Option<u64>, Option<u64>),
     /// Addresses whose incoming ARP requests arptables or nftables drops (the
     /// host never answers ARP for them, whatever arp_ignore says).
-    pub arp_in_dropped: BTreeSet<Ipv4Addr>,
+    pub arp_in_dropped: Ipv4Ranges,
     /// Addresses that arptables or nftables keeps out of the sender field of
     /// outgoing ARP (dropped, or rewritten to another address).
-    pub arp_out_rewritten: BTreeSet<Ipv4Addr>,
+    pub arp_out_rewritten: Ipv4Ranges,
 }
 
 /// Which ARP filter chain a rule line is in.
@@ -79,15 +172,16 @@ fn after_key<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     (!rest.starts_with('.')).then_some(rest)
 }
 
-/// The addresses a rule matches after `key` (`arp daddr ip`): one address, or
-/// a `{ a, b }` set; nothing after a negation (`!=`) or a named set (see [`nft_set_ref`]).
-fn nft_addrs(line: &str, key: &str) -> Vec<Ipv4Addr> {
+/// The addresses a rule matches after `key` (`arp daddr ip`): one address,
+/// prefix or range, or a `{ a, b }` set of them; nothing after a negation
+/// (`!=`) or a named set (see [`nft_set_ref`]).
+fn nft_addrs(line: &str, key: &str) -> Vec<(u32, u32)> {
     let Some(rest) = after_key(line, key) else { return Vec::new() };
     if let Some(set) = rest.strip_prefix('{') {
         let body = set.split('}').next().unwrap_or_default();
-        return body.split(',').filter_map(|a| a.trim().split('/').next()?.parse().ok()).collect();
+        return body.split(',').filter_map(|a| ipv4_range(a.trim())).collect();
     }
-    rest.split_whitespace().next().and_then(|a| a.split('/').next()?.parse().ok()).into_iter().collect()
+    rest.split_whitespace().next().and_then(ipv4_range).into_iter().collect()
 }
 
 /// The named set a rule matches after `key` (`arp daddr ip @vips`), if it does.
@@ -113,9 +207,9 @@ struct NftState {
     /// The table is dormant (`flags dormant`): its chains see no packets.
     dormant: bool,
     chain: ArpChain,
-    set: Option<(String, Vec<Ipv4Addr>)>,
+    set: Option<(String, Vec<(u32, u32)>)>,
     in_elements: bool,
-    sets: BTreeMap<(u32, String), Vec<Ipv4Addr>>,
+    sets: BTreeMap<(u32, String), Vec<(u32, u32)>>,
     refs: BTreeSet<(u32, String, bool)>,
 }
 
@@ -133,9 +227,9 @@ impl NftState {
         }
     }
 
-    /// A line inside a `set NAME { ... }` block: its elements' single
-    /// addresses (a range, a network or a concatenation is not read), over as
-    /// many lines as they take; the block's end stores the set.
+    /// A line inside a `set NAME { ... }` block: its elements' addresses,
+    /// prefixes and ranges (a concatenation is not read), over as many lines
+    /// as they take; the block's end stores the set.
     fn set_line(&mut self, t: &str) {
         let Some((_, addrs)) = self.set.as_mut() else { return };
         let body = if let Some(body) = t.strip_prefix("elements = {") {
@@ -152,8 +246,7 @@ impl NftState {
             return;
         };
         let (body, closed) = body.split_once('}').map_or((body, false), |(b, _)| (b, true));
-        let single =
-            |a: &str| if a.contains(" . ") { None } else { a.split_whitespace().next()?.parse::<Ipv4Addr>().ok() };
+        let single = |a: &str| if a.contains(" . ") { None } else { ipv4_range(a.split_whitespace().next()?) };
         addrs.extend(body.split(',').filter_map(single));
         if closed {
             self.in_elements = false;
@@ -177,12 +270,7 @@ fn arptables_line(f: &mut RemoteFacts, chain: &mut ArpChain, line: &str) {
     if w.contains(&"!") {
         return;
     }
-    let after = |flag: &str| {
-        w.iter()
-            .position(|x| *x == flag)
-            .and_then(|i| w.get(i + 1))
-            .and_then(|a| a.split('/').next()?.parse::<Ipv4Addr>().ok())
-    };
+    let after = |flag: &str| w.iter().position(|x| *x == flag).and_then(|i| w.get(i + 1)).and_then(|a| ipv4_range(a));
     let target = w.iter().position(|x| *x == "-j").and_then(|i| w.get(i + 1)).copied().unwrap_or_default();
     match *chain {
         ArpChain::In if target == "DROP" => f.arp_in_dropped.extend(after("-d")),
@@ -503,6 +591,8 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
         return Err("the output stops before its end marker (the host hung up or the script failed)".into());
     }
     nft.resolve(&mut f);
+    f.arp_in_dropped.merge();
+    f.arp_out_rewritten.merge();
     Ok(f)
 }
 

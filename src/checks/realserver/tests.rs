@@ -225,7 +225,8 @@ table arp filter {
     // Many rules naming one set resolve it once; a set name longer than nft allows is no set.
     let many = named
         .replace("\t\tarp operation request arp daddr ip @vips drop", &"\t\tarp daddr ip @vips drop\n".repeat(1000));
-    assert_eq!(parse(&bad.replace("@@netstat2", &many)).expect("parse").arp_in_dropped.len(), 3);
+    let three: Ipv4Ranges = [ip("198.51.100.99"), ip("198.51.100.100"), ip("198.51.100.101")].into();
+    assert_eq!(parse(&bad.replace("@@netstat2", &many)).expect("parse").arp_in_dropped, three);
     let long = named.replace("vips", &"v".repeat(300));
     assert!(parse(&bad.replace("@@netstat2", &long)).expect("parse").arp_in_dropped.is_empty());
     // What nft 1.0.6 lists: a dormant table sees no packets; a rule that drops only
@@ -257,6 +258,44 @@ table arp filter {
     let announce_limited =
         named.replace("arp saddr ip @own arp saddr ip set", "arp saddr ip @own limit rate 1/second arp saddr ip set");
     assert!(ids(&bad.replace("@@netstat2", &announce_limited), &dr(None)).contains(&"R-ARP-ANNOUNCE"));
+    // Prefixes and ranges, as nft 1.0.6 and arptables list them: in a rule, an
+    // anonymous set, an interval set (over two lines), arptables' /NN (a dotted mask
+    // from older arptables too). Each covers 198.51.100.100; nearby ones do not.
+    for (inside, outside) in [
+        ("198.51.100.96/28", "198.51.100.112/28"),
+        ("198.51.100.90-198.51.100.110", "198.51.100.101-198.51.100.110"),
+        ("{ 198.51.100.20-198.51.100.30, 198.51.100.40, 198.51.100.64/26 }", "{ 198.51.100.0/26, 198.51.100.128/25 }"),
+    ] {
+        let rule = |addrs: &str| named.replace("arp daddr ip @vips drop", &format!("arp daddr ip {addrs} drop"));
+        assert_eq!(ids(&bad.replace("@@netstat2", &rule(inside)), &dr(None)), Vec::<&str>::new(), "{inside}");
+        assert!(ids(&bad.replace("@@netstat2", &rule(outside)), &dr(None)).contains(&"R-ARP-IGNORE"), "{outside}");
+    }
+    let interval = named.replace(
+        "elements = { 198.51.100.99, 198.51.100.101,\n\t\t\t     198.51.100.100 }",
+        "elements = { 198.51.100.0/28, 198.51.100.50-198.51.100.60,\n\t\t\t     198.51.100.64/26 }",
+    );
+    assert_ne!(interval, named);
+    let f = parse(&bad.replace("@@netstat2", &interval)).expect("parse");
+    assert!(["198.51.100.0", "198.51.100.15", "198.51.100.55", "198.51.100.64", "198.51.100.127"]
+        .iter()
+        .all(|a| f.arp_in_dropped.contains(&ip(a))));
+    assert!(!["198.51.100.16", "198.51.100.49", "198.51.100.61", "198.51.100.128"]
+        .iter()
+        .any(|a| f.arp_in_dropped.contains(&ip(a))));
+    assert_eq!(ids(&bad.replace("@@netstat2", &interval), &dr(None)), Vec::<&str>::new());
+    for (prefix, covers) in
+        [("198.51.100.96/28", true), ("198.51.100.0/255.255.255.128", true), ("198.51.100.0/25", true)]
+            .into_iter()
+            .chain([("198.51.100.112/28", false), ("198.51.100.0/255.0.255.0", false), ("198.51.100.100/33", false)])
+    {
+        let text = bad.replace(
+            "@@netstat2",
+            &arptables
+                .replace("-d 198.51.100.100", &format!("-d {prefix}"))
+                .replace("-s 198.51.100.100", &format!("-s {prefix}")),
+        );
+        assert_eq!(ids(&text, &dr(None)).is_empty(), covers, "{prefix}");
+    }
     let in_forward = arptables.replace("Chain INPUT", "Chain FORWARD");
     assert!(ids(&bad.replace("@@netstat2", &in_forward), &dr(None)).contains(&"R-ARP-IGNORE"));
     // Garbage in a firewall listing is no bad answer.
