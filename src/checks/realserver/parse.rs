@@ -35,9 +35,9 @@ pub struct RouteGet {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ipv4Ranges {
     /// Inclusive ranges.
-    ranges: Vec<(u32, u32)>,
+    pub(super) ranges: Vec<(u32, u32)>,
     /// Sorted, and none overlaps or touches the next.
-    merged: bool,
+    pub(super) merged: bool,
 }
 
 impl Default for Ipv4Ranges {
@@ -63,14 +63,14 @@ impl Ipv4Ranges {
     }
 
     /// Add ranges as read.
-    fn extend(&mut self, ranges: impl IntoIterator<Item = (u32, u32)>) {
+    pub(super) fn extend(&mut self, ranges: impl IntoIterator<Item = (u32, u32)>) {
         let before = self.ranges.len();
         self.ranges.extend(ranges);
         self.merged &= self.ranges.len() == before;
     }
 
     /// Sort and merge the ranges.
-    fn merge(&mut self) {
+    pub(super) fn merge(&mut self) {
         if self.merged {
             return;
         }

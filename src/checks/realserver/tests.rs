@@ -737,3 +737,30 @@ mod live {
         assert!(f.rpf_drops.0.is_some() && f.rpf_drops.1.is_some(), "{text}");
     }
 }
+
+proptest::proptest! {
+    /// Merged ranges (binary search) hold exactly the addresses the ranges
+    /// as read (a linear scan) do, however they overlap, touch or nest.
+    #[test]
+    fn merged_ranges_hold_what_the_ranges_read_hold(
+        ranges in proptest::collection::vec((0u32..64, 0u32..8), 0..12),
+        probes in proptest::collection::vec(0u32..80, 1..20),
+        high in proptest::bool::ANY,
+    ) {
+        // Near the top of the address space too, where `hi + 1` would overflow.
+        let base = if high { u32::MAX - 80 } else { 0 };
+        let read: Vec<(u32, u32)> = ranges.iter().map(|&(lo, len)| (base + lo, base + lo + len)).collect();
+        let mut merged = Ipv4Ranges::default();
+        merged.extend(read.iter().copied());
+        let linear = merged.clone();
+        merged.merge();
+        for p in probes {
+            let a = Ipv4Addr::from(base + p);
+            proptest::prop_assert_eq!(merged.contains(&a), linear.contains(&a), "{} in {:?}", a, read);
+        }
+        let top = Ipv4Ranges { ranges: vec![(u32::MAX - 1, u32::MAX), (u32::MAX, u32::MAX)], merged: false };
+        let mut m = top.clone();
+        m.merge();
+        proptest::prop_assert!(m.contains(&Ipv4Addr::from(u32::MAX)));
+    }
+}
