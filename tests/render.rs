@@ -403,3 +403,32 @@ fn a_refresh_asked_for_while_one_is_on_its_way_keeps_its_duration_measured() {
     update(&mut st, Msg::Snapshot(Box::new(common::snapshot()), t0 + took));
     assert!(draw(&st, 160, 48).contains(&format!("│ refresh {:.1} s", took.as_secs_f64())));
 }
+
+/// A keymap that binds more keys to one action than the help's key column
+/// holds lists them over several lines, right-aligned in the column: before,
+/// they ran into the description, which the border then cut.
+#[test]
+fn the_help_lists_many_keys_of_one_action_over_several_lines() {
+    use lvstop::config::keymap::{Action, Key};
+    let (mut st, _) = common::state(true);
+    let many: Vec<Key> = ["q", "ctrl-q", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12"]
+        .iter()
+        .map(|k| Key::parse(k).expect("a key"))
+        .collect();
+    st.settings.keys.rebind(Action::Quit, &many);
+    update(&mut st, Msg::Resize(160, 60));
+    keys(&mut st, &[KeyCode::Char('?')]);
+    let screen = draw(&st, 160, 60);
+    let rows: Vec<&str> = screen.lines().collect();
+    let at = rows.iter().position(|r| r.contains("quit lvstop")).unwrap_or_else(|| panic!("{screen}"));
+    // Every key shows, the description starts where the others' do, and the
+    // key column holds no more than 24 columns of keys.
+    let shown: String = rows[at..at + 3].join(" ");
+    for k in ["ctrl-q", "f2", "f12"] {
+        assert!(shown.split_whitespace().any(|w| w == k || w.trim_matches('│') == k), "{k}: {screen}");
+    }
+    let column = |r: &str, text: &str| r.find(text).map(|b| r[..b].chars().count());
+    let quit = column(rows[at], "quit lvstop");
+    let help = rows.iter().find_map(|r| column(r, "show this help"));
+    assert_eq!(quit, help, "{screen}");
+}

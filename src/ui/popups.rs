@@ -216,13 +216,18 @@ fn help_lines<'a>(state: &AppState, theme: &Theme, text_width: u16) -> Vec<Line<
             (!keys.is_empty()).then(|| (*a, keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")))
         })
         .collect();
-    // The key column as wide as its widest entry (a keymap may bind many keys: at most 24).
+    // The key column as wide as its widest entry, at most 24: a keymap that
+    // binds more keys to one action lists them over several lines.
     let column = bound.iter().map(|(_, k)| k.chars().count()).max().unwrap_or(0).clamp(8, 24);
     let width = usize::from(text_width).saturating_sub(column + 2).max(1);
     let mut lines = Vec::new();
     for (a, k) in bound {
-        for (i, part) in wrap_words(a.description(), width).into_iter().enumerate() {
-            let head = if i == 0 { format!("{k:>column$}  ") } else { " ".repeat(column + 2) };
+        let keys = wrap_words(&k, column);
+        let text = wrap_words(a.description(), width);
+        for i in 0..keys.len().max(text.len()) {
+            let key = keys.get(i).map_or("", String::as_str);
+            let head = format!("{key:>column$}  ");
+            let part = text.get(i).cloned().unwrap_or_default();
             lines.push(Line::from(vec![Span::styled(head, theme.slot(Slot::HelpKey)), Span::raw(part)]));
         }
     }
