@@ -492,6 +492,54 @@ fn a_batch_that_fails_part_way_keeps_and_can_undo_what_was_applied() {
     assert_eq!(changes.len(), 1, "{changes:?}");
 }
 
+/// A drain of one realserver in two services whose first step finds it
+/// already drained (keepalived did it) still drains it in the second: the
+/// batch is asked again with its second step, never taken for done. One that
+/// finds the last step already made says what was applied.
+#[test]
+fn a_batch_whose_first_step_was_already_made_meanwhile_is_asked_again_for_the_rest() {
+    let drain_in_two = || {
+        let (mut st, _) = common::state(true);
+        let mut snap = common::snapshot();
+        let mut second = snap.services[0].clone();
+        second.spec.key = lvstop::model::ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 443);
+        snap.services.push(second);
+        snap.services.sort_by_key(|s| s.spec.key);
+        let now = st.now;
+        update(&mut st, Msg::Snapshot(Box::new(snap), now));
+        update(&mut st, code(KeyCode::Tab));
+        update(&mut st, key('G'));
+        update(&mut st, key('D'));
+        let cmds = update(&mut st, key('y'));
+        let Some(Effect::Apply { id, change: Change::Batch { changes, .. } }) = cmds.first().cloned() else {
+            panic!("{cmds:?}")
+        };
+        (st, id, changes)
+    };
+    let drained = |c: &Change| match c {
+        Change::EditDest { svc, after, .. } => lvstop::model::Current::Dest { svc: *svc, dest: after.clone() },
+        other => panic!("{other:?}"),
+    };
+    let (mut st, id, changes) = drain_in_two();
+    assert_eq!(changes.len(), 2);
+    let meanwhile = Some(drained(&changes[0]));
+    let err = Err("realserver … changed meanwhile … nothing was changed".to_string());
+    update(&mut st, Msg::Done { id, result: err.clone(), applied_steps: 0, log_incomplete: None, meanwhile });
+    let Some(Layer::Confirm { change: Change::Batch { changes: rest, .. }, .. }) = st.layers.last().cloned() else {
+        panic!("the second step is asked again: {:?} {:?}", st.layers.last(), st.last_action)
+    };
+    assert_eq!(rest, vec![changes[1].clone()]);
+    // The first step applied, the second already made: nothing is asked, and the
+    // operator is told the first was applied and can be undone.
+    let (mut st, id, changes) = drain_in_two();
+    let meanwhile = Some(drained(&changes[1]));
+    update(&mut st, Msg::Done { id, result: err, applied_steps: 1, log_incomplete: None, meanwhile });
+    assert!(!matches!(st.layers.last(), Some(Layer::Confirm { .. })), "{:?}", st.layers);
+    let (text, _) = st.last_action.clone().expect("told");
+    assert!(text.contains("first 1 steps") && text.contains("u undoes"), "{text}");
+    assert_eq!(st.edits.undo.len(), 1);
+}
+
 #[test]
 fn an_edit_that_finds_its_realserver_changed_meanwhile_is_put_again_on_what_is_there_now() {
     let (mut st, _) = common::state(true);

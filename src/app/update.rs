@@ -625,7 +625,12 @@ fn on_done(
         }
         Some(None) => {
             if let Some((text, _)) = &state.last_action {
-                let text = format!("{text}: it is already as you asked, nothing was sent");
+                // What was applied of a batch stays said (u undoes it).
+                let text = if applied_steps > 0 {
+                    format!("{text}: the rest is already as you asked (u undoes the steps applied)")
+                } else {
+                    format!("{text}: it is already as you asked, nothing was sent")
+                };
                 info(state, text, Outcome::Info);
             }
         }

@@ -216,7 +216,7 @@ impl Change {
     /// when nothing is left to do (someone already made the same change) or
     /// `now` is not this change's object (see [`Change::is_about`]). A batch
     /// is rebased on its first step, the one that found the change; the
-    /// steps after it follow.
+    /// steps after it follow (all of them when the first is already made).
     pub fn rebase(&self, now: &Current) -> Option<Change> {
         if !self.is_about(now) {
             return None;
@@ -260,10 +260,10 @@ impl Change {
                 Some(Change::DelService { spec: now.clone(), dests: dests.clone() })
             }
             (Change::Batch { label, changes }, now) => {
+                // A first step someone already made leaves the steps after it to do.
                 let (first, rest) = changes.split_first()?;
-                let first = first.rebase(now)?;
-                let changes = std::iter::once(first).chain(rest.iter().cloned()).collect();
-                Some(Change::Batch { label: label.clone(), changes })
+                let changes: Vec<Change> = first.rebase(now).into_iter().chain(rest.iter().cloned()).collect();
+                (!changes.is_empty()).then(|| Change::Batch { label: label.clone(), changes })
             }
             _ => None,
         }
@@ -367,7 +367,15 @@ mod tests {
         let mut four = dest(4);
         four.weight = 0;
         let first = Change::EditDest { svc: key(), before: dest(4), after: four };
-        assert_eq!(rebased, Some(Change::Batch { label: "drain".into(), changes: vec![first, del] }));
+        assert_eq!(rebased, Some(Change::Batch { label: "drain".into(), changes: vec![first, del.clone()] }));
+        // Its first step already made by someone else: the rest is still to do,
+        // not dropped with it. A batch left with nothing to do is nothing.
+        let mut drained = dest(4);
+        drained.weight = 0;
+        let rebased = two.rebase(&Current::Dest { svc: key(), dest: drained.clone() });
+        assert_eq!(rebased, Some(Change::Batch { label: "drain".into(), changes: vec![del] }));
+        let one = Change::Batch { label: "drain".into(), changes: vec![drain] };
+        assert_eq!(one.rebase(&Current::Dest { svc: key(), dest: drained }), None);
     }
 
     #[test]
