@@ -36,8 +36,10 @@ NOARP, and not a bond or bridge port (eth0, bond0, eth0.100, br0). Not reported 
 nftables drops the ARP requests for the VIP and keeps it out of outgoing ARP (both halves; read
 with arptables -L -n and nft list ruleset arp, which need the ssh user to be root; an nftables
 rule may name the VIP, a prefix or range holding it, a set of them, or a named set of its
-table; a rule of a dormant table, or one that acts only on replies or only up to a rate or
-quota, does not count).
+table). A rule counts only when lvstop understands every word of it and none leaves requests
+for the VIP through: not in a dormant table (nor arptables-nft's, whose table arp filter nft
+lists dormant), not after a rule of its chain that accepts, returns or jumps, and not matched
+on an interface, a sender, replies only, a rate or a quota.
 
 Why: arp_ignore 1 and 2 suppress replies only for addresses that are not on the receiving
 interface. With the VIP on eth0 itself, the realserver answers \"who-has VIP\" with eth0's MAC
@@ -80,7 +82,8 @@ What: the realserver holds the VIP, and an interface that receives ARP (up, not 
 not a bond or bridge port) has an effective arp_ignore, max(conf/all, conf/<dev>), of 0, 3, 4-7
 or above 8. (8 is R-ARP-IGNORE-8.) Not reported when arptables or nftables drops the ARP
 requests for the VIP (arptables -A INPUT -d VIP -j DROP; nft: arp daddr ip VIP drop in an input
-hook), which the realserver checks read when the ssh user is root.
+hook), which the realserver checks read when the ssh user is root; R-VIP-ARPDEV says which rules
+count.
 
 Why: with arp_ignore 0 Linux answers ARP for any local address on any interface, so a VIP on lo
 is answered with eth0's MAC; 4-7 and values above 8 act as 0; 3 answers for every address not

@@ -7,6 +7,7 @@
 //! [`RemoteFacts`], [`check`] judges them (pure), and [`run_all`] reads every
 //! [`Target`] over ssh.
 
+mod arp_rules;
 mod parse;
 mod rules;
 mod run;
@@ -16,7 +17,8 @@ mod tests;
 
 use std::net::Ipv4Addr;
 
-pub use parse::{parse, Addr4, Ipv4Ranges, RemoteFacts, RouteGet};
+pub use arp_rules::Ipv4Ranges;
+pub use parse::{parse, Addr4, RemoteFacts, RouteGet};
 pub use rules::{check, Ctx, Scope, RULES};
 pub use run::{dip_for, run_all, targets, Target};
 pub use script::{script, END};

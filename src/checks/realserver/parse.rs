@@ -2,8 +2,10 @@
 //! input: every line must make sense, or the whole answer is refused with the
 //! line named.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::arp_rules::{ArpRules, Ipv4Ranges};
 
 /// An IPv4 address on an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,99 +27,6 @@ pub struct RouteGet {
     pub dev: String,
     /// Gateway, if the address is not on-link.
     pub via: Option<Ipv4Addr>,
-}
-
-/// IPv4 addresses as firewall rules name them: single addresses, prefixes
-/// (`198.51.100.96/28`, or arptables' `/255.255.255.240`) and ranges
-/// (`198.51.100.1-198.51.100.9`). The parser adds them as read, then sorts and
-/// merges them once ([`Ipv4Ranges::merge`]), so that a lookup is a binary
-/// search however many a hostile host lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ipv4Ranges {
-    /// Inclusive ranges.
-    pub(super) ranges: Vec<(u32, u32)>,
-    /// Sorted, and none overlaps or touches the next.
-    pub(super) merged: bool,
-}
-
-impl Default for Ipv4Ranges {
-    fn default() -> Self {
-        Ipv4Ranges { ranges: Vec::new(), merged: true }
-    }
-}
-
-impl Ipv4Ranges {
-    /// Whether `a` is one of the addresses.
-    pub fn contains(&self, a: &Ipv4Addr) -> bool {
-        let a = u32::from(*a);
-        if !self.merged {
-            return self.ranges.iter().any(|&(lo, hi)| lo <= a && a <= hi);
-        }
-        let at = self.ranges.partition_point(|&(lo, _)| lo <= a);
-        at > 0 && self.ranges[at - 1].1 >= a
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
-    }
-
-    /// Add ranges as read.
-    pub(super) fn extend(&mut self, ranges: impl IntoIterator<Item = (u32, u32)>) {
-        let before = self.ranges.len();
-        self.ranges.extend(ranges);
-        self.merged &= self.ranges.len() == before;
-    }
-
-    /// Sort and merge the ranges.
-    pub(super) fn merge(&mut self) {
-        if self.merged {
-            return;
-        }
-        self.ranges.sort_unstable();
-        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(self.ranges.len());
-        for (lo, hi) in self.ranges.drain(..) {
-            match merged.last_mut() {
-                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
-                _ => merged.push((lo, hi)),
-            }
-        }
-        (self.ranges, self.merged) = (merged, true);
-    }
-}
-
-impl<const N: usize> From<[Ipv4Addr; N]> for Ipv4Ranges {
-    fn from(addrs: [Ipv4Addr; N]) -> Self {
-        let mut r = Ipv4Ranges::default();
-        r.extend(addrs.map(|a| (u32::from(a), u32::from(a))));
-        r.merge();
-        r
-    }
-}
-
-/// One address, prefix or range as a firewall listing writes it (see
-/// [`Ipv4Ranges`]); None for anything else, a mask with holes included.
-fn ipv4_range(t: &str) -> Option<(u32, u32)> {
-    if let Some((lo, hi)) = t.split_once('-') {
-        let (lo, hi) = (u32::from(lo.parse::<Ipv4Addr>().ok()?), u32::from(hi.parse::<Ipv4Addr>().ok()?));
-        return (lo <= hi).then_some((lo, hi));
-    }
-    let Some((net, len)) = t.split_once('/') else {
-        let a = u32::from(t.parse::<Ipv4Addr>().ok()?);
-        return Some((a, a));
-    };
-    let net = u32::from(net.parse::<Ipv4Addr>().ok()?);
-    let mask = match len.parse::<u8>() {
-        Ok(0) => 0,
-        Ok(n @ 1..=32) => u32::MAX << (32 - u32::from(n)),
-        Ok(_) => return None,
-        Err(_) => u32::from(len.parse::<Ipv4Addr>().ok()?),
-    };
-    // A dotted mask must be ones then zeros.
-    if mask.leading_ones() + mask.trailing_zeros() != 32 {
-        return None;
-    }
-    Some((net & mask, net | !mask))
 }
 
 /// What the script reported.
@@ -149,229 +58,6 @@ pub struct RemoteFacts {
     /// Addresses that arptables or nftables keeps out of the sender field of
     /// outgoing ARP (dropped, or rewritten to another address).
     pub arp_out_rewritten: Ipv4Ranges,
-}
-
-/// Which ARP filter chain a rule line is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum ArpChain {
-    In,
-    Out,
-    #[default]
-    Other,
-}
-
-/// What follows `key` (`arp daddr ip `) in a rule, unless `key` is the
-/// second part of a concatenation (`arp daddr ip . arp saddr ip @pairs`),
-/// whose set elements pair addresses.
-fn after_key<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let at = line.find(key)?;
-    if line[..at].trim_end().ends_with('.') {
-        return None;
-    }
-    let rest = line[at + key.len()..].trim_start();
-    (!rest.starts_with('.')).then_some(rest)
-}
-
-/// The addresses a rule matches after `key` (`arp daddr ip`): one address,
-/// prefix or range, or a `{ a, b }` set of them; nothing after a negation
-/// (`!=`) or a named set (see [`nft_set_ref`]).
-fn nft_addrs(line: &str, key: &str) -> Vec<(u32, u32)> {
-    let Some(rest) = after_key(line, key) else { return Vec::new() };
-    if let Some(set) = rest.strip_prefix('{') {
-        let body = set.split('}').next().unwrap_or_default();
-        return body.split(',').filter_map(|a| ipv4_range(a.trim())).collect();
-    }
-    rest.split_whitespace().next().and_then(ipv4_range).into_iter().collect()
-}
-
-/// The named set a rule matches after `key` (`arp daddr ip @vips`), if it does.
-fn nft_set_ref(line: &str, key: &str) -> Option<String> {
-    let name = after_key(line, key)?.strip_prefix('@')?.split_whitespace().next()?;
-    (name.len() <= NFT_NAME_MAX).then(|| name.to_string())
-}
-
-/// The longest set name read (nft allows 255 bytes); a longer one is not
-/// taken for a set, so its rules suppress nothing.
-const NFT_NAME_MAX: usize = 255;
-
-/// What `nft list ruleset arp` has said so far: the table (numbered in the
-/// order listed, and whether dormant) and chain a line is in, the set block it is in with the
-/// addresses read so far (and whether in its elements), each named set's
-/// addresses, and the rules that match a named set, resolved once the whole
-/// listing is read ([`NftState::resolve`]). Work stays linear in the
-/// listing: a set is stored once when its block ends, each (chain, set) is
-/// resolved once however many rules name it.
-#[derive(Debug, Default)]
-struct NftState {
-    table: u32,
-    /// The table is dormant (`flags dormant`): its chains see no packets.
-    dormant: bool,
-    chain: ArpChain,
-    set: Option<(String, Vec<(u32, u32)>)>,
-    in_elements: bool,
-    sets: BTreeMap<(u32, String), Vec<(u32, u32)>>,
-    refs: BTreeSet<(u32, String, bool)>,
-}
-
-impl NftState {
-    /// The addresses of the named sets the rules match, as those rules' own
-    /// (`true`: an input rule's, else an output rule's).
-    fn resolve(self, f: &mut RemoteFacts) {
-        for (table, name, input) in self.refs {
-            let addrs = self.sets.get(&(table, name)).into_iter().flatten().copied();
-            if input {
-                f.arp_in_dropped.extend(addrs);
-            } else {
-                f.arp_out_rewritten.extend(addrs);
-            }
-        }
-    }
-
-    /// A line inside a `set NAME { ... }` block: its elements' addresses,
-    /// prefixes and ranges (a concatenation is not read), over as many lines
-    /// as they take; the block's end stores the set.
-    fn set_line(&mut self, t: &str) {
-        let Some((_, addrs)) = self.set.as_mut() else { return };
-        let body = if let Some(body) = t.strip_prefix("elements = {") {
-            self.in_elements = true;
-            body
-        } else if self.in_elements {
-            t
-        } else {
-            if t == "}" {
-                if let Some((name, addrs)) = self.set.take() {
-                    self.sets.insert((self.table, name), addrs);
-                }
-            }
-            return;
-        };
-        let (body, closed) = body.split_once('}').map_or((body, false), |(b, _)| (b, true));
-        let single = |a: &str| if a.contains(" . ") { None } else { ipv4_range(a.split_whitespace().next()?) };
-        addrs.extend(body.split(',').filter_map(single));
-        if closed {
-            self.in_elements = false;
-        }
-    }
-}
-
-/// One line of `arptables -L -n` (chain headers and rules such as
-/// `-j DROP -d 198.51.100.100` or `-j mangle -s VIP --mangle-ip-s RIP`):
-/// the ARP suppression it sets up. Anything else is ignored.
-fn arptables_line(f: &mut RemoteFacts, chain: &mut ArpChain, line: &str) {
-    if let Some(name) = line.strip_prefix("Chain ") {
-        *chain = match name.split_whitespace().next() {
-            Some("INPUT" | "IN") => ArpChain::In,
-            Some("OUTPUT" | "OUT") => ArpChain::Out,
-            _ => ArpChain::Other,
-        };
-        return;
-    }
-    let w: Vec<&str> = line.split_whitespace().collect();
-    if w.contains(&"!") {
-        return;
-    }
-    let after = |flag: &str| w.iter().position(|x| *x == flag).and_then(|i| w.get(i + 1)).and_then(|a| ipv4_range(a));
-    let target = w.iter().position(|x| *x == "-j").and_then(|i| w.get(i + 1)).copied().unwrap_or_default();
-    match *chain {
-        ArpChain::In if target == "DROP" => f.arp_in_dropped.extend(after("-d")),
-        ArpChain::Out if target == "DROP" || (target == "mangle" && w.contains(&"--mangle-ip-s")) => {
-            f.arp_out_rewritten.extend(after("-s"));
-        }
-        _ => {}
-    }
-}
-
-/// One line of `nft list ruleset arp`: a table, a named set and its
-/// elements, a chain's hook, or a rule such as `arp daddr ip 198.51.100.100
-/// drop` or `arp daddr ip @vips drop` (input), or `arp saddr ip 198.51.100.100
-/// arp saddr ip set 198.51.100.11` (output).
-fn nft_line(f: &mut RemoteFacts, st: &mut NftState, line: &str) {
-    let t = line.trim();
-    if t.starts_with("table ") {
-        // `table arp NAME {`: sets are named within their table.
-        st.table = st.table.wrapping_add(1);
-        (st.dormant, st.chain, st.set, st.in_elements) = (false, ArpChain::Other, None, false);
-        return;
-    }
-    if st.set.is_some() {
-        st.set_line(t);
-        return;
-    }
-    if let Some(flags) = t.strip_prefix("flags ") {
-        // A table's flags (a set's are read in its block): `flags dormant`
-        // turns the whole table off.
-        st.dormant |= flags.split([',', ' ']).any(|f| f == "dormant");
-        return;
-    }
-    if let Some(rest) = t.strip_prefix("set ") {
-        st.set =
-            rest.split_whitespace().next().filter(|n| n.len() <= NFT_NAME_MAX).map(|n| (n.to_string(), Vec::new()));
-        return;
-    }
-    let chain = &mut st.chain;
-    if t.starts_with("chain ") {
-        *chain = ArpChain::Other;
-        return;
-    }
-    if t.starts_with("type ") {
-        *chain = if t.contains("hook input") {
-            ArpChain::In
-        } else if t.contains("hook output") {
-            ArpChain::Out
-        } else {
-            ArpChain::Other
-        };
-        return;
-    }
-    if st.dormant || nft_narrowed(t) {
-        return;
-    }
-    let drops = t.split_whitespace().any(|w| w == "drop");
-    let key = match *chain {
-        ArpChain::In if drops => "arp daddr ip ",
-        ArpChain::Out if drops || t.contains("arp saddr ip set") => "arp saddr ip ",
-        _ => return,
-    };
-    let input = *chain == ArpChain::In;
-    let addrs = nft_addrs(t, key);
-    if input {
-        f.arp_in_dropped.extend(addrs);
-    } else {
-        f.arp_out_rewritten.extend(addrs);
-    }
-    if let Some(name) = nft_set_ref(t, key) {
-        st.refs.insert((st.table, name, input));
-    }
-}
-
-/// Whether a rule acts on only some of the ARP for its addresses: up to a
-/// rate or a quota (`limit rate 10/second`, `quota`), or on other operations
-/// than requests (`arp operation reply`, `arp operation != request`). Requests
-/// for the VIP then still reach the host, or still leave it, and the rule is
-/// no suppression. A list (`arp operation { request, reply }`) is read.
-fn nft_narrowed(t: &str) -> bool {
-    let w: Vec<&str> = t.split_whitespace().collect();
-    if w.iter().any(|x| matches!(*x, "limit" | "quota")) {
-        return true;
-    }
-    let Some(at) = w.windows(2).position(|x| x == ["arp", "operation"]) else { return false };
-    let rest = &w[at + 2..];
-    let (negated, rest) = match rest.split_first() {
-        Some((&"!=", rest)) => (true, rest),
-        _ => (false, rest),
-    };
-    let ops: Vec<&str> = match rest.first() {
-        Some(first) if first.starts_with('{') => rest
-            .iter()
-            .take_while(|x| !x.starts_with('}'))
-            .flat_map(|x| x.split([',', '{', '}']))
-            .filter(|x| !x.is_empty())
-            .collect(),
-        Some(op) => vec![*op],
-        None => Vec::new(),
-    };
-    let requests = ops.iter().any(|op| matches!(*op, "request" | "1"));
-    requests == negated
 }
 
 pub(super) use crate::text::valid_ifname;
@@ -443,8 +129,7 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
     let mut tcpext: Option<(usize, Vec<&str>)> = None;
     let mut netstat_done = false;
     let mut routes_seen = 0;
-    let mut arp_chain = ArpChain::Other;
-    let mut nft = NftState::default();
+    let mut arp = ArpRules::default();
     for (n, line) in text.lines().enumerate() {
         let bad = |why: &str| {
             let shown = crate::text::sanitize(&line.chars().take(120).collect::<String>());
@@ -454,7 +139,8 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
             if let Some((at, _)) = tcpext.take() {
                 return Err(format!("line {at}: TcpExt counter names without their values line"));
             }
-            (netstat_done, routes_seen, arp_chain) = (false, 0, ArpChain::Other);
+            (netstat_done, routes_seen) = (false, 0);
+            arp.section();
             section = match s.trim() {
                 "netstat1" => "netstat1",
                 "netstat2" => "netstat2",
@@ -580,8 +266,8 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
                 }
             }
             // Firewall listings are read for what they say about ARP; other lines are no error.
-            "arptables" => arptables_line(&mut f, &mut arp_chain, line),
-            "nft" => nft_line(&mut f, &mut nft, line),
+            "arptables" => arp.arptables_line(line),
+            "nft" => arp.nft_line(line),
             "" if line.trim().is_empty() => {}
             "" => return Err(bad("output before the first section")),
             _ => {}
@@ -590,9 +276,7 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
     if !ended {
         return Err("the output stops before its end marker (the host hung up or the script failed)".into());
     }
-    nft.resolve(&mut f);
-    f.arp_in_dropped.merge();
-    f.arp_out_rewritten.merge();
+    (f.arp_in_dropped, f.arp_out_rewritten) = arp.finish();
     Ok(f)
 }
 

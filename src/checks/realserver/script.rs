@@ -23,7 +23,7 @@ echo @@routeget-dip;{dip}
 echo @@routeget-client; ip -o route get {client_probe} 2>/dev/null
 echo @@tcp; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
 echo @@udp; cat /proc/net/udp /proc/net/udp6 2>/dev/null
-echo @@arptables; arptables -L -n 2>/dev/null
+echo @@arptables; arptables -V 2>/dev/null; arptables -L -n 2>/dev/null
 echo @@nft; nft list ruleset arp 2>/dev/null
 sleep 1
 echo @@netstat2; grep '^TcpExt:' /proc/net/netstat 2>/dev/null

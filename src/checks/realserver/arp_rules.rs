@@ -1,0 +1,508 @@
+//! The ARP rules of a realserver, as `arptables -L -n` and `nft list ruleset
+//! arp` list them: which addresses the host never answers ARP requests for
+//! (input) and keeps out of the ARP it sends (output). The listings come from
+//! a hostile host, and a rule taken for suppression when it is not would hide
+//! the ARP problem: a rule counts only when every word of it is understood
+//! and none narrows it (to one interface, one sender, replies only, a rate…).
+//! Anything else counts for nothing, which at worst reports a problem the
+//! host does not have.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+/// IPv4 addresses as firewall rules name them: single addresses, prefixes
+/// (`198.51.100.96/28`, or arptables' `/255.255.255.240`) and ranges
+/// (`198.51.100.1-198.51.100.9`). The parser adds them as read, then sorts and
+/// merges them once ([`Ipv4Ranges::merge`]), so that a lookup is a binary
+/// search however many a hostile host lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv4Ranges {
+    /// Inclusive ranges.
+    pub(super) ranges: Vec<(u32, u32)>,
+    /// Sorted, and none overlaps or touches the next.
+    pub(super) merged: bool,
+}
+
+impl Default for Ipv4Ranges {
+    fn default() -> Self {
+        Ipv4Ranges { ranges: Vec::new(), merged: true }
+    }
+}
+
+impl Ipv4Ranges {
+    /// Whether `a` is one of the addresses.
+    pub fn contains(&self, a: &Ipv4Addr) -> bool {
+        let a = u32::from(*a);
+        if !self.merged {
+            return self.ranges.iter().any(|&(lo, hi)| lo <= a && a <= hi);
+        }
+        let at = self.ranges.partition_point(|&(lo, _)| lo <= a);
+        at > 0 && self.ranges[at - 1].1 >= a
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Add ranges as read.
+    pub(super) fn extend(&mut self, ranges: impl IntoIterator<Item = (u32, u32)>) {
+        let before = self.ranges.len();
+        self.ranges.extend(ranges);
+        self.merged &= self.ranges.len() == before;
+    }
+
+    /// Sort and merge the ranges.
+    pub(super) fn merge(&mut self) {
+        if self.merged {
+            return;
+        }
+        self.ranges.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(self.ranges.len());
+        for (lo, hi) in self.ranges.drain(..) {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        (self.ranges, self.merged) = (merged, true);
+    }
+}
+
+impl<const N: usize> From<[Ipv4Addr; N]> for Ipv4Ranges {
+    fn from(addrs: [Ipv4Addr; N]) -> Self {
+        let mut r = Ipv4Ranges::default();
+        r.extend(addrs.map(|a| (u32::from(a), u32::from(a))));
+        r.merge();
+        r
+    }
+}
+
+/// One address, prefix or range as a firewall listing writes it (see
+/// [`Ipv4Ranges`]); None for anything else, a mask with holes included.
+fn ipv4_range(t: &str) -> Option<(u32, u32)> {
+    if let Some((lo, hi)) = t.split_once('-') {
+        let (lo, hi) = (u32::from(lo.parse::<Ipv4Addr>().ok()?), u32::from(hi.parse::<Ipv4Addr>().ok()?));
+        return (lo <= hi).then_some((lo, hi));
+    }
+    let Some((net, len)) = t.split_once('/') else {
+        let a = u32::from(t.parse::<Ipv4Addr>().ok()?);
+        return Some((a, a));
+    };
+    let net = u32::from(net.parse::<Ipv4Addr>().ok()?);
+    let mask = match len.parse::<u8>() {
+        Ok(0) => 0,
+        Ok(n @ 1..=32) => u32::MAX << (32 - u32::from(n)),
+        Ok(_) => return None,
+        Err(_) => u32::from(len.parse::<Ipv4Addr>().ok()?),
+    };
+    // A dotted mask must be ones then zeros.
+    if mask.leading_ones() + mask.trailing_zeros() != 32 {
+        return None;
+    }
+    Some((net & mask, net | !mask))
+}
+
+/// Which ARP filter chain a rule line is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ArpChain {
+    In,
+    Out,
+    #[default]
+    Other,
+}
+
+/// The longest set name read (nft allows 255 bytes); a longer one is not
+/// taken for a set, so its rules suppress nothing.
+const NFT_NAME_MAX: usize = 255;
+
+/// The ARP rules read so far from both listings, and what is needed to
+/// finish reading them ([`ArpRules::finish`]).
+#[derive(Debug, Default)]
+pub(super) struct ArpRules {
+    /// The arptables chain a line is in.
+    arptables_chain: ArpChain,
+    /// arptables is arptables-nft (`arptables -V` says `nf_tables`): its
+    /// rules are nftables' `table arp filter`, which may be dormant.
+    arptables_nft: bool,
+    /// What arptables' rules suppress: (input, output).
+    arptables: (Ipv4Ranges, Ipv4Ranges),
+    /// What nftables' rules suppress: (input, output).
+    nft: (Ipv4Ranges, Ipv4Ranges),
+    nft_state: NftState,
+}
+
+impl ArpRules {
+    /// A new section of the script's output begins.
+    pub(super) fn section(&mut self) {
+        self.arptables_chain = ArpChain::Other;
+    }
+
+    /// One line of `arptables -V; arptables -L -n`: the version, chain
+    /// headers, and rules such as `-j DROP -d 198.51.100.100` or `-j mangle
+    /// -s VIP --mangle-ip-s RIP`. A rule counts only with no option but those
+    /// and `--opcode 1` (requests; `--opcode 2` is replies only, `-i eth1`
+    /// one interface…).
+    pub(super) fn arptables_line(&mut self, line: &str) {
+        if line.starts_with("arptables v") {
+            self.arptables_nft |= line.contains("nf_tables");
+            return;
+        }
+        if let Some(name) = line.strip_prefix("Chain ") {
+            self.arptables_chain = match name.split_whitespace().next() {
+                Some("INPUT" | "IN") => ArpChain::In,
+                Some("OUTPUT" | "OUT") => ArpChain::Out,
+                _ => ArpChain::Other,
+            };
+            return;
+        }
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let (mut target, mut d, mut s, mut mangle_ip) = (None, None, None, false);
+        for pair in w.chunks(2) {
+            let &[option, value] = pair else { return };
+            match option {
+                "-j" => target = Some(value),
+                "-d" => d = ipv4_range(value),
+                "-s" => s = ipv4_range(value),
+                "--mangle-ip-s" => mangle_ip = value.parse::<Ipv4Addr>().is_ok(),
+                "--mangle-mac-s" => {}
+                "--opcode" if matches!(value, "1" | "Request") => {}
+                _ => return,
+            }
+        }
+        let (dropped, rewritten) = &mut self.arptables;
+        match (self.arptables_chain, target) {
+            (ArpChain::In, Some("DROP")) if s.is_none() => dropped.extend(d),
+            (ArpChain::Out, Some("DROP")) if d.is_none() => rewritten.extend(s),
+            (ArpChain::Out, Some("mangle")) if d.is_none() && mangle_ip => rewritten.extend(s),
+            _ => {}
+        }
+    }
+
+    /// One line of `nft list ruleset arp` (see [`NftState::line`]).
+    pub(super) fn nft_line(&mut self, line: &str) {
+        self.nft_state.line(&mut self.nft, line);
+    }
+
+    /// What the rules suppress: (input, output), merged. arptables-nft lists
+    /// the rules of a dormant `table arp filter` all the same: they count
+    /// for nothing when nft lists that table dormant.
+    pub(super) fn finish(self) -> (Ipv4Ranges, Ipv4Ranges) {
+        let ArpRules { arptables_nft, arptables, mut nft, nft_state, .. } = self;
+        let filter_dormant = nft_state.dormant_tables.contains("filter");
+        nft_state.resolve(&mut nft);
+        if !(arptables_nft && filter_dormant) {
+            nft.0.extend(arptables.0.ranges);
+            nft.1.extend(arptables.1.ranges);
+        }
+        nft.0.merge();
+        nft.1.merge();
+        nft
+    }
+}
+
+/// What `nft list ruleset arp` has said so far: the table (numbered in the
+/// order listed, and whether dormant) and chain a line is in, whether a rule
+/// of that chain may already have let a packet through, the set block it is
+/// in with the addresses read so far (and whether in its elements), each
+/// named set's addresses, and the rules that match a named set, resolved once
+/// the whole listing is read ([`NftState::resolve`]). Work stays linear in
+/// the listing: a set is stored once when its block ends, each (chain, set)
+/// is resolved once however many rules name it.
+#[derive(Debug, Default)]
+struct NftState {
+    table: u32,
+    table_name: String,
+    /// The table is dormant (`flags dormant`): its chains see no packets.
+    dormant: bool,
+    /// The names of the dormant tables (`arp filter` is arptables-nft's).
+    dormant_tables: BTreeSet<String>,
+    chain: ArpChain,
+    /// A rule of this chain accepts, returns, jumps or goes to another chain
+    /// for some packets: the rules after it may never see them.
+    passed: bool,
+    set: Option<(String, Vec<(u32, u32)>)>,
+    in_elements: bool,
+    sets: BTreeMap<(u32, String), Vec<(u32, u32)>>,
+    refs: BTreeSet<(u32, String, bool)>,
+}
+
+impl NftState {
+    /// The addresses of the named sets the rules match, as those rules' own
+    /// (`true`: an input rule's, else an output rule's).
+    fn resolve(&self, out: &mut (Ipv4Ranges, Ipv4Ranges)) {
+        for (table, name, input) in &self.refs {
+            let addrs = self.sets.get(&(*table, name.clone())).into_iter().flatten().copied();
+            if *input {
+                out.0.extend(addrs);
+            } else {
+                out.1.extend(addrs);
+            }
+        }
+    }
+
+    /// A line inside a `set NAME { ... }` block: its elements' addresses,
+    /// prefixes and ranges (a concatenation is not read), over as many lines
+    /// as they take; the block's end stores the set.
+    fn set_line(&mut self, t: &str) {
+        let Some((_, addrs)) = self.set.as_mut() else { return };
+        let body = if let Some(body) = t.strip_prefix("elements = {") {
+            self.in_elements = true;
+            body
+        } else if self.in_elements {
+            t
+        } else {
+            if t == "}" {
+                if let Some((name, addrs)) = self.set.take() {
+                    self.sets.insert((self.table, name), addrs);
+                }
+            }
+            return;
+        };
+        let (body, closed) = body.split_once('}').map_or((body, false), |(b, _)| (b, true));
+        let single = |a: &str| if a.contains(" . ") { None } else { ipv4_range(a.split_whitespace().next()?) };
+        addrs.extend(body.split(',').filter_map(single));
+        if closed {
+            self.in_elements = false;
+        }
+    }
+
+    /// One line: a table and its flags, a named set and its elements, a
+    /// chain and its hook, or a rule such as `arp daddr ip 198.51.100.100
+    /// drop` or `arp daddr ip @vips drop` (input), or `arp saddr ip
+    /// 198.51.100.100 arp saddr ip set 198.51.100.11` (output), read by
+    /// [`NftRule::read`].
+    fn line(&mut self, out: &mut (Ipv4Ranges, Ipv4Ranges), line: &str) {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("table ") {
+            // `table arp NAME {`: sets are named within their table.
+            self.table = self.table.wrapping_add(1);
+            self.table_name = rest.split_whitespace().nth(1).unwrap_or_default().chars().take(NFT_NAME_MAX).collect();
+            (self.dormant, self.chain, self.passed, self.set, self.in_elements) =
+                (false, ArpChain::Other, false, None, false);
+            return;
+        }
+        if self.set.is_some() {
+            self.set_line(t);
+            return;
+        }
+        if let Some(flags) = t.strip_prefix("flags ") {
+            // A table's flags (a set's are read in its block): `flags dormant`
+            // turns the whole table off.
+            if flags.split([',', ' ']).any(|f| f == "dormant") {
+                self.dormant = true;
+                self.dormant_tables.insert(self.table_name.clone());
+            }
+            return;
+        }
+        if let Some(rest) = t.strip_prefix("set ") {
+            self.set =
+                rest.split_whitespace().next().filter(|n| n.len() <= NFT_NAME_MAX).map(|n| (n.to_string(), Vec::new()));
+            return;
+        }
+        if t.starts_with("chain ") {
+            (self.chain, self.passed) = (ArpChain::Other, false);
+            return;
+        }
+        if t.starts_with("type ") {
+            self.chain = if t.contains("hook input") {
+                ArpChain::In
+            } else if t.contains("hook output") {
+                ArpChain::Out
+            } else {
+                ArpChain::Other
+            };
+            return;
+        }
+        if self.chain == ArpChain::Other || t.is_empty() || t == "}" {
+            return;
+        }
+        let rule = NftRule::read(t);
+        if rule.passes {
+            self.passed = true;
+            return;
+        }
+        if self.dormant || self.passed || rule.narrowed {
+            return;
+        }
+        let input = self.chain == ArpChain::In;
+        // Input: requests for the addresses dropped, whoever asks. Output:
+        // the addresses dropped or rewritten out of the sender field, whoever is asked.
+        let (key, other, acts) = if input {
+            (&rule.daddr, &rule.saddr, rule.acts == Acts::Drops)
+        } else {
+            (&rule.saddr, &rule.daddr, rule.acts != Acts::Nothing)
+        };
+        if !acts || other.is_some() {
+            return;
+        }
+        match key {
+            Some(Match::Addrs(a)) => {
+                if input {
+                    out.0.extend(a.iter().copied());
+                } else {
+                    out.1.extend(a.iter().copied());
+                }
+            }
+            Some(Match::Set(name)) => {
+                self.refs.insert((self.table, name.clone(), input));
+            }
+            Some(Match::Other) | None => {}
+        }
+    }
+}
+
+/// What a rule matches an address field against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Match {
+    /// Addresses, prefixes and ranges.
+    Addrs(Vec<(u32, u32)>),
+    /// A named set of the table.
+    Set(String),
+    /// Anything else: a negation, a concatenation, what cannot be read.
+    Other,
+}
+
+/// What a rule does to the ARP packets it matches.
+#[derive(Debug, Default, PartialEq, Eq)]
+enum Acts {
+    /// Nothing read: they go on to the next rule.
+    #[default]
+    Nothing,
+    /// `drop`.
+    Drops,
+    /// `arp saddr ip set ADDR`: the sender address rewritten.
+    Rewrites,
+}
+
+/// One nftables rule of an ARP chain, read word by word.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct NftRule {
+    /// `arp daddr ip …`, `arp saddr ip …`.
+    daddr: Option<Match>,
+    saddr: Option<Match>,
+    /// What it does to the packets it matches.
+    acts: Acts,
+    /// `accept`, `return`, `jump`, `goto`, `queue`: some packets leave the
+    /// chain here (read in every rule, understood or not).
+    passes: bool,
+    /// A word not understood, or one that leaves some requests alone (a
+    /// match on an interface, a rate, replies only, a second address match…).
+    narrowed: bool,
+}
+
+impl NftRule {
+    /// Read a rule line. Quoted strings (comments, log prefixes) are words
+    /// of their own that mean nothing.
+    fn read(line: &str) -> NftRule {
+        let mut words: Vec<&str> = Vec::new();
+        for (i, part) in line.split('"').enumerate() {
+            if i % 2 == 1 {
+                words.push("\"\"");
+            } else {
+                words.extend(part.split_whitespace());
+            }
+        }
+        let passes = words.iter().any(|w| matches!(*w, "accept" | "return" | "jump" | "goto" | "queue"));
+        let mut r = NftRule { passes, ..NftRule::default() };
+        let mut log = false;
+        let mut i = 0;
+        while i < words.len() && !r.narrowed {
+            let w = &words[i..];
+            i += match w {
+                ["arp", field @ ("daddr" | "saddr"), "ip", "set", value, ..] => {
+                    if *field == "saddr" && value.parse::<Ipv4Addr>().is_ok() {
+                        r.acts = if r.acts == Acts::Drops { Acts::Drops } else { Acts::Rewrites };
+                    } else {
+                        r.narrowed = true;
+                    }
+                    5
+                }
+                ["arp", field @ ("daddr" | "saddr"), "ip", rest @ ..] => {
+                    let (m, used) = read_match(rest);
+                    let slot = if *field == "daddr" { &mut r.daddr } else { &mut r.saddr };
+                    // Two matches on one field narrow each other (`ip 198.51.100.0/24 ip != .100`).
+                    r.narrowed |= slot.is_some();
+                    *slot = Some(m);
+                    3 + used
+                }
+                ["arp", "operation", rest @ ..] => {
+                    let (requests, used) = read_operation(rest);
+                    r.narrowed |= !requests;
+                    2 + used
+                }
+                ["arp", "htype", "1" | "ether", ..]
+                | ["arp", "ptype", "ip" | "0x0800" | "0x800", ..]
+                | ["arp", "hlen", "6", ..]
+                | ["arp", "plen", "4", ..] => 3,
+                ["counter", "packets", _, "bytes", _, ..] => 5,
+                ["counter", ..] => 1,
+                ["comment", "\"\"", ..] => 2,
+                ["log", ..] => {
+                    log = true;
+                    1
+                }
+                ["prefix" | "level" | "flags" | "group" | "snaplen" | "queue-threshold", _, ..] if log => 2,
+                ["drop", ..] => {
+                    r.acts = Acts::Drops;
+                    1
+                }
+                _ => {
+                    r.narrowed = true;
+                    1
+                }
+            };
+        }
+        r
+    }
+}
+
+/// The value an address field is matched against, and how many words it
+/// took: an address, prefix or range, a `{ … }` set of them, or `@name`.
+fn read_match(w: &[&str]) -> (Match, usize) {
+    match w.first() {
+        Some(first) if first.starts_with('{') => {
+            let Some(end) = w.iter().position(|x| x.ends_with('}')) else { return (Match::Other, w.len()) };
+            let body = w[..=end].join(" ");
+            let body = body.trim_start_matches('{').trim_end_matches('}');
+            let addrs: Option<Vec<(u32, u32)>> = body.split(',').map(|a| ipv4_range(a.trim())).collect();
+            let used = end + 1;
+            // A concatenation (`{ a . b }`) or anything unread is no address.
+            (addrs.filter(|a| !a.is_empty()).map_or(Match::Other, Match::Addrs), used)
+        }
+        Some(name) if name.starts_with('@') => {
+            let name = &name[1..];
+            let m = if name.is_empty() || name.len() > NFT_NAME_MAX { Match::Other } else { Match::Set(name.into()) };
+            (m, 1)
+        }
+        Some(value) => (ipv4_range(value).map_or(Match::Other, |r| Match::Addrs(vec![r])), 1),
+        // A negation (`!=`) or the first field of a concatenation (`.`) is
+        // read as a value that is no address; the words after it are then
+        // not understood, or a second match.
+        None => (Match::Other, 0),
+    }
+}
+
+/// Whether an `arp operation` match lets requests through to the rest of the
+/// rule (`request`, `1`, a list with them, `!= reply`), and how many words it
+/// took.
+fn read_operation(w: &[&str]) -> (bool, usize) {
+    let (negated, at) = if w.first() == Some(&"!=") { (true, 1) } else { (false, 0) };
+    let rest = &w[at.min(w.len())..];
+    let (ops, used): (Vec<&str>, usize) = match rest.first() {
+        Some(first) if first.starts_with('{') => match rest.iter().position(|x| x.ends_with('}')) {
+            Some(end) => {
+                let ops =
+                    rest[..=end].iter().flat_map(|x| x.split([',', '{', '}'])).filter(|x| !x.is_empty()).collect();
+                (ops, end + 1)
+            }
+            None => return (false, w.len()),
+        },
+        Some(op) => (vec![*op], 1),
+        None => return (false, w.len()),
+    };
+    // Only names and numbers are read: a range (`1-2`) or a set reference is not.
+    let known = ops.iter().all(|op| matches!(*op, "request" | "reply" | "1" | "2") || op.parse::<u16>().is_ok());
+    let requests = ops.iter().any(|op| matches!(*op, "request" | "1"));
+    (known && requests != negated, at + used)
+}
