@@ -38,8 +38,9 @@ with arptables -L -n and nft list ruleset arp, which need the ssh user to be roo
 rule may name the VIP, a prefix or range holding it, a set of them, or a named set of its
 table). A rule counts only when lvstop understands every word of it and none leaves requests
 for the VIP through: not in a dormant table (nor arptables-nft's, whose table arp filter nft
-lists dormant), not after a rule of its chain that accepts, returns or jumps, and not matched
-on an interface, a sender, replies only, a rate or a quota.
+lists dormant), not after a rule of its chain that accepts, returns, jumps or mangles, and not
+matched on an interface, a sender, replies only, a rate or a quota; an address some rule
+rewrites senders to is never taken for hidden.
 
 Why: arp_ignore 1 and 2 suppress replies only for addresses that are not on the receiving
 interface. With the VIP on eth0 itself, the realserver answers \"who-has VIP\" with eth0's MAC

@@ -52,6 +52,39 @@ impl Ipv4Ranges {
         self.merged &= self.ranges.len() == before;
     }
 
+    /// Take `points` out of the ranges (merged first).
+    pub(super) fn remove_points(&mut self, mut points: Vec<u32>) {
+        self.merge();
+        if points.is_empty() {
+            return;
+        }
+        points.sort_unstable();
+        points.dedup();
+        let mut out = Vec::with_capacity(self.ranges.len() + points.len());
+        let mut p = points.partition_point(|&x| x < self.ranges.first().map_or(0, |r| r.0));
+        for &(lo, hi) in &self.ranges {
+            while p < points.len() && points[p] < lo {
+                p += 1;
+            }
+            let mut start = Some(lo);
+            while let (Some(from), Some(&x)) = (start, points.get(p)) {
+                if x > hi {
+                    break;
+                }
+                if x > from {
+                    out.push((from, x - 1));
+                }
+                // x < hi: x + 1 is no overflow.
+                start = (x < hi).then(|| x + 1);
+                p += 1;
+            }
+            if let Some(from) = start {
+                out.push((from, hi));
+            }
+        }
+        self.ranges = out;
+    }
+
     /// Sort and merge the ranges.
     pub(super) fn merge(&mut self) {
         if self.merged {
@@ -122,14 +155,27 @@ const NFT_NAME_MAX: usize = 255;
 pub(super) struct ArpRules {
     /// The arptables chain a line is in.
     arptables_chain: ArpChain,
+    /// A rule of that chain lets some packets leave it (ACCEPT, a user
+    /// chain, a mangle, which accepts what it rewrites): the rules after it
+    /// may never see them.
+    arptables_passed: bool,
     /// arptables is arptables-nft (`arptables -V` says `nf_tables`): its
-    /// rules are nftables' `table arp filter`, which may be dormant.
+    /// rules are nftables' `table arp filter`, which nft lists too.
     arptables_nft: bool,
-    /// What arptables' rules suppress: (input, output).
-    arptables: (Ipv4Ranges, Ipv4Ranges),
-    /// What nftables' rules suppress: (input, output).
-    nft: (Ipv4Ranges, Ipv4Ranges),
+    /// What arptables' rules suppress: input drops, output drops, output mangles.
+    arptables: [Vec<(u32, u32)>; 3],
+    /// What nftables' rules suppress, and every address a rule rewrites senders to.
+    nft: Suppressed,
     nft_state: NftState,
+}
+
+/// What rules suppress: input, output, and the addresses output rules
+/// rewrite senders to (which are then sent, whatever other rules say).
+#[derive(Debug, Default)]
+struct Suppressed {
+    input: Ipv4Ranges,
+    output: Ipv4Ranges,
+    targets: Vec<u32>,
 }
 
 impl ArpRules {
@@ -142,39 +188,49 @@ impl ArpRules {
     /// headers, and rules such as `-j DROP -d 198.51.100.100` or `-j mangle
     /// -s VIP --mangle-ip-s RIP`. A rule counts only with no option but those
     /// and `--opcode 1` (requests; `--opcode 2` is replies only, `-i eth1`
-    /// one interface…).
+    /// one interface…), and only before any rule of its chain that lets
+    /// packets leave it.
     pub(super) fn arptables_line(&mut self, line: &str) {
         if line.starts_with("arptables v") {
             self.arptables_nft |= line.contains("nf_tables");
             return;
         }
         if let Some(name) = line.strip_prefix("Chain ") {
+            // Built-in chains have a policy; a user chain named IN is only reached by a jump.
+            let builtin = name.contains("(policy ");
             self.arptables_chain = match name.split_whitespace().next() {
-                Some("INPUT" | "IN") => ArpChain::In,
-                Some("OUTPUT" | "OUT") => ArpChain::Out,
+                Some("INPUT" | "IN") if builtin => ArpChain::In,
+                Some("OUTPUT" | "OUT") if builtin => ArpChain::Out,
                 _ => ArpChain::Other,
             };
+            self.arptables_passed = false;
             return;
         }
         let w: Vec<&str> = line.split_whitespace().collect();
-        let (mut target, mut d, mut s, mut mangle_ip) = (None, None, None, false);
+        let (mut target, mut d, mut s, mut mangle_ip, mut understood) = (None, None, None, None, true);
         for pair in w.chunks(2) {
-            let &[option, value] = pair else { return };
-            match option {
-                "-j" => target = Some(value),
-                "-d" => d = ipv4_range(value),
-                "-s" => s = ipv4_range(value),
-                "--mangle-ip-s" => mangle_ip = value.parse::<Ipv4Addr>().is_ok(),
-                "--mangle-mac-s" => {}
-                "--opcode" if matches!(value, "1" | "Request") => {}
-                _ => return,
+            match *pair {
+                ["-j", value] => target = Some(value),
+                ["-d", value] => d = ipv4_range(value),
+                ["-s", value] => s = ipv4_range(value),
+                ["--mangle-ip-s", value] => mangle_ip = value.parse::<Ipv4Addr>().ok(),
+                ["--mangle-mac-s", _] | ["--opcode", "1" | "Request"] => {}
+                _ => understood = false,
             }
         }
-        let (dropped, rewritten) = &mut self.arptables;
+        if let Some(to) = mangle_ip {
+            self.nft.targets.push(u32::from(to));
+        }
+        let passed = self.arptables_passed;
+        self.arptables_passed |= target.is_some_and(|t| t != "DROP");
+        if passed || !understood {
+            return;
+        }
+        let [dropped, out_dropped, mangled] = &mut self.arptables;
         match (self.arptables_chain, target) {
             (ArpChain::In, Some("DROP")) if s.is_none() => dropped.extend(d),
-            (ArpChain::Out, Some("DROP")) if d.is_none() => rewritten.extend(s),
-            (ArpChain::Out, Some("mangle")) if d.is_none() && mangle_ip => rewritten.extend(s),
+            (ArpChain::Out, Some("DROP")) if d.is_none() => out_dropped.extend(s),
+            (ArpChain::Out, Some("mangle")) if d.is_none() && mangle_ip.is_some() => mangled.extend(s),
             _ => {}
         }
     }
@@ -184,20 +240,29 @@ impl ArpRules {
         self.nft_state.line(&mut self.nft, line);
     }
 
-    /// What the rules suppress: (input, output), merged. arptables-nft lists
-    /// the rules of a dormant `table arp filter` all the same: they count
-    /// for nothing when nft lists that table dormant.
+    /// What the rules suppress: (input, output), merged; an address some
+    /// rule rewrites senders to is never hidden.
+    ///
+    /// arptables-nft keeps its rules in nftables' `table arp filter`. When nft
+    /// listed that table, its listing is the one read: arptables-nft lists
+    /// the rules of a dormant table all the same, and prints rules without the
+    /// matches it cannot show (a set, a MAC). Only its mangles are taken from
+    /// arptables (nft shows them as `xt target mangle`, without the address
+    /// they rewrite to), each where nft lists it with the same sender match
+    /// and nothing else.
     pub(super) fn finish(self) -> (Ipv4Ranges, Ipv4Ranges) {
-        let ArpRules { arptables_nft, arptables, mut nft, nft_state, .. } = self;
-        let filter_dormant = nft_state.dormant_tables.contains("filter");
+        let ArpRules { arptables_nft, arptables: [dropped, out_dropped, mangled], mut nft, nft_state, .. } = self;
         nft_state.resolve(&mut nft);
-        if !(arptables_nft && filter_dormant) {
-            nft.0.extend(arptables.0.ranges);
-            nft.1.extend(arptables.1.ranges);
+        if arptables_nft && nft_state.tables.contains("filter") {
+            nft.output.extend(mangled.into_iter().filter(|r| nft_state.xt_mangled.contains(r)));
+        } else {
+            nft.input.extend(dropped);
+            nft.output.extend(out_dropped.into_iter().chain(mangled));
         }
-        nft.0.merge();
-        nft.1.merge();
-        nft
+        let Suppressed { mut input, mut output, targets } = nft;
+        input.merge();
+        output.remove_points(targets);
+        (input, output)
     }
 }
 
@@ -215,8 +280,11 @@ struct NftState {
     table_name: String,
     /// The table is dormant (`flags dormant`): its chains see no packets.
     dormant: bool,
-    /// The names of the dormant tables (`arp filter` is arptables-nft's).
-    dormant_tables: BTreeSet<String>,
+    /// The names of the tables listed (`arp filter` is arptables-nft's).
+    tables: BTreeSet<String>,
+    /// The sender matches of the rules of `table arp filter` that only
+    /// match the sender and `xt target mangle` (arptables-nft's mangles).
+    xt_mangled: BTreeSet<(u32, u32)>,
     chain: ArpChain,
     /// A rule of this chain accepts, returns, jumps or goes to another chain
     /// for some packets: the rules after it may never see them.
@@ -230,13 +298,13 @@ struct NftState {
 impl NftState {
     /// The addresses of the named sets the rules match, as those rules' own
     /// (`true`: an input rule's, else an output rule's).
-    fn resolve(&self, out: &mut (Ipv4Ranges, Ipv4Ranges)) {
+    fn resolve(&self, out: &mut Suppressed) {
         for (table, name, input) in &self.refs {
             let addrs = self.sets.get(&(*table, name.clone())).into_iter().flatten().copied();
             if *input {
-                out.0.extend(addrs);
+                out.input.extend(addrs);
             } else {
-                out.1.extend(addrs);
+                out.output.extend(addrs);
             }
         }
     }
@@ -259,8 +327,16 @@ impl NftState {
             }
             return;
         };
-        let (body, closed) = body.split_once('}').map_or((body, false), |(b, _)| (b, true));
-        let single = |a: &str| if a.contains(" . ") { None } else { ipv4_range(a.split_whitespace().next()?) };
+        let body = blank_quotes(body);
+        let (body, closed) = body.split_once('}').map_or((body.as_str(), false), |(b, _)| (b, true));
+        // Not a concatenation, nor an element that expires (added by a rule, for a while).
+        let single = |a: &str| {
+            let w: Vec<&str> = a.split_whitespace().collect();
+            if w.contains(&".") || w.contains(&"expires") || w.contains(&"timeout") {
+                return None;
+            }
+            ipv4_range(w.first()?)
+        };
         addrs.extend(body.split(',').filter_map(single));
         if closed {
             self.in_elements = false;
@@ -272,12 +348,15 @@ impl NftState {
     /// drop` or `arp daddr ip @vips drop` (input), or `arp saddr ip
     /// 198.51.100.100 arp saddr ip set 198.51.100.11` (output), read by
     /// [`NftRule::read`].
-    fn line(&mut self, out: &mut (Ipv4Ranges, Ipv4Ranges), line: &str) {
+    fn line(&mut self, out: &mut Suppressed, line: &str) {
         let t = line.trim();
         if let Some(rest) = t.strip_prefix("table ") {
             // `table arp NAME {`: sets are named within their table.
             self.table = self.table.wrapping_add(1);
             self.table_name = rest.split_whitespace().nth(1).unwrap_or_default().chars().take(NFT_NAME_MAX).collect();
+            if self.tables.len() < 4096 {
+                self.tables.insert(self.table_name.clone());
+            }
             (self.dormant, self.chain, self.passed, self.set, self.in_elements) =
                 (false, ArpChain::Other, false, None, false);
             return;
@@ -289,10 +368,7 @@ impl NftState {
         if let Some(flags) = t.strip_prefix("flags ") {
             // A table's flags (a set's are read in its block): `flags dormant`
             // turns the whole table off.
-            if flags.split([',', ' ']).any(|f| f == "dormant") {
-                self.dormant = true;
-                self.dormant_tables.insert(self.table_name.clone());
-            }
+            self.dormant |= flags.split([',', ' ']).any(|f| f == "dormant");
             return;
         }
         if let Some(rest) = t.strip_prefix("set ") {
@@ -318,14 +394,26 @@ impl NftState {
             return;
         }
         let rule = NftRule::read(t);
-        if rule.passes {
-            self.passed = true;
-            return;
-        }
-        if self.dormant || self.passed || rule.narrowed {
+        out.targets.extend(&rule.targets);
+        let counts = !(self.dormant || self.passed || rule.narrowed);
+        self.passed |= rule.passes;
+        if !counts {
             return;
         }
         let input = self.chain == ArpChain::In;
+        if rule.acts == Acts::XtMangle {
+            if let (false, "filter", None, Some(Match::Addrs(a))) =
+                (input, self.table_name.as_str(), &rule.daddr, &rule.saddr)
+            {
+                if let [one] = a.as_slice() {
+                    self.xt_mangled.insert(*one);
+                }
+            }
+            return;
+        }
+        if rule.passes {
+            return;
+        }
         // Input: requests for the addresses dropped, whoever asks. Output:
         // the addresses dropped or rewritten out of the sender field, whoever is asked.
         let (key, other, acts) = if input {
@@ -339,9 +427,9 @@ impl NftState {
         match key {
             Some(Match::Addrs(a)) => {
                 if input {
-                    out.0.extend(a.iter().copied());
+                    out.input.extend(a.iter().copied());
                 } else {
-                    out.1.extend(a.iter().copied());
+                    out.output.extend(a.iter().copied());
                 }
             }
             Some(Match::Set(name)) => {
@@ -373,6 +461,8 @@ enum Acts {
     Drops,
     /// `arp saddr ip set ADDR`: the sender address rewritten.
     Rewrites,
+    /// `xt target mangle`: arptables-nft's mangle, which nft cannot show.
+    XtMangle,
 }
 
 /// One nftables rule of an ARP chain, read word by word.
@@ -383,9 +473,12 @@ struct NftRule {
     saddr: Option<Match>,
     /// What it does to the packets it matches.
     acts: Acts,
-    /// `accept`, `return`, `jump`, `goto`, `queue`: some packets leave the
-    /// chain here (read in every rule, understood or not).
+    /// `accept`, `return`, `jump`, `goto`, `queue`, a verdict map, an xt
+    /// target, or a rule not understood without a `drop`: some packets may
+    /// leave the chain here (read in every rule, understood or not).
     passes: bool,
+    /// The addresses `arp saddr ip set` rewrites senders to.
+    targets: Vec<u32>,
     /// A word not understood, or one that leaves some requests alone (a
     /// match on an interface, a rate, replies only, a second address match…).
     narrowed: bool,
@@ -403,8 +496,17 @@ impl NftRule {
                 words.extend(part.split_whitespace());
             }
         }
-        let passes = words.iter().any(|w| matches!(*w, "accept" | "return" | "jump" | "goto" | "queue"));
-        let mut r = NftRule { passes, ..NftRule::default() };
+        // Verdicts in a map (`vmap { 198.51.100.1 : accept, … }`) carry its punctuation.
+        let verdict = |w: &str| w.trim_matches([',', '{', '}', ':', ';']).to_string();
+        let passes = words
+            .iter()
+            .any(|w| matches!(verdict(w).as_str(), "accept" | "return" | "jump" | "goto" | "queue" | "vmap" | "xt"));
+        let targets = words
+            .windows(5)
+            .filter(|w| w[..4] == ["arp", "saddr", "ip", "set"])
+            .filter_map(|w| w[4].parse::<Ipv4Addr>().ok().map(u32::from))
+            .collect();
+        let mut r = NftRule { passes, targets, ..NftRule::default() };
         let mut log = false;
         let mut i = 0;
         while i < words.len() && !r.narrowed {
@@ -435,6 +537,10 @@ impl NftRule {
                 | ["arp", "ptype", "ip" | "0x0800" | "0x800", ..]
                 | ["arp", "hlen", "6", ..]
                 | ["arp", "plen", "4", ..] => 3,
+                ["xt", "target", "mangle", ..] => {
+                    r.acts = Acts::XtMangle;
+                    3
+                }
                 ["counter", "packets", _, "bytes", _, ..] => 5,
                 ["counter", ..] => 1,
                 ["comment", "\"\"", ..] => 2,
@@ -453,8 +559,15 @@ impl NftRule {
                 }
             };
         }
+        // A rule not understood may end in any verdict but a plain drop.
+        r.passes |= r.narrowed && !words.contains(&"drop");
         r
     }
+}
+
+/// `line` with each quoted string (a comment, a log prefix) made `""`.
+fn blank_quotes(line: &str) -> String {
+    line.split('"').enumerate().map(|(i, part)| if i % 2 == 1 { "" } else { part }).collect::<Vec<_>>().join("\"")
 }
 
 /// The value an address field is matched against, and how many words it

@@ -357,6 +357,60 @@ table arp filter {
         let text = bad.replace("@@netstat2", &arptables_nft(version, dormant));
         assert_eq!(ids(&text, &dr(None)).is_empty(), suppressed, "{version} dormant {dormant}: {text}");
     }
+    // Found by a second review: rule order and what else lets packets leave a chain.
+    let ip_in = |rules: &str| arptables.replace("-j DROP -d 198.51.100.100 ", rules);
+    let ip_out = |rules: &str| arptables.replace("-j mangle -s 198.51.100.100 --mangle-ip-s 198.51.100.11 ", rules);
+    for (listing, rule) in [
+        // An ACCEPT (here on one interface) before the drop: answered on eth1.
+        (ip_in("-j ACCEPT -i eth1\n-j DROP -d 198.51.100.100"), "R-ARP-IGNORE"),
+        // A user chain named IN is reached only by a jump.
+        (
+            arptables.replace("Chain INPUT (policy ACCEPT)", "Chain INPUT (policy ACCEPT)\n\nChain IN (0 references)"),
+            "R-ARP-IGNORE",
+        ),
+        // A mangle accepts what it rewrites (here only the MAC): the drop after it never sees the VIP.
+        (
+            ip_out("-j mangle -s 198.51.100.0/24 --mangle-mac-s 02:00:00:00:00:01\n-j DROP -s 198.51.100.100"),
+            "R-ARP-ANNOUNCE",
+        ),
+        // A rewrite to the VIP puts it in the ARP sent.
+        (ip_out("-j mangle -s 198.51.100.0/24 --mangle-ip-s 198.51.100.100"), "R-ARP-ANNOUNCE"),
+        (ip_in("-j DROP ! -d 198.51.100.99"), "R-ARP-IGNORE"),
+    ] {
+        assert!(ids(&bad.replace("@@netstat2", &listing), &dr(None)).contains(&rule), "{rule}: {listing}");
+    }
+    let out_rule =
+        |r: &str| bad.replace("@@netstat2", &named.replace("arp saddr ip @own arp saddr ip set 198.51.100.11", r));
+    for narrowed in [
+        "arp saddr ip 198.51.100.0/24 xt target mangle\n\t\tarp saddr ip 198.51.100.100 drop",
+        "arp saddr ip 198.51.100.100 oifname \"eth1\" arp saddr ip set 198.51.100.11",
+        "arp saddr ip 198.51.100.0/24 arp saddr ip set 198.51.100.100",
+    ] {
+        assert!(ids(&out_rule(narrowed), &dr(None)).contains(&"R-ARP-ANNOUNCE"), "{narrowed}");
+    }
+    assert!(ids(
+        &rule("arp daddr ip vmap { 198.51.100.100 : accept, 198.51.100.200 : drop }\n\t\tarp daddr ip @vips drop"),
+        &dr(None)
+    )
+    .contains(&"R-ARP-IGNORE"));
+    // Set elements: an address in a comment is none; one that expires is not kept.
+    for element in ["198.51.100.99 comment \"old, 198.51.100.100 moved\"", "198.51.100.100 timeout 1m expires 20s"] {
+        let text = bad.replace(
+            "@@netstat2",
+            &named.replace(
+                "elements = { 198.51.100.99, 198.51.100.101,\n\t\t\t     198.51.100.100 }",
+                &format!("elements = {{ {element} }}"),
+            ),
+        );
+        assert!(ids(&text, &dr(None)).contains(&"R-ARP-IGNORE"), "{element}");
+    }
+    // arptables-nft prints a rule of its table without the matches it cannot show
+    // (here a set of senders): nft's listing of that table is the one read.
+    let missing = arptables_nft("v1.8.9 (nf_tables)", false).replace(
+        "arp htype 1 arp hlen 6 arp plen 4 arp daddr ip 198.51.100.100 counter packets 0 bytes 0 drop",
+        "arp saddr ip @lan arp daddr ip 198.51.100.100 drop",
+    );
+    assert!(ids(&bad.replace("@@netstat2", &missing), &dr(None)).contains(&"R-ARP-IGNORE"), "{missing}");
     let in_forward = arptables.replace("Chain INPUT", "Chain FORWARD");
     assert!(ids(&bad.replace("@@netstat2", &in_forward), &dr(None)).contains(&"R-ARP-IGNORE"));
     // Garbage in a firewall listing is no bad answer.
@@ -815,13 +869,24 @@ proptest::proptest! {
         merged.extend(read.iter().copied());
         let linear = merged.clone();
         merged.merge();
-        for p in probes {
+        for &p in &probes {
             let a = Ipv4Addr::from(base + p);
             proptest::prop_assert_eq!(merged.contains(&a), linear.contains(&a), "{} in {:?}", a, read);
+        }
+        // Points taken out (a rewrite's targets): exactly those addresses go.
+        let points: Vec<u32> = probes.iter().step_by(2).map(|p| base + p).collect();
+        let mut without = linear.clone();
+        without.remove_points(points.clone());
+        for p in 0..=70 {
+            let a = base + p;
+            let want = linear.contains(&Ipv4Addr::from(a)) && !points.contains(&a);
+            proptest::prop_assert_eq!(without.contains(&Ipv4Addr::from(a)), want, "{} in {:?} less {:?}", a, read, points);
         }
         let top = Ipv4Ranges { ranges: vec![(u32::MAX - 1, u32::MAX), (u32::MAX, u32::MAX)], merged: false };
         let mut m = top.clone();
         m.merge();
         proptest::prop_assert!(m.contains(&Ipv4Addr::from(u32::MAX)));
+        m.remove_points(vec![u32::MAX]);
+        proptest::prop_assert!(!m.contains(&Ipv4Addr::from(u32::MAX)) && m.contains(&Ipv4Addr::from(u32::MAX - 1)));
     }
 }
