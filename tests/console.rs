@@ -462,23 +462,10 @@ fn a_change_to_a_row_that_vanished_is_refused_not_moved() {
 
 #[test]
 fn a_batch_that_fails_part_way_keeps_and_can_undo_what_was_applied() {
-    let (mut st, _) = common::state(true);
     // .14 in two services: D drains it in both, as a batch of two steps.
-    let mut snap = common::snapshot();
-    let mut second = snap.services[0].clone();
-    second.spec.key = lvstop::model::ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 443);
-    snap.services.push(second);
-    snap.services.sort_by_key(|s| s.spec.key);
-    let now = st.now;
-    update(&mut st, Msg::Snapshot(Box::new(snap), now));
-    update(&mut st, code(KeyCode::Tab));
-    update(&mut st, key('G'));
-    update(&mut st, key('D'));
-    let cmds = update(&mut st, key('y'));
-    let Some(Effect::Apply { id, change: Change::Batch { changes, .. } }) = cmds.first() else { panic!("{cmds:?}") };
+    let (mut st, id, changes) = drained_in_two();
     assert_eq!(changes.len(), 2);
-    let err = Err("step 2 of 2 failed: no such realserver".to_string());
-    update(&mut st, Msg::Done { id: *id, result: err, applied_steps: 1, log_incomplete: None, meanwhile: None });
+    done(&mut st, id, Err("step 2 of 2 failed: no such realserver".to_string()), 1);
     let (text, outcome) = st.last_action.clone().expect("told");
     assert!(text.contains("first 1 steps"), "{text}");
     assert!(matches!(&outcome, lvstop::app::Outcome::Failed(e) if e.contains("step 2 of 2") && e.contains("u undoes")));
@@ -498,29 +485,11 @@ fn a_batch_that_fails_part_way_keeps_and_can_undo_what_was_applied() {
 /// finds the last step already made says what was applied.
 #[test]
 fn a_batch_whose_first_step_was_already_made_meanwhile_is_asked_again_for_the_rest() {
-    let drain_in_two = || {
-        let (mut st, _) = common::state(true);
-        let mut snap = common::snapshot();
-        let mut second = snap.services[0].clone();
-        second.spec.key = lvstop::model::ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 443);
-        snap.services.push(second);
-        snap.services.sort_by_key(|s| s.spec.key);
-        let now = st.now;
-        update(&mut st, Msg::Snapshot(Box::new(snap), now));
-        update(&mut st, code(KeyCode::Tab));
-        update(&mut st, key('G'));
-        update(&mut st, key('D'));
-        let cmds = update(&mut st, key('y'));
-        let Some(Effect::Apply { id, change: Change::Batch { changes, .. } }) = cmds.first().cloned() else {
-            panic!("{cmds:?}")
-        };
-        (st, id, changes)
-    };
     let drained = |c: &Change| match c {
         Change::EditDest { svc, after, .. } => lvstop::model::Current::Dest { svc: *svc, dest: after.clone() },
         other => panic!("{other:?}"),
     };
-    let (mut st, id, changes) = drain_in_two();
+    let (mut st, id, changes) = drained_in_two();
     assert_eq!(changes.len(), 2);
     let meanwhile = Some(drained(&changes[0]));
     let err = Err("realserver … changed meanwhile … nothing was changed".to_string());
@@ -531,7 +500,7 @@ fn a_batch_whose_first_step_was_already_made_meanwhile_is_asked_again_for_the_re
     assert_eq!(rest, vec![changes[1].clone()]);
     // The first step applied, the second already made: nothing is asked, and the
     // operator is told the first was applied and can be undone.
-    let (mut st, id, changes) = drain_in_two();
+    let (mut st, id, changes) = drained_in_two();
     let meanwhile = Some(drained(&changes[1]));
     update(&mut st, Msg::Done { id, result: err, applied_steps: 1, log_incomplete: None, meanwhile });
     assert!(!matches!(st.layers.last(), Some(Layer::Confirm { .. })), "{:?}", st.layers);
@@ -914,7 +883,10 @@ fn another_director_in_the_main_view() {
     assert!(update(&mut st, key('c')).is_empty());
     assert!(matches!(&st.last_action, Some((t, _)) if t.contains("not director lb2")), "{:?}", st.last_action);
     assert!(update(&mut st, key('o')).is_empty());
-    // > cycles: lb3, then this host.
+    // > cycles: lb3, then this host; not before the delete sent to lb2 is answered.
+    let Some(Effect::ApplyRemote { id, .. }) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    assert!(update(&mut st, key('>')).is_empty() && st.director.as_deref() == Some("lb2"));
+    done(&mut st, id, Ok(()), 0);
     assert_eq!(update(&mut st, key('>')), vec![Effect::ReadDirector("lb3".into())]);
     let cmds = update(&mut st, key('>'));
     assert!(matches!(cmds.as_slice(), [Effect::Refresh(_)]), "{cmds:?}");
@@ -995,4 +967,162 @@ fn a_pair_read_before_a_switch_offers_no_change_on_both() {
     update(&mut st, key('d'));
     assert!(matches!(st.layers.last(), Some(Layer::Confirm { peer: None, .. })), "{:?}", st.layers.last());
     assert!(update(&mut st, key('b')).is_empty());
+}
+
+/// A table of two services with .14 in both, `D` on it confirmed: the
+/// console, and the drain batch it sent.
+fn drained_in_two() -> (lvstop::app::AppState, u64, Vec<Change>) {
+    let (mut st, _) = common::state(true);
+    let mut snap = common::snapshot();
+    let mut second = snap.services[0].clone();
+    second.spec.key = lvstop::model::ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 443);
+    snap.services.push(second);
+    snap.services.sort_by_key(|s| s.spec.key);
+    let now = st.now;
+    update(&mut st, Msg::Snapshot(Box::new(snap), now));
+    update(&mut st, code(KeyCode::Tab));
+    update(&mut st, key('G'));
+    update(&mut st, key('D'));
+    let cmds = update(&mut st, key('y'));
+    let Some(Effect::Apply { id, change: Change::Batch { changes, .. } }) = cmds.first().cloned() else {
+        panic!("{cmds:?}")
+    };
+    (st, id, changes)
+}
+
+fn done(st: &mut lvstop::app::AppState, id: u64, result: Result<(), String>, applied_steps: usize) -> Vec<Effect> {
+    update(st, Msg::Done { id, result, applied_steps, log_incomplete: None, meanwhile: None })
+}
+
+/// An undo that is cancelled, fails, or fails part-way stays the next to
+/// undo (what is left of it): `u` never moves on to an older change in its
+/// place, which it would send without a word when that one is harmless.
+/// Found by an audit: the undo was off the stack as soon as `u` was pressed.
+#[test]
+fn an_undo_cancelled_or_failed_stays_the_next_to_undo() {
+    let (mut st, id, changes) = drained_in_two();
+    done(&mut st, id, Ok(()), 0);
+    let depth = st.edits.undo.len();
+    let Some(drain_undo) = st.edits.undo.last().cloned() else { panic!("no undo") };
+    let Change::Batch { changes: restores, .. } = &drain_undo else { panic!("{drain_undo:?}") };
+    assert_eq!(restores.len(), changes.len());
+    // u asks (two services); n cancels: still the next to undo.
+    update(&mut st, key('u'));
+    assert!(matches!(st.layers.last(), Some(Layer::Confirm { is_undo: true, .. })), "{:?}", st.layers);
+    update(&mut st, key('n'));
+    assert_eq!((st.edits.undo.len(), st.edits.undo.last()), (depth, Some(&drain_undo)));
+    // Asked again, confirmed, the first step applied and the second failed: the second stays.
+    update(&mut st, key('u'));
+    let cmds = update(&mut st, key('y'));
+    let Some(Effect::Apply { id, .. }) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    done(&mut st, id, Err("step 2 of 2 failed: no such realserver".into()), 1);
+    let (text, outcome) = st.last_action.clone().expect("told");
+    assert!(
+        matches!(&outcome, lvstop::app::Outcome::Failed(e) if e.contains("u offers the rest again")),
+        "{text} {outcome:?}"
+    );
+    let Some(Change::Batch { changes: rest, .. }) = st.edits.undo.last().cloned() else {
+        panic!("{:?}", st.edits.undo)
+    };
+    assert_eq!(rest, restores[1..].to_vec());
+    // That one step is harmless: u sends it at once; it fails, and stays.
+    let cmds = update(&mut st, key('u'));
+    let Some(Effect::Apply { id, change }) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    assert_eq!(change, Change::Batch { label: change_label(&change), changes: restores[1..].to_vec() });
+    done(&mut st, id, Err("no such realserver".into()), 0);
+    assert_eq!(st.edits.undo.last(), Some(&change));
+    assert!(st
+        .last_action
+        .as_ref()
+        .is_some_and(|(_, o)| matches!(o, lvstop::app::Outcome::Failed(e) if e.contains("u offers this undo again"))));
+}
+
+fn change_label(c: &Change) -> String {
+    match c {
+        Change::Batch { label, .. } => label.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A "changed meanwhile" answer that arrives while a form, prompt or other
+/// question is open is not asked over it (the keys typed there would answer
+/// it): the error stands, nothing is sent.
+#[test]
+fn a_change_found_changed_meanwhile_is_not_asked_again_over_an_open_window() {
+    let (mut st, _) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    let cmds = update(&mut st, key('+'));
+    let Some(Effect::Apply { id, change: Change::EditDest { svc, before, .. } }) = cmds.first().cloned() else {
+        panic!("{cmds:?}")
+    };
+    // The operator opens the weight prompt for another change meanwhile.
+    update(&mut st, key('w'));
+    assert!(matches!(st.layers.last(), Some(Layer::Prompt { .. })), "{:?}", st.layers);
+    let mut now = before.clone();
+    now.weight = 7;
+    let meanwhile = Some(lvstop::model::Current::Dest { svc, dest: now });
+    let err = Err("realserver … changed meanwhile … nothing was changed: look again and retry".to_string());
+    let cmds = update(&mut st, Msg::Done { id, result: err, applied_steps: 0, log_incomplete: None, meanwhile });
+    assert!(apply_of(&cmds).is_none() && matches!(st.layers.last(), Some(Layer::Prompt { .. })), "{:?}", st.layers);
+    assert!(matches!(&st.last_action, Some((_, lvstop::app::Outcome::Failed(e))) if e.contains("changed meanwhile")));
+}
+
+/// Switching the director shown while a change sent to it is unanswered is
+/// refused: its answer (applied? failed part-way?) and its undo would be lost.
+#[test]
+fn the_director_is_not_switched_while_a_change_is_in_flight() {
+    let (mut st, _) = common::state(true);
+    st.settings.directors = vec!["lb2".into()];
+    update(&mut st, code(KeyCode::Tab));
+    let cmds = update(&mut st, key('+'));
+    let Some(Effect::Apply { id, .. }) = cmds.first().cloned() else { panic!("{cmds:?}") };
+    typed(&mut st, "director lb2");
+    assert_eq!(st.director, None);
+    assert!(matches!(&st.last_action, Some((t, _)) if t.contains("not answered yet")), "{:?}", st.last_action);
+    done(&mut st, id, Ok(()), 0);
+    typed(&mut st, "director lb2");
+    assert_eq!(st.director.as_deref(), Some("lb2"));
+}
+
+/// Deleting a service whose realservers are not read yet is refused: the
+/// kernel deletes them with it, and the undo could not add them back.
+#[test]
+fn a_service_whose_realservers_are_not_read_is_not_deleted() {
+    let (mut st, t0) = common::state(true);
+    let mut snap = common::snapshot();
+    let mut unread = snap.services[0].clone();
+    unread.spec.key = lvstop::model::ServiceKey::tcp("198.51.100.100".parse().expect("ip"), 8443);
+    unread.destinations.clear();
+    let read: Vec<_> = snap.services.iter().map(|s| s.spec.key).collect();
+    snap.services.push(unread.clone());
+    snap.services.sort_by_key(|s| s.spec.key);
+    update(&mut st, Msg::Refreshed(Box::new(snap), read, t0));
+    assert!(st.table.reads.unread.contains(&unread.spec.key));
+    for _ in 0..10 {
+        if st.selected_service().map(|s| s.spec.key) != Some(unread.spec.key) {
+            update(&mut st, code(KeyCode::Down));
+        }
+    }
+    assert_eq!(st.selected_service().map(|s| s.spec.key), Some(unread.spec.key));
+    let cmds = update(&mut st, key('x'));
+    assert!(apply_of(&cmds).is_none() && st.layers.is_empty(), "{cmds:?} {:?}", st.layers);
+    assert!(matches!(&st.last_action, Some((t, _)) if t.contains("not read yet")), "{:?}", st.last_action);
+}
+
+/// A command put off until every realserver is read is not run when a
+/// window is open by then: its question would take the keys meant for it.
+#[test]
+fn a_put_off_command_is_not_run_over_an_open_window() {
+    let (mut st, t0) = common::state(true);
+    let snap = common::snapshot();
+    let keys: Vec<_> = snap.services.iter().map(|s| s.spec.key).collect();
+    update(&mut st, Msg::Refreshed(Box::new(snap.clone()), keys[1..].to_vec(), t0));
+    assert!(!st.table.reads.complete);
+    typed(&mut st, "drain 198.51.100.14");
+    assert!(st.edits.deferred.is_some(), "{:?}", st.last_action);
+    update(&mut st, key('?'));
+    let cmds = update(&mut st, Msg::Refreshed(Box::new(snap), keys, t0));
+    assert!(apply_of(&cmds).is_none() && matches!(st.layers.last(), Some(Layer::Help)), "{:?}", st.layers);
+    assert!(st.edits.deferred.is_none());
+    assert!(matches!(&st.last_action, Some((t, _)) if t.starts_with("not run")), "{:?}", st.last_action);
 }

@@ -387,6 +387,19 @@ fn write_key(state: &mut AppState, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Delete => {
+            // Deleting a service deletes its realservers; its undo adds back those
+            // read: with none read yet, it could not.
+            if let (Focus::Services, Some(s)) = (state.sel.focus, state.selected_service()) {
+                if state.table.reads.unread.contains(&s.spec.key) {
+                    let msg = format!(
+                        "refused: the realservers of {} are not read yet (its undo could not add them back): press {} again in a moment",
+                        s.spec.key,
+                        state.settings.keys.label(Action::Delete)
+                    );
+                    info(state, msg, Outcome::Failed(String::new()));
+                    return refresh_now(state);
+                }
+            }
             let change = match (state.sel.focus, state.selected_service(), state.selected_dest()) {
                 (Focus::Dests, Some(s), Some(d)) => Some(Change::DelDest { svc: s.spec.key, dest: d.spec.clone() }),
                 (Focus::Services, Some(s), _) => Some(Change::DelService {

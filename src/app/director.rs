@@ -33,6 +33,17 @@ pub fn switch(state: &mut AppState, name: &str) -> Vec<Effect> {
     if target == state.director {
         return Vec::new();
     }
+    // A change in flight is answered for the director it went to: switching
+    // would drop its result (applied? failed part-way?) and its undo.
+    if !state.edits.pending.is_empty() {
+        let msg = format!(
+            "refused: {} change(s) sent to {} not answered yet: switch when they are (the status line says)",
+            state.edits.pending.len(),
+            shown(state)
+        );
+        info(state, msg, Outcome::Failed(String::new()));
+        return Vec::new();
+    }
     let dropped = state.edits.undo.len();
     state.director = target;
     state.table = super::table::TableView::default();

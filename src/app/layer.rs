@@ -92,7 +92,7 @@ pub enum Intent {
         peer: super::pair::PeerEdit,
     },
     /// The operator declined a change.
-    Cancelled(Change),
+    Cancelled { change: Change, is_undo: bool },
     /// A form produced a change (confirmed first if it needs it).
     Submit(Change),
     /// Filter the tables by this text.
@@ -250,7 +250,7 @@ impl Layer {
                     }
                     None => Reply::stay(),
                 },
-                Some(Action::ConfirmNo) => Reply::emit(Intent::Cancelled(change.clone())),
+                Some(Action::ConfirmNo) => Reply::emit(Intent::Cancelled { change: change.clone(), is_undo: *is_undo }),
                 _ => Reply::stay(),
             },
             Layer::Form(form) => match form.handle_key(k, keys) {

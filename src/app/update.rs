@@ -567,7 +567,13 @@ fn on_snapshot(
         effects.extend(refresh_now(state));
     } else if state.table.reads.complete {
         if let Some(c) = state.edits.deferred.take() {
-            effects.extend(super::actions::run_cmdline(state, c));
+            if state.layers.is_empty() {
+                effects.extend(super::actions::run_cmdline(state, c));
+            } else {
+                // Its question would pop up over what is open and take keys meant for it.
+                let msg = "not run: the command that waited for every realserver to be read, as a window is open now: run it again";
+                info(state, msg, Outcome::Failed(String::new()));
+            }
         }
     }
     effects
@@ -617,9 +623,16 @@ fn on_done(
         };
         left.is_about(now).then(|| left.rebase(now))
     });
-    let effects = on_failure_or_done(state, change, is_undo, result, applied_steps, log_incomplete);
+    // Asked again only over the main view: a question that pops up over a
+    // form, a prompt or another question would take keys meant for those.
+    // Otherwise the error (changed meanwhile: look again and retry) stands.
+    let ask = matches!(again, Some(Some(_))) && state.layers.is_empty();
+    // A failed undo stays the next to undo, unless it is asked again or
+    // nothing is left of it.
+    let keep_undo = is_undo && !ask && !matches!(again, Some(None));
+    let effects = on_failure_or_done(state, change, is_undo, result, applied_steps, log_incomplete, keep_undo);
     match again {
-        Some(Some(change)) => {
+        Some(Some(change)) if ask => {
             let warning = "it changed meanwhile (keepalived or another operator?): confirm to make your change on it as it is now";
             push(state, Layer::Confirm { change, warning: Some(warning.into()), is_undo, peer: None });
         }
@@ -634,12 +647,14 @@ fn on_done(
                 info(state, text, Outcome::Info);
             }
         }
-        None => {}
+        Some(Some(_)) | None => {}
     }
     effects
 }
 
 /// The outcome of a change that was applied, failed, or failed part-way.
+/// `keep_undo`: a failed undo (what of it was not applied) goes back on the
+/// undo stack, so that `u` never moves on to an older change in its place.
 fn on_failure_or_done(
     state: &mut AppState,
     change: Change,
@@ -647,20 +662,26 @@ fn on_failure_or_done(
     result: Result<(), String>,
     applied_steps: usize,
     log_incomplete: Option<String>,
+    keep_undo: bool,
 ) -> Vec<Effect> {
     // A batch that failed part-way: what was applied is kept (remembered
     // weights) and can be undone; the operator is told which steps.
     let change = match (&result, change) {
-        (Err(e), Change::Batch { label, changes }) if applied_steps > 0 => {
-            let applied: Vec<Change> = changes.into_iter().take(applied_steps).collect();
-            let part = Change::Batch { label: format!("{label} (first {applied_steps} steps)"), changes: applied };
+        (Err(e), Change::Batch { label, mut changes }) if applied_steps > 0 => {
+            let rest = changes.split_off(applied_steps.min(changes.len()));
+            let part = Change::Batch { label: format!("{label} (first {applied_steps} steps)"), changes };
             remember_drains(state, &part);
-            if !is_undo {
+            let msg = if is_undo {
+                if keep_undo && !rest.is_empty() {
+                    state.edits.undo.push(Change::Batch { label, changes: rest });
+                }
+                format!("{e}; the first {applied_steps} were applied (u offers the rest again)")
+            } else {
                 if let Some(inv) = part.inverse() {
                     state.edits.undo.push(inv);
                 }
-            }
-            let msg = format!("{e}; the first {applied_steps} were applied (u undoes them)");
+                format!("{e}; the first {applied_steps} were applied (u undoes them)")
+            };
             info(state, part.describe(), Outcome::Failed(msg));
             state.table.reads.list_next = true;
             return refresh_now(state);
@@ -679,6 +700,10 @@ fn on_failure_or_done(
             // Applied is applied: undo and the remembered weight hold even when its log line is missing.
             let outcome = log_incomplete.map_or(Outcome::Ok, |e| Outcome::Failed(format!("applied, but {e}")));
             info(state, label, outcome);
+        }
+        Err(e) if keep_undo => {
+            info(state, label, Outcome::Failed(format!("{e} (u offers this undo again)")));
+            state.edits.undo.push(change);
         }
         Err(e) => info(state, label, Outcome::Failed(e)),
     }
@@ -741,8 +766,14 @@ fn on_intent(state: &mut AppState, intent: Intent) -> Vec<Effect> {
             }
             effects
         }
-        Intent::Cancelled(change) => {
-            info(state, format!("cancelled: {}", change.describe()), Outcome::Info);
+        Intent::Cancelled { change, is_undo } => {
+            if is_undo {
+                // Still the next to undo: u offers it again, never an older change instead.
+                info(state, format!("cancelled: undo: {} (u offers it again)", change.describe()), Outcome::Info);
+                state.edits.undo.push(change);
+            } else {
+                info(state, format!("cancelled: {}", change.describe()), Outcome::Info);
+            }
             Vec::new()
         }
         Intent::Submit(change) => super::actions::submit(state, change, false),
