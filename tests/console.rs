@@ -1126,3 +1126,31 @@ fn a_put_off_command_is_not_run_over_an_open_window() {
     assert!(st.edits.deferred.is_none());
     assert!(matches!(&st.last_action, Some((t, _)) if t.starts_with("not run")), "{:?}", st.last_action);
 }
+
+/// With the pair view read beside lb2, a drain of .14 in two services is
+/// offered on both; its undo (restoring this director's weights, a batch
+/// confirmed) is not: lb2's weights were its own. What lb2 was sent is
+/// said to be out of u's reach.
+#[test]
+fn an_undo_is_never_offered_on_both_directors() {
+    use lvstop::remote::director::View;
+    let (mut st, id, _) = drained_in_two();
+    let Some(snap) = st.table.snapshot().cloned() else { panic!("no table") };
+    done(&mut st, id, Ok(()), 0);
+    st.settings.directors = vec!["lb2".into()];
+    let mut peer = snap.clone();
+    for s in &mut peer.services {
+        s.destinations.iter_mut().for_each(|d| d.spec.weight = 0);
+    }
+    let read = lvstop::app::pair::PairRead {
+        local: View { snapshot: snap, addresses: Some(Vec::new()) },
+        peer: View { snapshot: peer, addresses: Some(Vec::new()) },
+    };
+    update(&mut st, key('P'));
+    update(&mut st, Msg::Pair(None, "lb2".into(), Box::new(Ok(read))));
+    update(&mut st, code(KeyCode::Esc));
+    update(&mut st, key('u'));
+    assert!(matches!(st.layers.last(), Some(Layer::Confirm { is_undo: true, peer: None, .. })), "{:?}", st.layers);
+    update(&mut st, Msg::PeerApplied("lb2".into(), Ok(2)));
+    assert!(matches!(&st.last_action, Some((t, _)) if t.contains("here only")), "{:?}", st.last_action);
+}

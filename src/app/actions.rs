@@ -42,7 +42,9 @@ pub(super) fn submit(state: &mut AppState, change: Change, is_undo: bool) -> Vec
     let warning =
         (!managed.is_empty()).then(|| format!("{}: the daemon may overwrite this change", managed.join("; ")));
     if change.is_dangerous() || warning.is_some() {
-        let peer = super::pair::peer_edit(state, &change);
+        // An undo restores this director's weights as they were; the other's
+        // were its own, so an undo is never offered on both.
+        let peer = if is_undo { None } else { super::pair::peer_edit(state, &change) };
         push(state, Layer::Confirm { change, warning, is_undo, peer });
         Vec::new()
     } else {

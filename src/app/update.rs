@@ -182,7 +182,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::PeerApplied(name, result) => {
             match result {
-                Ok(n) => info(state, format!("{name}: {n} weight(s) set"), Outcome::Ok),
+                // The undo stack is the shown director's: u does not reach the other.
+                Ok(n) => info(state, format!("{name}: {n} weight(s) set (u undoes the change here only)"), Outcome::Ok),
                 Err(e) => info(state, format!("{name}: weights not set"), Outcome::Failed(e)),
             }
             Vec::new()
