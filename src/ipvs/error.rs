@@ -118,6 +118,16 @@ pub enum IpvsError {
         /// The object as the kernel has it now, to make the change again on.
         current: Box<crate::model::Current>,
     },
+    /// A service to delete has other realservers now than the operator saw:
+    /// deleting it would delete those too, and its undo could not add them
+    /// back. Nothing was sent.
+    #[error("the realservers of {svc} changed meanwhile ({which}); nothing was deleted: look again and retry")]
+    RealserversChanged {
+        /// The service.
+        svc: String,
+        /// The realservers added, changed or gone, a few named.
+        which: String,
+    },
 }
 
 impl IpvsError {

@@ -572,17 +572,38 @@ impl NetlinkIpvs {
                     _ => Ok(()),
                 }
             }
-            Change::EditService { before, .. } | Change::DelService { spec: before, .. } => {
-                match self.service(&before.key) {
-                    Ok(now) if !same_service(&now, before) => Err(IpvsError::ChangedMeanwhile {
-                        what: format!("service {}", before.key),
-                        seen: crate::model::ipvsadm::service_args(before),
-                        now: crate::model::ipvsadm::service_args(&now),
-                        current: Box::new(crate::model::Current::Service(now)),
-                    }),
-                    _ => Ok(()),
+            Change::DelService { spec, dests } => {
+                self.still_as_seen(&Change::EditService { before: spec.clone(), after: spec.clone() })?;
+                // Its realservers go with it: they too must be as seen, or the
+                // undo (which adds back those seen) could not restore them.
+                let now = self.destinations(&spec.key)?;
+                let seen = |d: &DestSpec| dests.iter().any(|s| s.addr == d.addr && s.port == d.port && same_dest(s, d));
+                let is_now = |s: &DestSpec| now.iter().any(|d| d.spec.addr == s.addr && d.spec.port == s.port);
+                let mut which: Vec<String> = now
+                    .iter()
+                    .filter(|d| !seen(&d.spec))
+                    .map(|d| format!("{} {}", d.spec.addr_port(), crate::model::dest_summary(&d.spec)))
+                    .chain(dests.iter().filter(|s| !is_now(s)).map(|s| format!("{} gone", s.addr_port())))
+                    .collect();
+                if which.is_empty() {
+                    return Ok(());
                 }
+                let more = which.len().saturating_sub(3);
+                which.truncate(3);
+                if more > 0 {
+                    which.push(format!("{more} more"));
+                }
+                Err(IpvsError::RealserversChanged { svc: spec.key.to_string(), which: which.join(", ") })
             }
+            Change::EditService { before, .. } => match self.service(&before.key) {
+                Ok(now) if !same_service(&now, before) => Err(IpvsError::ChangedMeanwhile {
+                    what: format!("service {}", before.key),
+                    seen: crate::model::ipvsadm::service_args(before),
+                    now: crate::model::ipvsadm::service_args(&now),
+                    current: Box::new(crate::model::Current::Service(now)),
+                }),
+                _ => Ok(()),
+            },
             _ => Ok(()),
         }
     }

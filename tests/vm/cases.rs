@@ -326,6 +326,22 @@ fn bad_input_and_races() -> Result<(), String> {
     )?;
     sh("ipvsadm -E -t 198.51.100.100:80 -s wrr")?;
     ensure(saved()? == concurrent, || "an edit on a stale view changed the table".into())?;
+    // A service deleted on a stale view of its realservers: one added meanwhile
+    // would go with it, and the undo (which adds back those seen) could not restore it.
+    let fresh = snapshot(&mut ipvs)?;
+    let svc = fresh.service(&key).ok_or("no :80")?;
+    let dests = svc.destinations.iter().map(|d| d.spec.clone()).collect();
+    let del = lvstop::model::Change::DelService { spec: svc.spec.clone(), dests };
+    sh("ipvsadm -a -t 198.51.100.100:80 -r 198.51.100.19:80 -g -w 1")?;
+    let with_new = saved()?;
+    expect_err(
+        ipvs.apply(&del),
+        "service delete after a realserver was added",
+        |e| matches!(e, IpvsError::RealserversChanged { .. }),
+        &["198.51.100.100:80", "198.51.100.19:80", "nothing was deleted"],
+    )?;
+    ensure(saved()? == with_new, || "a delete on a stale view changed the table".into())?;
+    sh("ipvsadm -d -t 198.51.100.100:80 -r 198.51.100.19:80")?;
     // Made again on the realserver as the error says it is now (what the console
     // puts to the operator), the edit goes through and keeps the concurrent thresholds.
     let Err(IpvsError::ChangedMeanwhile { current, .. }) = ipvs.apply(&seen) else {
