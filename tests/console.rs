@@ -556,12 +556,7 @@ fn an_edit_that_finds_its_realserver_changed_meanwhile_is_put_again_on_what_is_t
 /// the realserver of another service.
 #[test]
 fn a_change_meanwhile_to_the_same_realserver_in_another_service_is_not_asked_again() {
-    let (mut st, _) = common::state(true);
-    update(&mut st, code(KeyCode::Tab));
-    let cmds = update(&mut st, key('+'));
-    let Some(Effect::Apply { id, change: Change::EditDest { svc, before, .. } }) = cmds.first().cloned() else {
-        panic!("{cmds:?}")
-    };
+    let (mut st, id, svc, before) = weight_up_sent();
     let mut other = svc;
     let lvstop::model::ServiceKey::Addr { port, .. } = &mut other else { panic!("{svc:?}") };
     *port += 1;
@@ -1049,12 +1044,7 @@ fn change_label(c: &Change) -> String {
 /// it): the error stands, nothing is sent.
 #[test]
 fn a_change_found_changed_meanwhile_is_not_asked_again_over_an_open_window() {
-    let (mut st, _) = common::state(true);
-    update(&mut st, code(KeyCode::Tab));
-    let cmds = update(&mut st, key('+'));
-    let Some(Effect::Apply { id, change: Change::EditDest { svc, before, .. } }) = cmds.first().cloned() else {
-        panic!("{cmds:?}")
-    };
+    let (mut st, id, svc, before) = weight_up_sent();
     // The operator opens the weight prompt for another change meanwhile.
     update(&mut st, key('w'));
     assert!(matches!(st.layers.last(), Some(Layer::Prompt { .. })), "{:?}", st.layers);
@@ -1153,4 +1143,16 @@ fn an_undo_is_never_offered_on_both_directors() {
     assert!(matches!(st.layers.last(), Some(Layer::Confirm { is_undo: true, peer: None, .. })), "{:?}", st.layers);
     update(&mut st, Msg::PeerApplied("lb2".into(), Ok(2)));
     assert!(matches!(&st.last_action, Some((t, _)) if t.contains("here only")), "{:?}", st.last_action);
+}
+
+/// `+` on the first realserver, sent: the console, the change's id, its
+/// service and the realserver as it was.
+fn weight_up_sent() -> (lvstop::app::AppState, u64, lvstop::model::ServiceKey, lvstop::model::DestSpec) {
+    let (mut st, _) = common::state(true);
+    update(&mut st, code(KeyCode::Tab));
+    let cmds = update(&mut st, key('+'));
+    let Some(Effect::Apply { id, change: Change::EditDest { svc, before, .. } }) = cmds.first().cloned() else {
+        panic!("{cmds:?}")
+    };
+    (st, id, svc, before)
 }
