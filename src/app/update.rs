@@ -675,8 +675,10 @@ fn on_failure_or_done(
             let msg = if is_undo {
                 if keep_undo && !rest.is_empty() {
                     state.edits.undo.push(Change::Batch { label, changes: rest });
+                    format!("{e}; the first {applied_steps} were applied (u offers the rest again)")
+                } else {
+                    format!("{e}; the first {applied_steps} were applied")
                 }
-                format!("{e}; the first {applied_steps} were applied (u offers the rest again)")
             } else {
                 if let Some(inv) = part.inverse() {
                     state.edits.undo.push(inv);
