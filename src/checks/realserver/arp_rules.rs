@@ -124,8 +124,7 @@ fn ipv4_range(t: &str) -> Option<(u32, u32)> {
     };
     let net = u32::from(net.parse::<Ipv4Addr>().ok()?);
     let mask = match len.parse::<u8>() {
-        Ok(0) => 0,
-        Ok(n @ 1..=32) => u32::MAX << (32 - u32::from(n)),
+        Ok(n @ 0..=32) => super::parse::prefix_mask(n),
         Ok(_) => return None,
         Err(_) => u32::from(len.parse::<Ipv4Addr>().ok()?),
     };
@@ -176,6 +175,17 @@ struct Suppressed {
     input: Ipv4Ranges,
     output: Ipv4Ranges,
     targets: Vec<u32>,
+}
+
+impl Suppressed {
+    /// The input side (`true`) or the output side.
+    fn side(&mut self, input: bool) -> &mut Ipv4Ranges {
+        if input {
+            &mut self.input
+        } else {
+            &mut self.output
+        }
+    }
 }
 
 impl ArpRules {
@@ -300,12 +310,7 @@ impl NftState {
     /// (`true`: an input rule's, else an output rule's).
     fn resolve(&self, out: &mut Suppressed) {
         for (table, name, input) in &self.refs {
-            let addrs = self.sets.get(&(*table, name.clone())).into_iter().flatten().copied();
-            if *input {
-                out.input.extend(addrs);
-            } else {
-                out.output.extend(addrs);
-            }
+            out.side(*input).extend(self.sets.get(&(*table, name.clone())).into_iter().flatten().copied());
         }
     }
 
@@ -425,13 +430,7 @@ impl NftState {
             return;
         }
         match key {
-            Some(Match::Addrs(a)) => {
-                if input {
-                    out.input.extend(a.iter().copied());
-                } else {
-                    out.output.extend(a.iter().copied());
-                }
-            }
+            Some(Match::Addrs(a)) => out.side(input).extend(a.iter().copied()),
             Some(Match::Set(name)) => {
                 self.refs.insert((self.table, name.clone(), input));
             }
@@ -488,14 +487,8 @@ impl NftRule {
     /// Read a rule line. Quoted strings (comments, log prefixes) are words
     /// of their own that mean nothing.
     fn read(line: &str) -> NftRule {
-        let mut words: Vec<&str> = Vec::new();
-        for (i, part) in line.split('"').enumerate() {
-            if i % 2 == 1 {
-                words.push("\"\"");
-            } else {
-                words.extend(part.split_whitespace());
-            }
-        }
+        let line = blank_quotes(line);
+        let words: Vec<&str> = line.split_whitespace().collect();
         // Verdicts in a map (`vmap { 198.51.100.1 : accept, … }`) carry its punctuation.
         let verdict = |w: &str| w.trim_matches([',', '{', '}', ':', ';']).to_string();
         let passes = words

@@ -280,9 +280,14 @@ pub fn parse(text: &str) -> Result<RemoteFacts, String> {
     Ok(f)
 }
 
+/// The netmask of a prefix length (at most 32).
+pub(super) fn prefix_mask(len: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)
+}
+
 /// Whether `a` is inside `net/prefix`.
 pub(super) fn in_prefix(net: Ipv4Addr, prefix: u8, a: Ipv4Addr) -> bool {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) };
+    let mask = prefix_mask(prefix.min(32));
     u32::from(net) & mask == u32::from(a) & mask
 }
 
